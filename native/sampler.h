@@ -1,0 +1,82 @@
+// Sampler lifecycle: install the handler (chaining to the previous one), arm the timer engine,
+// and undo both on stop, on environment teardown and at process exit.
+#ifndef SFPROF_SAMPLER_H_
+#define SFPROF_SAMPLER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "code_events.h"
+#include "sampler_state.h"
+#include "timer.h"
+
+namespace sfprof {
+
+struct SamplerOptions {
+  uint64_t interval_us = 10000;
+  size_t ring_slots = 4096;
+  size_t max_frames = 128;
+};
+
+// One decoded-later record batch handed to JS: see Sampler::DrainSamples.
+struct DrainedSamples {
+  std::vector<double> records;
+  uint64_t count = 0;
+};
+
+class Sampler {
+ public:
+  static Sampler& Get();
+
+  // JS thread of `isolate`. Fails (with a reason) when already running, when another copy of
+  // sfprof owns the signal, or when the timer cannot be armed.
+  bool Start(v8::Isolate* isolate, const SamplerOptions& options, std::string* error);
+  // Owner's JS thread. Disarms the timer, restores the previous disposition, stops code events.
+  // The ring stays readable until Release().
+  void Stop();
+  void Release();
+
+  bool running() const { return running_; }
+  v8::Isolate* owner() const { return owner_; }
+  const char* engine_name() const { return engine_ ? engine_->name() : "none"; }
+  uint64_t interval_us() const { return options_.interval_us; }
+  const ThreadSampler* thread() const { return thread_.get(); }
+  uint64_t start_ns() const { return start_ns_; }
+  double thread_cpu_start_ns() const { return thread_cpu_start_ns_; }
+  double process_cpu_start_ns() const { return process_cpu_start_ns_; }
+  uint64_t handler_reinstalls() const { return handler_reinstalls_; }
+
+  // Owner's JS thread: moves published samples out of the ring, encoded as doubles:
+  // [time since start (ns), code sequence, vm state, flags, frame count, frame 0 … frame n-1]...
+  void DrainSamples(DrainedSamples* out);
+
+  // Owner's JS thread: puts our handler back if someone replaced it while the timer is armed (a
+  // replaced handler that later restores the default disposition would let SIGPROF kill the app).
+  void EnsureHandler();
+
+  // atexit: stops signals without touching anything that may already be destroyed.
+  static void DisarmAtExit();
+
+ private:
+  bool InstallHandler(std::string* error);
+  void RestoreHandler();
+
+  bool running_ = false;
+  bool handler_installed_ = false;
+  v8::Isolate* owner_ = nullptr;
+  SamplerOptions options_;
+  std::unique_ptr<ThreadSampler> thread_;
+  std::unique_ptr<TimerEngine> engine_;
+  uint64_t start_ns_ = 0;
+  double thread_cpu_start_ns_ = 0;
+  double process_cpu_start_ns_ = 0;
+  uint64_t handler_reinstalls_ = 0;
+};
+
+double ClockNs(int clock_id);
+
+}  // namespace sfprof
+
+#endif  // SFPROF_SAMPLER_H_

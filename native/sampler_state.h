@@ -1,0 +1,69 @@
+// State shared between the signal handler and the rest of the addon. Every field says who writes it.
+#ifndef SFPROF_SAMPLER_STATE_H_
+#define SFPROF_SAMPLER_STATE_H_
+
+#include <signal.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "ring_buffer.h"
+
+namespace v8 {
+class Isolate;
+}
+
+namespace sfprof {
+
+// Handler-time histogram: 250 ns buckets up to 128 µs, then one overflow bucket.
+constexpr size_t kHandlerBucketNs = 250;
+constexpr size_t kHandlerBuckets = 513;
+
+// Everything the handler needs for one sampled JS thread. Created and destroyed outside signal
+// context; reached from the handler only through the thread's TLS pointer.
+struct ThreadSampler {
+  // ---- immutable while the TLS pointer is set ----
+  v8::Isolate* isolate = nullptr;
+  SampleRing ring;
+  // Read by the drain to stamp samples; incremented by code-event listeners (any thread).
+  const std::atomic<uint64_t>* code_seq = nullptr;
+
+  // ---- written by the signal handler, read by the drain (relaxed: counters only) ----
+  std::atomic<uint64_t> samples_recorded{0};
+  std::atomic<uint64_t> dropped_ring_full{0};
+  std::atomic<uint64_t> truncated{0};
+  std::atomic<uint64_t> dropped_busy{0};  // signal arrived while sampling was paused on this thread
+  std::atomic<uint32_t> handler_time[kHandlerBuckets] = {};
+
+  // ---- written by the owner thread outside signal context, read by the handler ----
+  std::atomic<bool> paused{false};
+};
+
+// Process-wide counters, written by the handler on whichever thread the signal lands.
+struct ProcessCounters {
+  std::atomic<uint64_t> timer_signals{0};   // signals from our timer, on any thread
+  std::atomic<uint64_t> non_js_thread{0};   // ... of which landed on a thread with no sampler
+  std::atomic<uint64_t> forwarded{0};       // not ours: handed to the previous handler
+  std::atomic<uint64_t> foreign_ignored{0}; // not ours, and the previous disposition was default/ignore
+};
+
+// The disposition we replaced, for forwarding. Written only while our handler is not installed.
+struct PreviousAction {
+  struct sigaction action;
+  bool valid = false;
+};
+
+// ---- implemented in signal_handler.cc ----
+
+// The SA_SIGINFO handler installed for the timer signal.
+void HandleTimerSignal(int signo, siginfo_t* info, void* ucontext);
+// Points the calling thread's TLS slot at `sampler` (or nullptr). Call outside signal context.
+void SetCurrentThreadSampler(ThreadSampler* sampler);
+ThreadSampler* CurrentThreadSampler();
+ProcessCounters& GetProcessCounters();
+PreviousAction& GetPreviousAction();
+
+}  // namespace sfprof
+
+#endif  // SFPROF_SAMPLER_STATE_H_

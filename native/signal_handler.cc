@@ -1,0 +1,141 @@
+// THE signal-context file. Everything here runs inside the SIGPROF handler, which can interrupt any
+// instruction of any thread, including malloc, a held lock, or V8 itself.
+//
+// Rule: code in this file may only do async-signal-safe work: atomics, reads and writes of memory
+// preallocated before the timer was armed, clock_gettime, errno save/restore,
+// v8::Isolate::GetStackSample, and calling the previous handler. It must never allocate (malloc,
+// new), take a lock (pthread mutexes, std::mutex, function-local statics), print, throw, or touch V8
+// handles. scripts/check-signal-safety.mjs enforces this on the object file; keep anything else out.
+#include <errno.h>
+#include <signal.h>
+#include <time.h>
+
+#include <v8-isolate.h>
+#include <v8-unwinder.h>
+
+#include "registers.h"
+#include "sampler_state.h"
+
+namespace sfprof {
+namespace {
+
+// Initial-exec TLS: reading it is a plain load relative to the thread pointer, no __tls_get_addr
+// call and no lock (a gettid() syscall per signal cost ~0.5 µs). glibc allows it in dlopen'd objects.
+thread_local ThreadSampler* tls_sampler __attribute__((tls_model("initial-exec"))) = nullptr;
+
+ProcessCounters g_counters;
+PreviousAction g_previous;
+
+// Signal-safe: vDSO clock read.
+inline uint64_t MonotonicNs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Signal-safe: the kernel's interval timer sends SI_KERNEL; V8's own sampler thread and kill(2)
+// send SI_TKILL/SI_USER, and those belong to whoever installed a handler before us.
+inline bool IsTimerSignal(const siginfo_t* info) {
+#if defined(__linux__)
+  return info != nullptr && info->si_code == SI_KERNEL;
+#else
+  // macOS (untested): V8's sampler suspends threads instead of signalling, so any SIGPROF is ours.
+  (void)info;
+  return true;
+#endif
+}
+
+// Signal-safe: calls the handler we replaced, exactly as the kernel would have.
+void ForwardToPrevious(int signo, siginfo_t* info, void* ucontext) {
+  const PreviousAction& previous = g_previous;
+  if (!previous.valid) {
+    g_counters.foreign_ignored.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const struct sigaction& action = previous.action;
+  if (action.sa_flags & SA_SIGINFO) {
+    if (action.sa_sigaction != nullptr) {
+      g_counters.forwarded.fetch_add(1, std::memory_order_relaxed);
+      action.sa_sigaction(signo, info, ucontext);
+      return;
+    }
+  } else if (action.sa_handler != SIG_DFL && action.sa_handler != SIG_IGN &&
+             action.sa_handler != nullptr) {
+    g_counters.forwarded.fetch_add(1, std::memory_order_relaxed);
+    action.sa_handler(signo);
+    return;
+  }
+  // The previous disposition was default (terminate) or ignore. A stray SIGPROF that is not from our
+  // timer must not kill a profiled app, so it is counted and ignored.
+  g_counters.foreign_ignored.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Signal-safe: one sample into the calling thread's ring.
+void TakeSample(ThreadSampler* sampler, void* ucontext) {
+  const uint64_t started = MonotonicNs();
+  SampleHeader* slot = sampler->ring.BeginWrite();
+  if (slot == nullptr) {
+    sampler->dropped_ring_full.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  v8::RegisterState registers;
+  RegistersFromUcontext(ucontext, &registers);
+  // Frame 0 is the interrupted pc: V8 leaves a JIT-compiled top frame out of its walk (its own
+  // profiler resolves the pc separately), so without it optimized leaf functions would vanish.
+  void** frames = sampler->ring.FramesOf(slot);
+  frames[0] = registers.pc;
+  v8::SampleInfo info{};
+  const size_t limit = sampler->ring.max_frames() - 1;
+  sampler->isolate->GetStackSample(registers, frames + 1, limit, &info);
+  slot->timestamp_ns = started;
+  slot->code_seq = sampler->code_seq->load(std::memory_order_acquire);
+  slot->vm_state = static_cast<uint32_t>(info.vm_state);
+  slot->frame_count = static_cast<uint32_t>(info.frames_count + 1);
+  slot->flags = 0;
+  if (info.frames_count >= limit) {
+    slot->flags |= kSampleTruncated;
+    sampler->truncated.fetch_add(1, std::memory_order_relaxed);
+  }
+  sampler->ring.CommitWrite();
+  sampler->samples_recorded.fetch_add(1, std::memory_order_relaxed);
+
+  const uint64_t elapsed = MonotonicNs() - started;
+  size_t bucket = static_cast<size_t>(elapsed / kHandlerBucketNs);
+  if (bucket >= kHandlerBuckets) bucket = kHandlerBuckets - 1;
+  sampler->handler_time[bucket].fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+// Signal-safe entry point; see the file header.
+void HandleTimerSignal(int signo, siginfo_t* info, void* ucontext) {
+  const int saved_errno = errno;
+  if (!IsTimerSignal(info)) {
+    ForwardToPrevious(signo, info, ucontext);
+    errno = saved_errno;
+    return;
+  }
+  g_counters.timer_signals.fetch_add(1, std::memory_order_relaxed);
+  ThreadSampler* sampler = tls_sampler;
+  if (sampler == nullptr) {
+    g_counters.non_js_thread.fetch_add(1, std::memory_order_relaxed);
+  } else if (sampler->paused.load(std::memory_order_acquire)) {
+    sampler->dropped_busy.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    TakeSample(sampler, ucontext);
+  }
+  errno = saved_errno;
+}
+
+// Outside signal context (the owner thread). The signal fence orders the store against a handler
+// that interrupts this same thread.
+void SetCurrentThreadSampler(ThreadSampler* sampler) {
+  tls_sampler = sampler;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+
+ThreadSampler* CurrentThreadSampler() { return tls_sampler; }
+ProcessCounters& GetProcessCounters() { return g_counters; }
+PreviousAction& GetPreviousAction() { return g_previous; }
+
+}  // namespace sfprof

@@ -1,0 +1,280 @@
+#!/usr/bin/env node
+// Checks that the compiled signal-context code (the SIGPROF handler and what
+// it calls) references no function that is unsafe to run inside a signal
+// handler. It lists the object file's undefined symbols with `nm -u` and
+// matches them against a table of forbidden patterns.
+//
+// Why: a signal can interrupt the thread anywhere, including inside malloc,
+// inside printf, or while it holds a mutex. If the handler then calls malloc
+// or takes that same lock, it deadlocks or corrupts the heap. So a handler may
+// only do async-signal-safe work: no allocation, no locks, no stdio, no C++
+// exceptions or function-local static initialisation (guarded by a lock),
+// and no V8 handle or N-API calls (they allocate and touch isolate state).
+//
+// Usage:
+//   node scripts/check-signal-safety.mjs [path/to/object.o]
+//   node scripts/check-signal-safety.mjs --self-test
+// Exit status: 0 if clean, 1 on a forbidden symbol or any error.
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DEFAULT_OBJECTS = [
+  'build/Release/obj.target/sfprof/native/signal_handler.o',
+  'build/Debug/obj.target/sfprof/native/signal_handler.o',
+];
+
+// Each rule is tested against both the raw (mangled) and the demangled name.
+// Add a row to forbid something new.
+export const RULES = [
+  {
+    pattern: /^(malloc|calloc|realloc|reallocarray|free|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|strdup|strndup)$/,
+    reason: 'heap allocation (malloc family) is not async-signal-safe',
+  },
+  {
+    pattern: /^_Z(nw|na|dl|da)|^operator (new|delete)/,
+    reason: 'C++ operator new/delete allocates from the heap',
+  },
+  {
+    pattern: /^pthread_(mutex|rwlock|cond|spin)_/,
+    reason: 'pthread locks/condition variables can deadlock in a signal handler',
+  },
+  {
+    pattern: /^sem_(wait|timedwait|clockwait|trywait|post|init|destroy|open|close|unlink|getvalue)$/,
+    reason: 'semaphores: the handler must not block or hand off through a semaphore',
+  },
+  {
+    pattern: /^(printf|fprintf|sprintf|snprintf|dprintf|vprintf|vfprintf|vsprintf|vsnprintf|vdprintf|puts|fputs|putc|fputc|putchar|fwrite|fflush|perror)$/,
+    reason: 'stdio/printf family takes the FILE lock and may allocate',
+  },
+  {
+    pattern: /^__\w*printf_chk$/,
+    reason: 'fortified printf family takes the FILE lock and may allocate',
+  },
+  {
+    pattern: /^(fopen|fopen64|fdopen|freopen|fclose)$/,
+    reason: 'stdio streams allocate and take locks',
+  },
+  {
+    pattern: /^(v?syslog|__syslog_chk|__vsyslog_chk)$/,
+    reason: 'syslog formats, allocates and takes locks',
+  },
+  {
+    pattern: /^_ZSt4c(out|err|log)|^_ZNS[io]|std::(__1::)?(c(out|err|log)\b|(basic_)?[io]stream|ios_base)/,
+    reason: 'iostreams allocate and take locks',
+  },
+  {
+    pattern: /^__cxa_(allocate_exception|throw|rethrow)|^std::(__1::)?__throw_/,
+    reason: 'throwing a C++ exception allocates and unwinds',
+  },
+  {
+    pattern: /^__cxa_guard_(acquire|release|abort)$/,
+    reason: 'function-local static initialisation takes a lock',
+  },
+  {
+    pattern: /^_ZNSt(3__1)?5mutex|std::(__1::)?mutex::/,
+    reason: 'std::mutex can deadlock in a signal handler',
+  },
+  {
+    pattern: /HandleScope|GlobalizeReference|DisposeGlobal|CreateHandle/,
+    reason: 'V8 handles allocate on the handle heap; not safe from a signal',
+  },
+  {
+    pattern: /v8::String::|v8::Object::|v8::Local\b|\bUtils::|ToLocalChecked/,
+    reason: 'V8 object/handle API may allocate or run GC; not safe from a signal',
+  },
+  {
+    pattern: /napi_|Napi::/,
+    reason: 'N-API calls need the JS thread in a normal state; not safe from a signal',
+  },
+];
+
+// Mach-O prefixes every symbol with an extra underscore; GNU nm may append
+// a symbol version ("malloc@GLIBC_2.2.5").
+function normalize(name) {
+  let n = name.replace(/@.*$/, '');
+  if (process.platform === 'darwin' && n.startsWith('_')) n = n.slice(1);
+  return n;
+}
+
+export function judge(names) {
+  const hits = [];
+  for (const name of names) {
+    if (!name) continue;
+    const n = normalize(name);
+    for (const rule of RULES) {
+      if (rule.pattern.test(n)) hits.push(rule);
+    }
+  }
+  return hits;
+}
+
+function undefinedSymbols(file, demangle) {
+  const args = ['-u', '-p'];
+  if (demangle) args.push('-C');
+  args.push(file);
+  const out = execFileSync('nm', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const names = [];
+  for (const line of out.split('\n')) {
+    // "                 U name" (or "w" for weak undefined); demangled names may contain spaces
+    const m = /^\s*[Uuvw]\s+(.+?)\s*$/.exec(line);
+    if (m) names.push(m[1]);
+  }
+  return names;
+}
+
+// Returns [{ raw, demangled }] for every undefined symbol of the object file.
+export function readSymbols(file) {
+  const raw = undefinedSymbols(file, false);
+  const dem = undefinedSymbols(file, true);
+  if (raw.length === dem.length) {
+    return raw.map((r, i) => ({ raw: r, demangled: dem[i] }));
+  }
+  // Could not pair the two listings: check every name on its own.
+  return [
+    ...raw.map((r) => ({ raw: r, demangled: r })),
+    ...dem.map((d) => ({ raw: d, demangled: d })),
+  ];
+}
+
+export function checkObject(file) {
+  const symbols = readSymbols(file);
+  const offending = [];
+  const allowed = [];
+  for (const sym of symbols) {
+    const rules = [...new Set(judge([sym.raw, sym.demangled]))];
+    if (rules.length) offending.push({ ...sym, rules });
+    else allowed.push(sym);
+  }
+  return { symbols, offending, allowed };
+}
+
+function label(sym) {
+  return sym.raw === sym.demangled ? sym.raw : `${sym.demangled}  [${sym.raw}]`;
+}
+
+function runCheck(file) {
+  const { symbols, offending, allowed } = checkObject(file);
+  console.log(`Undefined symbols allowed in ${file}:`);
+  if (allowed.length === 0) console.log('  (none)');
+  for (const sym of allowed) console.log(`  ${label(sym)}`);
+  if (offending.length) {
+    console.error(`\nFORBIDDEN symbols referenced from signal-context code (${file}):`);
+    for (const sym of offending) {
+      for (const rule of sym.rules) console.error(`  ${label(sym)}\n      -> ${rule.reason}  (${rule.pattern})`);
+    }
+    console.error(`signal-safety: FAIL, ${offending.length} forbidden of ${symbols.length} undefined symbols`);
+    return 1;
+  }
+  console.log(`signal-safety: OK, ${file}: ${symbols.length} undefined symbols, none forbidden`);
+  return 0;
+}
+
+const BAD_SNIPPET = `
+#include <cstdio>
+#include <cstdlib>
+extern "C" void *bad_handler(int n) {
+  char *p = static_cast<char *>(malloc(n));
+  printf("allocated %d bytes at %p\\n", n, static_cast<void *>(p));
+  return p;
+}
+`;
+
+const GOOD_SNIPPET = `
+#include <atomic>
+#include <time.h>
+static std::atomic<unsigned long> samples{0};
+extern "C" long good_handler() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  samples.fetch_add(1, std::memory_order_relaxed);
+  return ts.tv_nsec;
+}
+`;
+
+function selfTest() {
+  let failures = 0;
+  const expect = (ok, what) => {
+    console.log(`${ok ? 'ok  ' : 'FAIL'}  ${what}`);
+    if (!ok) failures++;
+  };
+
+  // The rule table on its own, with names as nm prints them.
+  const flagged = (name) => judge([name]).length > 0;
+  for (const name of ['malloc', 'free', '_Znwm', '_ZnamRKSt9nothrow_t', '_ZdlPvm', '_ZdaPv', 'pthread_mutex_lock',
+    '__printf_chk', '__cxa_guard_acquire', '_ZNSt5mutex4lockEv',
+    'v8::HandleScope::HandleScope(v8::Isolate*)', 'napi_create_string_utf8']) {
+    expect(flagged(name), `rule table flags ${name}`);
+  }
+  for (const name of ['clock_gettime', '__errno_location', '__tls_get_addr', '__stack_chk_fail',
+    'v8::Isolate::GetStackSample(v8::RegisterState const&, void**, unsigned long, v8::SampleInfo*)']) {
+    expect(!flagged(name), `rule table allows ${name}`);
+  }
+
+  // Real object files from a compiler.
+  const dir = mkdtempSync(join(tmpdir(), 'signal-safety-'));
+  try {
+    const compile = (name, source) => {
+      const src = join(dir, `${name}.cc`);
+      const obj = join(dir, `${name}.o`);
+      writeFileSync(src, source);
+      execFileSync('c++', ['-c', '-O2', '-x', 'c++', src, '-o', obj], { stdio: ['ignore', 'pipe', 'pipe'] });
+      return obj;
+    };
+    const bad = checkObject(compile('bad', BAD_SNIPPET));
+    const badNames = bad.offending.map((s) => normalize(s.raw));
+    console.log(`      bad snippet flagged: ${badNames.join(', ') || '(nothing)'}`);
+    expect(badNames.some((n) => /^malloc$/.test(n)), 'malloc+printf snippet: malloc is flagged');
+    expect(badNames.some((n) => /printf|^puts$/.test(n)), 'malloc+printf snippet: printf is flagged');
+
+    const good = checkObject(compile('good', GOOD_SNIPPET));
+    console.log(`      good snippet allowed: ${good.allowed.map(label).join(', ') || '(nothing)'}`);
+    expect(good.offending.length === 0, 'atomic+clock_gettime snippet passes');
+    expect(good.allowed.some((s) => normalize(s.raw) === 'clock_gettime'), 'atomic+clock_gettime snippet: clock_gettime listed as allowed');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  console.log(failures ? `self-test: FAIL, ${failures} check(s) misjudged` : 'self-test: OK');
+  return failures ? 1 : 0;
+}
+
+function main(argv) {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log('usage: node scripts/check-signal-safety.mjs [path/to/object.o] | --self-test');
+    return 0;
+  }
+  if (argv.includes('--self-test')) return selfTest();
+
+  let file;
+  if (argv[0]) {
+    file = resolve(argv[0]);
+    if (!existsSync(file)) {
+      console.error(`check-signal-safety: ${file} does not exist`);
+      return 1;
+    }
+  } else {
+    file = DEFAULT_OBJECTS.map((p) => join(ROOT, p)).find((p) => existsSync(p));
+    if (!file) {
+      console.error('check-signal-safety: no signal_handler.o found; looked for:');
+      for (const p of DEFAULT_OBJECTS) console.error(`  ${p}`);
+      console.error('Build the native addon first (e.g. `npx node-gyp rebuild`), or pass the object file path.');
+      return 1;
+    }
+  }
+  return runCheck(file);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  try {
+    process.exitCode = main(process.argv.slice(2));
+  } catch (err) {
+    const detail = err.stderr ? String(err.stderr).trim() : '';
+    console.error(`check-signal-safety: ${err.message}${detail ? `\n${detail}` : ''}`);
+    process.exitCode = 1;
+  }
+}

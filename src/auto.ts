@@ -1,0 +1,45 @@
+// The preload: `node -r sfprof/auto app.js`. Starts sampling before the app loads (line positions
+// only exist for code compiled after that) and writes the profile synchronously on exit. Whatever
+// goes wrong, the app runs and exits exactly as it would without sfprof: problems are one line on
+// stderr.
+import * as path from 'node:path';
+import { isMainThread } from 'node:worker_threads';
+
+import { optionsFromEnv } from './options';
+import { start, stats, stop } from './profiler';
+import { writeFileAtomicSync } from './write-file';
+
+function warn(message: string): void {
+  process.stderr.write(`${message.startsWith('sfprof') ? '' : 'sfprof: '}${message}\n`);
+}
+
+function run(): void {
+  // -r reaches workers too (they inherit execArgv); profiling workers is not supported yet.
+  if (!isMainThread) return;
+  let output: string;
+  try {
+    const config = optionsFromEnv(process.env);
+    output = path.resolve(config.output);
+    start(config.options);
+  } catch (error) {
+    warn(`${error instanceof Error ? error.message.split('\n')[0] : String(error)}; not profiling`);
+    return;
+  }
+  process.on('exit', () => {
+    try {
+      const profile = stop();
+      writeFileAtomicSync(output, profile.toFolded());
+      const final = stats();
+      const drops = profile.metadata.drops;
+      const lost = drops.ringFull + drops.busy;
+      warn(
+        `wrote ${profile.totalSamples} samples to ${output}` +
+          (final ? ` (${final.achievedRateHz.toFixed(0)} Hz of CPU time, ${drops.nonJsThread} on other threads, ${lost} lost)` : ''),
+      );
+    } catch (error) {
+      warn(`could not write the profile to ${output}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  });
+}
+
+run();

@@ -1,0 +1,51 @@
+// V8 reports builtins at their place in the node binary, but may run them from a second mapping of
+// the same file pages (it remaps the embedded blob next to JIT code for short calls). Samples then
+// hold addresses in the copy. This finds the copy in /proc/self/maps so those addresses can be
+// looked up at the reported place. Linux only; elsewhere no copy is found and nothing is aliased.
+import * as fs from 'node:fs';
+
+export interface Mapping {
+  start: number;
+  end: number;
+  perms: string;
+  offset: number;
+  path: string;
+}
+
+export function parseMaps(text: string): Mapping[] {
+  const mappings: Mapping[] = [];
+  for (const line of text.split('\n')) {
+    const match = /^([0-9a-f]+)-([0-9a-f]+)\s+(\S+)\s+([0-9a-f]+)\s+\S+\s+\d+\s*(.*)$/.exec(line);
+    if (!match) continue;
+    mappings.push({
+      start: parseInt(match[1]!, 16),
+      end: parseInt(match[2]!, 16),
+      perms: match[3]!,
+      offset: parseInt(match[4]!, 16),
+      path: match[5]!.trim(),
+    });
+  }
+  return mappings;
+}
+
+/** Start address of the executable copy of [start, start+size), or undefined when there is none. */
+export function findEmbeddedCopy(mappings: Mapping[], start: number, size: number): number | undefined {
+  const original = mappings.find((m) => start >= m.start && start < m.end && m.path !== '');
+  if (!original) return undefined;
+  const fileOffset = original.offset + (start - original.start);
+  for (const m of mappings) {
+    if (m === original || m.path !== original.path || !m.perms.includes('x')) continue;
+    const copyStart = m.start + (fileOffset - m.offset);
+    if (fileOffset >= m.offset && copyStart + size <= m.end && copyStart !== start) return copyStart;
+  }
+  return undefined;
+}
+
+export function findEmbeddedCopyInProcess(start: number, size: number): number | undefined {
+  if (process.platform !== 'linux' || size === 0) return undefined;
+  try {
+    return findEmbeddedCopy(parseMaps(fs.readFileSync('/proc/self/maps', 'utf8')), start, size);
+  } catch {
+    return undefined;
+  }
+}

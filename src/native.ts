@@ -1,0 +1,91 @@
+// The one place that loads the native addon. Prebuilds (prebuilds/<platform>-<arch>/) come first,
+// then a local build/Release; when neither loads, the error says what to do about it.
+import * as path from 'node:path';
+
+export interface NativeCodeEvent {
+  seq: number;
+  /** 0 added, 1 moved, 2 line positions */
+  type: number;
+  /** 0 bytecode, 1 JIT, 2 wasm */
+  codeType: number;
+  start: number;
+  size: number;
+  name?: string;
+  scriptId?: number;
+  newStart?: number;
+  /** (pc offset, script offset) pairs */
+  positions?: Uint32Array;
+}
+
+export interface NativeBatch {
+  /** Encoded samples; see decodeSamples in records.ts. */
+  samples: Float64Array;
+  sampleCount: number;
+  events: NativeCodeEvent[];
+}
+
+export interface NativeStats {
+  running: boolean;
+  engine: string;
+  intervalUs: number;
+  timerSignals: number;
+  nonJsThread: number;
+  forwarded: number;
+  foreignIgnored: number;
+  handlerReinstalls: number;
+  samplesRecorded?: number;
+  droppedRingFull?: number;
+  droppedBusy?: number;
+  truncated?: number;
+  ringSlots?: number;
+  maxFrames?: number;
+  handlerTimeHistogram?: Float64Array;
+  handlerBucketNs?: number;
+  threadCpuNs?: number;
+  processCpuNs?: number;
+  elapsedNs?: number;
+}
+
+export interface NativeBinding {
+  start(options: { intervalUs: number; ringSlots: number; maxFrames: number }): { engine: string };
+  drain(): NativeBatch;
+  stop(): NativeBatch & { stats: NativeStats };
+  stats(): NativeStats;
+  embeddedCodeRange(): { start: number; size: number };
+}
+
+let cached: NativeBinding | undefined;
+
+export const PACKAGE_ROOT = path.join(__dirname, '..');
+
+function explain(cause: unknown): string {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  const abi = `node ${process.version} (ABI ${process.versions.modules}) on ${process.platform}-${process.arch}`;
+  const solutions: string[] = [];
+  if (process.execArgv.includes('--no-addons') || /addons are disabled|--no-addons/i.test(message)) {
+    solutions.push('native addons are disabled (--no-addons); sfprof needs its addon to sample');
+  }
+  if (/NODE_MODULE_VERSION|was compiled against a different Node\.js version/.test(message)) {
+    solutions.push(`the binary was built for another Node.js; rebuild it for ${abi}`);
+  }
+  if (/No native build was found/.test(message)) {
+    solutions.push(`no prebuilt binary matches ${abi}`);
+  }
+  solutions.push(
+    `build from source: run "npx node-gyp rebuild" in ${PACKAGE_ROOT} (needs Python, make and a C++ compiler; npm 11 skips dependency install scripts unless they are allowed)`,
+  );
+  return [`sfprof: could not load the native addon for ${abi}: ${message}`, 'Possible solutions:', ...solutions.map((s) => `  - ${s}`)].join('\n');
+}
+
+/** Loads the addon once. Throws an Error whose message lists possible solutions. */
+export function loadNative(): NativeBinding {
+  if (cached) return cached;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const load = require('node-gyp-build') as (dir: string) => NativeBinding;
+    cached = load(PACKAGE_ROOT);
+  } catch (error) {
+    throw new Error(explain(error), { cause: error });
+  }
+  return cached;
+}

@@ -1,0 +1,151 @@
+// Options, defaults and SFPROF_* environment parsing. Every error names the option (or variable),
+// the value given and what is allowed.
+
+export interface StartOptions {
+  /** Sampling interval of CPU time: microseconds as a number, or a duration such as "10ms", "500us". */
+  interval?: number | string;
+  /** Line mode: each frame carries the line executing in it, not the line the function starts on. */
+  lines?: boolean;
+  /** Ring capacity in samples (power of two). Samples beyond it between drains are dropped and counted. */
+  ringSlots?: number;
+  /** Deepest stack kept per sample (1–255); deeper stacks are cut and counted as truncated. */
+  maxFrames?: number;
+  /** How often the ring is drained, in milliseconds. */
+  drainIntervalMs?: number;
+}
+
+export interface ResolvedOptions {
+  intervalUs: number;
+  lines: boolean;
+  ringSlots: number;
+  maxFrames: number;
+  drainIntervalMs: number;
+}
+
+export const DEFAULTS: ResolvedOptions = {
+  intervalUs: 10_000,
+  lines: false,
+  ringSlots: 4096,
+  maxFrames: 128,
+  drainIntervalMs: 100,
+};
+
+export const INTERVAL_MIN_US = 100;
+export const INTERVAL_MAX_US = 1_000_000;
+
+export class OptionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OptionError';
+  }
+}
+
+const UNIT_US: Record<string, number> = { us: 1, 'µs': 1, ms: 1000, s: 1_000_000 };
+
+/**
+ * Parses a duration into microseconds: "10ms", "500us", "2.5ms", "1s"; a bare number is
+ * microseconds. Returns undefined when the text is not a duration.
+ */
+export function parseDurationUs(text: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(us|µs|ms|s)?\s*$/.exec(text);
+  if (!match) return undefined;
+  const value = Number(match[1]) * UNIT_US[match[2] ?? 'us']!;
+  return Number.isFinite(value) ? Math.round(value) : undefined;
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+function intervalUs(value: number | string, what: string): number {
+  const allowed = `a duration from 100us to 1s, such as 10ms, 500us or 2.5ms (a bare number is microseconds)`;
+  const us = typeof value === 'number' ? value : parseDurationUs(value);
+  if (us === undefined || !Number.isFinite(us)) {
+    throw new OptionError(`sfprof: ${what} is ${describe(value)}; expected ${allowed}`);
+  }
+  if (us < INTERVAL_MIN_US || us > INTERVAL_MAX_US) {
+    throw new OptionError(`sfprof: ${what} is ${describe(value)}; expected ${allowed}`);
+  }
+  return Math.round(us);
+}
+
+function integerIn(value: unknown, what: string, min: number, max: number, extra = ''): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new OptionError(
+      `sfprof: ${what} is ${describe(value)}; expected an integer from ${min} to ${max}${extra}`,
+    );
+  }
+  return value;
+}
+
+/** Checks API options and fills in defaults. Throws OptionError naming the bad option. */
+export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new OptionError(`sfprof: options is ${describe(options)}; expected an object`);
+  }
+  const known = new Set(['interval', 'lines', 'ringSlots', 'maxFrames', 'drainIntervalMs']);
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) {
+      throw new OptionError(
+        `sfprof: unknown option ${JSON.stringify(key)}; allowed: ${[...known].join(', ')}`,
+      );
+    }
+  }
+  const resolved = { ...DEFAULTS };
+  if (options.interval !== undefined) resolved.intervalUs = intervalUs(options.interval, 'option "interval"');
+  if (options.lines !== undefined) {
+    if (typeof options.lines !== 'boolean') {
+      throw new OptionError(`sfprof: option "lines" is ${describe(options.lines)}; expected true or false`);
+    }
+    resolved.lines = options.lines;
+  }
+  if (options.ringSlots !== undefined) {
+    const slots = integerIn(options.ringSlots, 'option "ringSlots"', 16, 1 << 20, ' that is a power of two');
+    if ((slots & (slots - 1)) !== 0) {
+      throw new OptionError(
+        `sfprof: option "ringSlots" is ${slots}; expected an integer from 16 to ${1 << 20} that is a power of two`,
+      );
+    }
+    resolved.ringSlots = slots;
+  }
+  if (options.maxFrames !== undefined) resolved.maxFrames = integerIn(options.maxFrames, 'option "maxFrames"', 1, 255);
+  if (options.drainIntervalMs !== undefined) {
+    resolved.drainIntervalMs = integerIn(options.drainIntervalMs, 'option "drainIntervalMs"', 1, 60_000);
+  }
+  return resolved;
+}
+
+export interface EnvConfig {
+  options: StartOptions;
+  /** Output path with {pid} expanded. */
+  output: string;
+}
+
+export const DEFAULT_OUTPUT = 'sfprof-{pid}.folded';
+
+const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
+const FALSE_WORDS = new Set(['0', 'false', 'no', 'off', '']);
+
+/** Reads SFPROF_* variables. Throws OptionError naming the variable, its value and what is allowed. */
+export function optionsFromEnv(env: NodeJS.ProcessEnv, pid: number = process.pid): EnvConfig {
+  const options: StartOptions = {};
+  const interval = env.SFPROF_INTERVAL;
+  if (interval !== undefined && interval !== '') {
+    options.interval = intervalUs(interval, `SFPROF_INTERVAL`);
+  }
+  const lines = env.SFPROF_LINES;
+  if (lines !== undefined) {
+    const word = lines.trim().toLowerCase();
+    if (TRUE_WORDS.has(word)) options.lines = true;
+    else if (FALSE_WORDS.has(word)) options.lines = false;
+    else {
+      throw new OptionError(`sfprof: SFPROF_LINES is ${describe(lines)}; expected 1 or 0 (also true/false, yes/no, on/off)`);
+    }
+  }
+  let output = env.SFPROF_OUTPUT;
+  if (output === undefined || output === '') output = DEFAULT_OUTPUT;
+  else if (output.endsWith('/')) {
+    throw new OptionError(`sfprof: SFPROF_OUTPUT is ${describe(output)}; expected a file path, not a directory`);
+  }
+  return { options, output: output.split('{pid}').join(String(pid)) };
+}

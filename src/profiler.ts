@@ -1,0 +1,265 @@
+// start/stop, the unref'd drain loop, and the sample → stack pipeline:
+//   native ring ─► decodeSamples ─► replay code events up to each sample ─► symbolize ─► Profile
+import { isMainThread } from 'node:worker_threads';
+
+import { CodeMap, type CodeEntry } from './code-map';
+import { findEmbeddedCopyInProcess } from './embedded-copy';
+import { loadNative, type NativeBatch, type NativeBinding, type NativeCodeEvent, type NativeStats } from './native';
+import { resolveOptions, type ResolvedOptions, type StartOptions } from './options';
+import { Profile, SYNTHETIC, type Drops, type Frame } from './profile';
+import { decodeSamples, SAMPLE_TRUNCATED, VmState, type RawSample } from './records';
+import { Symbolizer } from './symbolize';
+
+export interface SamplerStats {
+  running: boolean;
+  engine: string;
+  intervalUs: number;
+  /** Timer signals received, on any thread. */
+  signalsReceived: number;
+  /** Stacks captured on the JS thread. */
+  samplesRecorded: number;
+  drops: Drops;
+  /** SIGPROF not sent by our timer (another profiler's), handed to the previous handler. */
+  signalsForwarded: number;
+  /** SIGPROF not sent by our timer with no previous handler to take it: ignored, not fatal. */
+  foreignSignalsIgnored: number;
+  /** Times our handler was found replaced while sampling and put back. */
+  handlerReinstalls: number;
+  /** Timer signals per second of process CPU time. */
+  achievedRateHz: number;
+  /** Samples recorded per second of JS-thread CPU time. */
+  jsThreadRateHz: number;
+  processCpuMs: number;
+  jsThreadCpuMs: number;
+  handlerTimeMedianUs: number;
+  handlerTimeP99Us: number;
+  /** Frames of JS-thread samples, and how many no code event covered. */
+  framesTotal: number;
+  framesUnresolved: number;
+}
+
+/** Value at quantile `q` of a histogram of equal-width buckets (midpoints; last bucket open-ended). */
+export function histogramQuantile(buckets: ArrayLike<number>, bucketWidth: number, q: number): number {
+  let total = 0;
+  for (let i = 0; i < buckets.length; i++) total += buckets[i]!;
+  if (total === 0) return 0;
+  const target = Math.max(1, Math.ceil(q * total));
+  let seen = 0;
+  for (let i = 0; i < buckets.length; i++) {
+    seen += buckets[i]!;
+    if (seen >= target) return i === buckets.length - 1 ? i * bucketWidth : (i + 0.5) * bucketWidth;
+  }
+  return (buckets.length - 1) * bucketWidth;
+}
+
+/** Turns drained batches into stacks of one Profile. Pure given its inputs; tested offline. */
+export class SampleIngester {
+  readonly codeMap = new CodeMap();
+  readonly symbolizer: Symbolizer;
+  framesTotal = 0;
+  framesUnresolved = 0;
+  private pendingEvents: NativeCodeEvent[] = [];
+
+  constructor(
+    readonly profile: Profile,
+    options: { cwd: string; lines: boolean; symbolizer?: Symbolizer },
+  ) {
+    this.symbolizer = options.symbolizer ?? new Symbolizer(options.cwd, options.lines);
+  }
+
+  /**
+   * Samples and events of one drain. An event is applied just before the first sample stamped with
+   * its sequence number or later, so every address resolves against the code layout of its moment.
+   * Events newer than every sample wait for the next batch (`final` applies them all).
+   */
+  ingest(batch: Pick<NativeBatch, 'samples' | 'events'>, final = false): void {
+    const events = this.pendingEvents.length ? this.pendingEvents.concat(batch.events) : batch.events;
+    let next = 0;
+    for (const sample of decodeSamples(batch.samples)) {
+      while (next < events.length && events[next]!.seq <= sample.codeSeq) this.codeMap.apply(events[next++]!);
+      this.record(sample);
+    }
+    if (final) {
+      while (next < events.length) this.codeMap.apply(events[next++]!);
+      this.pendingEvents = [];
+    } else {
+      this.pendingEvents = events.slice(next);
+    }
+  }
+
+  record(sample: RawSample): void {
+    const profile = this.profile;
+    const jsFrameCount = sample.frames.length - 1;
+    if (jsFrameCount <= 0) {
+      // No JS on the stack (GC, idle, or V8 declined to walk): the pc alone would be a partial stack.
+      const name =
+        sample.vmState === VmState.GC ? SYNTHETIC.gc : sample.vmState === VmState.IDLE ? SYNTHETIC.idle : SYNTHETIC.program;
+      profile.addStack([profile.internFrame({ name, kind: sample.vmState === VmState.GC ? 'gc' : 'synthetic' })]);
+      return;
+    }
+    const ids: number[] = [];
+    if (sample.flags & SAMPLE_TRUNCATED) ids.push(profile.internFrame({ name: SYNTHETIC.truncated, kind: 'synthetic' }));
+    let topEntry: CodeEntry | undefined;
+    for (let i = jsFrameCount; i >= 1; i--) {
+      const address = sample.frames[i]!;
+      const entry = this.codeMap.lookup(address);
+      this.framesTotal++;
+      if (entry) {
+        ids.push(profile.internFrame(this.symbolizer.frame(entry, address, false)));
+      } else {
+        this.framesUnresolved++;
+        ids.push(profile.internFrame({ name: SYNTHETIC.unknown, kind: 'synthetic' }));
+      }
+      if (i === 1) topEntry = entry;
+    }
+    const leaf = this.leafFrame(sample.frames[0]!, topEntry);
+    if (leaf) ids.push(profile.internFrame(leaf));
+    if (sample.vmState === VmState.GC) ids.push(profile.internFrame({ name: SYNTHETIC.gc, kind: 'gc' }));
+    profile.addStack(ids);
+  }
+
+  /**
+   * The frame for the interrupted pc, or undefined when the walk already covers it: V8 returns an
+   * interpreted top frame itself (the pc is then in the interpreter, which is that function's own
+   * time) but leaves out a JIT-compiled one. A pc in no code object is the VM's or Node's C++.
+   */
+  private leafFrame(pc: number, topEntry: CodeEntry | undefined): Frame | undefined {
+    const entry = this.codeMap.lookup(pc);
+    if (!entry) return { name: SYNTHETIC.native, kind: 'native' };
+    if (entry === topEntry) return undefined;
+    const frame = this.symbolizer.frame(entry, pc, true);
+    if (frame.kind === 'bytecode-handler' || frame.name.startsWith('Builtin:Interpreter')) return undefined;
+    return frame;
+  }
+}
+
+function dropsOf(stats: NativeStats): Drops {
+  return {
+    ringFull: stats.droppedRingFull ?? 0,
+    nonJsThread: stats.nonJsThread,
+    truncated: stats.truncated ?? 0,
+    busy: stats.droppedBusy ?? 0,
+  };
+}
+
+/** Adds the counted losses to the profile as synthetic stacks: nothing disappears silently. */
+export function addDropStacks(profile: Profile, drops: Drops): void {
+  profile.addSynthetic([SYNTHETIC.lost, '(ring full)'], drops.ringFull);
+  profile.addSynthetic([SYNTHETIC.lost, '(sampling paused)'], drops.busy);
+  profile.addSynthetic([SYNTHETIC.otherThreads], drops.nonJsThread);
+}
+
+class Session {
+  readonly ingester: SampleIngester;
+  private readonly timer: NodeJS.Timeout;
+  drainErrors = 0;
+
+  constructor(
+    readonly native: NativeBinding,
+    readonly options: ResolvedOptions,
+    readonly engine: string,
+    readonly profile: Profile,
+  ) {
+    this.ingester = new SampleIngester(profile, { cwd: process.cwd(), lines: options.lines });
+    const range = native.embeddedCodeRange();
+    const copy = findEmbeddedCopyInProcess(range.start, range.size);
+    if (copy !== undefined) this.ingester.codeMap.setAlias(copy, range.size, range.start);
+    this.timer = setInterval(() => this.drain(), options.drainIntervalMs);
+    this.timer.unref();
+  }
+
+  drain(): void {
+    try {
+      this.ingester.ingest(this.native.drain());
+    } catch (error) {
+      // The app must never see a profiler error from a timer callback.
+      if (this.drainErrors++ === 0) process.stderr.write(`sfprof: drain failed, samples may be missing: ${String(error)}\n`);
+    }
+  }
+
+  finish(): NativeStats {
+    clearInterval(this.timer);
+    const final = this.native.stop();
+    this.ingester.ingest(final, true);
+    return final.stats;
+  }
+}
+
+let session: Session | undefined;
+let lastStats: SamplerStats | undefined;
+
+function toStats(native: NativeStats, ingester: SampleIngester | undefined): SamplerStats {
+  const processCpuMs = (native.processCpuNs ?? 0) / 1e6;
+  const jsThreadCpuMs = (native.threadCpuNs ?? 0) / 1e6;
+  const samplesRecorded = native.samplesRecorded ?? 0;
+  const histogram = native.handlerTimeHistogram ?? [];
+  const bucketNs = native.handlerBucketNs ?? 1;
+  return {
+    running: native.running,
+    engine: native.engine,
+    intervalUs: native.intervalUs,
+    signalsReceived: native.timerSignals,
+    samplesRecorded,
+    drops: dropsOf(native),
+    signalsForwarded: native.forwarded,
+    foreignSignalsIgnored: native.foreignIgnored,
+    handlerReinstalls: native.handlerReinstalls,
+    achievedRateHz: processCpuMs > 0 ? native.timerSignals / (processCpuMs / 1000) : 0,
+    jsThreadRateHz: jsThreadCpuMs > 0 ? samplesRecorded / (jsThreadCpuMs / 1000) : 0,
+    processCpuMs,
+    jsThreadCpuMs,
+    handlerTimeMedianUs: histogramQuantile(histogram, bucketNs, 0.5) / 1000,
+    handlerTimeP99Us: histogramQuantile(histogram, bucketNs, 0.99) / 1000,
+    framesTotal: ingester?.framesTotal ?? 0,
+    framesUnresolved: ingester?.framesUnresolved ?? 0,
+  };
+}
+
+/** Starts sampling the calling thread (the main thread; workers are not supported yet). */
+export function start(options: StartOptions = {}): void {
+  const resolved = resolveOptions(options);
+  if (!isMainThread) throw new Error('sfprof: start() is only supported on the main thread for now');
+  if (session) throw new Error('sfprof: already running; call stop() first');
+  const native = loadNative();
+  const startTime = Date.now();
+  const { engine } = native.start({
+    intervalUs: resolved.intervalUs,
+    ringSlots: resolved.ringSlots,
+    maxFrames: resolved.maxFrames,
+  });
+  const profile = new Profile({
+    startTime,
+    durationNs: 0,
+    intervalUs: resolved.intervalUs,
+    engine,
+    lines: resolved.lines,
+    pid: process.pid,
+    drops: { ringFull: 0, nonJsThread: 0, truncated: 0, busy: 0 },
+  });
+  session = new Session(native, resolved, engine, profile);
+  lastStats = undefined;
+}
+
+/** Stops sampling and returns the profile, drops included. Throws when not running. */
+export function stop(): Profile {
+  const current = session;
+  if (!current) throw new Error('sfprof: not running; call start() first');
+  session = undefined;
+  const native = current.finish();
+  const profile = current.profile;
+  profile.metadata.durationNs = native.elapsedNs ?? 0;
+  profile.metadata.drops = dropsOf(native);
+  addDropStacks(profile, profile.metadata.drops);
+  lastStats = toStats(native, current.ingester);
+  return profile;
+}
+
+export function isRunning(): boolean {
+  return session !== undefined;
+}
+
+/** Live counters while running; the final ones after stop(). */
+export function stats(): SamplerStats | undefined {
+  if (session) return toStats(session.native.stats(), session.ingester);
+  return lastStats;
+}

@@ -1,0 +1,64 @@
+// Decoding of the sample records the native drain hands over, as one Float64Array:
+//
+//   record := timeNs codeSeq vmState flags frameCount frame*      (all float64)
+//
+// timeNs is CLOCK_MONOTONIC nanoseconds since start; codeSeq the code-event sequence number visible
+// when the sample was taken; vmState a v8::StateTag; frames are code addresses, leaf first.
+
+export const enum VmState {
+  JS = 0,
+  GC = 1,
+  PARSER = 2,
+  BYTECODE_COMPILER = 3,
+  COMPILER = 4,
+  OTHER = 5,
+  EXTERNAL = 6,
+  ATOMICS_WAIT = 7,
+  IDLE = 8,
+}
+
+export const SAMPLE_TRUNCATED = 1;
+const HEADER_WORDS = 5;
+
+export interface RawSample {
+  timeNs: number;
+  codeSeq: number;
+  vmState: number;
+  flags: number;
+  /** Code addresses, leaf first: the interrupted pc, then V8's JS frames. */
+  frames: number[];
+}
+
+export class RecordFormatError extends Error {}
+
+export function decodeSamples(words: Float64Array): RawSample[] {
+  const samples: RawSample[] = [];
+  let at = 0;
+  while (at < words.length) {
+    if (at + HEADER_WORDS > words.length) {
+      throw new RecordFormatError(`truncated sample header at word ${at} of ${words.length}`);
+    }
+    const frameCount = words[at + 4]!;
+    if (!Number.isInteger(frameCount) || frameCount < 0 || at + HEADER_WORDS + frameCount > words.length) {
+      throw new RecordFormatError(`bad frame count ${frameCount} at word ${at}`);
+    }
+    const frames: number[] = [];
+    for (let i = 0; i < frameCount; i++) frames.push(words[at + HEADER_WORDS + i]!);
+    samples.push({
+      timeNs: words[at]!,
+      codeSeq: words[at + 1]!,
+      vmState: words[at + 2]!,
+      flags: words[at + 3]!,
+      frames,
+    });
+    at += HEADER_WORDS + frameCount;
+  }
+  return samples;
+}
+
+/** The inverse of decodeSamples, for tests and tools that build records by hand. */
+export function encodeSamples(samples: RawSample[]): Float64Array {
+  const words: number[] = [];
+  for (const s of samples) words.push(s.timeNs, s.codeSeq, s.vmState, s.flags, s.frames.length, ...s.frames);
+  return Float64Array.from(words);
+}
