@@ -1,0 +1,43 @@
+// npm run demo: profiles examples/calc.js through the preload in line mode and prints where the
+// time went: the split between main's two calc() calls and the hottest functions.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const { parseFolded, rankFrames, childrenOf } = require(path.join(root, 'dist/folded-summary.js'));
+
+const output = path.resolve('sfprof-demo.folded');
+const started = Date.now();
+const child = spawnSync(process.execPath, ['-r', path.join(root, 'dist/auto.js'), path.join(root, 'examples/calc.js')], {
+  stdio: ['ignore', 'inherit', 'inherit'],
+  env: { ...process.env, SFPROF_INTERVAL: '1ms', SFPROF_LINES: '1', SFPROF_OUTPUT: output, CALC_SCALE: process.env.CALC_SCALE ?? '1' },
+});
+if (child.status !== 0) {
+  console.error(`demo: examples/calc.js exited with ${child.status ?? child.signal}`);
+  process.exit(1);
+}
+const stacks = parseFolded(readFileSync(output, 'utf8'));
+const total = stacks.reduce((sum, s) => sum + s.count, 0);
+console.log(`\nProfiled examples/calc.js in ${((Date.now() - started) / 1000).toFixed(1)} s: ${total} samples, 1 ms interval, line mode.\n`);
+
+const underMain = [...childrenOf(stacks, (f) => f.startsWith('(anonymous) (') && f.includes('calc.js'))]
+  .filter(([f]) => f.startsWith('main ('))
+  .sort((a, b) => a[0].localeCompare(b[0], 'en', { numeric: true }));
+const mainTotal = underMain.reduce((sum, [, n]) => sum + n, 0);
+if (mainTotal > 0) {
+  console.log('main() by call site (line mode splits one function by the line executing in it):');
+  for (const [frame, samples] of underMain) {
+    console.log(`  ${String(samples).padStart(6)}  ${((100 * samples) / mainTotal).toFixed(1).padStart(5)}%  ${frame}`);
+  }
+  console.log(`  (calc(200_000) does twice the work of calc(100_000): expect about 67% / 33%)\n`);
+}
+console.log('Hottest frames by self samples:');
+for (const { frame, samples, share } of rankFrames(stacks, 'self', 8)) {
+  console.log(`  ${String(samples).padStart(6)}  ${(100 * share).toFixed(1).padStart(5)}%  ${frame}`);
+}
+console.log(`\nFolded stacks: ${output}`);
+console.log('Draw a flame graph: flamegraph.pl sfprof-demo.folded > demo.svg, or open the file in speedscope.');

@@ -1,0 +1,42 @@
+// Shared helpers for tests that run real Node processes with the preload.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const preload = path.join(root, 'dist', 'auto.js');
+export const fixtures = path.join(root, 'test', 'fixtures');
+
+export function tempDir(prefix = 'sfprof-test-') {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Runs `node [nodeArgs] script [args]` and returns status, signal, stdout, stderr. */
+export function runNode(nodeArgs, { env = {}, cwd = root, timeout = 60_000, input } = {}) {
+  const result = spawnSync(process.execPath, nodeArgs, {
+    cwd,
+    env: { ...process.env, NODE_OPTIONS: '', ...env },
+    encoding: 'utf8',
+    timeout,
+    input,
+  });
+  return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr, error: result.error };
+}
+
+export function parseFoldedFile(file) {
+  const text = fs.readFileSync(file, 'utf8');
+  const stacks = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const match = /^(.+) (\d+)$/.exec(line);
+    if (!match) throw new Error(`malformed folded line: ${JSON.stringify(line)}`);
+    stacks.push({ frames: match[1].split(';'), count: Number(match[2]) });
+  }
+  return stacks;
+}
+
+export function total(stacks, predicate = () => true) {
+  return stacks.filter(predicate).reduce((sum, s) => sum + s.count, 0);
+}
