@@ -1,8 +1,15 @@
 // The only file that includes napi.h: argument checks and conversions for start/stop/drain/stats.
 #include <node.h>
 #include <napi.h>
+#include <cxxabi.h>
+#include <dlfcn.h>
+#if defined(__linux__)
+#include <link.h>
+#endif
 #include <time.h>
 #include <v8.h>
+
+#include <cstdlib>
 
 #include <string>
 
@@ -191,6 +198,41 @@ Napi::Value EmbeddedCodeRange(const Napi::CallbackInfo& info) {
   return range;
 }
 
+// Names a C++ frame (Node, V8's runtime, libc, an addon) through the dynamic symbol table: V8's walk
+// returns such frames between JS frames (API callbacks), and the interrupted pc is often in one.
+Napi::Value NativeSymbol(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "sfprof: nativeSymbol(address) expects a number").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const uintptr_t address = static_cast<uintptr_t>(info[0].As<Napi::Number>().DoubleValue());
+  Dl_info found;
+  size_t symbol_size = 0;
+#if defined(__linux__)
+  ElfW(Sym)* symbol = nullptr;
+  int ok = dladdr1(reinterpret_cast<void*>(address), &found, reinterpret_cast<void**>(&symbol),
+                   RTLD_DL_SYMENT);
+  if (ok != 0 && symbol != nullptr) symbol_size = symbol->st_size;
+#else
+  int ok = dladdr(reinterpret_cast<void*>(address), &found);
+#endif
+  if (ok == 0 || found.dli_fname == nullptr) return env.Null();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("object", Napi::String::New(env, found.dli_fname));
+  if (found.dli_sname != nullptr && found.dli_saddr != nullptr) {
+    int status = 0;
+    char* demangled = abi::__cxa_demangle(found.dli_sname, nullptr, nullptr, &status);
+    result.Set("symbol", Napi::String::New(env, status == 0 && demangled ? demangled : found.dli_sname));
+    std::free(demangled);
+    const uintptr_t start = reinterpret_cast<uintptr_t>(found.dli_saddr);
+    result.Set("start", Napi::Number::New(env, static_cast<double>(start)));
+    // Size 0 means unknown: the symbol covers at least this address.
+    result.Set("size", Napi::Number::New(env, static_cast<double>(symbol_size)));
+  }
+  return result;
+}
+
 // Environment teardown (worker exit, main isolate disposal): no signal may arrive afterwards.
 void CleanupHook(void* isolate) {
   Sampler& sampler = Sampler::Get();
@@ -206,6 +248,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("drain", Napi::Function::New(env, Drain, "drain"));
   exports.Set("stop", Napi::Function::New(env, Stop, "stop"));
   exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
+  exports.Set("nativeSymbol", Napi::Function::New(env, NativeSymbol, "nativeSymbol"));
   exports.Set("embeddedCodeRange", Napi::Function::New(env, EmbeddedCodeRange, "embeddedCodeRange"));
   napi_add_env_cleanup_hook(env, CleanupHook, CurrentIsolate());
   return exports;

@@ -52,6 +52,18 @@ export interface NativeBinding {
   stop(): NativeBatch & { stats: NativeStats };
   stats(): NativeStats;
   embeddedCodeRange(): { start: number; size: number };
+  /** The shared object and (demangled) dynamic symbol containing a C++ address, or null. */
+  nativeSymbol(address: number): NativeSymbol | null;
+}
+
+export interface NativeSymbol {
+  /** Path of the shared object (the executable's name for the main program). */
+  object: string;
+  /** Demangled name of the nearest dynamic symbol at or below the address. */
+  symbol?: string;
+  start?: number;
+  /** 0 when the symbol table does not say. */
+  size?: number;
 }
 
 let cached: NativeBinding | undefined;

@@ -2,8 +2,9 @@
 //   native ring ─► decodeSamples ─► replay code events up to each sample ─► symbolize ─► Profile
 import { isMainThread } from 'node:worker_threads';
 
-import { CodeMap, type CodeEntry } from './code-map';
+import { CodeMap } from './code-map';
 import { findEmbeddedCopyInProcess } from './embedded-copy';
+import { NativeSymbols } from './native-symbols';
 import { loadNative, type NativeBatch, type NativeBinding, type NativeCodeEvent, type NativeStats } from './native';
 import { resolveOptions, type ResolvedOptions, type StartOptions } from './options';
 import { Profile, SYNTHETIC, type Drops, type Frame } from './profile';
@@ -33,8 +34,10 @@ export interface SamplerStats {
   jsThreadCpuMs: number;
   handlerTimeMedianUs: number;
   handlerTimeP99Us: number;
-  /** Frames of JS-thread samples, and how many no code event covered. */
+  /** Frames V8's walk returned on the JS thread, and how many no code event or symbol covered. */
   framesTotal: number;
+  /** ... of which were C++ frames named from the symbol table. */
+  framesNative: number;
   framesUnresolved: number;
 }
 
@@ -56,15 +59,18 @@ export function histogramQuantile(buckets: ArrayLike<number>, bucketWidth: numbe
 export class SampleIngester {
   readonly codeMap = new CodeMap();
   readonly symbolizer: Symbolizer;
+  readonly nativeSymbols: NativeSymbols | undefined;
   framesTotal = 0;
+  framesNative = 0;
   framesUnresolved = 0;
   private pendingEvents: NativeCodeEvent[] = [];
 
   constructor(
     readonly profile: Profile,
-    options: { cwd: string; lines: boolean; symbolizer?: Symbolizer },
+    options: { cwd: string; lines: boolean; symbolizer?: Symbolizer; nativeSymbols?: NativeSymbols },
   ) {
     this.symbolizer = options.symbolizer ?? new Symbolizer(options.cwd, options.lines);
+    this.nativeSymbols = options.nativeSymbols;
   }
 
   /**
@@ -74,8 +80,11 @@ export class SampleIngester {
    */
   ingest(batch: Pick<NativeBatch, 'samples' | 'events'>, final = false): void {
     const events = this.pendingEvents.length ? this.pendingEvents.concat(batch.events) : batch.events;
+    // Events are kept even when the samples cannot be decoded: later samples need them.
+    this.pendingEvents = events;
+    const samples = decodeSamples(batch.samples);
     let next = 0;
-    for (const sample of decodeSamples(batch.samples)) {
+    for (const sample of samples) {
       while (next < events.length && events[next]!.seq <= sample.codeSeq) this.codeMap.apply(events[next++]!);
       this.record(sample);
     }
@@ -99,7 +108,6 @@ export class SampleIngester {
     }
     const ids: number[] = [];
     if (sample.flags & SAMPLE_TRUNCATED) ids.push(profile.internFrame({ name: SYNTHETIC.truncated, kind: 'synthetic' }));
-    let topEntry: CodeEntry | undefined;
     for (let i = jsFrameCount; i >= 1; i--) {
       const address = sample.frames[i]!;
       const entry = this.codeMap.lookup(address);
@@ -107,26 +115,28 @@ export class SampleIngester {
       if (entry) {
         ids.push(profile.internFrame(this.symbolizer.frame(entry, address, false)));
       } else {
-        this.framesUnresolved++;
-        ids.push(profile.internFrame({ name: SYNTHETIC.unknown, kind: 'synthetic' }));
+        // V8's walk also returns C++ frames (API callbacks between JS frames).
+        const native = this.nativeSymbols?.frame(address);
+        if (native) this.framesNative++;
+        else this.framesUnresolved++;
+        ids.push(profile.internFrame(native ?? { name: SYNTHETIC.unknown, kind: 'synthetic' }));
       }
-      if (i === 1) topEntry = entry;
     }
-    const leaf = this.leafFrame(sample.frames[0]!, topEntry);
+    const leaf = this.leafFrame(sample.frames[0]!);
     if (leaf) ids.push(profile.internFrame(leaf));
     if (sample.vmState === VmState.GC) ids.push(profile.internFrame({ name: SYNTHETIC.gc, kind: 'gc' }));
     profile.addStack(ids);
   }
 
   /**
-   * The frame for the interrupted pc, or undefined when the walk already covers it: V8 returns an
-   * interpreted top frame itself (the pc is then in the interpreter, which is that function's own
-   * time) but leaves out a JIT-compiled one. A pc in no code object is the VM's or Node's C++.
+   * The frame for the interrupted pc. V8's walk keeps the top frame only when it is interpreted (the
+   * pc is then in the interpreter, which is that function's own time) and leaves out a JIT-compiled
+   * one, whose activation the pc alone stands for, even when the walk's first frame is the same code
+   * (recursion). A pc in no code object is in C++ (V8, Node, libc).
    */
-  private leafFrame(pc: number, topEntry: CodeEntry | undefined): Frame | undefined {
+  private leafFrame(pc: number): Frame | undefined {
     const entry = this.codeMap.lookup(pc);
-    if (!entry) return { name: SYNTHETIC.native, kind: 'native' };
-    if (entry === topEntry) return undefined;
+    if (!entry) return this.nativeSymbols?.frame(pc) ?? { name: SYNTHETIC.native, kind: 'native' };
     const frame = this.symbolizer.frame(entry, pc, true);
     if (frame.kind === 'bytecode-handler' || frame.name.startsWith('Builtin:Interpreter')) return undefined;
     return frame;
@@ -160,7 +170,11 @@ class Session {
     readonly engine: string,
     readonly profile: Profile,
   ) {
-    this.ingester = new SampleIngester(profile, { cwd: process.cwd(), lines: options.lines });
+    this.ingester = new SampleIngester(profile, {
+      cwd: process.cwd(),
+      lines: options.lines,
+      nativeSymbols: new NativeSymbols((address) => native.nativeSymbol(address)),
+    });
     const range = native.embeddedCodeRange();
     const copy = findEmbeddedCopyInProcess(range.start, range.size);
     if (copy !== undefined) this.ingester.codeMap.setAlias(copy, range.size, range.start);
@@ -211,6 +225,7 @@ function toStats(native: NativeStats, ingester: SampleIngester | undefined): Sam
     handlerTimeMedianUs: histogramQuantile(histogram, bucketNs, 0.5) / 1000,
     handlerTimeP99Us: histogramQuantile(histogram, bucketNs, 0.99) / 1000,
     framesTotal: ingester?.framesTotal ?? 0,
+    framesNative: ingester?.framesNative ?? 0,
     framesUnresolved: ingester?.framesUnresolved ?? 0,
   };
 }

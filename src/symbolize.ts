@@ -83,9 +83,21 @@ export function displayFile(url: string, cwd: string): string {
   }
   if (path.isAbsolute(file)) {
     const relative = path.relative(cwd, file);
-    if (relative && !relative.startsWith('..') && !path.isAbsolute(relative)) return relative;
+    const outside = relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative);
+    if (relative && !outside) return relative;
   }
   return file;
+}
+
+/** Offsets where lines start, with V8's line terminators: \n, \r\n, a lone \r, U+2028, U+2029. */
+export function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x0d && text.charCodeAt(i + 1) === 0x0a) continue;
+    if (c === 0x0a || c === 0x0d || c === 0x2028 || c === 0x2029) starts.push(i + 1);
+  }
+  return starts;
 }
 
 /** Maps script offsets to lines by reading the script's source once. */
@@ -116,9 +128,7 @@ export class SourceLines {
       try {
         const file = url.startsWith('file://') ? fileURLToPath(url) : url;
         if (path.isAbsolute(file)) {
-          const text = this.read(file);
-          starts = [0];
-          for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+          starts = lineStarts(this.read(file));
         }
       } catch {
         starts = null;

@@ -1,7 +1,7 @@
 // Brendan Gregg's folded stacks, the input of flamegraph.pl, speedscope and inferno:
 //
 //   line   := frame (";" frame)* " " count "\n"      one line per unique stack, root first
-//   frame  := name [" (" file ":" line ")"]          e.g. "calc (examples/calc.js:21)"
+//   frame  := name [" (" file [":" line] ")"]        e.g. "calc (examples/calc.js:21)"
 //   count  := decimal integer, samples
 //
 // ";" inside a name would split a frame and a newline would split a line, so both are replaced.
