@@ -11,6 +11,8 @@
 
 #include <cstdlib>
 
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "code_events.h"
@@ -121,6 +123,7 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
   if (!ok) return env.Undefined();
   sampler_options.max_frames = RequireUint(options, "maxFrames", 1, 255, &ok);
   if (!ok) return env.Undefined();
+  sampler_options.allow_v8_profiler = options.Get("allowV8Profiler").ToBoolean().Value();
 
   std::string error;
   if (!Sampler::Get().Start(CurrentIsolate(), sampler_options, &error)) {
@@ -152,6 +155,9 @@ Napi::Object BuildStats(Napi::Env env) {
   set("forwarded", static_cast<double>(process.forwarded.load()));
   set("foreignIgnored", static_cast<double>(process.foreign_ignored.load()));
   set("handlerReinstalls", static_cast<double>(sampler.handler_reinstalls()));
+  set("handlerDisplaced", static_cast<double>(sampler.handler_displaced()));
+  set("forwardLoops", static_cast<double>(process.forward_loops.load()));
+  set("spillInterrupts", static_cast<double>(sampler.spill_interrupts()));
   const ThreadSampler* thread = sampler.thread();
   if (thread != nullptr) {
     set("samplesRecorded", static_cast<double>(thread->samples_recorded.load()));
@@ -233,8 +239,17 @@ Napi::Value NativeSymbol(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// Isolates whose environment has our cleanup hook: Node aborts on a duplicate (function, argument)
+// pair, and the addon is initialised again whenever it is re-required after a module-cache reset.
+std::mutex g_hooked_mutex;
+std::set<void*>* g_hooked = new std::set<void*>();  // leaked: hooks may run during teardown
+
 // Environment teardown (worker exit, main isolate disposal): no signal may arrive afterwards.
 void CleanupHook(void* isolate) {
+  {
+    std::lock_guard<std::mutex> lock(g_hooked_mutex);
+    g_hooked->erase(isolate);
+  }
   Sampler& sampler = Sampler::Get();
   if (sampler.owner() == isolate) {
     sampler.Stop();
@@ -250,7 +265,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
   exports.Set("nativeSymbol", Napi::Function::New(env, NativeSymbol, "nativeSymbol"));
   exports.Set("embeddedCodeRange", Napi::Function::New(env, EmbeddedCodeRange, "embeddedCodeRange"));
-  napi_add_env_cleanup_hook(env, CleanupHook, CurrentIsolate());
+  v8::Isolate* isolate = CurrentIsolate();
+  bool first_load;
+  {
+    std::lock_guard<std::mutex> lock(g_hooked_mutex);
+    first_load = g_hooked->insert(isolate).second;
+  }
+  if (first_load) napi_add_env_cleanup_hook(env, CleanupHook, isolate);
   return exports;
 }
 

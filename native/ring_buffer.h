@@ -80,6 +80,11 @@ class SampleRing {
   }
   void Release(uint64_t new_tail) { tail_.store(new_tail, std::memory_order_release); }
 
+  // Any thread: how many published samples wait for the reader (a hint; may be stale at once).
+  uint64_t Unread() const {
+    return head_.load(std::memory_order_relaxed) - tail_.load(std::memory_order_relaxed);
+  }
+
   size_t slots() const { return mask_ + 1; }
   size_t max_frames() const { return max_frames_; }
 

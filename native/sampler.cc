@@ -5,6 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <chrono>
+#include <climits>
+#include <cstdint>
 #include <cstdlib>
 
 #include <v8.h>
@@ -42,6 +45,24 @@ bool IsAnotherSfprof(const struct sigaction& action, std::string* path) {
   return marked;
 }
 
+// True when `action` is V8's own sampler handler (the CPU profiler behind --cpu-prof, the
+// inspector's Profiler domain and libraries built on it), recognised by its exported symbol.
+bool IsV8ProfilerHandler(const struct sigaction& action) {
+  void* address = HandlerAddress(action);
+  if (address == nullptr) return false;
+  Dl_info info;
+  if (dladdr(address, &info) == 0 || info.dli_sname == nullptr) return false;
+  return strstr(info.dli_sname, "sampler13SignalHandler20HandleProfilerSignal") != nullptr;
+}
+
+bool IsDefaultOrIgnore(const struct sigaction& action) {
+  return !(action.sa_flags & SA_SIGINFO) &&
+         (action.sa_handler == SIG_DFL || action.sa_handler == SIG_IGN);
+}
+
+constexpr size_t kSpillLimitWords = 8u << 20;  // 64 MiB of encoded samples, then the ring drops
+constexpr auto kWatcherPeriod = std::chrono::milliseconds(20);
+
 }  // namespace
 
 double ClockNs(int clock_id) {
@@ -66,6 +87,13 @@ bool Sampler::InstallHandler(std::string* error) {
     if (IsAnotherSfprof(current, &other)) {
       *error = "SIGPROF is already handled by another copy of sfprof (" + other +
                "); this copy will not profile";
+      return false;
+    }
+    if (!options_.allow_v8_profiler && IsV8ProfilerHandler(current)) {
+      *error =
+          "V8's CPU profiler (inspector Profiler.start or a library built on it) is running and "
+          "owns SIGPROF; it restores the default disposition when it stops, which would kill the "
+          "process while sfprof's timer is armed. Start sfprof before it, or stop it first";
       return false;
     }
     // Only ever written while our handler is not installed, so the handler never sees it torn.
@@ -112,6 +140,10 @@ void Sampler::EnsureHandler() {
   if (!running_) return;
   struct sigaction current;
   if (sigaction(SIGPROF, nullptr, &current) != 0 || IsOurHandler(current)) return;
+  if (!IsDefaultOrIgnore(current)) {
+    handler_displaced_++;
+    return;
+  }
   std::string ignored;
   handler_installed_ = false;
   if (InstallHandler(&ignored)) handler_reinstalls_++;
@@ -123,6 +155,7 @@ bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
     return false;
   }
   Release();
+  options_ = options;
   auto thread = std::make_unique<ThreadSampler>();
   // One extra slot per sample for the interrupted pc (frame 0).
   if (!thread->ring.Init(options.ring_slots, options.max_frames + 1)) {
@@ -132,11 +165,11 @@ bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
   thread->isolate = isolate;
   thread->code_seq = CodeEventLog::Get().sequence();
 
+  GetProcessCounters().Reset();
   if (!InstallHandler(error)) return false;
   // Code events first: existing code is enumerated now, and samples must never refer to code the
   // log has not seen.
   CodeEventLog::Get().Enable(isolate);
-  options_ = options;
   thread_ = std::move(thread);
   owner_ = isolate;
   start_ns_ = static_cast<uint64_t>(ClockNs(CLOCK_MONOTONIC));
@@ -160,13 +193,19 @@ bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
     std::atexit(DisarmAtExit);
   }
   handler_reinstalls_ = 0;
+  handler_displaced_ = 0;
+  spill_.clear();
+  spill_count_ = 0;
+  spill_interrupts_ = 0;
   running_ = true;
+  StartWatcher();
   return true;
 }
 
 void Sampler::Stop() {
   if (!running_) return;
   running_ = false;
+  StopWatcher();
   // Order matters: no new signals, then no sampling on this thread, then the old disposition.
   engine_->Disarm();
   thread_->paused.store(true, std::memory_order_release);
@@ -179,37 +218,93 @@ void Sampler::Release() {
   if (running_) return;
   thread_.reset();
   owner_ = nullptr;
+  std::vector<double>().swap(spill_);
+  spill_count_ = 0;
 }
+
+void Sampler::StartWatcher() {
+  {
+    std::lock_guard<std::mutex> lock(watcher_mutex_);
+    watcher_stop_ = false;
+  }
+  interrupt_pending_.store(false);
+  v8::Isolate* isolate = owner_;
+  const SampleRing* ring = &thread_->ring;
+  watcher_ = std::thread([this, isolate, ring] {
+    std::unique_lock<std::mutex> lock(watcher_mutex_);
+    while (!watcher_wake_.wait_for(lock, kWatcherPeriod, [this] { return watcher_stop_; })) {
+      if (ring->Unread() * 2 >= ring->slots() && !interrupt_pending_.exchange(true)) {
+        isolate->RequestInterrupt(OnInterrupt, this);
+      }
+    }
+  });
+}
+
+void Sampler::StopWatcher() {
+  if (!watcher_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(watcher_mutex_);
+    watcher_stop_ = true;
+  }
+  watcher_wake_.notify_all();
+  watcher_.join();
+}
+
+// JS thread, at a V8 interrupt check. May run after Stop() (a request already queued): then no-op.
+void Sampler::OnInterrupt(v8::Isolate* isolate, void* data) {
+  Sampler* sampler = static_cast<Sampler*>(data);
+  sampler->interrupt_pending_.store(false);
+  if (!sampler->running_ || !sampler->thread_ || sampler->owner_ != isolate) return;
+  sampler->spill_interrupts_++;
+  sampler->SpillRing();
+}
+
+void Sampler::SpillRing() { ReadRing(&spill_, &spill_count_, kSpillLimitWords); }
 
 void Sampler::DrainSamples(DrainedSamples* out) {
   if (!thread_) return;
+  // Spilled samples are older than anything still in the ring.
+  std::vector<double> spilled;
+  spilled.swap(spill_);
+  out->records = std::move(spilled);
+  out->count = spill_count_;
+  spill_count_ = 0;
+  ReadRing(&out->records, &out->count, SIZE_MAX);
+}
+
+void Sampler::ReadRing(std::vector<double>* records, uint64_t* count, size_t limit_words) {
   SampleRing& ring = thread_->ring;
   const uint64_t begin = ring.ReadBegin();
   const uint64_t end = ring.ReadEnd();
-  for (uint64_t position = begin; position < end; ++position) {
+  uint64_t position = begin;
+  for (; position < end; ++position) {
+    if (records->size() >= limit_words) break;  // leave the rest: the ring counts what it drops
     const SampleHeader* slot = ring.SlotAt(position);
     const double relative_ns =
         slot->timestamp_ns >= start_ns_ ? static_cast<double>(slot->timestamp_ns - start_ns_) : 0;
-    out->records.push_back(relative_ns);
-    out->records.push_back(static_cast<double>(slot->code_seq));
-    out->records.push_back(slot->vm_state);
-    out->records.push_back(slot->flags);
+    records->push_back(relative_ns);
+    records->push_back(static_cast<double>(slot->code_seq));
+    records->push_back(slot->vm_state);
+    records->push_back(slot->flags);
     const uint32_t frames = slot->frame_count;
-    out->records.push_back(frames);
+    records->push_back(frames);
     void* const* addresses = reinterpret_cast<void* const*>(slot + 1);
     for (uint32_t i = 0; i < frames; ++i) {
-      out->records.push_back(static_cast<double>(reinterpret_cast<uintptr_t>(addresses[i])));
+      records->push_back(static_cast<double>(reinterpret_cast<uintptr_t>(addresses[i])));
     }
-    out->count++;
+    (*count)++;
   }
-  ring.Release(end);
+  ring.Release(position);
 }
 
 void Sampler::DisarmAtExit() {
   // Static destructors and exit handlers run after this; no SIGPROF may reach them. The sampler and
   // its engine are never destroyed, so this is safe at any point of exit.
   Sampler& sampler = Get();
-  if (sampler.running_) sampler.engine_->Disarm();
+  if (sampler.running_) {
+    sampler.engine_->Disarm();
+    sampler.StopWatcher();
+  }
 }
 
 }  // namespace sfprof

@@ -3,9 +3,12 @@
 #ifndef SFPROF_SAMPLER_H_
 #define SFPROF_SAMPLER_H_
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "code_events.h"
@@ -18,6 +21,10 @@ struct SamplerOptions {
   uint64_t interval_us = 10000;
   size_t ring_slots = 4096;
   size_t max_frames = 128;
+  // V8's own CPU profiler restores the default SIGPROF disposition when it stops; with our timer
+  // still armed that kills the process. Only chain to it when it is known to stop after us
+  // (node --cpu-prof writes its profile after the exit event).
+  bool allow_v8_profiler = false;
 };
 
 // One decoded-later record batch handed to JS: see Sampler::DrainSamples.
@@ -47,21 +54,32 @@ class Sampler {
   double thread_cpu_start_ns() const { return thread_cpu_start_ns_; }
   double process_cpu_start_ns() const { return process_cpu_start_ns_; }
   uint64_t handler_reinstalls() const { return handler_reinstalls_; }
+  uint64_t handler_displaced() const { return handler_displaced_; }
+  uint64_t spill_interrupts() const { return spill_interrupts_; }
 
   // Owner's JS thread: moves published samples out of the ring, encoded as doubles:
   // [time since start (ns), code sequence, vm state, flags, frame count, frame 0 … frame n-1]...
   void DrainSamples(DrainedSamples* out);
 
-  // Owner's JS thread: puts our handler back if someone replaced it while the timer is armed (a
-  // replaced handler that later restores the default disposition would let SIGPROF kill the app).
+  // Owner's JS thread: puts our handler back if someone restored the default (or ignore)
+  // disposition while our timer is armed. A live foreign handler is left alone (counted): it may
+  // be forwarding to us, and replacing it could make two handlers forward to each other.
   void EnsureHandler();
 
-  // atexit: stops signals without touching anything that may already be destroyed.
+  // atexit: stops signals and the watcher without touching anything that may be destroyed.
   static void DisarmAtExit();
 
  private:
   bool InstallHandler(std::string* error);
   void RestoreHandler();
+  // The ring has one reader on the JS thread, but a long synchronous stretch of JS never lets the
+  // drain run. A watcher thread asks V8 to interrupt the JS thread when the ring is half full; the
+  // interrupt (on the JS thread, outside signal context) moves samples into a growable spill.
+  void StartWatcher();
+  void StopWatcher();
+  static void OnInterrupt(v8::Isolate* isolate, void* data);
+  void SpillRing();
+  void ReadRing(std::vector<double>* records, uint64_t* count, size_t limit_words);
 
   bool running_ = false;
   bool handler_installed_ = false;
@@ -73,6 +91,19 @@ class Sampler {
   double thread_cpu_start_ns_ = 0;
   double process_cpu_start_ns_ = 0;
   uint64_t handler_reinstalls_ = 0;
+  uint64_t handler_displaced_ = 0;
+
+  // Owned by the JS thread (drain and interrupt callback both run there).
+  std::vector<double> spill_;
+  uint64_t spill_count_ = 0;
+  uint64_t spill_interrupts_ = 0;
+
+  // Watcher thread state.
+  std::thread watcher_;
+  std::mutex watcher_mutex_;
+  std::condition_variable watcher_wake_;
+  bool watcher_stop_ = false;                   // guarded by watcher_mutex_
+  std::atomic<bool> interrupt_pending_{false};  // set by the watcher, cleared on the JS thread
 };
 
 double ClockNs(int clock_id);

@@ -46,6 +46,15 @@ struct ProcessCounters {
   std::atomic<uint64_t> non_js_thread{0};   // ... of which landed on a thread with no sampler
   std::atomic<uint64_t> forwarded{0};       // not ours: handed to the previous handler
   std::atomic<uint64_t> foreign_ignored{0}; // not ours, and the previous disposition was default/ignore
+  std::atomic<uint64_t> forward_loops{0};   // not ours, arrived while already forwarding: dropped
+
+  void Reset() {
+    timer_signals.store(0);
+    non_js_thread.store(0);
+    forwarded.store(0);
+    foreign_ignored.store(0);
+    forward_loops.store(0);
+  }
 };
 
 // The disposition we replaced, for forwarding. Written only while our handler is not installed.

@@ -22,6 +22,9 @@ namespace {
 // Initial-exec TLS: reading it is a plain load relative to the thread pointer, no __tls_get_addr
 // call and no lock (a gettid() syscall per signal cost ~0.5 µs). glibc allows it in dlopen'd objects.
 thread_local ThreadSampler* tls_sampler __attribute__((tls_model("initial-exec"))) = nullptr;
+// Set while this thread runs the previous handler: a handler that forwards back to us (it saved us
+// as its own previous one) would otherwise recurse until the stack overflows.
+thread_local bool tls_forwarding __attribute__((tls_model("initial-exec"))) = false;
 
 ProcessCounters g_counters;
 PreviousAction g_previous;
@@ -47,6 +50,10 @@ inline bool IsTimerSignal(const siginfo_t* info) {
 
 // Signal-safe: calls the handler we replaced, exactly as the kernel would have.
 void ForwardToPrevious(int signo, siginfo_t* info, void* ucontext) {
+  if (tls_forwarding) {
+    g_counters.forward_loops.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   const PreviousAction& previous = g_previous;
   if (!previous.valid) {
     g_counters.foreign_ignored.fetch_add(1, std::memory_order_relaxed);
@@ -56,13 +63,17 @@ void ForwardToPrevious(int signo, siginfo_t* info, void* ucontext) {
   if (action.sa_flags & SA_SIGINFO) {
     if (action.sa_sigaction != nullptr) {
       g_counters.forwarded.fetch_add(1, std::memory_order_relaxed);
+      tls_forwarding = true;
       action.sa_sigaction(signo, info, ucontext);
+      tls_forwarding = false;
       return;
     }
   } else if (action.sa_handler != SIG_DFL && action.sa_handler != SIG_IGN &&
              action.sa_handler != nullptr) {
     g_counters.forwarded.fetch_add(1, std::memory_order_relaxed);
+    tls_forwarding = true;
     action.sa_handler(signo);
+    tls_forwarding = false;
     return;
   }
   // The previous disposition was default (terminate) or ignore. A stray SIGPROF that is not from our

@@ -15,6 +15,13 @@ class ItimerEngine : public TimerEngine {
   const char* name() const override { return "itimer"; }
 
   bool Arm(uint64_t interval_us, std::string* error) override {
+    // ITIMER_PROF is one per process: taking it over would silently stop someone else's profiler.
+    struct itimerval current;
+    if (getitimer(ITIMER_PROF, &current) == 0 &&
+        (current.it_value.tv_sec != 0 || current.it_value.tv_usec != 0)) {
+      *error = "ITIMER_PROF is already armed by another component of this process";
+      return false;
+    }
     struct itimerval value;
     value.it_interval.tv_sec = static_cast<time_t>(interval_us / 1000000);
     value.it_interval.tv_usec = static_cast<suseconds_t>(interval_us % 1000000);

@@ -88,6 +88,10 @@ export const RULES = [
     reason: 'V8 object/handle API may allocate or run GC; not safe from a signal',
   },
   {
+    pattern: /^(__tls_get_addr|___tls_get_addr|__tls_get_addr_opt|_tlv_bootstrap)$/,
+    reason: 'dynamic TLS access: the first touch in a dlopen\'d object may allocate; use the initial-exec model',
+  },
+  {
     pattern: /napi_|Napi::/,
     reason: 'N-API calls need the JS thread in a normal state; not safe from a signal',
   },
@@ -207,10 +211,10 @@ function selfTest() {
   const flagged = (name) => judge([name]).length > 0;
   for (const name of ['malloc', 'free', '_Znwm', '_ZnamRKSt9nothrow_t', '_ZdlPvm', '_ZdaPv', 'pthread_mutex_lock',
     '__printf_chk', '__cxa_guard_acquire', '_ZNSt5mutex4lockEv',
-    'v8::HandleScope::HandleScope(v8::Isolate*)', 'napi_create_string_utf8']) {
+    'v8::HandleScope::HandleScope(v8::Isolate*)', 'napi_create_string_utf8', '__tls_get_addr']) {
     expect(flagged(name), `rule table flags ${name}`);
   }
-  for (const name of ['clock_gettime', '__errno_location', '__tls_get_addr', '__stack_chk_fail',
+  for (const name of ['clock_gettime', '__errno_location', '__stack_chk_fail',
     'v8::Isolate::GetStackSample(v8::RegisterState const&, void**, unsigned long, v8::SampleInfo*)']) {
     expect(!flagged(name), `rule table allows ${name}`);
   }

@@ -1,8 +1,9 @@
 // Address → code object, rebuilt by replaying V8's code events in order.
 //
 // Entries never overlap: V8 sends no "code removed" events, so an add evicts whatever it overlaps
-// (that memory was freed and reused). Moves re-key an entry. Line-position tables attach to the
-// entry that starts exactly at their address, whichever of the two events arrives first.
+// (that memory was freed and reused). Moves re-key an entry. V8 logs a code object's line positions
+// just before its add, so a table waits for the next add at its address (an entry still there is
+// the old code the add is about to evict).
 import type { NativeCodeEvent } from './native';
 
 export const enum CodeType {
@@ -91,10 +92,7 @@ export class CodeMap {
   }
 
   attachPositions(start: number, positions: Uint32Array): void {
-    const index = this.indexAt(start);
-    const entry = index >= 0 ? this.entries[index] : undefined;
-    if (entry && entry.start === start) entry.positions = positions;
-    else this.pendingPositions.set(start, positions);
+    this.pendingPositions.set(start, positions);
   }
 
   lookup(address: number): CodeEntry | undefined {

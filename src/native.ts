@@ -33,6 +33,9 @@ export interface NativeStats {
   forwarded: number;
   foreignIgnored: number;
   handlerReinstalls: number;
+  handlerDisplaced: number;
+  forwardLoops: number;
+  spillInterrupts: number;
   samplesRecorded?: number;
   droppedRingFull?: number;
   droppedBusy?: number;
@@ -47,7 +50,7 @@ export interface NativeStats {
 }
 
 export interface NativeBinding {
-  start(options: { intervalUs: number; ringSlots: number; maxFrames: number }): { engine: string };
+  start(options: { intervalUs: number; ringSlots: number; maxFrames: number; allowV8Profiler: boolean }): { engine: string };
   drain(): NativeBatch;
   stop(): NativeBatch & { stats: NativeStats };
   stats(): NativeStats;

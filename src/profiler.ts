@@ -24,8 +24,14 @@ export interface SamplerStats {
   signalsForwarded: number;
   /** SIGPROF not sent by our timer with no previous handler to take it: ignored, not fatal. */
   foreignSignalsIgnored: number;
-  /** Times our handler was found replaced while sampling and put back. */
+  /** Times our handler was found replaced by the default disposition while sampling, and put back. */
   handlerReinstalls: number;
+  /** Drains that found another live SIGPROF handler in our place (V8's profiler while it runs). */
+  handlerDisplaced: number;
+  /** Foreign signals dropped because the previous handler forwarded them back to us. */
+  forwardLoops: number;
+  /** Times a long synchronous stretch of JS was interrupted to move samples out of the ring. */
+  spillInterrupts: number;
   /** Timer signals per second of process CPU time. */
   achievedRateHz: number;
   /** Samples recorded per second of JS-thread CPU time. */
@@ -218,6 +224,9 @@ function toStats(native: NativeStats, ingester: SampleIngester | undefined): Sam
     signalsForwarded: native.forwarded,
     foreignSignalsIgnored: native.foreignIgnored,
     handlerReinstalls: native.handlerReinstalls,
+    handlerDisplaced: native.handlerDisplaced,
+    forwardLoops: native.forwardLoops,
+    spillInterrupts: native.spillInterrupts,
     achievedRateHz: processCpuMs > 0 ? native.timerSignals / (processCpuMs / 1000) : 0,
     jsThreadRateHz: jsThreadCpuMs > 0 ? samplesRecorded / (jsThreadCpuMs / 1000) : 0,
     processCpuMs,
@@ -228,6 +237,15 @@ function toStats(native: NativeStats, ingester: SampleIngester | undefined): Sam
     framesNative: ingester?.framesNative ?? 0,
     framesUnresolved: ingester?.framesUnresolved ?? 0,
   };
+}
+
+/**
+ * `node --cpu-prof` starts V8's profiler before any preload and stops it after the exit event, when
+ * sfprof has already stopped: the one case where chaining to V8's SIGPROF handler is safe.
+ */
+function cpuProfFlagGiven(): boolean {
+  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  return flags.some((flag) => flag === '--cpu-prof' || flag.startsWith('--cpu-prof='));
 }
 
 /** Starts sampling the calling thread (the main thread; workers are not supported yet). */
@@ -241,6 +259,7 @@ export function start(options: StartOptions = {}): void {
     intervalUs: resolved.intervalUs,
     ringSlots: resolved.ringSlots,
     maxFrames: resolved.maxFrames,
+    allowV8Profiler: cpuProfFlagGiven(),
   });
   const profile = new Profile({
     startTime,

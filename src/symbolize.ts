@@ -103,13 +103,17 @@ export function lineStarts(text: string): number[] {
 /** Maps script offsets to lines by reading the script's source once. */
 export class SourceLines {
   private readonly cache = new Map<string, number[] | null>();
+  private readonly lengths = new Map<string, number>();
 
   constructor(private readonly read: (file: string) => string = (file) => fs.readFileSync(file, 'utf8')) {}
 
-  /** 1-based line of a UTF-16 offset in the script at `url`, or undefined when its source is unknown. */
+  /**
+   * 1-based line of a UTF-16 offset in the script at `url`, or undefined when its source is unknown
+   * or the offset lies outside it.
+   */
   lineAt(url: string, offset: number): number | undefined {
     const starts = this.lineStarts(url);
-    if (!starts) return undefined;
+    if (!starts || offset < 0 || offset > (this.lengths.get(url) ?? 0)) return undefined;
     let low = 0;
     let high = starts.length - 1;
     while (low < high) {
@@ -128,7 +132,9 @@ export class SourceLines {
       try {
         const file = url.startsWith('file://') ? fileURLToPath(url) : url;
         if (path.isAbsolute(file)) {
-          starts = lineStarts(this.read(file));
+          const text = this.read(file);
+          starts = lineStarts(text);
+          this.lengths.set(url, text.length);
         }
       } catch {
         starts = null;
@@ -182,7 +188,9 @@ export class Symbolizer {
       if (this.lines) {
         const offset = scriptOffsetAt(entry, address, isLeaf);
         const line = offset === undefined ? undefined : this.sources.lineAt(parsed.url, offset);
-        if (line !== undefined) frame.line = line;
+        // Optimized code's positions include inlined functions, whose offsets belong to their own
+        // scripts: a line before the function's own start cannot be in this file's function.
+        if (line !== undefined && (parsed.line === undefined || line >= parsed.line)) frame.line = line;
       }
     }
     return frame;

@@ -78,8 +78,8 @@ test('a move re-keys the entry: the old address stops resolving, the new one res
 test('a move keeps the line positions of the entry', () => {
   const map = new CodeMap();
   const positions = Uint32Array.from([0, 10, 8, 20]);
-  map.add(entry(0x1000, 0x40, 'f'));
   map.attachPositions(0x1000, positions);
+  map.add(entry(0x1000, 0x40, 'f'));
   assert.equal(map.move(0x1000, 0x9000), true);
   assert.equal(map.lookup(0x9000).positions, positions);
 });
@@ -155,11 +155,16 @@ test('an add strictly inside a bigger entry evicts the bigger one', () => {
   assert.equal(nameAt(map, 0x1805), 'small');
 });
 
-test('line positions attach when they arrive after the add', () => {
+test('line positions wait for the next add at their address, not the stale entry there', () => {
+  // V8 logs a code object's positions just before its add; an entry still at that address is the
+  // old code the add is about to evict.
   const map = new CodeMap();
   const positions = Uint32Array.from([0, 5, 4, 17]);
-  map.apply({ seq: 1, type: 0, codeType: 1, start: 0x1000, size: 0x20, name: 'f', scriptId: 1 });
+  map.apply({ seq: 1, type: 0, codeType: 1, start: 0x1000, size: 0x20, name: 'old', scriptId: 1 });
   map.apply({ seq: 2, type: 2, codeType: 1, start: 0x1000, size: 0, positions });
+  assert.equal(map.lookup(0x1004).positions, undefined);
+  map.apply({ seq: 3, type: 0, codeType: 1, start: 0x1000, size: 0x20, name: 'new', scriptId: 1 });
+  assert.equal(map.lookup(0x1004).name, 'new');
   assert.equal(map.lookup(0x1004).positions, positions);
 });
 

@@ -52,7 +52,7 @@ test('a second copy of sfprof refuses to chain to the first (no recursion)', () 
   const run = runNode(['-e', script]);
   assert.equal(run.status, 0, run.stderr);
   const result = JSON.parse(run.stdout);
-  assert.match(result.message, /another copy of sfprof \(.*second-copy.*sfprof\.node|another copy of sfprof/);
+  assert.match(result.message, /another copy of sfprof \(.*second-copy\/build\/Release\/sfprof\.node\)|another copy of sfprof \(.*\/build\/Release\/sfprof\.node\)/);
   assert.ok(result.samples > 10);
   assert.equal(result.running, false);
 });

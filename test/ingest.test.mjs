@@ -247,15 +247,16 @@ test('a recursive leaf in a different code object of the same function is kept',
 // outer (JIT): offsets [0,0x10) → 290 (line 30), ≥0x10 → 310 (line 32).
 const LINE_EVENTS = [
   handler(),
-  add(1, 0x1000, 0x100, 'JS:*calc /app/app.js:3:14'),
-  positions(2, 0x1000, [0, 25, 0x10, 45, 0x20, 72]),
-  positions(3, 0x2000, [0, 195, 4, 215, 8, 235], 0), // before its add: must still attach
+  // V8 logs each code object's positions just before its add.
+  positions(1, 0x1000, [0, 25, 0x10, 45, 0x20, 72]),
+  add(2, 0x1000, 0x100, 'JS:*calc /app/app.js:3:14'),
+  positions(3, 0x2000, [0, 195, 4, 215, 8, 235], 0),
   add(4, 0x2000, 0x100, 'JS:~main /app/app.js:20:1', 0),
-  add(5, 0x3000, 0x100, 'JS:*outer /app/app.js:30:1'),
-  positions(6, 0x3000, [0, 290, 0x10, 310]),
+  positions(5, 0x3000, [0, 290, 0x10, 310]),
+  add(6, 0x3000, 0x100, 'JS:*outer /app/app.js:30:1'),
   add(7, 0x4000, 0x100, 'JS:~nolines /app/app.js:36:5', 0), // no positions table
-  add(8, 0x5000, 0x100, 'JS:~emit node:events:500:10', 0),
-  positions(9, 0x5000, [0, 10], 0),
+  positions(8, 0x5000, [0, 10], 0),
+  add(9, 0x5000, 0x100, 'JS:~emit node:events:500:10', 0),
 ];
 const LINE_SAMPLES = [
   sample(9, [0x1005, 0x2004]), // calc offset 5 (leaf), main offset 4
@@ -361,4 +362,20 @@ test('addDropStacks adds lost-sample and other-thread stacks, nothing for zero c
   addDropStacks(empty, { ringFull: 0, busy: 0, nonJsThread: 0, truncated: 0 });
   assert.equal(empty.stacks.size, 0);
   assert.equal(empty.totalSamples, 0);
+});
+
+test('line mode: a position before the function\'s own start (inlined from elsewhere) keeps the function line', () => {
+  const { profile, ingester } = makeIngester(true);
+  const events = [
+    handler(),
+    add(1, 0x2000, 0x100, MAIN, 0),
+    // calc starts on line 3; offsets [0,0x10) map to script offset 5 (line 1), which cannot be calc's
+    positions(2, 0x1000, [0, 5, 0x10, 45, 0x20, 100000]),
+    add(3, 0x1000, 0x100, 'JS:*calc /app/app.js:3:14'),
+  ];
+  ingester.ingest(batch([sample(3, [0x1004, 0x2010]), sample(3, [0x1014, 0x2010]), sample(3, [0x1024, 0x2010])], events));
+  assert.deepEqual(render(profile), {
+    'main (app.js:1);calc (app.js:3)': 2, // line 1 rejected; offset past the source rejected
+    'main (app.js:1);calc (app.js:5)': 1,
+  });
 });

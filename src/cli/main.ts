@@ -1,6 +1,7 @@
 // The `sfprof` command: runs a child with the preload and passes its exit status through.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { OptionError } from '../options';
@@ -42,8 +43,13 @@ export function main(argv: string[]): void {
   child.on('exit', (code, signal) => {
     process.off('SIGINT', ignore);
     if (signal) {
-      process.removeAllListeners('SIGTERM');
-      process.kill(process.pid, signal);
+      // Die of the same signal where Node lets us; SIGPIPE is ignored by Node and SIGUSR1 would
+      // start its inspector, so those (and any survivor) report the shell's 128 + n.
+      process.exitCode = 128 + (os.constants.signals[signal] ?? 0);
+      if (signal !== 'SIGPIPE' && signal !== 'SIGUSR1') {
+        process.removeAllListeners('SIGTERM');
+        process.kill(process.pid, signal);
+      }
       return;
     }
     process.exitCode = code ?? 1;

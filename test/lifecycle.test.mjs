@@ -1,0 +1,99 @@
+// What sfprof leaves behind: after stop() no timer and the previous SIGPROF disposition; loading the
+// addon again; refusing to chain to V8's profiler when that could kill the app.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+
+import { root, runNode } from './helpers.mjs';
+
+const index = JSON.stringify(path.join(root, 'dist', 'index.js'));
+const burn = 'function burn(ms) { const e = Date.now() + ms; let x = 0; while (Date.now() < e) x += Math.sqrt(x + 1); return x; }';
+
+test('after stop the timer is disarmed and the default SIGPROF disposition is back', () => {
+  const script = `${burn}
+    const sfprof = require(${index});
+    for (let i = 0; i < 3; i++) { sfprof.start({ interval: '500us' }); burn(80); sfprof.stop(); }
+    burn(300); // an armed timer would now deliver SIGPROF under the default disposition
+    console.log('survived');
+    process.kill(process.pid, 'SIGPROF'); // the default disposition terminates
+    burn(1000);
+    console.log('still here');`;
+  const run = runNode(['-e', script]);
+  assert.match(run.stdout, /survived/);
+  assert.doesNotMatch(run.stdout, /still here/);
+  assert.equal(run.signal, 'SIGPROF');
+});
+
+test('an app handler installed before sfprof is back after stop', () => {
+  // Node lets JS listen for SIGPROF only through process.on, which installs a real handler.
+  const script = `${burn}
+    let seen = 0; process.on('SIGPROF', () => { seen++; });
+    const sfprof = require(${index});
+    sfprof.start({ interval: '1ms' }); burn(100); sfprof.stop();
+    process.kill(process.pid, 'SIGPROF');
+    setTimeout(() => { console.log('seen', seen); process.exit(0); }, 100);`;
+  const run = runNode(['-e', script]);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /seen [1-9]/);
+});
+
+test('re-requiring the package after a module-cache reset starts again without aborting', () => {
+  const script = `${burn}
+    let sfprof = require(${index});
+    sfprof.start({ interval: '1ms' }); burn(50); sfprof.stop();
+    for (const key of Object.keys(require.cache)) delete require.cache[key];
+    sfprof = require(${index});
+    sfprof.start({ interval: '1ms' }); burn(100);
+    console.log('samples', sfprof.stop().totalSamples);`;
+  const run = runNode(['-e', script]);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /samples [1-9]/);
+});
+
+test('refuses to start under a running inspector Profiler (it would restore SIG_DFL on stop)', () => {
+  const script = `${burn}
+    const inspector = require('node:inspector');
+    const session = new inspector.Session(); session.connect();
+    session.post('Profiler.enable');
+    session.post('Profiler.start', () => {
+      const sfprof = require(${index});
+      let message = 'started';
+      try { sfprof.start({ interval: '1ms' }); } catch (e) { message = e.message; }
+      burn(100);
+      session.post('Profiler.stop', (err, result) => {
+        burn(300);
+        console.log(JSON.stringify({ message, v8Samples: result.profile.samples.length }));
+      });
+    });`;
+  const run = runNode(['-e', script]);
+  assert.equal(run.status, 0, run.stderr);
+  const result = JSON.parse(run.stdout);
+  assert.match(result.message, /V8's CPU profiler .* owns SIGPROF; .*Start sfprof before it, or stop it first/);
+  assert.ok(result.v8Samples > 10);
+});
+
+test('an inspector Profiler started and stopped while sfprof runs: both work, exit 0', () => {
+  const script = `${burn}
+    const sfprof = require(${index});
+    sfprof.start({ interval: '1ms' });
+    const inspector = require('node:inspector');
+    const session = new inspector.Session(); session.connect();
+    session.post('Profiler.enable');
+    session.post('Profiler.start', () => {
+      burn(300);
+      session.post('Profiler.stop', (err, result) => {
+        setTimeout(() => {
+          burn(400);
+          const profile = sfprof.stop();
+          const stats = sfprof.stats();
+          console.log(JSON.stringify({ v8Samples: result.profile.samples.length, ours: stats.samplesRecorded, folded: profile.toFolded() }));
+        }, 200);
+      });
+    });`;
+  const run = runNode(['-e', script]);
+  assert.equal(run.status, 0, run.stderr);
+  const result = JSON.parse(run.stdout);
+  assert.ok(result.v8Samples > 50, `V8 took ${result.v8Samples}`);
+  assert.ok(result.ours > 50, `sfprof took ${result.ours}`);
+  assert.match(result.folded, /burn \(\[eval\]:1\)/);
+});
