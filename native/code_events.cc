@@ -10,27 +10,28 @@ struct PendingPositions {
   std::vector<uint32_t> pairs;
 };
 
+CodeEvent FromV8(const v8::JitCodeEvent* event, CodeEventType type) {
+  CodeEvent logged;
+  logged.type = type;
+  logged.code_type = static_cast<uint8_t>(event->code_type);
+  logged.start = reinterpret_cast<uint64_t>(event->code_start);
+  logged.size = event->code_len;
+  return logged;
+}
+
 // Called by V8 on any thread; must not call into V8 except to read the event.
 void OnJitCodeEvent(const v8::JitCodeEvent* event) {
   CodeEventLog& log = CodeEventLog::Get();
   switch (event->type) {
     case v8::JitCodeEvent::CODE_ADDED: {
-      CodeEvent added;
-      added.type = CodeEventType::kAdded;
-      added.code_type = static_cast<uint8_t>(event->code_type);
-      added.start = reinterpret_cast<uint64_t>(event->code_start);
-      added.size = event->code_len;
+      CodeEvent added = FromV8(event, CodeEventType::kAdded);
       if (!event->script.IsEmpty()) added.script_id = event->script->GetId();
       if (event->name.str != nullptr) added.name.assign(event->name.str, event->name.len);
       log.Append(std::move(added));
       break;
     }
     case v8::JitCodeEvent::CODE_MOVED: {
-      CodeEvent moved;
-      moved.type = CodeEventType::kMoved;
-      moved.code_type = static_cast<uint8_t>(event->code_type);
-      moved.start = reinterpret_cast<uint64_t>(event->code_start);
-      moved.size = event->code_len;
+      CodeEvent moved = FromV8(event, CodeEventType::kMoved);
       moved.new_start = reinterpret_cast<uint64_t>(event->new_code_start);
       log.Append(std::move(moved));
       break;
@@ -50,10 +51,8 @@ void OnJitCodeEvent(const v8::JitCodeEvent* event) {
     case v8::JitCodeEvent::CODE_END_LINE_INFO_RECORDING: {
       auto* pending = static_cast<PendingPositions*>(event->user_data);
       if (pending == nullptr) break;
-      CodeEvent positions;
-      positions.type = CodeEventType::kLinePositions;
-      positions.code_type = static_cast<uint8_t>(event->code_type);
-      positions.start = reinterpret_cast<uint64_t>(event->code_start);
+      CodeEvent positions = FromV8(event, CodeEventType::kLinePositions);
+      positions.size = 0;
       positions.positions = std::move(pending->pairs);
       delete pending;
       log.Append(std::move(positions));

@@ -16,9 +16,9 @@ class Isolate;
 
 namespace sfprof {
 
-// Handler-time histogram: 250 ns buckets up to 128 µs, then one overflow bucket.
+// Handler-time histogram: 250 ns buckets up to 2.048 ms, then one overflow bucket (32 KiB).
 constexpr size_t kHandlerBucketNs = 250;
-constexpr size_t kHandlerBuckets = 513;
+constexpr size_t kHandlerBuckets = 8193;
 
 // Everything the handler needs for one sampled JS thread. Created and destroyed outside signal
 // context; reached from the handler only through the thread's TLS pointer.
