@@ -114,3 +114,12 @@ test('workers load the preload too (execArgv) and are left alone; the main threa
   // The worker's CPU time lands as signals on a thread without a sampler: counted, not hidden.
   assert.ok(total(stacks, (s) => s.frames[0] === '[other threads]') > 0, 'worker time shows as [other threads]');
 });
+
+test('the package name resolves: node -r sfprof/auto through the exports map', () => {
+  const dir = tempDir();
+  const output = path.join(dir, 'self.folded');
+  // From the package root, "sfprof/auto" resolves to this package itself (self-reference).
+  const run = runNode(['-r', 'sfprof/auto', path.join(fixtures, 'exit-paths.js')], { env: { SFPROF_OUTPUT: output, SFPROF_INTERVAL: '1ms' } });
+  assert.equal(run.status, 0, run.stderr);
+  assert.ok(total(parseFoldedFile(output)) > 0);
+});
