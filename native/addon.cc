@@ -138,8 +138,14 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
 Napi::Value Drain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!IsOwner(env)) return env.Undefined();
-  Sampler::Get().EnsureHandler();
   return DrainBatch(env);
+}
+
+// Called when a JS SIGPROF listener goes away: libuv then restores the default disposition, and
+// the next tick of our timer would kill the app before the watcher's next look.
+Napi::Value EnsureHandler(const Napi::CallbackInfo& info) {
+  Sampler::Get().EnsureHandler();
+  return info.Env().Undefined();
 }
 
 Napi::Object BuildStats(Napi::Env env) {
@@ -258,11 +264,20 @@ void CleanupHook(void* isolate) {
   }
 }
 
+// Node's AtExit hooks run newest first when the process exits (process.exit, an uncaught exception)
+// and before `node --cpu-prof` stops V8's profiler, which restores the default SIGPROF disposition:
+// our timer must be disarmed by then.
+void StopAtNodeExit(void* isolate) {
+  Sampler& sampler = Sampler::Get();
+  if (sampler.owner() == isolate) sampler.Stop();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("start", Napi::Function::New(env, Start, "start"));
   exports.Set("drain", Napi::Function::New(env, Drain, "drain"));
   exports.Set("stop", Napi::Function::New(env, Stop, "stop"));
   exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
+  exports.Set("ensureHandler", Napi::Function::New(env, EnsureHandler, "ensureHandler"));
   exports.Set("nativeSymbol", Napi::Function::New(env, NativeSymbol, "nativeSymbol"));
   exports.Set("embeddedCodeRange", Napi::Function::New(env, EmbeddedCodeRange, "embeddedCodeRange"));
   v8::Isolate* isolate = CurrentIsolate();
@@ -271,7 +286,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     std::lock_guard<std::mutex> lock(g_hooked_mutex);
     first_load = g_hooked->insert(isolate).second;
   }
-  if (first_load) napi_add_env_cleanup_hook(env, CleanupHook, isolate);
+  if (first_load) {
+    napi_add_env_cleanup_hook(env, CleanupHook, isolate);
+    node::Environment* node_env = node::GetCurrentEnvironment(isolate->GetCurrentContext());
+    if (node_env != nullptr) node::AtExit(node_env, StopAtNodeExit, isolate);
+  }
   return exports;
 }
 

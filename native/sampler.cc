@@ -5,7 +5,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <chrono>
 #include <climits>
 #include <cstdint>
 #include <cstdlib>
@@ -61,7 +60,7 @@ bool IsDefaultOrIgnore(const struct sigaction& action) {
 }
 
 constexpr size_t kSpillLimitWords = 8u << 20;  // 64 MiB of encoded samples, then the ring drops
-constexpr auto kWatcherPeriod = std::chrono::milliseconds(20);
+constexpr long kWatcherPeriodNs = 20 * 1000 * 1000;
 
 }  // namespace
 
@@ -137,16 +136,18 @@ void Sampler::RestoreHandler() {
 }
 
 void Sampler::EnsureHandler() {
-  if (!running_) return;
+  if (!running_.load() || ensuring_.exchange(true)) return;
   struct sigaction current;
-  if (sigaction(SIGPROF, nullptr, &current) != 0 || IsOurHandler(current)) return;
-  if (!IsDefaultOrIgnore(current)) {
-    handler_displaced_++;
-    return;
+  if (sigaction(SIGPROF, nullptr, &current) == 0 && !IsOurHandler(current)) {
+    if (!IsDefaultOrIgnore(current)) {
+      handler_displaced_++;
+    } else {
+      std::string ignored;
+      handler_installed_ = false;
+      if (InstallHandler(&ignored)) handler_reinstalls_++;
+    }
   }
-  std::string ignored;
-  handler_installed_ = false;
-  if (InstallHandler(&ignored)) handler_reinstalls_++;
+  ensuring_.store(false);
 }
 
 bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::string* error) {
@@ -187,10 +188,11 @@ bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
     owner_ = nullptr;
     return false;
   }
-  static bool atexit_registered = false;
-  if (!atexit_registered) {
-    atexit_registered = true;
+  static bool process_hooks_registered = false;
+  if (!process_hooks_registered) {
+    process_hooks_registered = true;
     std::atexit(DisarmAtExit);
+    pthread_atfork(nullptr, nullptr, ForgetAfterFork);
   }
   handler_reinstalls_ = 0;
   handler_displaced_ = 0;
@@ -198,13 +200,21 @@ bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
   spill_count_ = 0;
   spill_interrupts_ = 0;
   running_ = true;
-  StartWatcher();
+  if (!StartWatcher(error)) {
+    running_ = false;
+    engine_->Disarm();
+    SetCurrentThreadSampler(nullptr);
+    RestoreHandler();
+    CodeEventLog::Get().Disable(isolate);
+    thread_.reset();
+    owner_ = nullptr;
+    return false;
+  }
   return true;
 }
 
 void Sampler::Stop() {
-  if (!running_) return;
-  running_ = false;
+  if (!running_.exchange(false)) return;
   StopWatcher();
   // Order matters: no new signals, then no sampling on this thread, then the old disposition.
   engine_->Disarm();
@@ -222,32 +232,50 @@ void Sampler::Release() {
   spill_count_ = 0;
 }
 
-void Sampler::StartWatcher() {
-  {
-    std::lock_guard<std::mutex> lock(watcher_mutex_);
-    watcher_stop_ = false;
-  }
+bool Sampler::StartWatcher(std::string* error) {
+  watcher_stop_.store(false);
   interrupt_pending_.store(false);
-  v8::Isolate* isolate = owner_;
-  const SampleRing* ring = &thread_->ring;
-  watcher_ = std::thread([this, isolate, ring] {
-    std::unique_lock<std::mutex> lock(watcher_mutex_);
-    while (!watcher_wake_.wait_for(lock, kWatcherPeriod, [this] { return watcher_stop_; })) {
-      if (ring->Unread() * 2 >= ring->slots() && !interrupt_pending_.exchange(true)) {
-        isolate->RequestInterrupt(OnInterrupt, this);
-      }
+  // pthread rather than std::thread: a failure (a process at its thread limit) must become an
+  // error from start(), not std::terminate in a build without exceptions.
+  const int failed = pthread_create(&watcher_, nullptr, WatcherMain, this);
+  if (failed != 0) {
+    *error = std::string("could not start the sampler's watcher thread: ") + strerror(failed);
+    return false;
+  }
+  watcher_running_.store(true);
+  return true;
+}
+
+void* Sampler::WatcherMain(void* data) {
+  Sampler* sampler = static_cast<Sampler*>(data);
+  v8::Isolate* isolate = sampler->owner_;
+  const SampleRing* ring = &sampler->thread_->ring;
+  while (!sampler->watcher_stop_.load()) {
+    struct timespec period = {0, kWatcherPeriodNs};
+    nanosleep(&period, nullptr);
+    if (sampler->watcher_stop_.load()) break;
+    sampler->EnsureHandler();
+    if (ring->Unread() * 2 >= ring->slots() && !sampler->interrupt_pending_.exchange(true)) {
+      isolate->RequestInterrupt(OnInterrupt, sampler);
     }
-  });
+  }
+  return nullptr;
 }
 
 void Sampler::StopWatcher() {
-  if (!watcher_.joinable()) return;
-  {
-    std::lock_guard<std::mutex> lock(watcher_mutex_);
-    watcher_stop_ = true;
-  }
-  watcher_wake_.notify_all();
-  watcher_.join();
+  // Whoever clears the flag joins: Stop() on the JS thread and exit() on another cannot both join.
+  if (!watcher_running_.exchange(false)) return;
+  watcher_stop_.store(true);
+  pthread_join(watcher_, nullptr);
+}
+
+void Sampler::ForgetAfterFork() {
+  // Only the forking thread exists in the child: no watcher to join, no timer (setitimer timers are
+  // not inherited). The ring stays allocated; the child simply is not profiled.
+  Sampler& sampler = Get();
+  sampler.watcher_running_.store(false);
+  sampler.running_.store(false);
+  SetCurrentThreadSampler(nullptr);
 }
 
 // JS thread, at a V8 interrupt check. May run after Stop() (a request already queued): then no-op.
@@ -278,8 +306,9 @@ void Sampler::ReadRing(std::vector<double>* records, uint64_t* count, size_t lim
   const uint64_t end = ring.ReadEnd();
   uint64_t position = begin;
   for (; position < end; ++position) {
-    if (records->size() >= limit_words) break;  // leave the rest: the ring counts what it drops
     const SampleHeader* slot = ring.SlotAt(position);
+    // Leave the rest in the ring (it counts what it then drops) rather than pass the limit.
+    if (records->size() + 5 + slot->frame_count > limit_words) break;
     const double relative_ns =
         slot->timestamp_ns >= start_ns_ ? static_cast<double>(slot->timestamp_ns - start_ns_) : 0;
     records->push_back(relative_ns);
@@ -301,10 +330,8 @@ void Sampler::DisarmAtExit() {
   // Static destructors and exit handlers run after this; no SIGPROF may reach them. The sampler and
   // its engine are never destroyed, so this is safe at any point of exit.
   Sampler& sampler = Get();
-  if (sampler.running_) {
-    sampler.engine_->Disarm();
-    sampler.StopWatcher();
-  }
+  if (sampler.running_.exchange(false)) sampler.engine_->Disarm();
+  sampler.StopWatcher();
 }
 
 }  // namespace sfprof

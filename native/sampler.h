@@ -3,12 +3,12 @@
 #ifndef SFPROF_SAMPLER_H_
 #define SFPROF_SAMPLER_H_
 
-#include <condition_variable>
+#include <pthread.h>
+
+#include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "code_events.h"
@@ -45,7 +45,7 @@ class Sampler {
   void Stop();
   void Release();
 
-  bool running() const { return running_; }
+  bool running() const { return running_.load(); }
   v8::Isolate* owner() const { return owner_; }
   const char* engine_name() const { return engine_ ? engine_->name() : "none"; }
   uint64_t interval_us() const { return options_.interval_us; }
@@ -53,21 +53,25 @@ class Sampler {
   uint64_t start_ns() const { return start_ns_; }
   double thread_cpu_start_ns() const { return thread_cpu_start_ns_; }
   double process_cpu_start_ns() const { return process_cpu_start_ns_; }
-  uint64_t handler_reinstalls() const { return handler_reinstalls_; }
-  uint64_t handler_displaced() const { return handler_displaced_; }
+  uint64_t handler_reinstalls() const { return handler_reinstalls_.load(); }
+  uint64_t handler_displaced() const { return handler_displaced_.load(); }
   uint64_t spill_interrupts() const { return spill_interrupts_; }
 
   // Owner's JS thread: moves published samples out of the ring, encoded as doubles:
   // [time since start (ns), code sequence, vm state, flags, frame count, frame 0 … frame n-1]...
   void DrainSamples(DrainedSamples* out);
 
-  // Owner's JS thread: puts our handler back if someone restored the default (or ignore)
-  // disposition while our timer is armed. A live foreign handler is left alone (counted): it may
-  // be forwarding to us, and replacing it could make two handlers forward to each other.
+  // Any thread (the watcher every 20 ms, the JS thread when a JS SIGPROF listener goes away): puts
+  // our handler back if someone restored the default (or ignore) disposition while our timer is
+  // armed, which would otherwise let the next tick kill the app. A live foreign handler is left
+  // alone (counted): it may forward to us, and replacing it could make two handlers loop.
   void EnsureHandler();
 
-  // atexit: stops signals and the watcher without touching anything that may be destroyed.
+  // atexit and Node's AtExit: stops signals and the watcher without touching anything that may
+  // already be destroyed. Safe to call from any thread, more than once.
   static void DisarmAtExit();
+  // pthread_atfork child: a forked child has no timer and no watcher thread.
+  static void ForgetAfterFork();
 
  private:
   bool InstallHandler(std::string* error);
@@ -75,14 +79,16 @@ class Sampler {
   // The ring has one reader on the JS thread, but a long synchronous stretch of JS never lets the
   // drain run. A watcher thread asks V8 to interrupt the JS thread when the ring is half full; the
   // interrupt (on the JS thread, outside signal context) moves samples into a growable spill.
-  void StartWatcher();
+  bool StartWatcher(std::string* error);
   void StopWatcher();
+  static void* WatcherMain(void* data);
   static void OnInterrupt(v8::Isolate* isolate, void* data);
   void SpillRing();
   void ReadRing(std::vector<double>* records, uint64_t* count, size_t limit_words);
 
-  bool running_ = false;
+  std::atomic<bool> running_{false};
   bool handler_installed_ = false;
+  std::atomic<bool> ensuring_{false};  // EnsureHandler in progress on some thread
   v8::Isolate* owner_ = nullptr;
   SamplerOptions options_;
   std::unique_ptr<ThreadSampler> thread_;
@@ -90,19 +96,18 @@ class Sampler {
   uint64_t start_ns_ = 0;
   double thread_cpu_start_ns_ = 0;
   double process_cpu_start_ns_ = 0;
-  uint64_t handler_reinstalls_ = 0;
-  uint64_t handler_displaced_ = 0;
+  std::atomic<uint64_t> handler_reinstalls_{0};
+  std::atomic<uint64_t> handler_displaced_{0};
 
   // Owned by the JS thread (drain and interrupt callback both run there).
   std::vector<double> spill_;
   uint64_t spill_count_ = 0;
   uint64_t spill_interrupts_ = 0;
 
-  // Watcher thread state.
-  std::thread watcher_;
-  std::mutex watcher_mutex_;
-  std::condition_variable watcher_wake_;
-  bool watcher_stop_ = false;                   // guarded by watcher_mutex_
+  // Watcher thread state. No mutex: a child forked while the watcher held one would hang at exit.
+  pthread_t watcher_{};
+  std::atomic<bool> watcher_running_{false};    // a thread exists; whoever clears it joins it
+  std::atomic<bool> watcher_stop_{false};
   std::atomic<bool> interrupt_pending_{false};  // set by the watcher, cleared on the JS thread
 };
 

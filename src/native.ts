@@ -55,6 +55,8 @@ export interface NativeBinding {
   stop(): NativeBatch & { stats: NativeStats };
   stats(): NativeStats;
   embeddedCodeRange(): { start: number; size: number };
+  /** Reinstalls our SIGPROF handler if the default disposition came back while sampling. */
+  ensureHandler(): void;
   /** The shared object and (demangled) dynamic symbol containing a C++ address, or null. */
   nativeSymbol(address: number): NativeSymbol | null;
 }

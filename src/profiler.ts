@@ -186,7 +186,16 @@ class Session {
     if (copy !== undefined) this.ingester.codeMap.setAlias(copy, range.size, range.start);
     this.timer = setInterval(() => this.drain(), options.drainIntervalMs);
     this.timer.unref();
+    process.on('removeListener', this.onRemoveListener);
   }
+
+  /**
+   * Removing the app's last SIGPROF listener makes libuv restore the default disposition, and our
+   * next timer tick would kill the app. Node's own listener that does this runs before ours.
+   */
+  private readonly onRemoveListener = (event: string | symbol): void => {
+    if (event === 'SIGPROF') this.native.ensureHandler();
+  };
 
   drain(): void {
     try {
@@ -199,6 +208,7 @@ class Session {
 
   finish(): NativeStats {
     clearInterval(this.timer);
+    process.off('removeListener', this.onRemoveListener);
     const final = this.native.stop();
     this.ingester.ingest(final, true);
     return final.stats;

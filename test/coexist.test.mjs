@@ -70,3 +70,22 @@ test('two preloads of different copies: the second warns in one line, the app ru
   assert.match(warnings[0], /not profiling/);
   assert.equal(fs.readdirSync(dir).length, 1, 'the first copy wrote its profile');
 });
+
+for (const ending of ['process.exit(0)', "throw new Error('late failure')"]) {
+  test(`API under node --cpu-prof, ended by ${ending} without stop(): V8's restore cannot kill the app`, () => {
+    // Node stops --cpu-prof's profiler (restoring SIG_DFL) before C exit handlers run; sfprof's
+    // Node AtExit hook must have disarmed the timer first.
+    const dir = tempDir();
+    const script = `
+      const sfprof = require(${JSON.stringify(path.join(root, 'dist', 'index.js'))});
+      sfprof.start({ interval: '1ms' });
+      const end = Date.now() + 400; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1);
+      ${ending};`;
+    const expected = ending.startsWith('process') ? 0 : 1;
+    for (let i = 0; i < 4; i++) {
+      const run = runNode(['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '1000', '-e', script]);
+      assert.equal(run.signal, null, `run ${i} died of ${run.signal}`);
+      assert.equal(run.status, expected, run.stderr);
+    }
+  });
+}

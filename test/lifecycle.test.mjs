@@ -24,17 +24,45 @@ test('after stop the timer is disarmed and the default SIGPROF disposition is ba
   assert.equal(run.signal, 'SIGPROF');
 });
 
-test('an app handler installed before sfprof is back after stop', () => {
-  // Node lets JS listen for SIGPROF only through process.on, which installs a real handler.
+test('an app handler installed before sfprof is back after stop, and ours is gone', () => {
+  // Node lets JS listen for SIGPROF only through process.on, which installs a real handler. The
+  // native counters keep counting only while our handler is installed: after stop they must not move.
   const script = `${burn}
     let seen = 0; process.on('SIGPROF', () => { seen++; });
     const sfprof = require(${index});
+    const native = require(${JSON.stringify(path.join(root, 'dist', 'native.js'))}).loadNative();
     sfprof.start({ interval: '1ms' }); burn(100); sfprof.stop();
+    const before = native.stats().forwarded + native.stats().foreignIgnored;
     process.kill(process.pid, 'SIGPROF');
-    setTimeout(() => { console.log('seen', seen); process.exit(0); }, 100);`;
+    setTimeout(() => {
+      const after = native.stats().forwarded + native.stats().foreignIgnored;
+      console.log(JSON.stringify({ seen, ourHandlerSawIt: after !== before }));
+      process.exit(0);
+    }, 100);`;
   const run = runNode(['-e', script]);
   assert.equal(run.status, 0, run.stderr);
-  assert.match(run.stdout, /seen [1-9]/);
+  const result = JSON.parse(run.stdout);
+  assert.ok(result.seen >= 1, 'the app handler got the signal');
+  assert.equal(result.ourHandlerSawIt, false, 'our handler is no longer installed');
+});
+
+test('removing a JS SIGPROF listener while sampling does not let the timer kill the app', () => {
+  // libuv restores SIG_DFL when the last listener goes; sfprof puts its handler back at once.
+  const script = `${burn}
+    const sfprof = require(${index});
+    sfprof.start({ interval: '1ms' });
+    for (let i = 0; i < 5; i++) {
+      const listener = () => {};
+      process.on('SIGPROF', listener); burn(60); process.off('SIGPROF', listener); burn(60);
+    }
+    const profile = sfprof.stop();
+    console.log(JSON.stringify({ samples: profile.totalSamples, reinstalls: sfprof.stats().handlerReinstalls }));`;
+  const run = runNode(['-e', script]);
+  assert.equal(run.signal, null);
+  assert.equal(run.status, 0, run.stderr);
+  const result = JSON.parse(run.stdout);
+  assert.equal(result.reinstalls, 5);
+  assert.ok(result.samples > 0);
 });
 
 test('re-requiring the package after a module-cache reset starts again without aborting', () => {
