@@ -22,8 +22,18 @@ export interface CodeEntry {
   positions?: Uint32Array;
 }
 
+// Entries live in sorted blocks of at most 2 × BLOCK so an add or move costs O(log n + BLOCK), not
+// O(n): an app that keeps compiling code adds hundreds of thousands of entries.
+const BLOCK = 512;
+
+interface Position {
+  block: number;
+  index: number;
+}
+
 export class CodeMap {
-  private readonly entries: CodeEntry[] = [];
+  private readonly blocks: CodeEntry[][] = [];
+  private count = 0;
   private readonly pendingPositions = new Map<number, Uint32Array>();
   private aliasStart = 0;
   private aliasSize = 0;
@@ -31,7 +41,7 @@ export class CodeMap {
   movesUnmatched = 0;
 
   get size(): number {
-    return this.entries.length;
+    return this.count;
   }
 
   /**
@@ -66,27 +76,39 @@ export class CodeMap {
 
   add(entry: CodeEntry): void {
     const end = entry.start + Math.max(entry.size, 1);
-    let index = this.firstEndingAfter(entry.start);
-    let removeCount = 0;
-    while (index + removeCount < this.entries.length && this.entries[index + removeCount]!.start < end) {
-      removeCount++;
+    const at = this.firstEndingAfter(entry.start);
+    // Evict everything the new code overlaps.
+    while (at.block < this.blocks.length) {
+      const block = this.blocks[at.block]!;
+      if (at.index >= block.length) {
+        at.block++;
+        at.index = 0;
+        continue;
+      }
+      if (block[at.index]!.start >= end) break;
+      block.splice(at.index, 1);
+      this.count--;
+      if (block.length === 0) this.blocks.splice(at.block, 1);
     }
     const pending = this.pendingPositions.get(entry.start);
     if (pending) {
       entry.positions = pending;
       this.pendingPositions.delete(entry.start);
     }
-    this.entries.splice(index, removeCount, entry);
+    this.insertAt(at, entry);
   }
 
   move(from: number, to: number): boolean {
-    const index = this.indexAt(from);
-    const entry = index >= 0 ? this.entries[index] : undefined;
-    if (!entry || entry.start !== from) {
+    const at = this.locate(from);
+    const entry = at ? this.blocks[at.block]![at.index] : undefined;
+    if (!at || !entry || entry.start !== from) {
       this.movesUnmatched++;
       return false;
     }
-    this.entries.splice(index, 1);
+    const block = this.blocks[at.block]!;
+    block.splice(at.index, 1);
+    this.count--;
+    if (block.length === 0) this.blocks.splice(at.block, 1);
     this.add({ ...entry, start: to });
     return true;
   }
@@ -105,34 +127,66 @@ export class CodeMap {
   }
 
   private find(address: number): CodeEntry | undefined {
-    const index = this.indexAt(address);
-    if (index < 0) return undefined;
-    const entry = this.entries[index]!;
+    const at = this.locate(address);
+    if (!at) return undefined;
+    const entry = this.blocks[at.block]![at.index]!;
     return address < entry.start + Math.max(entry.size, 1) ? entry : undefined;
   }
 
-  /** Index of the last entry starting at or before `address`, or -1. */
-  private indexAt(address: number): number {
+  /** The last entry starting at or before `address`, or undefined. */
+  private locate(address: number): Position | undefined {
     let low = 0;
-    let high = this.entries.length - 1;
-    let found = -1;
+    let high = this.blocks.length - 1;
+    let block = -1;
     while (low <= high) {
       const mid = (low + high) >>> 1;
-      if (this.entries[mid]!.start <= address) {
-        found = mid;
+      if (this.blocks[mid]![0]!.start <= address) {
+        block = mid;
         low = mid + 1;
       } else {
         high = mid - 1;
       }
     }
-    return found;
+    if (block < 0) return undefined;
+    const entries = this.blocks[block]!;
+    low = 0;
+    high = entries.length - 1;
+    let index = 0;
+    while (low <= high) {
+      const mid = (low + high) >>> 1;
+      if (entries[mid]!.start <= address) {
+        index = mid;
+        low = mid + 1;
+      } else {
+        high = mid - 1;
+      }
+    }
+    return { block, index };
   }
 
-  /** Index of the first entry whose end lies after `address`. */
-  private firstEndingAfter(address: number): number {
-    const index = this.indexAt(address);
-    if (index < 0) return 0;
-    const entry = this.entries[index]!;
-    return entry.start + Math.max(entry.size, 1) > address ? index : index + 1;
+  /** Position of the first entry whose end lies after `address` (may be one past the last). */
+  private firstEndingAfter(address: number): Position {
+    const at = this.locate(address);
+    if (!at) return { block: 0, index: 0 };
+    const entry = this.blocks[at.block]![at.index]!;
+    if (entry.start + Math.max(entry.size, 1) > address) return at;
+    return { block: at.block, index: at.index + 1 };
+  }
+
+  private insertAt(at: Position, entry: CodeEntry): void {
+    this.count++;
+    if (this.blocks.length === 0) {
+      this.blocks.push([entry]);
+      return;
+    }
+    let block = at.block;
+    let index = at.index;
+    if (block >= this.blocks.length) {
+      block = this.blocks.length - 1;
+      index = this.blocks[block]!.length;
+    }
+    const entries = this.blocks[block]!;
+    entries.splice(index, 0, entry);
+    if (entries.length > 2 * BLOCK) this.blocks.splice(block + 1, 0, entries.splice(BLOCK));
   }
 }

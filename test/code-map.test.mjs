@@ -231,3 +231,58 @@ test('without an alias nothing is translated, including address 0', () => {
   assert.equal(nameAt(map, 0), undefined);
   assert.equal(nameAt(map, 0x5), undefined);
 });
+
+test('randomized adds, moves and lookups agree with a plain reference model', () => {
+  // Reference: a list of entries; an add drops every overlapping entry. Deterministic PRNG.
+  let seed = 12345;
+  const random = (n) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const map = new CodeMap();
+  let reference = [];
+  const overlaps = (a, start, end) => a.start < end && start < a.start + Math.max(a.size, 1);
+  for (let step = 0; step < 20000; step++) {
+    const start = 0x10000 + random(4000) * 16;
+    if (random(5) === 0 && reference.length) {
+      const victim = reference[random(reference.length)];
+      const to = 0x10000 + random(4000) * 16;
+      assert.equal(map.move(victim.start, to), true);
+      reference = reference.filter((e) => e !== victim);
+      const moved = { ...victim, start: to };
+      reference = reference.filter((e) => !overlaps(e, to, to + Math.max(moved.size, 1)));
+      reference.push(moved);
+    } else {
+      const entry = { start, size: 1 + random(64), name: `f${step}`, scriptId: 1, codeType: 1 };
+      map.add({ ...entry });
+      reference = reference.filter((e) => !overlaps(e, start, start + entry.size));
+      reference.push(entry);
+    }
+    if (step % 97 === 0) {
+      for (let probe = 0; probe < 50; probe++) {
+        const address = 0x10000 + random(4000 * 16 + 64);
+        const expected = reference.find((e) => address >= e.start && address < e.start + Math.max(e.size, 1));
+        assert.equal(map.lookup(address)?.name, expected?.name, `step ${step} address ${address.toString(16)}`);
+      }
+      assert.equal(map.size, reference.length);
+    }
+  }
+});
+
+test('adds at scattered addresses scale about linearly (no quadratic insert)', () => {
+  // Ten times the entries must cost far less than the hundred times a quadratic insert would.
+  const fill = (count) => {
+    const map = new CodeMap();
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < count; i++) {
+      const slot = (i * 7919) % 1_000_003; // a permutation: every add lands between existing ones
+      map.add({ start: 0x100000 + slot * 64, size: 48, name: 'f', scriptId: 1, codeType: 1 });
+    }
+    assert.equal(map.size, count);
+    return Number(process.hrtime.bigint() - started);
+  };
+  fill(20_000); // warm up the JIT so the small run is not the slow one
+  const small = fill(20_000);
+  const large = fill(200_000);
+  assert.ok(large / small < 40, `200k adds took ${(large / small).toFixed(1)}× the time of 20k`);
+});
