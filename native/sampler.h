@@ -27,7 +27,7 @@ struct SamplerOptions {
   bool allow_v8_profiler = false;
 };
 
-// One decoded-later record batch handed to JS: see Sampler::DrainSamples.
+// Samples moved out of the ring for JS, encoded as Sampler::DrainSamples describes.
 struct DrainedSamples {
   std::vector<double> records;
   uint64_t count = 0;
