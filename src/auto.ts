@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 
-import { optionsFromEnv } from './options';
+import { OptionError, optionsFromEnv } from './options';
 import { start, stats, stop } from './profiler';
 import { writeFileAtomicSync } from './write-file';
 
@@ -22,7 +22,10 @@ function run(): void {
     output = path.resolve(config.output);
     start(config.options);
   } catch (error) {
-    warn(`${error instanceof Error ? error.message.split('\n')[0] : String(error)}; not profiling`);
+    // Bad settings are one line; a missing addon gets the loader's whole list of solutions.
+    const message = error instanceof Error ? error.message : String(error);
+    const oneLine = error instanceof OptionError || !message.includes('\n');
+    warn(oneLine ? `${message.split('\n')[0]}; not profiling` : `${message}\nsfprof: not profiling`);
     return;
   }
   process.on('exit', () => {

@@ -72,6 +72,7 @@ export interface NativeSymbol {
 }
 
 let cached: NativeBinding | undefined;
+let cachedPath: string | undefined;
 
 export const PACKAGE_ROOT = path.join(__dirname, '..');
 
@@ -94,15 +95,29 @@ function explain(cause: unknown): string {
   return [`sfprof: could not load the native addon for ${abi}: ${message}`, 'Possible solutions:', ...solutions.map((s) => `  - ${s}`)].join('\n');
 }
 
+interface NodeGypBuild {
+  (dir: string): NativeBinding;
+  /** The file node-gyp-build would load: a local build/Release first, else a matching prebuild. */
+  path(dir: string): string;
+}
+
 /** Loads the addon once. Throws an Error whose message lists possible solutions. */
 export function loadNative(): NativeBinding {
   if (cached) return cached;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const load = require('node-gyp-build') as (dir: string) => NativeBinding;
-    cached = load(PACKAGE_ROOT);
+    const load = require('node-gyp-build') as NodeGypBuild;
+    const file = load.path(PACKAGE_ROOT);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    cached = require(file) as NativeBinding;
+    cachedPath = file;
   } catch (error) {
     throw new Error(explain(error), { cause: error });
   }
   return cached;
+}
+
+/** Path of the loaded addon binary (a prebuild or a local build), once loaded. */
+export function nativePath(): string | undefined {
+  return cachedPath;
 }

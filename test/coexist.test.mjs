@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { test } from 'node:test';
 
 import { fixtures, parseFoldedFile, preload, root, runNode, tempDir, total } from './helpers.mjs';
@@ -33,7 +34,8 @@ function copyPackage() {
   fs.mkdirSync(path.join(copy, 'build', 'Release'), { recursive: true });
   fs.cpSync(path.join(root, 'dist'), path.join(copy, 'dist'), { recursive: true });
   fs.copyFileSync(path.join(root, 'package.json'), path.join(copy, 'package.json'));
-  fs.copyFileSync(path.join(root, 'build', 'Release', 'sfprof.node'), path.join(copy, 'build', 'Release', 'sfprof.node'));
+  const binary = createRequire(import.meta.url)('node-gyp-build').path(root); // local build or prebuild
+  fs.copyFileSync(binary, path.join(copy, 'build', 'Release', 'sfprof.node'));
   return copy;
 }
 
