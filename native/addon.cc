@@ -141,10 +141,15 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
   return DrainBatch(env);
 }
 
-// Called when a JS SIGPROF listener goes away: libuv then restores the default disposition, and
-// the next tick of our timer would kill the app before the watcher's next look.
-Napi::Value EnsureHandler(const Napi::CallbackInfo& info) {
-  Sampler::Get().EnsureHandler();
+// Around the removal of the app's last JS SIGPROF listener: libuv then restores the default
+// disposition, and a tick of our timer before the watcher's next look would kill the app.
+Napi::Value PauseTimer(const Napi::CallbackInfo& info) {
+  if (IsOwner(info.Env())) Sampler::Get().PauseTimer();
+  return info.Env().Undefined();
+}
+
+Napi::Value ResumeTimer(const Napi::CallbackInfo& info) {
+  if (IsOwner(info.Env())) Sampler::Get().ResumeTimer();
   return info.Env().Undefined();
 }
 
@@ -277,7 +282,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("drain", Napi::Function::New(env, Drain, "drain"));
   exports.Set("stop", Napi::Function::New(env, Stop, "stop"));
   exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
-  exports.Set("ensureHandler", Napi::Function::New(env, EnsureHandler, "ensureHandler"));
+  exports.Set("pauseTimer", Napi::Function::New(env, PauseTimer, "pauseTimer"));
+  exports.Set("resumeTimer", Napi::Function::New(env, ResumeTimer, "resumeTimer"));
   exports.Set("nativeSymbol", Napi::Function::New(env, NativeSymbol, "nativeSymbol"));
   exports.Set("embeddedCodeRange", Napi::Function::New(env, EmbeddedCodeRange, "embeddedCodeRange"));
   v8::Isolate* isolate = CurrentIsolate();

@@ -150,6 +150,20 @@ void Sampler::EnsureHandler() {
   ensuring_.store(false);
 }
 
+void Sampler::PauseTimer() {
+  if (!running_.load() || timer_paused_) return;
+  engine_->Disarm();
+  timer_paused_ = true;
+}
+
+void Sampler::ResumeTimer() {
+  EnsureHandler();
+  if (!timer_paused_) return;
+  timer_paused_ = false;
+  std::string ignored;
+  if (running_.load()) engine_->Arm(options_.interval_us, &ignored);
+}
+
 bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::string* error) {
   if (running_) {
     *error = "sfprof is already running in this process";
@@ -196,6 +210,7 @@ bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
   }
   handler_reinstalls_ = 0;
   handler_displaced_ = 0;
+  timer_paused_ = false;
   spill_.clear();
   spill_count_ = 0;
   spill_interrupts_ = 0;

@@ -67,6 +67,12 @@ class Sampler {
   // alone (counted): it may forward to us, and replacing it could make two handlers loop.
   void EnsureHandler();
 
+  // JS thread, around the removal of the app's last JS SIGPROF listener: libuv then restores the
+  // default disposition, and a tick in between would kill the app. Pause disarms the timer;
+  // Resume reinstalls our handler and re-arms.
+  void PauseTimer();
+  void ResumeTimer();
+
   // atexit and Node's AtExit: stops signals and the watcher without touching anything that may
   // already be destroyed. Safe to call from any thread, more than once.
   static void DisarmAtExit();
@@ -89,6 +95,7 @@ class Sampler {
   std::atomic<bool> running_{false};
   bool handler_installed_ = false;
   std::atomic<bool> ensuring_{false};  // EnsureHandler in progress on some thread
+  bool timer_paused_ = false;          // JS thread only
   v8::Isolate* owner_ = nullptr;
   SamplerOptions options_;
   std::unique_ptr<ThreadSampler> thread_;

@@ -55,8 +55,10 @@ export interface NativeBinding {
   stop(): NativeBatch & { stats: NativeStats };
   stats(): NativeStats;
   embeddedCodeRange(): { start: number; size: number };
-  /** Reinstalls our SIGPROF handler if the default disposition came back while sampling. */
-  ensureHandler(): void;
+  /** Disarms the timer while the app's last JS SIGPROF listener is being removed. */
+  pauseTimer(): void;
+  /** Reinstalls our handler if the default disposition came back, and re-arms the timer. */
+  resumeTimer(): void;
   /** The shared object and (demangled) dynamic symbol containing a C++ address, or null. */
   nativeSymbol(address: number): NativeSymbol | null;
 }
@@ -76,23 +78,42 @@ let cachedPath: string | undefined;
 
 export const PACKAGE_ROOT = path.join(__dirname, '..');
 
-function explain(cause: unknown): string {
-  const message = cause instanceof Error ? cause.message : String(cause);
-  const abi = `node ${process.version} (ABI ${process.versions.modules}) on ${process.platform}-${process.arch}`;
+export interface LoadContext {
+  version: string;
+  abi: string;
+  platform: string;
+  arch: string;
+  execArgv: string[];
+  packageRoot: string;
+}
+
+/** The loader's error: what failed, for which Node.js, and only the solutions that fit the cause. */
+export function explainLoadFailure(message: string, context: LoadContext): string {
+  const target = `node ${context.version} (ABI ${context.abi}) on ${context.platform}-${context.arch}`;
+  const build = `build it from source: run "npx node-gyp rebuild" in ${context.packageRoot} (needs Python, make and a C++ compiler)`;
+  const scripts = "or reinstall with this package's install scripts allowed (npm 11 skips a dependency's install scripts unless they are allowed), which builds it";
   const solutions: string[] = [];
-  if (process.execArgv.includes('--no-addons') || /addons are disabled|--no-addons/i.test(message)) {
-    solutions.push('native addons are disabled (--no-addons); sfprof needs its addon to sample');
+  if (context.execArgv.includes('--no-addons') || /loading addons is disabled|--no-addons/i.test(message)) {
+    solutions.push('native addons are disabled (--no-addons): remove that flag; sfprof needs its addon to sample');
+  } else if (/NODE_MODULE_VERSION|compiled against a different Node\.js version/.test(message)) {
+    solutions.push(`the binary was built for another Node.js: rebuild it for ${target}`, build);
+  } else if (/No native build was found/.test(message)) {
+    solutions.push(`no prebuilt binary in this package matches ${target}`, build, scripts);
+  } else {
+    solutions.push(build, scripts);
   }
-  if (/NODE_MODULE_VERSION|was compiled against a different Node\.js version/.test(message)) {
-    solutions.push(`the binary was built for another Node.js; rebuild it for ${abi}`);
-  }
-  if (/No native build was found/.test(message)) {
-    solutions.push(`no prebuilt binary matches ${abi}`);
-  }
-  solutions.push(
-    `build from source: run "npx node-gyp rebuild" in ${PACKAGE_ROOT} (needs Python, make and a C++ compiler; npm 11 skips dependency install scripts unless they are allowed)`,
-  );
-  return [`sfprof: could not load the native addon for ${abi}: ${message}`, 'Possible solutions:', ...solutions.map((s) => `  - ${s}`)].join('\n');
+  return [`sfprof: could not load the native addon for ${target}: ${message.split('\n')[0]}`, 'Possible solutions:', ...solutions.map((s) => `  - ${s}`)].join('\n');
+}
+
+function explain(cause: unknown): string {
+  return explainLoadFailure(cause instanceof Error ? cause.message : String(cause), {
+    version: process.version,
+    abi: process.versions.modules,
+    platform: process.platform,
+    arch: process.arch,
+    execArgv: process.execArgv,
+    packageRoot: PACKAGE_ROOT,
+  });
 }
 
 interface NodeGypBuild {

@@ -186,15 +186,21 @@ class Session {
     if (copy !== undefined) this.ingester.codeMap.setAlias(copy, range.size, range.start);
     this.timer = setInterval(() => this.drain(), options.drainIntervalMs);
     this.timer.unref();
-    process.on('removeListener', this.onRemoveListener);
+    (process as NodeJS.EventEmitter).prependListener('removeListener', this.beforeSignalListenerRemoved);
+    process.on('removeListener', this.afterSignalListenerRemoved);
   }
 
   /**
-   * Removing the app's last SIGPROF listener makes libuv restore the default disposition, and our
-   * next timer tick would kill the app. Node's own listener that does this runs before ours.
+   * Removing the app's last SIGPROF listener makes Node's own removeListener listener (registered
+   * at bootstrap) have libuv restore the default disposition: a tick of our timer then would kill
+   * the app. The timer is off from just before that listener until just after it.
    */
-  private readonly onRemoveListener = (event: string | symbol): void => {
-    if (event === 'SIGPROF') this.native.ensureHandler();
+  private readonly beforeSignalListenerRemoved = (event: string | symbol): void => {
+    if (event === 'SIGPROF' && process.listenerCount('SIGPROF') === 0) this.native.pauseTimer();
+  };
+
+  private readonly afterSignalListenerRemoved = (event: string | symbol): void => {
+    if (event === 'SIGPROF') this.native.resumeTimer();
   };
 
   drain(): void {
@@ -208,7 +214,8 @@ class Session {
 
   finish(): NativeStats {
     clearInterval(this.timer);
-    process.off('removeListener', this.onRemoveListener);
+    process.off('removeListener', this.beforeSignalListenerRemoved);
+    process.off('removeListener', this.afterSignalListenerRemoved);
     const final = this.native.stop();
     this.ingester.ingest(final, true);
     return final.stats;

@@ -6,10 +6,16 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const sfprof = require('../dist/index.js');
 
+// Burns CPU time, not wall time: samples follow CPU time, and a loaded machine must not shrink the work.
+function cpuMs() {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
 function burn(ms) {
-  const end = Date.now() + ms;
+  const end = cpuMs() + ms;
   let x = 0;
-  while (Date.now() < end) x += Math.sqrt(x + 1);
+  while (cpuMs() < end) for (let i = 0; i < 1000; i++) x += Math.sqrt(x + 1);
   return x;
 }
 
