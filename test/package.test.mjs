@@ -62,7 +62,7 @@ test('node --import sfprof/auto profiles an ES module app', () => {
 });
 
 test('npx sfprof --help works from the installed package', () => {
-  const result = run(process.platform === 'win32' ? 'npx.cmd' : 'npx', ['--no', 'sfprof', '--help']);
+  const result = run(process.platform === 'win32' ? 'npx.cmd' : 'npx', ['--no', '--', 'sfprof', '--help']);
   assert.equal(result.status, 0, result.stderr);
   assert.match(result.stdout, /sfprof record \[options\]/);
 });
