@@ -194,12 +194,8 @@ bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
 
   engine_ = CreateItimerEngine();
   if (!engine_->Arm(options.interval_us, error)) {
-    SetCurrentThreadSampler(nullptr);
-    CodeEventLog::Get().Disable(isolate);
-    RestoreHandler();
-    thread_.reset();
-    engine_.reset();
-    owner_ = nullptr;
+    // Not armed by us (it may be someone else's timer): nothing to disarm.
+    UndoStart(/*timer_armed=*/false);
     return false;
   }
   static bool process_hooks_registered = false;
@@ -216,16 +212,21 @@ bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
   spill_interrupts_ = 0;
   running_ = true;
   if (!StartWatcher(error)) {
-    running_ = false;
-    engine_->Disarm();
-    SetCurrentThreadSampler(nullptr);
-    RestoreHandler();
-    CodeEventLog::Get().Disable(isolate);
-    thread_.reset();
-    owner_ = nullptr;
+    UndoStart(/*timer_armed=*/true);
     return false;
   }
   return true;
+}
+
+void Sampler::UndoStart(bool timer_armed) {
+  running_ = false;
+  if (timer_armed) engine_->Disarm();
+  SetCurrentThreadSampler(nullptr);
+  RestoreHandler();
+  CodeEventLog::Get().Disable(owner_);
+  thread_.reset();
+  engine_.reset();
+  owner_ = nullptr;
 }
 
 void Sampler::Stop() {

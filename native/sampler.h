@@ -81,6 +81,8 @@ class Sampler {
 
  private:
   bool InstallHandler(std::string* error);
+  // A failed Start() after the handler was installed: put everything back as it was.
+  void UndoStart(bool timer_armed);
   void RestoreHandler();
   // The ring has one reader on the JS thread, but a long synchronous stretch of JS never lets the
   // drain run. A watcher thread asks V8 to interrupt the JS thread when the ring is half full; the
