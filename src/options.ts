@@ -57,7 +57,8 @@ function describe(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
 
-function intervalUs(value: number | string, what: string): number {
+/** Interval in microseconds, or OptionError naming `what` (an option, variable or flag) and the value. */
+export function parseIntervalUs(value: number | string, what: string): number {
   const allowed = `a duration from 100us to 1s, such as 10ms, 500us or 2.5ms (a bare number is microseconds)`;
   const us = typeof value === 'number' ? value : parseDurationUs(value);
   if (us === undefined || !Number.isFinite(us)) {
@@ -92,7 +93,7 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
     }
   }
   const resolved = { ...DEFAULTS };
-  if (options.interval !== undefined) resolved.intervalUs = intervalUs(options.interval, 'option "interval"');
+  if (options.interval !== undefined) resolved.intervalUs = parseIntervalUs(options.interval, 'option "interval"');
   if (options.lines !== undefined) {
     if (typeof options.lines !== 'boolean') {
       throw new OptionError(`sfprof: option "lines" is ${describe(options.lines)}; expected true or false`);
@@ -131,7 +132,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, pid: number = process.pid
   const options: StartOptions = {};
   const interval = env.SFPROF_INTERVAL;
   if (interval !== undefined && interval !== '') {
-    options.interval = intervalUs(interval, `SFPROF_INTERVAL`);
+    options.interval = parseIntervalUs(interval, 'SFPROF_INTERVAL');
   }
   const lines = env.SFPROF_LINES;
   if (lines !== undefined) {

@@ -26,7 +26,7 @@ export interface SamplerStats {
   foreignSignalsIgnored: number;
   /** Times our handler was found replaced by the default disposition while sampling, and put back. */
   handlerReinstalls: number;
-  /** Drains that found another live SIGPROF handler in our place (V8's profiler while it runs). */
+  /** Watcher checks that found another live SIGPROF handler in our place (V8's profiler while it runs). */
   handlerDisplaced: number;
   /** Foreign signals dropped because the previous handler forwarded them back to us. */
   forwardLoops: number;

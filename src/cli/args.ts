@@ -1,7 +1,7 @@
 // Argument parsing for the `sfprof` bin: a pure function, tested on its own.
 import { parseArgs } from 'node:util';
 
-import { DEFAULT_OUTPUT, OptionError, parseDurationUs, INTERVAL_MIN_US, INTERVAL_MAX_US } from '../options';
+import { DEFAULT_OUTPUT, OptionError, parseIntervalUs } from '../options';
 
 export const USAGE = `Usage:
   sfprof record [options] [--] <command> [args...]   profile a Node.js command
@@ -77,14 +77,7 @@ export function parseCommandLine(args: string[]): Command {
     throw new OptionError(`sfprof record: ${(error as Error).message} (see sfprof --help)`);
   }
   if (values.help) return { kind: 'help' };
-  if (values.interval !== undefined) {
-    const us = parseDurationUs(values.interval);
-    if (us === undefined || us < INTERVAL_MIN_US || us > INTERVAL_MAX_US) {
-      throw new OptionError(
-        `sfprof record: --interval is ${JSON.stringify(values.interval)}; expected a duration from 100us to 1s, such as 10ms, 500us or 2.5ms`,
-      );
-    }
-  }
+  if (values.interval !== undefined) parseIntervalUs(values.interval, '--interval');
   if (values.output === '') throw new OptionError('sfprof record: --output is empty; expected a file path');
   if (command.length === 0) {
     throw new OptionError('sfprof record: no command given; usage: sfprof record [options] -- node app.js');
