@@ -1,4 +1,5 @@
 // The in-memory profile every writer consumes: an interned frame table and unique stacks with counts.
+import { DEFAULT_TIMELINE_CAPACITY, SampleTimeline } from './timeline';
 import { writeFolded } from './writers/folded';
 
 export type FrameKind =
@@ -21,11 +22,18 @@ export interface Frame {
   file?: string;
   /** 1-based: the function's first line, or the executing line in line mode. */
   line?: number;
+  /** 1-based column where the function starts. */
   column?: number;
+  /** 1-based line where the function starts (equal to `line` unless in line mode). */
+  startLine?: number;
   kind: FrameKind;
+  /** How the JS code ran, where V8's code name says so. */
+  tier?: Tier;
 }
 
 export interface ProfileStack {
+  /** Index in `Profile.stackList`. */
+  id: number;
   /** Frame ids, root first. */
   frames: number[];
   count: number;
@@ -65,18 +73,24 @@ export const SYNTHETIC = {
   otherThreads: '[other threads]',
 } as const;
 
+
 export class Profile {
   readonly frames: Frame[] = [];
+  /** Unique stacks by key; `stackList` holds the same objects by id. */
   readonly stacks = new Map<string, ProfileStack>();
+  readonly stackList: ProfileStack[] = [];
+  /** Samples in the order they were taken (stack id + time), for formats that show time. */
+  readonly timeline: SampleTimeline;
   readonly metadata: ProfileMetadata;
   private readonly frameIds = new Map<string, number>();
 
-  constructor(metadata: ProfileMetadata) {
+  constructor(metadata: ProfileMetadata, options: { timelineCapacity?: number } = {}) {
     this.metadata = metadata;
+    this.timeline = new SampleTimeline(options.timelineCapacity ?? DEFAULT_TIMELINE_CAPACITY);
   }
 
   internFrame(frame: Frame): number {
-    const key = `${frame.kind}\u0000${frame.name}\u0000${frame.file ?? ''}\u0000${frame.line ?? ''}`;
+    const key = [frame.kind, frame.name, frame.file ?? '', frame.line ?? '', frame.startLine ?? '', frame.column ?? '', frame.tier ?? ''].join('\u0000');
     let id = this.frameIds.get(key);
     if (id === undefined) {
       id = this.frames.length;
@@ -86,13 +100,22 @@ export class Profile {
     return id;
   }
 
-  /** Adds `count` samples of a stack given as frame ids, root first. */
-  addStack(frameIds: number[], count = 1): void {
-    if (count <= 0) return;
+  /**
+   * Adds `count` samples of a stack given as frame ids, root first. With `timeNs` (since the start
+   * of the profile) the sample also goes on the timeline; without it the samples are untimed.
+   */
+  addStack(frameIds: number[], count = 1, timeNs?: number): ProfileStack | undefined {
+    if (count <= 0) return undefined;
     const key = frameIds.join(',');
-    const stack = this.stacks.get(key);
+    let stack = this.stacks.get(key);
     if (stack) stack.count += count;
-    else this.stacks.set(key, { frames: frameIds.slice(), count });
+    else {
+      stack = { id: this.stackList.length, frames: frameIds.slice(), count };
+      this.stacks.set(key, stack);
+      this.stackList.push(stack);
+    }
+    if (timeNs !== undefined && count === 1) this.timeline.add(stack.id, timeNs);
+    return stack;
   }
 
   addSynthetic(names: string[], count: number): void {
@@ -106,7 +129,7 @@ export class Profile {
 
   get totalSamples(): number {
     let total = 0;
-    for (const stack of this.stacks.values()) total += stack.count;
+    for (const stack of this.stackList) total += stack.count;
     return total;
   }
 }

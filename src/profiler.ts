@@ -109,7 +109,7 @@ export class SampleIngester {
       // No JS on the stack (GC, idle, or V8 declined to walk): the pc alone would be a partial stack.
       const name =
         sample.vmState === VmState.GC ? SYNTHETIC.gc : sample.vmState === VmState.IDLE ? SYNTHETIC.idle : SYNTHETIC.program;
-      profile.addStack([profile.internFrame({ name, kind: sample.vmState === VmState.GC ? 'gc' : 'synthetic' })]);
+      profile.addStack([profile.internFrame({ name, kind: sample.vmState === VmState.GC ? 'gc' : 'synthetic' })], 1, sample.timeNs);
       return;
     }
     const ids: number[] = [];
@@ -131,7 +131,7 @@ export class SampleIngester {
     const leaf = this.leafFrame(sample.frames[0]!);
     if (leaf) ids.push(profile.internFrame(leaf));
     if (sample.vmState === VmState.GC) ids.push(profile.internFrame({ name: SYNTHETIC.gc, kind: 'gc' }));
-    profile.addStack(ids);
+    profile.addStack(ids, 1, sample.timeNs);
   }
 
   /**

@@ -182,9 +182,12 @@ export class Symbolizer {
       this.parsed.set(entry, parsed);
     }
     const frame: Frame = { name: parsed.name, kind: parsed.kind };
+    if (parsed.tier) frame.tier = parsed.tier;
     if (parsed.url) {
       frame.file = displayFile(parsed.url, this.cwd);
       frame.line = parsed.line;
+      frame.startLine = parsed.line;
+      frame.column = parsed.column;
       if (this.lines) {
         const offset = scriptOffsetAt(entry, address, isLeaf);
         const line = offset === undefined ? undefined : this.sources.lineAt(parsed.url, offset);
