@@ -2,12 +2,15 @@
 // only exist for code compiled after that) and writes the profile synchronously on exit. Whatever
 // goes wrong, the app runs and exits exactly as it would without sfprof: problems are one line on
 // stderr.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 
-import { OptionError, optionsFromEnv } from './options';
+import { renderProfile } from './formats';
+import { OptionError, optionsFromEnv, type EnvConfig } from './options';
 import { start, stats, stop } from './profiler';
-import { writeFileAtomicSync } from './write-file';
+import { summarizeRun } from './summary';
+import { writeOutputSync } from './write-file';
 
 function warn(message: string): void {
   process.stderr.write(`${message.startsWith('sfprof') ? '' : 'sfprof: '}${message}\n`);
@@ -16,10 +19,11 @@ function warn(message: string): void {
 function run(): void {
   // -r reaches workers too (they inherit execArgv); profiling workers is not supported yet.
   if (!isMainThread) return;
+  let config: EnvConfig;
   let output: string;
   try {
-    const config = optionsFromEnv(process.env);
-    output = path.resolve(config.output);
+    config = optionsFromEnv(process.env);
+    output = config.output === '-' ? '-' : path.resolve(config.output);
     start(config.options);
   } catch (error) {
     // Bad settings are one line; a missing addon gets the loader's whole list of solutions.
@@ -31,12 +35,19 @@ function run(): void {
   process.on('exit', () => {
     try {
       const profile = stop();
-      writeFileAtomicSync(output, profile.toFolded());
+      const title = `sfprof: ${path.basename(process.argv[1] ?? 'node')} (pid ${process.pid})`;
+      writeOutputSync(output, renderProfile(profile, config.format, { tiers: config.tiers, title }));
       const final = stats();
+      const where = output === '-' ? 'standard output' : output;
+      if (config.summaryFile) {
+        // `sfprof record` prints the summary once the command is done; one JSON line per process.
+        fs.appendFileSync(config.summaryFile, JSON.stringify(summarizeRun(profile, final, where, config.format)) + '\n');
+        return;
+      }
       const drops = profile.metadata.drops;
       const lost = drops.ringFull + drops.busy;
       warn(
-        `wrote ${profile.totalSamples} samples to ${output}` +
+        `wrote ${profile.totalSamples} samples to ${where}` +
           (final ? ` (${final.achievedRateHz.toFixed(0)} Hz of CPU time, ${drops.nonJsThread} on other threads, ${lost} lost)` : ''),
       );
     } catch (error) {

@@ -1,5 +1,7 @@
 // Options, defaults and SFPROF_* environment parsing. Every error names the option (or variable),
 // the value given and what is allowed.
+import { chooseFormat, EXTENSIONS, parseFormat, type Format } from './format-names';
+import { OptionError } from './option-error';
 
 export interface StartOptions {
   /** Sampling interval of CPU time: microseconds as a number, or a duration such as "10ms", "500us". */
@@ -33,12 +35,7 @@ export const DEFAULTS: ResolvedOptions = {
 export const INTERVAL_MIN_US = 100;
 export const INTERVAL_MAX_US = 1_000_000;
 
-export class OptionError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'OptionError';
-  }
-}
+export { OptionError };
 
 const UNIT_US: Record<string, number> = { us: 1, 'µs': 1, ms: 1000, s: 1_000_000 };
 
@@ -118,14 +115,33 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
 
 export interface EnvConfig {
   options: StartOptions;
-  /** Output path with {pid} expanded. */
+  /** Output path with {pid} expanded; "-" is standard output. */
   output: string;
+  format: Format;
+  /** Folded output: tier suffixes on JS frames. */
+  tiers: boolean;
+  /** Where `sfprof record` asked for a one-line JSON summary per process, if it did. */
+  summaryFile?: string;
 }
 
-export const DEFAULT_OUTPUT = 'sfprof-{pid}.folded';
+/** The default output name before {pid} expansion, by format. */
+export function defaultOutput(format: Format): string {
+  return `sfprof-{pid}${EXTENSIONS[format]}`;
+}
+
+export const DEFAULT_OUTPUT = defaultOutput('folded');
 
 const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
 const FALSE_WORDS = new Set(['0', 'false', 'no', 'off', '']);
+
+function booleanVariable(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const value = env[name];
+  if (value === undefined) return undefined;
+  const word = value.trim().toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  throw new OptionError(`sfprof: ${name} is ${describe(value)}; expected 1 or 0 (also true/false, yes/no, on/off)`);
+}
 
 /** Reads SFPROF_* variables. Throws OptionError naming the variable, its value and what is allowed. */
 export function optionsFromEnv(env: NodeJS.ProcessEnv, pid: number = process.pid): EnvConfig {
@@ -134,19 +150,18 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, pid: number = process.pid
   if (interval !== undefined && interval !== '') {
     options.interval = parseIntervalUs(interval, 'SFPROF_INTERVAL');
   }
-  const lines = env.SFPROF_LINES;
-  if (lines !== undefined) {
-    const word = lines.trim().toLowerCase();
-    if (TRUE_WORDS.has(word)) options.lines = true;
-    else if (FALSE_WORDS.has(word)) options.lines = false;
-    else {
-      throw new OptionError(`sfprof: SFPROF_LINES is ${describe(lines)}; expected 1 or 0 (also true/false, yes/no, on/off)`);
-    }
-  }
+  const lines = booleanVariable(env, 'SFPROF_LINES');
+  if (lines !== undefined) options.lines = lines;
+  const tiers = booleanVariable(env, 'SFPROF_TIERS') ?? false;
+  const formatText = env.SFPROF_FORMAT;
+  const given = formatText ? parseFormat(formatText, 'SFPROF_FORMAT') : undefined;
   let output = env.SFPROF_OUTPUT;
-  if (output === undefined || output === '') output = DEFAULT_OUTPUT;
-  else if (output.endsWith('/')) {
-    throw new OptionError(`sfprof: SFPROF_OUTPUT is ${describe(output)}; expected a file path, not a directory`);
+  if (output !== undefined && output !== '' && output !== '-' && output.endsWith('/')) {
+    throw new OptionError(`sfprof: SFPROF_OUTPUT is ${describe(output)}; expected a file path (or - for standard output), not a directory`);
   }
-  return { options, output: output.split('{pid}').join(String(pid)) };
+  const format = chooseFormat(given, output || undefined, 'SFPROF_FORMAT');
+  if (output === undefined || output === '') output = defaultOutput(format);
+  const config: EnvConfig = { options, output: output.split('{pid}').join(String(pid)), format, tiers };
+  if (env.SFPROF_SUMMARY_FILE) config.summaryFile = env.SFPROF_SUMMARY_FILE;
+  return config;
 }

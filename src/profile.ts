@@ -60,6 +60,8 @@ export interface ProfileMetadata {
   lines: boolean;
   pid: number;
   drops: Drops;
+  /** Working directory that relative frame files are relative to, when known. */
+  cwd?: string;
 }
 
 export const SYNTHETIC = {

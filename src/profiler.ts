@@ -286,6 +286,7 @@ export function start(options: StartOptions = {}): void {
     lines: resolved.lines,
     pid: process.pid,
     drops: { ringFull: 0, nonJsThread: 0, truncated: 0, busy: 0 },
+    cwd: process.cwd(),
   });
   session = new Session(native, resolved, engine, profile);
   lastStats = undefined;

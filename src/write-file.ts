@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /** Writes through a temporary file and a rename, so a reader never sees a half-written profile. */
-export function writeFileAtomicSync(file: string, data: string): void {
+export function writeFileAtomicSync(file: string, data: string | Uint8Array): void {
   const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
     fs.writeFileSync(temporary, data);
@@ -15,4 +15,25 @@ export function writeFileAtomicSync(file: string, data: string): void {
     }
     throw error;
   }
+}
+
+/** Writes all of `data` to a descriptor, waiting out EAGAIN on a non-blocking pipe. */
+export function writeAllSync(fd: number, data: string | Uint8Array): void {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  let offset = 0;
+  while (offset < bytes.length) {
+    try {
+      offset += fs.writeSync(fd, bytes, offset, bytes.length - offset);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      Atomics.wait(pause, 0, 0, 5);
+    }
+  }
+}
+
+/** Writes a profile to `output`: "-" is standard output, anything else a file written atomically. */
+export function writeOutputSync(output: string, data: string | Uint8Array): void {
+  if (output === '-') writeAllSync(1, data);
+  else writeFileAtomicSync(output, data);
 }

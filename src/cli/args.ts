@@ -1,44 +1,112 @@
 // Argument parsing for the `sfprof` bin: a pure function, tested on its own.
 import { parseArgs } from 'node:util';
 
-import { DEFAULT_OUTPUT, OptionError, parseIntervalUs } from '../options';
+import { chooseFormat, FORMATS, parseFormat, type Format } from '../format-names';
+import { OptionError } from '../option-error';
+import { defaultOutput, parseIntervalUs } from '../options';
 
-export const USAGE = `Usage:
-  sfprof record [options] [--] <command> [args...]   profile a Node.js command
-  sfprof --help | --version
+const FORMAT_HELP = `  -f, --format <name>        ${FORMATS.join(' | ')}; by default implied by the
+                             output's extension (.folded/.txt, .pb.gz/.pprof, .cpuprofile,
+                             .html), else folded
+      --tiers                folded: mark JS frames _[j] (optimized) or _[i] (interpreted,
+                             baseline) for flamegraph.pl --colors=java`;
 
-record runs <command> with sfprof preloaded through NODE_OPTIONS (so every Node.js process it
-starts is profiled) and writes folded stacks when each process exits.
+export const RECORD_USAGE = `Usage: sfprof record [options] [--] <command> [args...]
 
-Options for record:
+Runs <command> with sfprof preloaded through NODE_OPTIONS (so every Node.js process it starts is
+profiled), writes a profile when each process exits, then prints a summary per process to
+stderr: samples, duration, engine, requested and achieved rate, drops, where the profile went
+and the top 10 functions by self time. Exits with the command's exit code, or dies of the same
+signal.
+
+Options:
   -i, --interval <duration>  CPU time between samples: 10ms, 500us, 2.5ms; a bare number is
                              microseconds; 100us to 1s (default 10ms). The itimer engine delivers
                              at most ~CONFIG_HZ samples per second (often 250).
-  -o, --output <file>        where to write; {pid} expands to the process id
-                             (default ${DEFAULT_OUTPUT} in the working directory)
+  -o, --output <file>        where to write; {pid} expands to the process id; - is standard
+                             output (default sfprof-{pid}.<format extension>)
+${FORMAT_HELP}
       --lines                line mode: frames carry the line executing in them
   -h, --help                 show this help
 
 Examples:
   sfprof record -- node app.js
-  sfprof record --interval 1ms --lines -o app.folded -- node app.js --port 3000
+  sfprof record --interval 1ms --lines -o app.html -- node app.js --port 3000
+`;
+
+export const REPORT_USAGE = `Usage: sfprof report <file> [options]
+
+Converts a profile sfprof can read (folded stacks, pprof, .cpuprofile) into any format.
+<file> may be - for standard input. Without --output the result goes to standard output.
+
+Options:
+  -o, --output <file>        where to write (default: standard output)
+${FORMAT_HELP}
+      --title <text>         html: the page title (default: the input's name)
+  -h, --help                 show this help
+
+Examples:
+  sfprof report app.folded -o app.html
+  SFPROF_OUTPUT=- node -r sfprof/auto app.js | sfprof report - --format html > flame.html
+`;
+
+export const TOP_USAGE = `Usage: sfprof top <file> [-n <count>]
+
+Prints the functions with the most self samples (the frame on top of the stack) and their total
+samples (anywhere on the stack), as counts and percentages. <file> may be - for standard input.
+
+Options:
+  -n, --count <count>        rows to show, 1 to 100000 (default 20)
+  -h, --help                 show this help
+`;
+
+export const USAGE = `Usage:
+  sfprof record [options] [--] <command> [args...]   profile a Node.js command
+  sfprof report <file> [--format <name>] [--output <file>]
+                                                     convert a profile to another format
+  sfprof top <file> [-n <count>]                     functions by self and total time
+  sfprof <command> --help                            options of one command
+  sfprof --help | --version
+
+Formats: folded (default), pprof, cpuprofile, html.
+
+Examples:
+  sfprof record -- node app.js
+  sfprof record -o flame.html -- node app.js
+  sfprof report sfprof-1234.folded -o flame.html
+  sfprof top sfprof-1234.folded -n 10
 `;
 
 export type Command =
-  | { kind: 'help' }
+  | { kind: 'help'; usage: string }
   | { kind: 'version' }
-  | { kind: 'record'; interval?: string; output?: string; lines: boolean; command: string[] };
+  | {
+      kind: 'record';
+      interval?: string;
+      output?: string;
+      format?: Format;
+      lines: boolean;
+      tiers: boolean;
+      command: string[];
+    }
+  | { kind: 'report'; input: string; output: string; format: Format; tiers: boolean; title?: string }
+  | { kind: 'top'; input: string; count: number };
 
-const VALUE_OPTIONS = new Set(['-i', '--interval', '-o', '--output']);
+const RECORD_VALUE_OPTIONS = new Set(['-i', '--interval', '-o', '--output', '-f', '--format']);
 
-/** Splits `args` (without node and the script) into a command. Throws OptionError on bad input. */
-export function parseCommandLine(args: string[]): Command {
-  const [verb, ...rest] = args;
-  if (verb === undefined || verb === '-h' || verb === '--help' || verb === 'help') return { kind: 'help' };
-  if (verb === '--version' || verb === '-v') return { kind: 'version' };
-  if (verb !== 'record') {
-    throw new OptionError(`sfprof: unknown command ${JSON.stringify(verb)}; expected "record" (see sfprof --help)`);
+function parseOptions<T extends Parameters<typeof parseArgs>[0]>(verb: string, config: T) {
+  try {
+    return parseArgs({ ...config, strict: true });
+  } catch (error) {
+    throw new OptionError(`sfprof ${verb}: ${(error as Error).message} (see sfprof ${verb} --help)`);
   }
+}
+
+function checkOutput(verb: string, output: string | undefined): void {
+  if (output === '') throw new OptionError(`sfprof ${verb}: --output is empty; expected a file path or -`);
+}
+
+function parseRecord(rest: string[]): Command {
   // Options end at "--" or at the first word that is not an option: the rest is the command.
   let split = rest.length;
   let skip = false;
@@ -48,41 +116,118 @@ export function parseCommandLine(args: string[]): Command {
       skip = false;
       continue;
     }
-    if (word === '--') {
+    if (word === '--' || !word.startsWith('-')) {
       split = i;
       break;
     }
-    if (!word.startsWith('-')) {
-      split = i;
-      break;
-    }
-    if (VALUE_OPTIONS.has(word)) skip = true;
+    if (RECORD_VALUE_OPTIONS.has(word)) skip = true;
   }
-  const optionWords = rest.slice(0, split);
   const command = rest[split] === '--' ? rest.slice(split + 1) : rest.slice(split);
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: optionWords,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        interval: { type: 'string', short: 'i' },
-        output: { type: 'string', short: 'o' },
-        lines: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (error) {
-    throw new OptionError(`sfprof record: ${(error as Error).message} (see sfprof --help)`);
-  }
-  if (values.help) return { kind: 'help' };
-  if (values.interval !== undefined) parseIntervalUs(values.interval, '--interval');
-  if (values.output === '') throw new OptionError('sfprof record: --output is empty; expected a file path');
+  const { values } = parseOptions('record', {
+    args: rest.slice(0, split),
+    allowPositionals: false,
+    options: {
+      interval: { type: 'string', short: 'i' },
+      output: { type: 'string', short: 'o' },
+      format: { type: 'string', short: 'f' },
+      lines: { type: 'boolean', default: false },
+      tiers: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return { kind: 'help', usage: RECORD_USAGE };
+  if (values.interval !== undefined) parseIntervalUs(values.interval as string, '--interval');
+  checkOutput('record', values.output as string | undefined);
+  const given = values.format !== undefined ? parseFormat(values.format as string, '--format') : undefined;
+  const format = chooseFormat(given, values.output as string | undefined, '--format');
   if (command.length === 0) {
     throw new OptionError('sfprof record: no command given; usage: sfprof record [options] -- node app.js');
   }
-  return { kind: 'record', interval: values.interval, output: values.output, lines: values.lines === true, command };
+  return {
+    kind: 'record',
+    interval: values.interval as string | undefined,
+    // The preload works out the same name; passing it keeps the summary and the file in step.
+    output: (values.output as string | undefined) ?? (given ? defaultOutput(format) : undefined),
+    format: given,
+    lines: values.lines === true,
+    tiers: values.tiers === true,
+    command,
+  };
+}
+
+function singleInput(verb: string, positionals: string[]): string {
+  if (positionals.length === 0) throw new OptionError(`sfprof ${verb}: no input file given; use - for standard input (see sfprof ${verb} --help)`);
+  if (positionals.length > 1) {
+    throw new OptionError(`sfprof ${verb}: expected one input file, got ${positionals.length}: ${positionals.map((p) => JSON.stringify(p)).join(' ')}`);
+  }
+  return positionals[0]!;
+}
+
+function parseReport(rest: string[]): Command {
+  const { values, positionals } = parseOptions('report', {
+    args: rest,
+    allowPositionals: true,
+    options: {
+      output: { type: 'string', short: 'o' },
+      format: { type: 'string', short: 'f' },
+      tiers: { type: 'boolean', default: false },
+      title: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return { kind: 'help', usage: REPORT_USAGE };
+  const input = singleInput('report', positionals);
+  checkOutput('report', values.output as string | undefined);
+  const output = (values.output as string | undefined) ?? '-';
+  const given = values.format !== undefined ? parseFormat(values.format as string, '--format') : undefined;
+  const command: Command = {
+    kind: 'report',
+    input,
+    output,
+    format: chooseFormat(given, output, '--format'),
+    tiers: values.tiers === true,
+  };
+  if (values.title !== undefined) command.title = values.title as string;
+  return command;
+}
+
+function parseTop(rest: string[]): Command {
+  const { values, positionals } = parseOptions('top', {
+    args: rest,
+    allowPositionals: true,
+    options: {
+      count: { type: 'string', short: 'n' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return { kind: 'help', usage: TOP_USAGE };
+  const input = singleInput('top', positionals);
+  let count = 20;
+  if (values.count !== undefined) {
+    const text = values.count as string;
+    count = /^\d+$/.test(text) ? Number(text) : NaN;
+    if (!(count >= 1 && count <= 100_000)) {
+      throw new OptionError(`sfprof top: -n is ${JSON.stringify(text)}; expected a whole number from 1 to 100000`);
+    }
+  }
+  return { kind: 'top', input, count };
+}
+
+/** Splits `args` (without node and the script) into a command. Throws OptionError on bad input. */
+export function parseCommandLine(args: string[]): Command {
+  const [verb, ...rest] = args;
+  if (verb === undefined || verb === '-h' || verb === '--help' || verb === 'help') return { kind: 'help', usage: USAGE };
+  if (verb === '--version' || verb === '-v') return { kind: 'version' };
+  switch (verb) {
+    case 'record':
+      return parseRecord(rest);
+    case 'report':
+      return parseReport(rest);
+    case 'top':
+      return parseTop(rest);
+    default:
+      throw new OptionError(`sfprof: unknown command ${JSON.stringify(verb)}; expected record, report or top (see sfprof --help)`);
+  }
 }
 
 /** Appends `-r <preload>` to NODE_OPTIONS, quoted the way Node reads it. */

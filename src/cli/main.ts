@@ -1,35 +1,128 @@
-// The `sfprof` command: runs a child with the preload and passes its exit status through.
+// The `sfprof` command. record: runs a child with the preload and passes its exit status through;
+// report and top: read a profile file (or stdin) and write another format or a table.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { OptionError } from '../options';
-import { parseCommandLine, USAGE, withPreload } from './args';
+import { readProfile, renderProfile } from '../formats';
+import { OptionError } from '../option-error';
+import { InputError } from '../readers/input-error';
+import { formatRunSummary, formatTopTable, type RunSummary } from '../summary';
+import { sfprofVersion } from '../version';
+import { writeOutputSync } from '../write-file';
+import { parseCommandLine, withPreload, type Command } from './args';
+
+/** Exit statuses: 2 for a usage error, 1 for a file that cannot be read or written. */
+const EXIT_USAGE = 2;
+const EXIT_FAILURE = 1;
 
 export function main(argv: string[]): void {
-  let command;
+  let command: Command;
   try {
     command = parseCommandLine(argv);
   } catch (error) {
     process.stderr.write(`${error instanceof OptionError ? error.message : String(error)}\n`);
-    process.exitCode = 2;
+    process.exitCode = EXIT_USAGE;
     return;
   }
-  if (command.kind === 'help') {
-    process.stdout.write(USAGE);
-    return;
+  switch (command.kind) {
+    case 'help':
+      process.stdout.write(command.usage);
+      return;
+    case 'version':
+      process.stdout.write(`${sfprofVersion()}\n`);
+      return;
+    case 'record':
+      record(command);
+      return;
+    case 'report':
+    case 'top':
+      convert(command);
+      return;
   }
-  if (command.kind === 'version') {
-    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
-    process.stdout.write(`${pkg.version}\n`);
-    return;
+}
+
+function readInput(verb: string, input: string): Buffer {
+  try {
+    return input === '-' ? fs.readFileSync(0) : fs.readFileSync(input);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+    throw new InputError(`sfprof ${verb}: cannot read ${input === '-' ? 'standard input' : input}: ${reason}`);
   }
+}
+
+function convert(command: Extract<Command, { kind: 'report' | 'top' }>): void {
+  try {
+    const data = readInput(command.kind, command.input);
+    const name = command.input === '-' ? 'standard input' : command.input;
+    let profile;
+    try {
+      profile = readProfile(data, name);
+    } catch (error) {
+      if (error instanceof InputError) throw new InputError(`sfprof ${command.kind}: ${error.message}`);
+      throw error;
+    }
+    if (command.kind === 'top') {
+      writeOutputSync('-', formatTopTable(profile, command.count));
+      return;
+    }
+    const title = command.title ?? `sfprof: ${command.input === '-' ? 'standard input' : path.basename(command.input)}`;
+    const rendered = renderProfile(profile, command.format, { tiers: command.tiers, title });
+    try {
+      writeOutputSync(command.output, rendered);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') {
+        process.exitCode = 128 + (os.constants.signals.SIGPIPE ?? 13);
+        return;
+      }
+      throw new InputError(`sfprof report: cannot write ${command.output}: ${(error as Error).message}`);
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EPIPE') {
+      process.exitCode = 128 + (os.constants.signals.SIGPIPE ?? 13);
+      return;
+    }
+    process.stderr.write(`${error instanceof InputError ? error.message : String(error)}\n`);
+    process.exitCode = EXIT_FAILURE;
+  }
+}
+
+function readSummaries(file: string): RunSummary[] {
+  let text = '';
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const summaries: RunSummary[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      summaries.push(JSON.parse(line) as RunSummary);
+    } catch {
+      // a process killed mid-write leaves a partial line; the others still count
+    }
+  }
+  return summaries;
+}
+
+function record(command: Extract<Command, { kind: 'record' }>): void {
   const env: NodeJS.ProcessEnv = { ...process.env };
   env.NODE_OPTIONS = withPreload(process.env.NODE_OPTIONS, path.join(__dirname, '..', 'auto.js'));
   if (command.interval !== undefined) env.SFPROF_INTERVAL = command.interval;
   if (command.output !== undefined) env.SFPROF_OUTPUT = command.output;
+  if (command.format !== undefined) env.SFPROF_FORMAT = command.format;
   if (command.lines) env.SFPROF_LINES = '1';
+  if (command.tiers) env.SFPROF_TIERS = '1';
+  const summaryDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfprof-record-'));
+  const summaryFile = path.join(summaryDir, 'summary.jsonl');
+  env.SFPROF_SUMMARY_FILE = summaryFile;
+  const cleanUp = (): void => fs.rmSync(summaryDir, { recursive: true, force: true });
+
   const [file, ...args] = command.command;
   const child = spawn(file!, args, { stdio: 'inherit', env });
   // The terminal sends ^C to the whole group; the child decides, and we report its outcome.
@@ -37,11 +130,22 @@ export function main(argv: string[]): void {
   process.on('SIGINT', ignore);
   process.on('SIGTERM', () => child.kill('SIGTERM'));
   child.on('error', (error) => {
+    cleanUp();
     process.stderr.write(`sfprof record: could not start ${JSON.stringify(file)}: ${error.message}\n`);
     process.exitCode = 127;
   });
   child.on('exit', (code, signal) => {
     process.off('SIGINT', ignore);
+    const summaries = readSummaries(summaryFile);
+    cleanUp();
+    for (const summary of summaries) process.stderr.write(formatRunSummary(summary));
+    if (summaries.length === 0) {
+      process.stderr.write(
+        signal
+          ? `sfprof record: the command was killed by ${signal} before any profile was written\n`
+          : 'sfprof record: no profile was written (the command started no Node.js process that ran to its exit)\n',
+      );
+    }
     if (signal) {
       // Die of the same signal where Node lets us; SIGPIPE is ignored by Node and SIGUSR1 would
       // start its inspector, so those (and any survivor) report the shell's 128 + n.

@@ -4,26 +4,42 @@
 //   frame  := name [" (" file [":" line] ")"]        e.g. "calc (examples/calc.js:21)"
 //   count  := decimal integer, samples
 //
+// With `tiers`, JS frames end in flamegraph.pl's annotation (`--colors=java` colours them):
+//   "_[j]" optimized (TurboFan, Maglev)   "_[i]" interpreted (Ignition) or baseline (Sparkplug)
+//
 // ";" inside a name would split a frame and a newline would split a line, so both are replaced.
 // Lines are sorted so equal profiles produce equal files.
-import type { Frame, Profile } from '../profile';
+import type { Frame, Profile, Tier } from '../profile';
 
-export function frameLabel(frame: Frame): string {
+export interface FoldedOptions {
+  /** Append "_[j]" / "_[i]" to JS frames by optimization tier. */
+  tiers?: boolean;
+}
+
+export const TIER_SUFFIX: Record<Tier, string> = {
+  optimized: '_[j]',
+  maglev: '_[j]',
+  baseline: '_[i]',
+  interpreted: '_[i]',
+};
+
+export function frameLabel(frame: Frame, options: FoldedOptions = {}): string {
   const name = sanitize(frame.name);
-  if (!frame.file) return name;
+  const suffix = options.tiers && frame.tier ? TIER_SUFFIX[frame.tier] : '';
+  if (!frame.file) return name + suffix;
   const where = frame.line !== undefined ? `${frame.file}:${frame.line}` : frame.file;
-  return `${name} (${sanitize(where)})`;
+  return `${name} (${sanitize(where)})${suffix}`;
 }
 
 export function sanitize(text: string): string {
   return text.replace(/;/g, ',').replace(/[\r\n]+/g, ' ');
 }
 
-export function writeFolded(profile: Profile): string {
-  const labels = profile.frames.map(frameLabel);
+export function writeFolded(profile: Profile, options: FoldedOptions = {}): string {
+  const labels = profile.frames.map((frame) => frameLabel(frame, options));
   // Distinct frames can share a label (one function seen in two code kinds): merge their lines.
   const counts = new Map<string, number>();
-  for (const stack of profile.stacks.values()) {
+  for (const stack of profile.stackList) {
     const text = stack.frames.map((id) => labels[id]).join(';');
     counts.set(text, (counts.get(text) ?? 0) + stack.count);
   }

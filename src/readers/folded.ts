@@ -1,0 +1,71 @@
+// Reads folded stacks (writers/folded.ts, flamegraph.pl's input) back into a Profile. Frames written
+// as "name (file:line)" get their file and line back, and "_[j]" / "_[i]" their tier.
+import { Profile, type Frame, type ProfileMetadata, type Tier } from '../profile';
+import { inferKind } from './frame-kind';
+import { InputError } from './input-error';
+
+const LOCATED = /^(.*) \(([^()]*?)(?::(\d+))?\)$/;
+const TIERS: Record<string, Tier> = { '_[j]': 'optimized', '_[i]': 'interpreted' };
+
+export function frameFromLabel(label: string): Frame {
+  let text = label;
+  let tier: Tier | undefined;
+  const suffix = text.slice(-4);
+  if (TIERS[suffix]) {
+    tier = TIERS[suffix];
+    text = text.slice(0, -4);
+  }
+  const match = LOCATED.exec(text);
+  const frame: Frame = match
+    ? { name: match[1]!, file: match[2]!, kind: 'js' }
+    : { name: text, kind: 'js' };
+  if (match?.[3] !== undefined) frame.line = Number(match[3]);
+  frame.kind = inferKind(frame.name, frame.file);
+  if (tier) frame.tier = tier;
+  return frame;
+}
+
+export function emptyMetadata(engine: string): ProfileMetadata {
+  return {
+    startTime: 0,
+    durationNs: 0,
+    intervalUs: 0,
+    engine,
+    lines: false,
+    pid: 0,
+    drops: { ringFull: 0, nonJsThread: 0, truncated: 0, busy: 0 },
+  };
+}
+
+/** Parses folded text. Throws InputError naming the first bad line. */
+export function readFolded(text: string): Profile {
+  const profile = new Profile(emptyMetadata('unknown'), { timelineCapacity: 0 });
+  const frameIds = new Map<string, number>();
+  let lineNumber = 0;
+  for (const rawLine of text.split('\n')) {
+    lineNumber++;
+    const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
+    if (!line.trim()) continue;
+    const space = line.lastIndexOf(' ');
+    const countText = line.slice(space + 1);
+    if (space <= 0 || !/^\d+$/.test(countText)) {
+      const shown = line.length > 80 ? `${line.slice(0, 80)}…` : line;
+      throw new InputError(`line ${lineNumber}: expected "frame;frame;… count" with a whole-number count, got ${JSON.stringify(shown)}`);
+    }
+    const count = Number(countText);
+    if (!Number.isSafeInteger(count)) throw new InputError(`line ${lineNumber}: count ${countText} is too large`);
+    const ids = line
+      .slice(0, space)
+      .split(';')
+      .map((label) => {
+        let id = frameIds.get(label);
+        if (id === undefined) {
+          id = profile.internFrame(frameFromLabel(label));
+          frameIds.set(label, id);
+        }
+        return id;
+      });
+    profile.addStack(ids, count);
+  }
+  return profile;
+}

@@ -1,0 +1,109 @@
+// Reads pprof (gzipped or raw profile.proto, from sfprof or any other producer) into a Profile.
+import { gunzipSync } from 'node:zlib';
+
+import { Profile as PprofProfile } from 'pprof-format';
+
+import { Profile, type Frame } from '../profile';
+import { emptyMetadata } from './folded';
+import { inferKind } from './frame-kind';
+import { InputError } from './input-error';
+
+export function isGzip(data: Uint8Array): boolean {
+  return data.length >= 2 && data[0] === 0x1f && data[1] === 0x8b;
+}
+
+export function readPprof(data: Uint8Array): Profile {
+  let raw: Uint8Array = data;
+  if (isGzip(data)) {
+    try {
+      raw = gunzipSync(data);
+    } catch (error) {
+      throw new InputError(`not a valid gzip stream: ${(error as Error).message}`);
+    }
+  }
+  let decoded: PprofProfile;
+  try {
+    decoded = PprofProfile.decode(raw);
+  } catch (error) {
+    throw new InputError(`not a pprof profile (protobuf decoding failed: ${(error as Error).message})`);
+  }
+  const strings = decoded.stringTable.strings;
+  const text = (index: number | bigint | undefined, what: string): string => {
+    const i = Number(index ?? 0);
+    const value = strings[i];
+    if (value === undefined) throw new InputError(`${what} refers to string ${i}, beyond the string table (${strings.length})`);
+    return value;
+  };
+  if (decoded.sampleType.length === 0) throw new InputError('pprof profile has no sample types');
+  const typeNames = decoded.sampleType.map((type) => `${text(type.type, 'sample type')}/${text(type.unit, 'sample unit')}`);
+  let valueIndex = typeNames.findIndex((name) => name.endsWith('/count'));
+  const periodNs = Number(decoded.period ?? 0);
+  const periodIsTime = decoded.periodType !== undefined && text(decoded.periodType.unit, 'period unit') === 'nanoseconds';
+  let divisor = 1;
+  if (valueIndex < 0) {
+    // Only a time value (e.g. cpu/nanoseconds): samples are time / period.
+    valueIndex = 0;
+    if (typeNames[0]!.endsWith('/nanoseconds') && periodIsTime && periodNs > 0) divisor = periodNs;
+  }
+
+  const metadata = emptyMetadata('pprof');
+  metadata.startTime = Number(decoded.timeNanos ?? 0) / 1e6;
+  metadata.durationNs = Number(decoded.durationNanos ?? 0);
+  if (periodIsTime && periodNs > 0) metadata.intervalUs = periodNs / 1000;
+  for (const index of decoded.comment) {
+    const comment = text(index, 'comment');
+    const match = /^sfprof\.([\w.]+)=(.*)$/.exec(comment);
+    if (!match) continue;
+    const [, key, value] = match;
+    const number = Number(value);
+    if (key === 'engine') metadata.engine = value!;
+    else if (key === 'lines') metadata.lines = value === '1';
+    else if (key === 'pid' && Number.isInteger(number)) metadata.pid = number;
+    else if (key === 'drops.ring_full' && Number.isInteger(number)) metadata.drops.ringFull = number;
+    else if (key === 'drops.sampling_paused' && Number.isInteger(number)) metadata.drops.busy = number;
+    else if (key === 'drops.other_threads' && Number.isInteger(number)) metadata.drops.nonJsThread = number;
+    else if (key === 'drops.truncated' && Number.isInteger(number)) metadata.drops.truncated = number;
+  }
+
+  const profile = new Profile(metadata, { timelineCapacity: 0 });
+  const functions = new Map<number, { name: string; file: string; startLine: number }>();
+  for (const fn of decoded.function) {
+    functions.set(Number(fn.id), {
+      name: text(fn.name, `function ${fn.id} name`),
+      file: text(fn.filename, `function ${fn.id} file`),
+      startLine: Number(fn.startLine ?? 0),
+    });
+  }
+  // A location is one frame, or several when the producer inlined: line[0] is the innermost.
+  const locationFrames = new Map<number, number[]>();
+  for (const location of decoded.location) {
+    const ids: number[] = [];
+    const lines = location.line.length ? location.line : [{ functionId: 0, line: 0 }];
+    for (let i = lines.length - 1; i >= 0; i--) {
+      const line = lines[i]!;
+      const fn = functions.get(Number(line.functionId));
+      const frame: Frame = fn
+        ? { name: fn.name || '(anonymous)', kind: 'js' }
+        : { name: `0x${Number(location.address ?? 0).toString(16)}`, kind: 'native' };
+      if (fn?.file) frame.file = fn.file;
+      if (Number(line.line) > 0) frame.line = Number(line.line);
+      if (fn && fn.startLine > 0) frame.startLine = fn.startLine;
+      frame.kind = inferKind(frame.name, frame.file);
+      ids.push(profile.internFrame(frame));
+    }
+    locationFrames.set(Number(location.id), ids);
+  }
+  decoded.sample.forEach((sample, index) => {
+    const value = Number(sample.value[valueIndex] ?? 0);
+    const count = Math.round(value / divisor);
+    if (!Number.isFinite(count) || count < 0) throw new InputError(`sample ${index}: value ${value} is not a count`);
+    const ids: number[] = [];
+    for (let i = sample.locationId.length - 1; i >= 0; i--) {
+      const frames = locationFrames.get(Number(sample.locationId[i]));
+      if (!frames) throw new InputError(`sample ${index} refers to location ${sample.locationId[i]}, which the profile does not define`);
+      ids.push(...frames);
+    }
+    profile.addStack(ids, count);
+  });
+  return profile;
+}

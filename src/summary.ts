@@ -1,0 +1,102 @@
+// What a run amounted to, for the one-line stderr note of the preload and the `sfprof record`
+// summary; and the self/total table of `sfprof top`.
+import type { Profile } from './profile';
+import type { SamplerStats } from './profiler';
+import { frameLabel } from './writers/folded';
+
+export interface FunctionShare {
+  label: string;
+  self: number;
+  total: number;
+}
+
+/** Self samples (leaf frame) and total samples (anywhere on the stack, once per stack) per function label. */
+export function functionShares(profile: Profile): FunctionShare[] {
+  const labels = profile.frames.map((frame) => frameLabel(frame));
+  const shares = new Map<string, FunctionShare>();
+  const entry = (label: string): FunctionShare => {
+    let share = shares.get(label);
+    if (!share) shares.set(label, (share = { label, self: 0, total: 0 }));
+    return share;
+  };
+  for (const stack of profile.stackList) {
+    if (stack.count <= 0 || stack.frames.length === 0) continue;
+    entry(labels[stack.frames[stack.frames.length - 1]!]!).self += stack.count;
+    const seen = new Set<string>();
+    for (const id of stack.frames) seen.add(labels[id]!);
+    for (const label of seen) entry(label).total += stack.count;
+  }
+  return [...shares.values()].sort((a, b) => b.self - a.self || b.total - a.total || (a.label < b.label ? -1 : 1));
+}
+
+export interface RunSummary {
+  pid: number;
+  samples: number;
+  durationMs: number;
+  engine: string;
+  intervalUs: number;
+  /** Signals per second of process CPU time, and samples per second of JS-thread CPU time. */
+  achievedRateHz: number;
+  jsThreadRateHz: number;
+  drops: { ringFull: number; samplingPaused: number; otherThreads: number; truncated: number };
+  output: string;
+  format: string;
+  top: { label: string; samples: number; share: number }[];
+}
+
+export function summarizeRun(profile: Profile, stats: SamplerStats | undefined, output: string, format: string): RunSummary {
+  const samples = profile.totalSamples;
+  const drops = profile.metadata.drops;
+  return {
+    pid: profile.metadata.pid,
+    samples,
+    durationMs: profile.metadata.durationNs / 1e6,
+    engine: profile.metadata.engine,
+    intervalUs: profile.metadata.intervalUs,
+    achievedRateHz: stats?.achievedRateHz ?? 0,
+    jsThreadRateHz: stats?.jsThreadRateHz ?? 0,
+    drops: { ringFull: drops.ringFull, samplingPaused: drops.busy, otherThreads: drops.nonJsThread, truncated: drops.truncated },
+    output,
+    format,
+    top: functionShares(profile)
+      .filter((share) => share.self > 0)
+      .slice(0, 10)
+      .map((share) => ({ label: share.label, samples: share.self, share: samples ? share.self / samples : 0 })),
+  };
+}
+
+function percent(share: number): string {
+  return `${(100 * share).toFixed(1)}%`.padStart(6);
+}
+
+/** The multi-line summary `sfprof record` prints to stderr for each profiled process. */
+export function formatRunSummary(summary: RunSummary): string {
+  const requestedHz = summary.intervalUs > 0 ? 1e6 / summary.intervalUs : 0;
+  const lost = summary.drops.ringFull + summary.drops.samplingPaused;
+  const lines = [
+    `sfprof: process ${summary.pid}: ${summary.samples} samples over ${(summary.durationMs / 1000).toFixed(2)} s, engine ${summary.engine}`,
+    `  rate: requested ${requestedHz.toFixed(0)} Hz (${summary.intervalUs} us), achieved ${summary.achievedRateHz.toFixed(0)} Hz of process CPU, ` +
+      `${summary.jsThreadRateHz.toFixed(0)} Hz of JS-thread CPU`,
+    `  drops: ${lost} lost (${summary.drops.ringFull} ring full, ${summary.drops.samplingPaused} while paused), ` +
+      `${summary.drops.otherThreads} on other threads, ${summary.drops.truncated} truncated stacks`,
+    `  wrote ${summary.format} to ${summary.output}`,
+  ];
+  if (summary.top.length) {
+    lines.push('  top functions by self samples:');
+    for (const entry of summary.top) lines.push(`  ${String(entry.samples).padStart(8)} ${percent(entry.share)}  ${entry.label}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The `sfprof top` table. */
+export function formatTopTable(profile: Profile, limit: number): string {
+  const total = profile.totalSamples;
+  const rows = functionShares(profile).slice(0, limit);
+  const lines = [`${total} samples`, '    self  self%    total total%  function'];
+  for (const row of rows) {
+    lines.push(
+      `${String(row.self).padStart(8)} ${percent(total ? row.self / total : 0)} ${String(row.total).padStart(8)} ${percent(total ? row.total / total : 0)}  ${row.label}`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}

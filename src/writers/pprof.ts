@@ -1,0 +1,99 @@
+// pprof: a gzipped profile.proto (github.com/google/pprof/blob/main/proto/profile.proto), encoded by
+// the pprof-format package. The fields sfprof fills:
+//
+//   Profile   1 sample_type  [samples/count, cpu/nanoseconds]
+//             2 sample       one per unique stack: location_id leaf first, value [count, count × period]
+//             4 location     one per distinct (function, line): line [{function_id, line}]
+//             5 function     name = system_name, filename, start_line
+//             6 string_table  9 time_nanos  10 duration_nanos  11 period_type cpu/nanoseconds
+//            12 period (the interval in ns)  13 comment: "sfprof.<key>=<value>" metadata
+//
+// Drops are ordinary samples under a "(lost samples)" function, so `go tool pprof -top` shows them.
+import { gzipSync } from 'node:zlib';
+
+import { Function as PprofFunction, Location, Profile as PprofProfile, Sample, StringTable, ValueType } from 'pprof-format';
+
+import type { Frame, Profile } from '../profile';
+import { sfprofVersion } from '../version';
+
+/** Metadata carried in pprof comments, read back by readers/pprof.ts. */
+export function metadataComments(profile: Profile): string[] {
+  const m = profile.metadata;
+  return [
+    `sfprof.version=${sfprofVersion()}`,
+    `sfprof.engine=${m.engine}`,
+    `sfprof.interval_us=${m.intervalUs}`,
+    `sfprof.lines=${m.lines ? 1 : 0}`,
+    `sfprof.pid=${m.pid}`,
+    `sfprof.drops.ring_full=${m.drops.ringFull}`,
+    `sfprof.drops.sampling_paused=${m.drops.busy}`,
+    `sfprof.drops.other_threads=${m.drops.nonJsThread}`,
+    `sfprof.drops.truncated=${m.drops.truncated}`,
+  ];
+}
+
+export function encodePprof(profile: Profile): Uint8Array {
+  const strings = new StringTable();
+  const functions: PprofFunction[] = [];
+  const functionIds = new Map<string, number>();
+  const locations: Location[] = [];
+  const locationIds = new Map<string, number>();
+  const locationOfFrame: number[] = [];
+
+  const functionOf = (frame: Frame): number => {
+    const startLine = frame.startLine ?? frame.line ?? 0;
+    const key = `${frame.name}\u0000${frame.file ?? ''}\u0000${startLine}`;
+    let id = functionIds.get(key);
+    if (id === undefined) {
+      id = functions.length + 1;
+      const name = strings.dedup(frame.name);
+      functions.push(
+        new PprofFunction({ id, name, systemName: name, filename: strings.dedup(frame.file ?? ''), startLine }),
+      );
+      functionIds.set(key, id);
+    }
+    return id;
+  };
+
+  profile.frames.forEach((frame, index) => {
+    const functionId = functionOf(frame);
+    const line = frame.line ?? 0;
+    const key = `${functionId}:${line}`;
+    let id = locationIds.get(key);
+    if (id === undefined) {
+      id = locations.length + 1;
+      locations.push(new Location({ id, line: [{ functionId, line }] }));
+      locationIds.set(key, id);
+    }
+    locationOfFrame[index] = id;
+  });
+
+  const periodNs = profile.metadata.intervalUs * 1000;
+  const samples: Sample[] = [];
+  for (const stack of profile.stackList) {
+    if (stack.count <= 0) continue;
+    const locationId: number[] = [];
+    for (let i = stack.frames.length - 1; i >= 0; i--) locationId.push(locationOfFrame[stack.frames[i]!]!);
+    samples.push(new Sample({ locationId, value: [stack.count, stack.count * periodNs] }));
+  }
+
+  const cpuNanoseconds = { type: strings.dedup('cpu'), unit: strings.dedup('nanoseconds') };
+  const encoded = new PprofProfile({
+    sampleType: [new ValueType({ type: strings.dedup('samples'), unit: strings.dedup('count') }), new ValueType(cpuNanoseconds)],
+    sample: samples,
+    location: locations,
+    function: functions,
+    stringTable: strings,
+    timeNanos: BigInt(Math.round(profile.metadata.startTime)) * 1_000_000n,
+    durationNanos: Math.round(profile.metadata.durationNs),
+    periodType: new ValueType(cpuNanoseconds),
+    period: periodNs,
+    comment: metadataComments(profile).map((text) => strings.dedup(text)),
+  });
+  return encoded.encode();
+}
+
+/** The gzipped bytes `go tool pprof` and Pyroscope read. */
+export function writePprof(profile: Profile): Buffer {
+  return gzipSync(encodePprof(profile));
+}
