@@ -36,13 +36,13 @@ export function renderProfile(profile: Profile, format: Format, options: RenderO
 /** Which format the bytes hold, by content. */
 export function detectFormat(data: Uint8Array): Format {
   if (isGzip(data)) return 'pprof';
+  // Text formats have no control bytes; raw protobuf has them within its first bytes.
+  const head = data.subarray(0, Math.min(data.length, 4096));
+  for (const byte of head) if (byte < 0x09 || (byte > 0x0d && byte < 0x20)) return 'pprof';
   let start = 0;
   while (start < data.length && (data[start] === 0x20 || data[start] === 0x0a || data[start] === 0x0d || data[start] === 0x09)) start++;
   if (data[start] === 0x7b /* { */) return 'cpuprofile';
   if (data[start] === 0x3c /* < */) return 'html';
-  // Folded stacks are text lines ending in a count; anything with control bytes is binary protobuf.
-  const head = data.subarray(start, Math.min(data.length, start + 4096));
-  for (const byte of head) if (byte < 0x09 || (byte > 0x0d && byte < 0x20)) return 'pprof';
   return 'folded';
 }
 

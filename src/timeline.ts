@@ -38,8 +38,12 @@ export class SampleTimeline {
     this.samplesSeen++;
     if (this.capacity === 0) return;
     if (++this.skipped < this.stride) return;
+    if (this.size === this.capacity) {
+      // Thin first, then ask again at the new stride, so kept samples stay evenly spaced.
+      this.thin();
+      if (this.skipped < this.stride) return;
+    }
     this.skipped = 0;
-    if (this.size === this.capacity) this.thin();
     if (this.size === this.stackIds.length) this.grow();
     this.stackIds[this.size] = stackId;
     this.timesNs[this.size] = timeNs;

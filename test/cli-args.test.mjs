@@ -1,30 +1,69 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { parseCommandLine, withPreload, USAGE } from '../dist/cli/args.js';
+import { parseCommandLine, withPreload, USAGE, RECORD_USAGE, REPORT_USAGE, TOP_USAGE } from '../dist/cli/args.js';
 import { parseFolded, rankFrames, childrenOf } from '../dist/folded-summary.js';
+
+const RECORD_DEFAULTS = { kind: 'record', interval: undefined, output: undefined, format: undefined, lines: false, tiers: false };
 
 test('record: options before "--" or before the first word, the rest is the command', () => {
   assert.deepEqual(parseCommandLine(['record', '--', 'node', 'app.js', '--port', '3']), {
-    kind: 'record', interval: undefined, output: undefined, lines: false, command: ['node', 'app.js', '--port', '3'],
+    ...RECORD_DEFAULTS, command: ['node', 'app.js', '--port', '3'],
   });
   assert.deepEqual(parseCommandLine(['record', '-i', '1ms', '--lines', '-o', 'x.folded', 'node', 'app.js', '--lines']), {
-    kind: 'record', interval: '1ms', output: 'x.folded', lines: true, command: ['node', 'app.js', '--lines'],
+    ...RECORD_DEFAULTS, interval: '1ms', output: 'x.folded', lines: true, command: ['node', 'app.js', '--lines'],
   });
   assert.equal(parseCommandLine(['record', '--interval=500us', 'node']).interval, '500us');
 });
 
-test('help, version and errors that name the problem', () => {
-  assert.deepEqual(parseCommandLine([]), { kind: 'help' });
-  assert.deepEqual(parseCommandLine(['--help']), { kind: 'help' });
-  assert.deepEqual(parseCommandLine(['record', '--help']), { kind: 'help' });
+test('record --format: given, or implied by --output; the default name follows the format', () => {
+  assert.deepEqual(parseCommandLine(['record', '-f', 'pprof', '--tiers', 'node']), {
+    ...RECORD_DEFAULTS, format: 'pprof', output: 'sfprof-{pid}.pb.gz', tiers: true, command: ['node'],
+  });
+  // An extension alone is left to the preload, which reads the same rule.
+  assert.deepEqual(parseCommandLine(['record', '-o', 'a.html', 'node']), { ...RECORD_DEFAULTS, output: 'a.html', command: ['node'] });
+  assert.equal(parseCommandLine(['record', '--format', 'html', '-o', '-', 'node']).output, '-');
+  assert.throws(() => parseCommandLine(['record', '-f', 'svg', 'node']), /^OptionError: sfprof: --format is "svg"; expected one of folded, pprof, cpuprofile, html$/);
+  assert.throws(() => parseCommandLine(['record', '-f', 'html', '-o', 'x.pb.gz', 'node']), /--format is html but the output "x.pb.gz" has the extension of pprof/);
+});
+
+test('report: one input, output to stdout unless given, format from the flag or the extension', () => {
+  assert.deepEqual(parseCommandLine(['report', 'a.folded']), { kind: 'report', input: 'a.folded', output: '-', format: 'folded', tiers: false });
+  assert.deepEqual(parseCommandLine(['report', '-', '--format', 'html']), { kind: 'report', input: '-', output: '-', format: 'html', tiers: false });
+  assert.deepEqual(parseCommandLine(['report', 'a.pb.gz', '-o', 'b.cpuprofile', '--title', 'T']), {
+    kind: 'report', input: 'a.pb.gz', output: 'b.cpuprofile', format: 'cpuprofile', tiers: false, title: 'T',
+  });
+  assert.throws(() => parseCommandLine(['report']), /^OptionError: sfprof report: no input file given; use - for standard input/);
+  assert.throws(() => parseCommandLine(['report', 'a', 'b']), /sfprof report: expected one input file, got 2: "a" "b"/);
+  assert.throws(() => parseCommandLine(['report', 'a', '--lines']), /sfprof report: Unknown option '--lines'.*\(see sfprof report --help\)/);
+  assert.throws(() => parseCommandLine(['report', 'a', '-o', '']), /--output is empty/);
+});
+
+test('top: one input and a row count', () => {
+  assert.deepEqual(parseCommandLine(['top', 'a.folded']), { kind: 'top', input: 'a.folded', count: 20 });
+  assert.deepEqual(parseCommandLine(['top', '-n', '5', '-']), { kind: 'top', input: '-', count: 5 });
+  for (const bad of ['0', '-1', '2.5', 'ten', '100001']) {
+    assert.throws(() => parseCommandLine(['top', 'a', `--count=${bad}`]), /sfprof top: -n is ".*"; expected a whole number from 1 to 100000/, bad);
+  }
+});
+
+test('help for every command, version, and errors that name the problem', () => {
+  assert.deepEqual(parseCommandLine([]), { kind: 'help', usage: USAGE });
+  assert.deepEqual(parseCommandLine(['--help']), { kind: 'help', usage: USAGE });
+  assert.deepEqual(parseCommandLine(['record', '--help']), { kind: 'help', usage: RECORD_USAGE });
+  assert.deepEqual(parseCommandLine(['report', '--help']), { kind: 'help', usage: REPORT_USAGE });
+  assert.deepEqual(parseCommandLine(['top', '-h']), { kind: 'help', usage: TOP_USAGE });
   assert.deepEqual(parseCommandLine(['--version']), { kind: 'version' });
-  assert.throws(() => parseCommandLine(['report']), /unknown command "report"; expected "record"/);
+  assert.throws(() => parseCommandLine(['convert']), /unknown command "convert"; expected record, report or top/);
   assert.throws(() => parseCommandLine(['record', '--interval', '2 weeks', 'node']), /--interval is "2 weeks"; expected a duration from 100us to 1s/);
   assert.throws(() => parseCommandLine(['record', '--interval', '50us', 'node']), /--interval is "50us"/);
   assert.throws(() => parseCommandLine(['record', '--frobnicate', '--', 'node']), /Unknown option '--frobnicate'/);
   assert.throws(() => parseCommandLine(['record', '--lines']), /no command given/);
   assert.match(USAGE, /sfprof record \[options\] \[--\] <command>/);
+  // Every option the parser accepts is in the help of its command.
+  for (const flag of ['--interval', '--output', '--format', '--lines', '--tiers']) assert.match(RECORD_USAGE, new RegExp(flag));
+  for (const flag of ['--output', '--format', '--tiers', '--title']) assert.match(REPORT_USAGE, new RegExp(flag));
+  assert.match(TOP_USAGE, /-n, --count/);
 });
 
 test('withPreload appends a quoted -r to NODE_OPTIONS', () => {

@@ -40,3 +40,20 @@ export function parseFoldedFile(file) {
 export function total(stacks, predicate = () => true) {
   return stacks.filter(predicate).reduce((sum, s) => sum + s.count, 0);
 }
+
+/** True when `command args…` runs and exits 0. */
+export function toolWorks(command, args) {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 60_000 });
+  return result.status === 0;
+}
+
+/**
+ * For tests that need an outside tool (go, chromium). Missing, the test is skipped with what to
+ * install, except under SFPROF_REQUIRE_TOOLS=1 (set by CI, which installs them), where it fails.
+ */
+export function needTool(t, available, what) {
+  if (available) return true;
+  if (process.env.SFPROF_REQUIRE_TOOLS === '1') throw new Error(`${what} is required here (SFPROF_REQUIRE_TOOLS=1) but is not installed`);
+  t.skip(`${what} is not installed`);
+  return false;
+}

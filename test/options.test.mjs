@@ -130,7 +130,7 @@ test('options that are not an object are rejected', () => {
 
 test('optionsFromEnv with nothing set: no options, default output with the pid', () => {
   assert.equal(DEFAULT_OUTPUT, 'sfprof-{pid}.folded');
-  assert.deepEqual(optionsFromEnv({}, 4242), { options: {}, output: 'sfprof-4242.folded' });
+  assert.deepEqual(optionsFromEnv({}, 4242), { options: {}, output: 'sfprof-4242.folded', format: 'folded', tiers: false });
   assert.equal(optionsFromEnv({}).output, `sfprof-${process.pid}.folded`);
 });
 
@@ -163,13 +163,41 @@ test('optionsFromEnv: SFPROF_OUTPUT with {pid} expanded', () => {
   assert.equal(optionsFromEnv({ SFPROF_OUTPUT: '' }, 77).output, 'sfprof-77.folded');
   throwsOption(
     () => optionsFromEnv({ SFPROF_OUTPUT: 'profiles/' }, 77),
-    /^sfprof: SFPROF_OUTPUT is "profiles\/"; expected a file path, not a directory$/,
+    /^sfprof: SFPROF_OUTPUT is "profiles\/"; expected a file path \(or - for standard output\), not a directory$/,
   );
+  assert.equal(optionsFromEnv({ SFPROF_OUTPUT: '-' }, 77).output, '-');
+});
+
+test('optionsFromEnv: SFPROF_FORMAT, or the format SFPROF_OUTPUT implies, picks format and default name', () => {
+  assert.deepEqual(
+    ['folded', 'pprof', 'cpuprofile', 'html'].map((format) => optionsFromEnv({ SFPROF_FORMAT: format }, 5).output),
+    ['sfprof-5.folded', 'sfprof-5.pb.gz', 'sfprof-5.cpuprofile', 'sfprof-5.html'],
+  );
+  assert.equal(optionsFromEnv({ SFPROF_FORMAT: ' HTML ' }, 5).format, 'html');
+  assert.equal(optionsFromEnv({ SFPROF_OUTPUT: 'p.pb.gz' }, 5).format, 'pprof');
+  assert.equal(optionsFromEnv({ SFPROF_OUTPUT: 'p.pprof' }, 5).format, 'pprof');
+  assert.equal(optionsFromEnv({ SFPROF_OUTPUT: 'p.cpuprofile' }, 5).format, 'cpuprofile');
+  assert.equal(optionsFromEnv({ SFPROF_OUTPUT: 'p.HTML' }, 5).format, 'html');
+  assert.equal(optionsFromEnv({ SFPROF_OUTPUT: 'p.txt' }, 5).format, 'folded');
+  assert.equal(optionsFromEnv({ SFPROF_OUTPUT: 'p.unknown' }, 5).format, 'folded');
+  assert.equal(optionsFromEnv({ SFPROF_OUTPUT: '-', SFPROF_FORMAT: 'pprof' }, 5).format, 'pprof');
+  assert.equal(optionsFromEnv({ SFPROF_OUTPUT: 'p.data', SFPROF_FORMAT: 'html' }, 5).output, 'p.data');
+  throwsOption(() => optionsFromEnv({ SFPROF_FORMAT: 'svg' }, 5), /^sfprof: SFPROF_FORMAT is "svg"; expected one of folded, pprof, cpuprofile, html$/);
+  throwsOption(
+    () => optionsFromEnv({ SFPROF_FORMAT: 'html', SFPROF_OUTPUT: 'x.folded' }, 5),
+    /^sfprof: SFPROF_FORMAT is html but the output "x.folded" has the extension of folded; use a matching extension \(\.html\)/,
+  );
+});
+
+test('optionsFromEnv: SFPROF_TIERS', () => {
+  assert.equal(optionsFromEnv({ SFPROF_TIERS: '1' }, 5).tiers, true);
+  assert.equal(optionsFromEnv({ SFPROF_TIERS: 'off' }, 5).tiers, false);
+  throwsOption(() => optionsFromEnv({ SFPROF_TIERS: 'j' }, 5), /^sfprof: SFPROF_TIERS is "j"; expected 1 or 0/);
 });
 
 test('optionsFromEnv combines all variables', () => {
   assert.deepEqual(
     optionsFromEnv({ SFPROF_INTERVAL: '1ms', SFPROF_LINES: 'yes', SFPROF_OUTPUT: 'x-{pid}.folded', OTHER: 'ignored' }, 9),
-    { options: { interval: 1000, lines: true }, output: 'x-9.folded' },
+    { options: { interval: 1000, lines: true }, output: 'x-9.folded', format: 'folded', tiers: false },
   );
 });

@@ -1,0 +1,247 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+
+import { Profile as PprofProfile } from 'pprof-format';
+
+import { detectFormat, readProfile, renderProfile } from '../dist/formats.js';
+import { Profile } from '../dist/profile.js';
+import { readCpuProfile } from '../dist/readers/cpuprofile.js';
+import { readFolded } from '../dist/readers/folded.js';
+import { readPprof } from '../dist/readers/pprof.js';
+import { SampleTimeline } from '../dist/timeline.js';
+import { buildCpuProfile } from '../dist/writers/cpuprofile.js';
+import { writeFolded } from '../dist/writers/folded.js';
+import { writePprof } from '../dist/writers/pprof.js';
+import { needTool, root, tempDir, toolWorks } from './helpers.mjs';
+import { buildTimedProfile, emptyProfile } from './profiles.mjs';
+
+const golden = (name) => path.join(root, 'test', 'golden', name);
+const basicFolded = () => fs.readFileSync(golden('basic.folded'), 'utf8');
+const sum = (values) => values.reduce((a, b) => a + b, 0);
+
+/** The decoded pprof as plain data: what a golden file can hold. */
+function pprofAsData(bytes) {
+  const p = PprofProfile.decode(gunzipSync(bytes));
+  const s = p.stringTable.strings;
+  const fn = new Map(p.function.map((f) => [Number(f.id), f]));
+  const loc = new Map(p.location.map((l) => [Number(l.id), l]));
+  const frame = (id) => {
+    const line = loc.get(Number(id)).line[0];
+    const f = fn.get(Number(line.functionId));
+    return `${s[Number(f.name)]} ${s[Number(f.filename)]}:${Number(line.line)} (starts ${Number(f.startLine)})`;
+  };
+  return {
+    sampleType: p.sampleType.map((t) => `${s[Number(t.type)]}/${s[Number(t.unit)]}`),
+    periodType: `${s[Number(p.periodType.type)]}/${s[Number(p.periodType.unit)]}`,
+    period: Number(p.period),
+    timeNanos: String(p.timeNanos),
+    durationNanos: Number(p.durationNanos),
+    comments: p.comment.map((i) => s[Number(i)]).filter((c) => !c.startsWith('sfprof.version=')),
+    samples: p.sample.map((x) => ({ values: x.value.map(Number), leafFirst: x.locationId.map(frame) })),
+  };
+}
+
+test('pprof matches the golden data: sample types, period, time, metadata comments, function + line per location', () => {
+  const data = pprofAsData(writePprof(buildTimedProfile()));
+  const expected = JSON.parse(fs.readFileSync(golden('timed.pprof.json'), 'utf8'));
+  assert.deepEqual(data, expected);
+});
+
+test('pprof totals equal the folded totals, drops included as (lost samples)', () => {
+  for (const profile of [buildTimedProfile(), readFolded(basicFolded())]) {
+    const data = pprofAsData(writePprof(profile));
+    assert.equal(sum(data.samples.map((x) => x.values[0])), profile.totalSamples);
+    assert.equal(sum(data.samples.map((x) => x.values[1])), profile.totalSamples * profile.metadata.intervalUs * 1000);
+  }
+  const timed = pprofAsData(writePprof(buildTimedProfile()));
+  const lost = timed.samples.filter((x) => x.leafFirst.at(-1).startsWith('(lost samples)'));
+  assert.equal(sum(lost.map((x) => x.values[0])), 2);
+});
+
+test('round trips give the same folded stacks: folded → pprof → folded, and → .cpuprofile → folded', () => {
+  const original = readFolded(basicFolded());
+  assert.equal(writeFolded(original), basicFolded());
+  assert.equal(writeFolded(readPprof(writePprof(original))), basicFolded());
+  const timed = buildTimedProfile();
+  const timedFolded = writeFolded(timed);
+  assert.equal(writeFolded(readPprof(writePprof(timed))), timedFolded);
+  // .cpuprofile nodes carry the function's start line; compare with a non-line profile.
+  const plain = emptyProfile({ cwd: process.cwd() });
+  const source = readFolded(basicFolded());
+  for (const stack of source.stackList) plain.addStack(stack.frames.map((id) => plain.internFrame(source.frames[id])), stack.count);
+  assert.equal(writeFolded(readCpuProfile(JSON.stringify(buildCpuProfile(plain)))), basicFolded());
+});
+
+test('folded tier suffixes: _[j] optimized and maglev, _[i] interpreted and baseline, read back', () => {
+  const text = writeFolded(buildTimedProfile(), { tiers: true });
+  assert.match(text, /^main \(app\.js:30\)_\[i\];calc \(lib\/calc\.js:21\)_\[j\] 3$/m);
+  assert.match(text, /^main \(app\.js:30\)_\[i\];calc \(lib\/calc\.js:22\)_\[i\] 2$/m);
+  assert.match(text, /;emit \(node:events:517\)_\[j\];/);
+  assert.match(text, /^\(garbage collector\) 1$/m);
+  const back = readFolded(text);
+  assert.deepEqual(new Set(back.frames.filter((f) => f.name === 'calc').map((f) => f.tier)), new Set(['optimized', 'interpreted']));
+  assert.equal(writeFolded(back, { tiers: true }), text);
+  assert.equal(writeFolded(back), writeFolded(buildTimedProfile()));
+});
+
+// Chrome DevTools' CPUProfileDataModel takes nodes[0] as the root, follows `children` links, counts
+// hitCount, and turns timeDeltas into timestamps. These are the invariants it depends on.
+export function checkCpuProfile(p) {
+  assert.deepEqual(Object.keys(p).sort(), ['endTime', 'nodes', 'samples', 'startTime', 'timeDeltas']);
+  assert.equal(p.nodes[0].callFrame.functionName, '(root)');
+  const ids = new Set();
+  for (const node of p.nodes) {
+    assert.ok(Number.isInteger(node.id) && node.id > 0, `node id ${node.id}`);
+    assert.ok(!ids.has(node.id), `duplicate node id ${node.id}`);
+    ids.add(node.id);
+    const f = node.callFrame;
+    assert.equal(typeof f.functionName, 'string');
+    assert.equal(typeof f.scriptId, 'string');
+    assert.equal(typeof f.url, 'string');
+    assert.ok(Number.isInteger(f.lineNumber) && f.lineNumber >= -1);
+    assert.ok(Number.isInteger(f.columnNumber) && f.columnNumber >= -1);
+    assert.ok(Number.isInteger(node.hitCount) && node.hitCount >= 0);
+    for (const tick of node.positionTicks ?? []) assert.ok(tick.line >= 1 && tick.ticks >= 1);
+    if (node.positionTicks) assert.equal(sum(node.positionTicks.map((t) => t.ticks)) <= node.hitCount, true);
+  }
+  const parents = new Map();
+  for (const node of p.nodes) {
+    for (const child of node.children ?? []) {
+      assert.ok(ids.has(child), `child ${child} of ${node.id} does not exist`);
+      assert.ok(!parents.has(child), `node ${child} has two parents`);
+      parents.set(child, node.id);
+    }
+  }
+  for (const node of p.nodes.slice(1)) assert.ok(parents.has(node.id), `node ${node.id} is not reachable from the root`);
+  assert.equal(p.samples.length, p.timeDeltas.length);
+  for (const id of p.samples) assert.ok(ids.has(id), `sample refers to missing node ${id}`);
+  assert.ok(p.timeDeltas.every((d) => Number.isInteger(d) && d >= 0), 'time deltas are whole, non-negative µs');
+  assert.ok(p.startTime <= p.endTime);
+  assert.ok(p.startTime + sum(p.timeDeltas) <= p.endTime, 'last sample after endTime');
+  const hits = new Map();
+  for (const id of p.samples) hits.set(id, (hits.get(id) ?? 0) + 1);
+  for (const node of p.nodes) assert.equal(node.hitCount, hits.get(node.id) ?? 0, `hitCount of node ${node.id}`);
+}
+
+test('.cpuprofile matches the golden file and DevTools\' invariants', () => {
+  const built = buildCpuProfile(buildTimedProfile());
+  checkCpuProfile(built);
+  const expected = JSON.parse(fs.readFileSync(golden('timed.cpuprofile'), 'utf8'));
+  assert.deepEqual(built, expected);
+});
+
+test('.cpuprofile: real times for the timeline, untimed drops after it one interval apart, all counted', () => {
+  const profile = buildTimedProfile();
+  const p = buildCpuProfile(profile);
+  assert.equal(p.samples.length, profile.totalSamples);
+  assert.deepEqual(p.timeDeltas, [1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000]);
+  const name = (id) => p.nodes[id - 1].callFrame.functionName;
+  assert.deepEqual(p.samples.slice(-3).map(name), ['(ring full)', '(ring full)', '[other threads]']);
+  const calc = p.nodes.filter((n) => n.callFrame.functionName === 'calc' && n.positionTicks);
+  // Line mode: one node per function, executing lines as positionTicks.
+  const ticks = calc.flatMap((n) => n.positionTicks);
+  assert.deepEqual(ticks.filter((t) => t.line === 22), [{ line: 22, ticks: 2 }]);
+  assert.equal(calc.every((n) => n.callFrame.lineNumber === 19), true);
+  assert.equal(p.nodes.find((n) => n.callFrame.url === 'file:///abs/x.js').callFrame.functionName, '');
+  assert.equal(p.nodes.find((n) => n.callFrame.functionName === 'main').callFrame.url, 'file:///srv/app/app.js');
+});
+
+test('.cpuprofile from a profile with no timeline (read from folded): every sample, in stack order', () => {
+  const profile = readFolded(basicFolded());
+  const p = buildCpuProfile(profile);
+  checkCpuProfile(p);
+  assert.equal(p.samples.length, profile.totalSamples);
+});
+
+test('timeline: bounded, thins by halves, each kept entry standing for `stride` samples', () => {
+  const timeline = new SampleTimeline(8);
+  for (let i = 0; i < 100; i++) timeline.add(i, i * 10);
+  assert.ok(timeline.length <= 8);
+  assert.equal(timeline.samplesSeen, 100);
+  assert.equal(timeline.stride, 16);
+  for (let i = 1; i < timeline.length; i++) assert.ok(timeline.timeNsAt(i) > timeline.timeNsAt(i - 1));
+  assert.ok(timeline.length * timeline.stride <= 100 && timeline.length * timeline.stride > 100 - 16);
+  for (let i = 0; i < timeline.length; i++) assert.equal(timeline.stackIdAt(i), 16 * (i + 1) - 1, 'evenly spaced');
+  // A profile whose timeline thinned still spans its whole time and keeps shares.
+  const profile = emptyProfile({ intervalUs: 100 }, { timelineCapacity: 64 });
+  const a = profile.internFrame({ name: 'a', kind: 'js' });
+  const b = profile.internFrame({ name: 'b', kind: 'js' });
+  for (let i = 0; i < 3000; i++) profile.addStack([i % 3 === 0 ? a : b], 1, i * 100_000);
+  const p = buildCpuProfile(profile);
+  checkCpuProfile(p);
+  assert.ok(p.samples.length <= 64);
+  assert.ok(sum(p.timeDeltas) >= 299_000 * 0.9);
+  const shareA = p.samples.filter((id) => p.nodes[id - 1].callFrame.functionName === 'a').length / p.samples.length;
+  assert.ok(Math.abs(shareA - 1 / 3) < 0.1, `share of a ${shareA}`);
+  const none = new SampleTimeline(0);
+  none.add(1, 1);
+  assert.equal(none.length, 0);
+});
+
+test('readers detect the format and name what is wrong with a bad file', () => {
+  assert.equal(detectFormat(Buffer.from('a;b 1\n')), 'folded');
+  assert.equal(detectFormat(writePprof(buildTimedProfile())), 'pprof');
+  assert.equal(detectFormat(gunzipSync(writePprof(buildTimedProfile()))), 'pprof');
+  assert.equal(detectFormat(Buffer.from('  {"nodes":[]}')), 'cpuprofile');
+  assert.equal(detectFormat(Buffer.from('<!doctype html>')), 'html');
+  assert.throws(() => readProfile(Buffer.from('a;b 1\nc;d x\n'), 'in.folded'), /^InputError: in\.folded \(folded\): line 2: expected "frame;frame;… count" with a whole-number count, got "c;d x"$/);
+  assert.throws(() => readProfile(Buffer.from('a;b 1\nnocount\n'), 'f'), /line 2: /);
+  assert.throws(() => readProfile(Buffer.from('a;b 1\r\nb -3\r\n'), 'f'), /line 2: /);
+  assert.throws(() => readProfile(writePprof(buildTimedProfile()).subarray(0, 40), 'cut.pb.gz'), /^InputError: cut\.pb\.gz \(pprof\): not a valid gzip stream/);
+  assert.throws(() => readProfile(Buffer.from([0, 1, 2, 3]), 'x'), /^InputError: x \(pprof\): pprof profile has no sample types$/);
+  assert.throws(() => readProfile(Buffer.from([0x12, 0x7f, 0x01]), 'x'), /^InputError: x \(pprof\): not a pprof profile \(protobuf decoding failed: /);
+  assert.throws(() => readProfile(Buffer.from('{"nodes": 3}'), 'c'), /^InputError: c \(cpuprofile\): not a \.cpuprofile: no "nodes" array$/);
+  assert.throws(() => readProfile(Buffer.from('{"nodes": [{"id":1,'), 'c'), /^InputError: c \(cpuprofile\): not valid JSON/);
+  const p = buildCpuProfile(buildTimedProfile());
+  assert.throws(() => readCpuProfile(JSON.stringify({ ...p, timeDeltas: [1] })), /"samples" has 13 entries but "timeDeltas" has 1/);
+  assert.throws(() => readCpuProfile(JSON.stringify({ ...p, samples: p.samples.map(() => 999) })), /samples\[0\] is node 999, which does not exist/);
+  assert.throws(() => readProfile(Buffer.from('<html>'), 'f.html'), /an HTML flame graph cannot be read back/);
+  assert.equal(readProfile(Buffer.from(''), 'empty').totalSamples, 0);
+});
+
+test('a .cpuprofile written by node --cpu-prof reads in, and ours has the same shape', () => {
+  const dir = tempDir();
+  const run = spawnSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '-e', 'let s=0;for(let i=0;i<3e7;i++)s+=i'], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  const file = path.join(dir, fs.readdirSync(dir)[0]);
+  const theirs = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const profile = readProfile(fs.readFileSync(file), file);
+  assert.equal(profile.totalSamples, theirs.samples.filter((id) => id !== theirs.nodes[0].id).length);
+  assert.ok(profile.timeline.length > 0);
+  const ours = buildCpuProfile(buildTimedProfile());
+  assert.deepEqual(Object.keys(ours).sort(), Object.keys(theirs).sort());
+  assert.deepEqual(Object.keys(ours.nodes[1].callFrame).sort(), Object.keys(theirs.nodes[1].callFrame).sort());
+  checkCpuProfile(buildCpuProfile(profile));
+});
+
+const goWorks = toolWorks('go', ['version']);
+
+test('go tool pprof reads sfprof pprof (-top and -raw) with totals equal to the folded totals', (t) => {
+  if (!needTool(t, goWorks, 'go (Debian package golang-go)')) return;
+  const dir = tempDir();
+  for (const [name, profile] of [['basic', readFolded(basicFolded())], ['timed', buildTimedProfile()]]) {
+    const file = path.join(dir, `${name}.pb.gz`);
+    fs.writeFileSync(file, renderProfile(profile, 'pprof'));
+    const top = spawnSync('go', ['tool', 'pprof', '-top', file], { encoding: 'utf8' });
+    assert.equal(top.status, 0, top.stderr);
+    assert.match(top.stdout, /flat%/);
+    const raw = spawnSync('go', ['tool', 'pprof', '-raw', file], { encoding: 'utf8' });
+    assert.equal(raw.status, 0, raw.stderr);
+    const section = raw.stdout.split('\nSamples:\n')[1].split('\nLocations')[0];
+    const counts = section.split('\n').slice(1).map((line) => /^\s*(\d+)\s+(\d+):/.exec(line)).filter(Boolean);
+    assert.equal(sum(counts.map((m) => Number(m[1]))), profile.totalSamples, `${name}: -raw sample counts`);
+    assert.equal(sum(counts.map((m) => Number(m[2]))), profile.totalSamples * profile.metadata.intervalUs * 1000);
+    assert.match(raw.stdout, /Comment: sfprof\.engine=/);
+  }
+  const hostile = spawnSync('go', ['tool', 'pprof', '-raw', path.join(dir, 'timed.pb.gz')], { encoding: 'utf8' });
+  // go pprof shortens names at "(" as if they were argument lists, and shows the whole one after.
+  assert.match(hostile.stdout, / evil"\.js:3 s=3\(<img src=x onerror=alert\(1\)>\)/);
+});
+
+test('Profile is importable for hand-built profiles', () => {
+  assert.equal(typeof Profile, 'function');
+});
