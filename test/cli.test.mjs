@@ -1,10 +1,12 @@
 // The sfprof bin end to end: help, errors, exit status passthrough, a recorded profile.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { fixtures, parseFoldedFile, root, runNode, tempDir, total } from './helpers.mjs';
+import { readProfile } from '../dist/formats.js';
+import { fixtures, parseFoldedFile, preload, root, runNode, tempDir, total } from './helpers.mjs';
 
 const bin = path.join(root, 'bin', 'sfprof.js');
 
@@ -12,7 +14,9 @@ test('--help prints usage and exits 0; a bad option exits 2 naming it', () => {
   const help = runNode([bin, '--help']);
   assert.equal(help.status, 0);
   assert.match(help.stdout, /sfprof record \[options\] \[--\] <command>/);
-  assert.match(help.stdout, /--interval/);
+  assert.match(help.stdout, /sfprof report <file>/);
+  assert.match(help.stdout, /sfprof top <file>/);
+  assert.match(runNode([bin, 'record', '--help']).stdout, /--interval/);
   const bad = runNode([bin, 'record', '--interval', 'soon', '--', 'node', '-e', '0']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--interval is "soon"; expected a duration from 100us to 1s/);
@@ -41,4 +45,129 @@ test('record of a command that does not exist exits 127 with a message', () => {
   assert.equal(run.status, 127);
   assert.match(run.stderr, /could not start "no-such-command-sfprof"/);
   assert.ok(!fs.existsSync(path.join(root, 'sfprof-undefined.folded')));
+});
+
+const calcJs = path.join(root, 'examples', 'calc.js');
+
+test('record writes every format, named by --format or by the extension, and prints the summary', () => {
+  const dir = tempDir();
+  const runs = [
+    ['folded', ['-o', path.join(dir, 'p.folded')]],
+    ['pprof', ['-o', path.join(dir, 'p.pb.gz')]],
+    ['cpuprofile', ['--format', 'cpuprofile', '-o', path.join(dir, 'p.cpuprofile')]],
+    ['html', ['-f', 'html', '-o', path.join(dir, 'p.html')]],
+  ];
+  for (const [format, flags] of runs) {
+    const run = runNode([bin, 'record', '-i', '1ms', ...flags, '--', process.execPath, calcJs], { env: { CALC_SCALE: '0.3' } });
+    assert.equal(run.status, 0, run.stderr);
+    const output = flags.at(-1);
+    assert.match(run.stderr, new RegExp(`^sfprof: process \\d+: (\\d+) samples over \\d+\\.\\d\\d s, engine itimer$`, 'm'));
+    assert.match(run.stderr, /^  rate: requested 1000 Hz \(1000 us\), achieved \d+ Hz of process CPU, \d+ Hz of JS-thread CPU$/m);
+    assert.match(run.stderr, /^  drops: \d+ lost \(\d+ ring full, \d+ while paused\), \d+ on other threads, \d+ truncated stacks$/m);
+    assert.ok(run.stderr.includes(`  wrote ${format} to ${output}\n`), run.stderr);
+    assert.match(run.stderr, /^  top functions by self samples:\n +\d+ +\d+\.\d% +calc \(examples\/calc\.js:21\)$/m);
+    const samples = Number(/ (\d+) samples over/.exec(run.stderr)[1]);
+    if (format === 'html') {
+      assert.match(fs.readFileSync(output, 'utf8'), /^<!DOCTYPE html>/i);
+      continue;
+    }
+    const profile = readProfile(fs.readFileSync(output), output);
+    assert.equal(profile.totalSamples, samples, `${format}: samples in the file equal the summary's`);
+  }
+  // The default name follows the format.
+  const cwd = tempDir();
+  const run = runNode([bin, 'record', '-f', 'pprof', '--', process.execPath, '-e', 'for (let i = 0; i < 1e7; i++);'], { cwd });
+  assert.equal(run.status, 0, run.stderr);
+  const files = fs.readdirSync(cwd);
+  assert.equal(files.length, 1);
+  assert.match(files[0], /^sfprof-\d+\.pb\.gz$/);
+  assert.ok(run.stderr.includes(path.join(cwd, files[0])));
+});
+
+test('record --tiers marks JS frames in folded output', () => {
+  const dir = tempDir();
+  const output = path.join(dir, 't.folded');
+  const run = runNode([bin, 'record', '-i', '1ms', '--tiers', '-o', output, '--', process.execPath, calcJs], { env: { CALC_SCALE: '0.3' } });
+  assert.equal(run.status, 0, run.stderr);
+  const text = fs.readFileSync(output, 'utf8');
+  assert.match(text, /calc \(examples\/calc\.js:21\)_\[j\]/);
+  assert.match(text, /\(node:internal[^)]*\)_\[[ij]\]/);
+});
+
+test('the talk\'s pipeline: the app writes folded stacks to stdout, report turns them into HTML', () => {
+  const dir = tempDir();
+  const quiet = path.join(dir, 'quiet.js');
+  fs.writeFileSync(quiet, 'function spin(){let s=0;for(let i=0;i<4e7;i++)s+=i%7;return s}\nspin();\n');
+  const html = path.join(dir, 'flame.html');
+  const command = `SFPROF_OUTPUT=- "${process.execPath}" -r "${preload}" "${quiet}" | "${process.execPath}" "${bin}" report - --format html > "${html}"`;
+  const run = spawnSync('sh', ['-c', command], { encoding: 'utf8', cwd: dir });
+  assert.equal(run.status, 0, run.stderr);
+  const page = fs.readFileSync(html, 'utf8');
+  assert.match(page, /spin/);
+  assert.match(page, /^<!DOCTYPE html>/i);
+});
+
+test('report converts folded and pprof input, to stdout or a file; top prints self and total', () => {
+  const dir = tempDir();
+  const folded = path.join(dir, 'in.folded');
+  fs.writeFileSync(folded, 'main (app.js:1);calc (app.js:9) 6\nmain (app.js:1) 2\n(garbage collector) 2\n');
+  const toPprof = runNode([bin, 'report', folded, '-o', path.join(dir, 'out.pb.gz')]);
+  assert.equal(toPprof.status, 0, toPprof.stderr);
+  assert.equal(toPprof.stdout, '');
+  const back = runNode([bin, 'report', path.join(dir, 'out.pb.gz')]);
+  assert.equal(back.status, 0, back.stderr);
+  assert.equal(back.stdout, fs.readFileSync(folded, 'utf8').split('\n').filter(Boolean).sort().join('\n') + '\n');
+  const fromStdin = runNode([bin, 'report', '-', '-f', 'cpuprofile'], { input: fs.readFileSync(folded, 'utf8') });
+  assert.equal(fromStdin.status, 0, fromStdin.stderr);
+  assert.equal(JSON.parse(fromStdin.stdout).samples.length, 10);
+  const top = runNode([bin, 'top', path.join(dir, 'out.pb.gz'), '-n', '2']);
+  assert.equal(top.status, 0, top.stderr);
+  assert.equal(
+    top.stdout,
+    [
+      '10 samples',
+      '    self  self%    total total%  function',
+      '       6  60.0%        6  60.0%  calc (app.js:9)',
+      '       2  20.0%        8  80.0%  main (app.js:1)',
+      '',
+    ].join('\n'),
+  );
+});
+
+test('usage errors exit 2, unreadable or malformed files exit 1, each with the reason and no stack trace', () => {
+  const dir = tempDir();
+  const cases = [
+    [['report'], 2, /^sfprof report: no input file given; use - for standard input/],
+    [['report', 'x', '--format', 'svg'], 2, /^sfprof: --format is "svg"; expected one of folded, pprof, cpuprofile, html$/],
+    [['top', 'x', '-n', 'many'], 2, /^sfprof top: -n is "many"; expected a whole number from 1 to 100000$/],
+    [['frob'], 2, /^sfprof: unknown command "frob"/],
+    [['report', path.join(dir, 'missing.folded')], 1, /^sfprof report: cannot read .*missing\.folded: no such file$/],
+    [['top', dir], 1, /^sfprof top: cannot read .*: it is a directory$/],
+  ];
+  const bad = path.join(dir, 'bad.folded');
+  fs.writeFileSync(bad, 'a;b 1\na;b;c twelve\n');
+  cases.push([['report', bad], 1, /^sfprof report: .*bad\.folded \(folded\): line 2: expected "frame;frame;… count" with a whole-number count, got "a;b;c twelve"$/]);
+  const html = path.join(dir, 'x.html');
+  fs.writeFileSync(html, '<!DOCTYPE html><html></html>');
+  cases.push([['top', html], 1, /an HTML flame graph cannot be read back/]);
+  cases.push([['report', bad, '-o', path.join(dir, 'no', 'such', 'dir', 'out.folded')], 1, /line 2/]);
+  const good = path.join(dir, 'good.folded');
+  fs.writeFileSync(good, 'a;b 1\n');
+  cases.push([['report', good, '-o', path.join(dir, 'no', 'such', 'dir', 'out.folded')], 1, /^sfprof report: cannot write .*out\.folded: ENOENT/]);
+  for (const [args, status, pattern] of cases) {
+    const run = runNode([bin, ...args]);
+    assert.equal(run.status, status, `${args.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr.trimEnd(), pattern, args.join(' '));
+    assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
+  }
+});
+
+test('--help on every command tells the truth about its options', () => {
+  for (const verb of ['record', 'report', 'top']) {
+    const run = runNode([bin, verb, '--help']);
+    assert.equal(run.status, 0);
+    assert.match(run.stdout, new RegExp(`^Usage: sfprof ${verb} `));
+  }
+  const version = runNode([bin, '--version']);
+  assert.equal(version.stdout.trim(), JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version);
 });
