@@ -16,7 +16,7 @@ import { SampleTimeline } from '../dist/timeline.js';
 import { buildCpuProfile } from '../dist/writers/cpuprofile.js';
 import { writeFolded } from '../dist/writers/folded.js';
 import { writePprof } from '../dist/writers/pprof.js';
-import { needTool, root, tempDir, toolWorks } from './helpers.mjs';
+import { requireTool, root, tempDir, toolWorks } from './helpers.mjs';
 import { buildTimedProfile, emptyProfile } from './profiles.mjs';
 
 const golden = (name) => path.join(root, 'test', 'golden', name);
@@ -221,7 +221,7 @@ test('a .cpuprofile written by node --cpu-prof reads in, and ours has the same s
 const goWorks = toolWorks('go', ['version']);
 
 test('go tool pprof reads sfprof pprof (-top and -raw) with totals equal to the folded totals', (t) => {
-  if (!needTool(t, goWorks, 'go (Debian package golang-go)')) return;
+  if (!requireTool(t, 'go', goWorks, 'golang-go')) return;
   const dir = tempDir();
   for (const [name, profile] of [['basic', readFolded(basicFolded())], ['timed', buildTimedProfile()]]) {
     const file = path.join(dir, `${name}.pb.gz`);

@@ -1,4 +1,5 @@
 // Shared helpers for tests that run real Node processes with the preload.
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -48,12 +49,17 @@ export function toolWorks(command, args) {
 }
 
 /**
- * For tests that need an outside tool (go, chromium). Missing, the test is skipped with what to
- * install, except under SFPROF_REQUIRE_TOOLS=1 (set by CI, which installs them), where it fails.
+ * For tests that need an outside tool (go, chromium). True when it is available. Otherwise the test
+ * fails when SFPROF_REQUIRE_TOOLS=1 (CI, which installs them, where a skip would hide a missing
+ * dependency) and is skipped elsewhere, naming what to install.
  */
-export function needTool(t, available, what) {
+export function requireTool(t, name, available, debianPackage = name) {
   if (available) return true;
-  if (process.env.SFPROF_REQUIRE_TOOLS === '1') throw new Error(`${what} is required here (SFPROF_REQUIRE_TOOLS=1) but is not installed`);
-  t.skip(`${what} is not installed`);
+  const message = `${name} not installed (Debian package ${debianPackage})`;
+  if (process.env.SFPROF_REQUIRE_TOOLS === '1') {
+    assert.fail(`${message}; SFPROF_REQUIRE_TOOLS=1 requires it: apt-get install ${debianPackage}` +
+      (name === 'chromium' ? ', or set SFPROF_CHROMIUM to a Chromium binary' : ''));
+  }
+  t.skip(message);
   return false;
 }
