@@ -60,8 +60,18 @@ export interface ProfileMetadata {
   lines: boolean;
   pid: number;
   drops: Drops;
+  /**
+   * CPU time one sample stands for, ns: process CPU time over timer signals, measured over the run.
+   * Absent in profiles read from files without it; the interval stands in then.
+   */
+  sampleWeightNs?: number;
   /** Working directory that relative frame files are relative to, when known. */
   cwd?: string;
+}
+
+/** The CPU time one sample stands for, ns. */
+export function sampleWeightNs(metadata: ProfileMetadata): number {
+  return metadata.sampleWeightNs ?? metadata.intervalUs * 1000;
 }
 
 export const SYNTHETIC = {

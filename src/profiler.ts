@@ -300,6 +300,11 @@ export function stop(): Profile {
   const native = current.finish();
   const profile = current.profile;
   profile.metadata.durationNs = native.elapsedNs ?? 0;
+  // Signals run below the requested rate when the kernel's tick caps the timer: each then stands
+  // for more CPU time than the interval. Measured over the run, on every thread the timer counted.
+  if ((native.processCpuNs ?? 0) > 0 && native.timerSignals > 0) {
+    profile.metadata.sampleWeightNs = Math.round((native.processCpuNs ?? 0) / native.timerSignals);
+  }
   profile.metadata.drops = dropsOf(native);
   addDropStacks(profile, profile.metadata.drops);
   lastStats = toStats(native, current.ingester);

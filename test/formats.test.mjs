@@ -62,6 +62,16 @@ test('pprof totals equal the folded totals, drops included as (lost samples)', (
   assert.equal(sum(lost.map((x) => x.values[0])), 2);
 });
 
+test('pprof cpu/nanoseconds use the measured CPU time per sample when the profile has it', () => {
+  const profile = buildTimedProfile();
+  profile.metadata.sampleWeightNs = 3_990_000; // a 1 ms timer held to a 250 Hz kernel tick
+  const data = pprofAsData(writePprof(profile));
+  assert.equal(data.period, 1_000_000);
+  assert.ok(data.comments.includes('sfprof.sample_weight_ns=3990000'));
+  assert.deepEqual(data.samples[0].values, [3, 3 * 3_990_000]);
+  assert.equal(readPprof(writePprof(profile)).metadata.sampleWeightNs, 3_990_000);
+});
+
 test('round trips give the same folded stacks: folded → pprof → folded, and → .cpuprofile → folded', () => {
   const original = readFolded(basicFolded());
   assert.equal(writeFolded(original), basicFolded());
@@ -234,7 +244,7 @@ test('go tool pprof reads sfprof pprof (-top and -raw) with totals equal to the 
     const section = raw.stdout.split('\nSamples:\n')[1].split('\nLocations')[0];
     const counts = section.split('\n').slice(1).map((line) => /^\s*(\d+)\s+(\d+):/.exec(line)).filter(Boolean);
     assert.equal(sum(counts.map((m) => Number(m[1]))), profile.totalSamples, `${name}: -raw sample counts`);
-    assert.equal(sum(counts.map((m) => Number(m[2]))), profile.totalSamples * profile.metadata.intervalUs * 1000);
+    assert.equal(sum(counts.map((m) => Number(m[2]))), profile.totalSamples * (profile.metadata.sampleWeightNs ?? profile.metadata.intervalUs * 1000));
     assert.match(raw.stdout, /Comment: sfprof\.engine=/);
   }
   const hostile = spawnSync('go', ['tool', 'pprof', '-raw', path.join(dir, 'timed.pb.gz')], { encoding: 'utf8' });

@@ -57,6 +57,7 @@ export function readPprof(data: Uint8Array): Profile {
     const [, key, value] = match;
     const number = Number(value);
     if (key === 'engine') metadata.engine = value!;
+    else if (key === 'sample_weight_ns' && number > 0) metadata.sampleWeightNs = number;
     else if (key === 'lines') metadata.lines = value === '1';
     else if (key === 'pid' && Number.isInteger(number)) metadata.pid = number;
     else if (key === 'drops.ring_full' && Number.isInteger(number)) metadata.drops.ringFull = number;

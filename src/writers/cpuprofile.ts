@@ -10,11 +10,11 @@
 // 0-based and mark the function's start; in line mode the executing lines of a node's own samples go
 // in positionTicks (1-based), as V8 does. Samples the timeline holds keep their real times; samples
 // without one (drops, other threads, or a profile read from folded/pprof) follow the last timed sample,
-// one interval apart each, so every sample counts in a viewer.
+// each the CPU time a sample stands for after the previous, so every sample counts in a viewer.
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import type { Frame, Profile } from '../profile';
+import { sampleWeightNs, type Frame, type Profile } from '../profile';
 
 export interface CpuProfileNode {
   id: number;
@@ -103,7 +103,7 @@ export function buildCpuProfile(profile: Profile): CpuProfile {
   }
   // Untimed samples, at the timeline's stride so their share matches the timed ones'.
   const stride = timeline.stride;
-  const intervalUs = Math.max(1, metadata.intervalUs);
+  const intervalUs = Math.max(1, Math.round(sampleWeightNs(metadata) / 1000));
   let at = times.length ? times[times.length - 1]! : startTime;
   for (const stack of profile.stackList) {
     const untimed = Math.round(Math.max(0, stack.count - timedCount[stack.id]! * stride) / stride);

@@ -2,7 +2,8 @@
 // the pprof-format package. The fields sfprof fills:
 //
 //   Profile   1 sample_type  [samples/count, cpu/nanoseconds]
-//             2 sample       one per unique stack: location_id leaf first, value [count, count × period]
+//             2 sample       one per unique stack: location_id leaf first, value [count, count × weight]
+//                            weight = the CPU time a sample stands for (measured; else the period)
 //             4 location     one per distinct (function, line): line [{function_id, line}]
 //             5 function     name = system_name, filename, start_line
 //             6 string_table  9 time_nanos  10 duration_nanos  11 period_type cpu/nanoseconds
@@ -13,7 +14,7 @@ import { gzipSync } from 'node:zlib';
 
 import { Function as PprofFunction, Location, Profile as PprofProfile, Sample, StringTable, ValueType } from 'pprof-format';
 
-import type { Frame, Profile } from '../profile';
+import { sampleWeightNs, type Frame, type Profile } from '../profile';
 import { sfprofVersion } from '../version';
 
 /** Metadata carried in pprof comments, read back by readers/pprof.ts. */
@@ -23,6 +24,7 @@ export function metadataComments(profile: Profile): string[] {
     `sfprof.version=${sfprofVersion()}`,
     `sfprof.engine=${m.engine}`,
     `sfprof.interval_us=${m.intervalUs}`,
+    ...(m.sampleWeightNs !== undefined ? [`sfprof.sample_weight_ns=${m.sampleWeightNs}`] : []),
     `sfprof.lines=${m.lines ? 1 : 0}`,
     `sfprof.pid=${m.pid}`,
     `sfprof.drops.ring_full=${m.drops.ringFull}`,
@@ -69,12 +71,13 @@ export function encodePprof(profile: Profile): Uint8Array {
   });
 
   const periodNs = profile.metadata.intervalUs * 1000;
+  const weightNs = sampleWeightNs(profile.metadata);
   const samples: Sample[] = [];
   for (const stack of profile.stackList) {
     if (stack.count <= 0) continue;
     const locationId: number[] = [];
     for (let i = stack.frames.length - 1; i >= 0; i--) locationId.push(locationOfFrame[stack.frames[i]!]!);
-    samples.push(new Sample({ locationId, value: [stack.count, stack.count * periodNs] }));
+    samples.push(new Sample({ locationId, value: [stack.count, stack.count * weightNs] }));
   }
 
   const cpuNanoseconds = { type: strings.dedup('cpu'), unit: strings.dedup('nanoseconds') };
