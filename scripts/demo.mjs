@@ -1,7 +1,8 @@
-// npm run demo: profiles examples/calc.js through the preload in line mode and prints where the
-// time went: the split between main's two calc() calls and the hottest functions.
+// npm run demo: profiles examples/calc.js through the preload in line mode, prints where the time
+// went (the split between main's two calc() calls and the hottest functions) and writes the HTML
+// flame graph next to the folded stacks.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const { parseFolded, rankFrames, childrenOf } = require(path.join(root, 'dist/folded-summary.js'));
+const { readProfile, renderProfile } = require(path.join(root, 'dist/formats.js'));
 
 const output = path.resolve('sfprof-demo.folded');
 const started = Date.now();
@@ -39,5 +41,7 @@ console.log('Hottest frames by self samples:');
 for (const { frame, samples, share } of rankFrames(stacks, 'self', 8)) {
   console.log(`  ${String(samples).padStart(6)}  ${(100 * share).toFixed(1).padStart(5)}%  ${frame}`);
 }
-console.log(`\nFolded stacks: ${output}`);
-console.log('Draw a flame graph: flamegraph.pl sfprof-demo.folded > demo.svg, or open the file in speedscope.');
+const html = path.resolve('sfprof-demo.html');
+writeFileSync(html, renderProfile(readProfile(readFileSync(output), output), 'html', { title: 'sfprof demo: examples/calc.js' }));
+console.log(`\nFlame graph: ${html} (open it in a browser)`);
+console.log(`Folded stacks: ${output} (flamegraph.pl, speedscope, or: npx sfprof report ${path.basename(output)} -o demo.pb.gz)`);

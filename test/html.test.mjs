@@ -7,9 +7,9 @@ import { pathToFileURL } from 'node:url';
 
 import { Profile } from '../dist/profile.js';
 import { templatePath, writeHtml } from '../dist/writers/html.js';
-import { launchChromium, requireTool } from './browser.mjs';
+import { launchChromium, requireTool, screenshotHtml } from './browser.mjs';
 import { fillBigProfile } from './fixtures/big-profile.mjs';
-import { root, tempDir } from './helpers.mjs';
+import { root, runNode, tempDir } from './helpers.mjs';
 
 const XSS = '<img src=x onerror=alert(1)>';
 const SCRIPT_CLOSE = '</script><script>alert(2)</script>';
@@ -341,5 +341,28 @@ describe('flame graph in headless Chromium', () => {
     const state = await hooks(page);
     assert.ok(Math.abs(state.matched - matchedPercent(profile, 'fn1')) <= 0.1);
     assert.deepEqual(problems, []);
+  });
+
+  // The README's picture: the talk's calc demo, recorded through the CLI in line mode. Written to a
+  // temporary file; SFPROF_UPDATE_SCREENSHOT=1 also replaces docs/flamegraph.png.
+  test('the calc demo as a flame graph: screenshot', async (t) => {
+    if (!requireTool(t, 'chromium', browser)) return;
+    const html = path.join(dir, 'calc.html');
+    const run = runNode([path.join(root, 'bin', 'sfprof.js'), 'record', '-i', '1ms', '--lines', '-o', html, '--', process.execPath, 'examples/calc.js'], {
+      env: { CALC_SCALE: '1' },
+    });
+    assert.equal(run.status, 0, run.stderr);
+    const page = fs.readFileSync(html, 'utf8');
+    assert.match(page, /examples\/calc\.js:29/);
+    assert.match(page, /examples\/calc\.js:30/);
+    const png = await screenshotHtml(html, path.join(dir, 'flamegraph.png'), { browser });
+    const bytes = fs.readFileSync(png);
+    assert.deepEqual([...bytes.subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG');
+    assert.ok(bytes.length > 10_000, `screenshot of ${bytes.length} bytes`);
+    if (process.env.SFPROF_UPDATE_SCREENSHOT === '1') {
+      fs.mkdirSync(path.join(root, 'docs'), { recursive: true });
+      fs.copyFileSync(png, path.join(root, 'docs', 'flamegraph.png'));
+      t.diagnostic('updated docs/flamegraph.png');
+    }
   });
 });
