@@ -61,6 +61,18 @@ test('node --import sfprof/auto profiles an ES module app', () => {
   assert.ok(total(parseFoldedFile(output), (s) => s.frames.some((f) => f.startsWith('spin (app.mjs:'))) > 10);
 });
 
+test('every format works from the installed package (the HTML template and pprof-format ship with it)', () => {
+  for (const [file, pattern] of [['p.html', /^<!DOCTYPE html>/i], ['p.pb.gz', /^\x1f\x8b/], ['p.cpuprofile', /^\{"nodes":/]]) {
+    const output = path.join(project, file);
+    const result = run(process.execPath, ['-r', 'sfprof/auto', 'app.js'], { env: { SFPROF_OUTPUT: output } });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(fs.readFileSync(output, 'latin1'), pattern, file);
+  }
+  const top = run(process.platform === 'win32' ? 'npx.cmd' : 'npx', ['--no', '--', 'sfprof', 'top', 'p.pb.gz', '-n', '3']);
+  assert.equal(top.status, 0, top.stderr);
+  assert.match(top.stdout, /spin \(app\.js:1\)/);
+});
+
 test('npx sfprof --help works from the installed package', () => {
   const result = run(process.platform === 'win32' ? 'npx.cmd' : 'npx', ['--no', '--', 'sfprof', '--help']);
   assert.equal(result.status, 0, result.stderr);
