@@ -16,6 +16,19 @@ function warn(message: string): void {
   process.stderr.write(`${message.startsWith('sfprof') ? '' : 'sfprof: '}${message}\n`);
 }
 
+/**
+ * `sfprof record` prints the summary once its command is done: one JSON line per process. A process
+ * that outlives the command finds the file gone and reports on stderr instead.
+ */
+function appendSummary(file: string, line: string): boolean {
+  try {
+    fs.appendFileSync(file, line + '\n', { flag: 'a' });
+    return fs.existsSync(file);
+  } catch {
+    return false;
+  }
+}
+
 function run(): void {
   // -r reaches workers too (they inherit execArgv); profiling workers is not supported yet.
   if (!isMainThread) return;
@@ -24,7 +37,8 @@ function run(): void {
   try {
     config = optionsFromEnv(process.env);
     output = config.output === '-' ? '-' : path.resolve(config.output);
-    start(config.options);
+    // Only the .cpuprofile shows samples in time order; the others need no timeline.
+    start(config.format === 'cpuprofile' ? config.options : { ...config.options, timelineSamples: 0 });
   } catch (error) {
     // Bad settings are one line; a missing addon gets the loader's whole list of solutions.
     const message = error instanceof Error ? error.message : String(error);
@@ -39,9 +53,7 @@ function run(): void {
       writeOutputSync(output, renderProfile(profile, config.format, { tiers: config.tiers, title }));
       const final = stats();
       const where = output === '-' ? 'standard output' : output;
-      if (config.summaryFile) {
-        // `sfprof record` prints the summary once the command is done; one JSON line per process.
-        fs.appendFileSync(config.summaryFile, JSON.stringify(summarizeRun(profile, final, where, config.format)) + '\n');
+      if (config.summaryFile && appendSummary(config.summaryFile, JSON.stringify(summarizeRun(profile, final, where, config.format)))) {
         return;
       }
       const drops = profile.metadata.drops;

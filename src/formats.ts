@@ -33,16 +33,25 @@ export function renderProfile(profile: Profile, format: Format, options: RenderO
   }
 }
 
-/** Which format the bytes hold, by content. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Which format the bytes hold, by content. Every pprof profile holds a NUL byte (its string table
+ * starts with the empty string); text formats hold none. "{" starts a .cpuprofile only as a JSON
+ * object ("{closure} (a.php:1) 3" is a folded line), and "<" an HTML page only as a document
+ * ("<module> (app.py:1);run 5" is folded too).
+ */
 export function detectFormat(data: Uint8Array): Format {
-  if (isGzip(data)) return 'pprof';
-  // Text formats have no control bytes; raw protobuf has them within its first bytes.
-  const head = data.subarray(0, Math.min(data.length, 4096));
-  for (const byte of head) if (byte < 0x09 || (byte > 0x0d && byte < 0x20)) return 'pprof';
-  let start = 0;
-  while (start < data.length && (data[start] === 0x20 || data[start] === 0x0a || data[start] === 0x0d || data[start] === 0x09)) start++;
-  if (data[start] === 0x7b /* { */) return 'cpuprofile';
-  if (data[start] === 0x3c /* < */) return 'html';
+  if (isGzip(data) || data.includes(0)) return 'pprof';
+  let text: string;
+  try {
+    text = utf8.decode(data);
+  } catch {
+    return 'pprof';
+  }
+  const start = text.trimStart();
+  if (/^\{\s*["}]/.test(start)) return 'cpuprofile';
+  if (/^<(!doctype html|html)[\s>]/i.test(start)) return 'html';
   return 'folded';
 }
 

@@ -2,6 +2,7 @@
 // the value given and what is allowed.
 import { chooseFormat, EXTENSIONS, parseFormat, type Format } from './format-names';
 import { OptionError } from './option-error';
+import { DEFAULT_TIMELINE_CAPACITY } from './timeline';
 
 export interface StartOptions {
   /** Sampling interval of CPU time: microseconds as a number, or a duration such as "10ms", "500us". */
@@ -14,6 +15,12 @@ export interface StartOptions {
   maxFrames?: number;
   /** How often the ring is drained, in milliseconds. */
   drainIntervalMs?: number;
+  /**
+   * Samples whose order and time are kept for the .cpuprofile format (0–16777216, default 1048576,
+   * 12 bytes each); past it the kept order is thinned. 0 keeps none: folded, pprof and HTML do not
+   * need it.
+   */
+  timelineSamples?: number;
 }
 
 export interface ResolvedOptions {
@@ -22,6 +29,7 @@ export interface ResolvedOptions {
   ringSlots: number;
   maxFrames: number;
   drainIntervalMs: number;
+  timelineSamples: number;
 }
 
 export const DEFAULTS: ResolvedOptions = {
@@ -30,6 +38,7 @@ export const DEFAULTS: ResolvedOptions = {
   ringSlots: 4096,
   maxFrames: 128,
   drainIntervalMs: 100,
+  timelineSamples: DEFAULT_TIMELINE_CAPACITY,
 };
 
 export const INTERVAL_MIN_US = 100;
@@ -81,7 +90,7 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object') {
     throw new OptionError(`sfprof: options is ${describe(options)}; expected an object`);
   }
-  const known = new Set(['interval', 'lines', 'ringSlots', 'maxFrames', 'drainIntervalMs']);
+  const known = new Set(['interval', 'lines', 'ringSlots', 'maxFrames', 'drainIntervalMs', 'timelineSamples']);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) {
       throw new OptionError(
@@ -109,6 +118,9 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
   if (options.maxFrames !== undefined) resolved.maxFrames = integerIn(options.maxFrames, 'option "maxFrames"', 1, 255);
   if (options.drainIntervalMs !== undefined) {
     resolved.drainIntervalMs = integerIn(options.drainIntervalMs, 'option "drainIntervalMs"', 1, 60_000);
+  }
+  if (options.timelineSamples !== undefined) {
+    resolved.timelineSamples = integerIn(options.timelineSamples, 'option "timelineSamples"', 0, 1 << 24);
   }
   return resolved;
 }

@@ -287,7 +287,7 @@ export function start(options: StartOptions = {}): void {
     pid: process.pid,
     drops: { ringFull: 0, nonJsThread: 0, truncated: 0, busy: 0 },
     cwd: process.cwd(),
-  });
+  }, { timelineCapacity: resolved.timelineSamples });
   session = new Session(native, resolved, engine, profile);
   lastStats = undefined;
 }

@@ -23,9 +23,13 @@ export class SampleTimeline {
   /** Every sample ever offered, kept or not. */
   samplesSeen = 0;
 
-  constructor(readonly capacity: number = DEFAULT_TIMELINE_CAPACITY) {
+  readonly capacity: number;
+
+  constructor(capacity: number = DEFAULT_TIMELINE_CAPACITY) {
     if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`timeline capacity ${capacity}`);
-    const initial = Math.min(capacity, 1024);
+    // Halving keeps kept samples evenly spaced only from an even count.
+    this.capacity = capacity + (capacity % 2);
+    const initial = Math.min(this.capacity, 1024);
     this.stackIds = new Uint32Array(initial);
     this.timesNs = new Float64Array(initial);
   }

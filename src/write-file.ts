@@ -1,18 +1,36 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** Writes through a temporary file and a rename, so a reader never sees a half-written profile. */
+/**
+ * Writes through a temporary file and a rename, so a reader never sees a half-written profile. A
+ * symlink is followed (the file it points to is replaced, not the link), and a target that is not
+ * a regular file (/dev/null, a FIFO, a terminal) is written in place: renaming over it would replace
+ * the device or pipe itself.
+ */
 export function writeFileAtomicSync(file: string, data: string | Uint8Array): void {
-  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  let target = file;
+  try {
+    target = fs.realpathSync(file);
+    if (!fs.statSync(target).isFile()) {
+      fs.writeFileSync(target, data);
+      return;
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    target = file; // a new file (or a dangling link: write where the name is)
+  }
+  const temporary = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
   try {
     fs.writeFileSync(temporary, data);
-    fs.renameSync(temporary, file);
+    fs.renameSync(temporary, target);
   } catch (error) {
     try {
       fs.unlinkSync(temporary);
     } catch {
       // nothing to clean up
     }
+    // Name the file the user asked for, not our temporary one.
+    if (error instanceof Error) error.message = error.message.split(temporary).join(file);
     throw error;
   }
 }

@@ -11,17 +11,20 @@ test('record: options before "--" or before the first word, the rest is the comm
     ...RECORD_DEFAULTS, command: ['node', 'app.js', '--port', '3'],
   });
   assert.deepEqual(parseCommandLine(['record', '-i', '1ms', '--lines', '-o', 'x.folded', 'node', 'app.js', '--lines']), {
-    ...RECORD_DEFAULTS, interval: '1ms', output: 'x.folded', lines: true, command: ['node', 'app.js', '--lines'],
+    ...RECORD_DEFAULTS, interval: '1ms', output: 'x.folded', format: 'folded', lines: true, command: ['node', 'app.js', '--lines'],
   });
   assert.equal(parseCommandLine(['record', '--interval=500us', 'node']).interval, '500us');
 });
 
 test('record --format: given, or implied by --output; the default name follows the format', () => {
-  assert.deepEqual(parseCommandLine(['record', '-f', 'pprof', '--tiers', 'node']), {
-    ...RECORD_DEFAULTS, format: 'pprof', output: 'sfprof-{pid}.pb.gz', tiers: true, command: ['node'],
+  assert.deepEqual(parseCommandLine(['record', '-f', 'pprof', 'node']), {
+    ...RECORD_DEFAULTS, format: 'pprof', output: 'sfprof-{pid}.pb.gz', command: ['node'],
   });
-  // An extension alone is left to the preload, which reads the same rule.
-  assert.deepEqual(parseCommandLine(['record', '-o', 'a.html', 'node']), { ...RECORD_DEFAULTS, output: 'a.html', command: ['node'] });
+  // The format an --output implies is passed on, so an SFPROF_FORMAT in the shell cannot contradict it.
+  assert.deepEqual(parseCommandLine(['record', '-o', 'a.html', 'node']), { ...RECORD_DEFAULTS, output: 'a.html', format: 'html', command: ['node'] });
+  assert.deepEqual(parseCommandLine(['record', '-o', 'a.data', 'node']), { ...RECORD_DEFAULTS, output: 'a.data', format: 'folded', command: ['node'] });
+  assert.equal(parseCommandLine(['record', '--tiers', 'node']).tiers, true);
+  assert.throws(() => parseCommandLine(['record', '--tiers', '-o', 'x.html', 'node']), /^OptionError: sfprof record: --tiers applies to the folded format only, and the output is html$/);
   assert.equal(parseCommandLine(['record', '--format', 'html', '-o', '-', 'node']).output, '-');
   assert.throws(() => parseCommandLine(['record', '-f', 'svg', 'node']), /^OptionError: sfprof: --format is "svg"; expected one of folded, pprof, cpuprofile, html$/);
   assert.throws(() => parseCommandLine(['record', '-f', 'html', '-o', 'x.pb.gz', 'node']), /--format is html but the output "x.pb.gz" has the extension of pprof/);
@@ -30,20 +33,22 @@ test('record --format: given, or implied by --output; the default name follows t
 test('report: one input, output to stdout unless given, format from the flag or the extension', () => {
   assert.deepEqual(parseCommandLine(['report', 'a.folded']), { kind: 'report', input: 'a.folded', output: '-', format: 'folded', tiers: false });
   assert.deepEqual(parseCommandLine(['report', '-', '--format', 'html']), { kind: 'report', input: '-', output: '-', format: 'html', tiers: false });
-  assert.deepEqual(parseCommandLine(['report', 'a.pb.gz', '-o', 'b.cpuprofile', '--title', 'T']), {
-    kind: 'report', input: 'a.pb.gz', output: 'b.cpuprofile', format: 'cpuprofile', tiers: false, title: 'T',
+  assert.deepEqual(parseCommandLine(['report', 'a.pb.gz', '-o', 'b.html', '--title', 'T']), {
+    kind: 'report', input: 'a.pb.gz', output: 'b.html', format: 'html', tiers: false, title: 'T',
   });
   assert.throws(() => parseCommandLine(['report']), /^OptionError: sfprof report: no input file given; use - for standard input/);
   assert.throws(() => parseCommandLine(['report', 'a', 'b']), /sfprof report: expected one input file, got 2: "a" "b"/);
   assert.throws(() => parseCommandLine(['report', 'a', '--lines']), /sfprof report: Unknown option '--lines'.*\(see sfprof report --help\)/);
   assert.throws(() => parseCommandLine(['report', 'a', '-o', '']), /--output is empty/);
+  assert.throws(() => parseCommandLine(['report', 'a', '--title', 'T']), /sfprof report: --title applies to the html format only, and the output is folded/);
+  assert.throws(() => parseCommandLine(['report', 'a', '--tiers', '-f', 'pprof']), /--tiers applies to the folded format only, and the output is pprof/);
 });
 
 test('top: one input and a row count', () => {
   assert.deepEqual(parseCommandLine(['top', 'a.folded']), { kind: 'top', input: 'a.folded', count: 20 });
   assert.deepEqual(parseCommandLine(['top', '-n', '5', '-']), { kind: 'top', input: '-', count: 5 });
   for (const bad of ['0', '-1', '2.5', 'ten', '100001']) {
-    assert.throws(() => parseCommandLine(['top', 'a', `--count=${bad}`]), /sfprof top: -n is ".*"; expected a whole number from 1 to 100000/, bad);
+    assert.throws(() => parseCommandLine(['top', 'a', `--count=${bad}`]), /sfprof top: -n\/--count is ".*"; expected a whole number from 1 to 100000/, bad);
   }
 });
 

@@ -139,7 +139,7 @@ test('usage errors exit 2, unreadable or malformed files exit 1, each with the r
   const cases = [
     [['report'], 2, /^sfprof report: no input file given; use - for standard input/],
     [['report', 'x', '--format', 'svg'], 2, /^sfprof: --format is "svg"; expected one of folded, pprof, cpuprofile, html$/],
-    [['top', 'x', '-n', 'many'], 2, /^sfprof top: -n is "many"; expected a whole number from 1 to 100000$/],
+    [['top', 'x', '-n', 'many'], 2, /^sfprof top: -n\/--count is "many"; expected a whole number from 1 to 100000$/],
     [['frob'], 2, /^sfprof: unknown command "frob"/],
     [['report', path.join(dir, 'missing.folded')], 1, /^sfprof report: cannot read .*missing\.folded: no such file$/],
     [['top', dir], 1, /^sfprof top: cannot read .*: it is a directory$/],
@@ -160,6 +160,59 @@ test('usage errors exit 2, unreadable or malformed files exit 1, each with the r
     assert.match(run.stderr.trimEnd(), pattern, args.join(' '));
     assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
   }
+});
+
+test('outputs: a symlink is followed, a FIFO is written in place, not replaced', () => {
+  const dir = tempDir();
+  const input = path.join(dir, 'in.folded');
+  fs.writeFileSync(input, 'a;b 2\n');
+  fs.writeFileSync(path.join(dir, 'real.folded'), 'old\n');
+  fs.symlinkSync('real.folded', path.join(dir, 'link.folded'));
+  const viaLink = runNode([bin, 'report', input, '-o', path.join(dir, 'link.folded')]);
+  assert.equal(viaLink.status, 0, viaLink.stderr);
+  assert.ok(fs.lstatSync(path.join(dir, 'link.folded')).isSymbolicLink());
+  assert.equal(fs.readFileSync(path.join(dir, 'real.folded'), 'utf8'), 'a;b 2\n');
+  const fifo = path.join(dir, 'out.fifo');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  const reader = spawnSync('sh', ['-c', `cat "${fifo}" > "${fifo}.got" & "${process.execPath}" "${bin}" report "${input}" -o "${fifo}"; wait`], { encoding: 'utf8' });
+  assert.equal(reader.status, 0, reader.stderr);
+  assert.ok(fs.statSync(fifo).isFIFO(), 'still a FIFO');
+  assert.equal(fs.readFileSync(`${fifo}.got`, 'utf8'), 'a;b 2\n');
+});
+
+test('record without a usable temporary directory still runs the command and writes the profile', () => {
+  const dir = tempDir();
+  const output = path.join(dir, 'p.folded');
+  const run = runNode([bin, 'record', '-o', output, '--', process.execPath, '-e', 'for (let i = 0; i < 3e7; i++);'], {
+    env: { TMPDIR: path.join(dir, 'missing') },
+  });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stderr, /^sfprof record: no summary this time \(cannot create a directory in /m);
+  assert.doesNotMatch(run.stderr, /\n\s+at /);
+  assert.ok(fs.existsSync(output));
+});
+
+test('a process that outlives record (its summary file gone) reports on stderr instead', () => {
+  const dir = tempDir();
+  const output = path.join(dir, 'late.folded');
+  const run = runNode(['-r', preload, '-e', 'for (let i = 0; i < 3e7; i++);'], {
+    env: { SFPROF_OUTPUT: output, SFPROF_SUMMARY_FILE: path.join(dir, 'gone', 'summary.jsonl') },
+  });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stderr, /^sfprof: wrote \d+ samples to .*late\.folded/m);
+  assert.doesNotMatch(run.stderr, /could not write/);
+  assert.ok(fs.existsSync(output));
+});
+
+test('record: flags win over SFPROF_FORMAT from the shell', () => {
+  const dir = tempDir();
+  const output = path.join(dir, 'p.html');
+  const run = runNode([bin, 'record', '-o', output, '--', process.execPath, '-e', 'for (let i = 0; i < 3e7; i++);'], {
+    env: { SFPROF_FORMAT: 'pprof' },
+  });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stderr, /wrote html to /);
+  assert.match(fs.readFileSync(output, 'utf8'), /^<!DOCTYPE html>/i);
 });
 
 test('--help on every command tells the truth about its options', () => {

@@ -30,7 +30,7 @@ test('parseDurationUs returns undefined for anything else', () => {
 });
 
 test('resolveOptions fills in the defaults', () => {
-  const expected = { intervalUs: 10000, lines: false, ringSlots: 4096, maxFrames: 128, drainIntervalMs: 100 };
+  const expected = { intervalUs: 10000, lines: false, ringSlots: 4096, maxFrames: 128, drainIntervalMs: 100, timelineSamples: 1048576 };
   assert.deepEqual(resolveOptions(), expected);
   assert.deepEqual(resolveOptions({}), expected);
   assert.deepEqual(DEFAULTS, expected);
@@ -41,19 +41,21 @@ test('resolveOptions fills in the defaults', () => {
 });
 
 test('resolveOptions accepts good values at the edges of their ranges', () => {
-  assert.deepEqual(resolveOptions({ interval: '2.5ms', lines: true, ringSlots: 16, maxFrames: 1, drainIntervalMs: 1 }), {
+  assert.deepEqual(resolveOptions({ interval: '2.5ms', lines: true, ringSlots: 16, maxFrames: 1, drainIntervalMs: 1, timelineSamples: 0 }), {
     intervalUs: 2500,
     lines: true,
     ringSlots: 16,
     maxFrames: 1,
     drainIntervalMs: 1,
+    timelineSamples: 0,
   });
-  assert.deepEqual(resolveOptions({ interval: 1000000, ringSlots: 1 << 20, maxFrames: 255, drainIntervalMs: 60000 }), {
+  assert.deepEqual(resolveOptions({ interval: 1000000, ringSlots: 1 << 20, maxFrames: 255, drainIntervalMs: 60000, timelineSamples: 1 << 24 }), {
     intervalUs: 1000000,
     lines: false,
     ringSlots: 1048576,
     maxFrames: 255,
     drainIntervalMs: 60000,
+    timelineSamples: 16777216,
   });
   assert.equal(resolveOptions({ interval: 100 }).intervalUs, 100);
   assert.equal(resolveOptions({ interval: '100us' }).intervalUs, 100);
@@ -112,12 +114,14 @@ test('a bad maxFrames or drainIntervalMs names the option, the value and the ran
   );
   throwsOption(() => resolveOptions({ drainIntervalMs: 60001 }), /option "drainIntervalMs" is 60001; expected an integer from 1 to 60000$/);
   throwsOption(() => resolveOptions({ drainIntervalMs: '100' }), /option "drainIntervalMs" is "100"; /);
+  throwsOption(() => resolveOptions({ timelineSamples: -1 }), /^sfprof: option "timelineSamples" is -1; expected an integer from 0 to 16777216$/);
+  throwsOption(() => resolveOptions({ timelineSamples: 1.5 }), /option "timelineSamples" is 1.5; /);
 });
 
 test('an unknown option key is rejected, listing the allowed ones', () => {
   throwsOption(
     () => resolveOptions({ intervall: '10ms' }),
-    /^sfprof: unknown option "intervall"; allowed: interval, lines, ringSlots, maxFrames, drainIntervalMs$/,
+    /^sfprof: unknown option "intervall"; allowed: interval, lines, ringSlots, maxFrames, drainIntervalMs, timelineSamples$/,
   );
   throwsOption(() => resolveOptions({ interval: '10ms', output: 'x' }), /unknown option "output"/);
 });

@@ -138,21 +138,27 @@ function parseRecord(rest: string[]): Command {
   if (values.help) return { kind: 'help', usage: RECORD_USAGE };
   if (values.interval !== undefined) parseIntervalUs(values.interval as string, '--interval');
   checkOutput('record', values.output as string | undefined);
+  const output = values.output as string | undefined;
   const given = values.format !== undefined ? parseFormat(values.format as string, '--format') : undefined;
-  const format = chooseFormat(given, values.output as string | undefined, '--format');
+  const format = chooseFormat(given, output, '--format');
+  if (values.tiers && format !== 'folded') onlyFor('record', '--tiers', 'folded', format);
   if (command.length === 0) {
     throw new OptionError('sfprof record: no command given; usage: sfprof record [options] -- node app.js');
   }
   return {
     kind: 'record',
     interval: values.interval as string | undefined,
-    // The preload works out the same name; passing it keeps the summary and the file in step.
-    output: (values.output as string | undefined) ?? (given ? defaultOutput(format) : undefined),
-    format: given,
+    output: output ?? (given ? defaultOutput(format) : undefined),
+    // Flags win over SFPROF_* variables the shell may have set, so both are passed on when given.
+    format: given || output !== undefined ? format : undefined,
     lines: values.lines === true,
     tiers: values.tiers === true,
     command,
   };
+}
+
+function onlyFor(verb: string, flag: string, wanted: Format, format: Format): never {
+  throw new OptionError(`sfprof ${verb}: ${flag} applies to the ${wanted} format only, and the output is ${format}`);
 }
 
 function singleInput(verb: string, positionals: string[]): string {
@@ -180,13 +186,10 @@ function parseReport(rest: string[]): Command {
   checkOutput('report', values.output as string | undefined);
   const output = (values.output as string | undefined) ?? '-';
   const given = values.format !== undefined ? parseFormat(values.format as string, '--format') : undefined;
-  const command: Command = {
-    kind: 'report',
-    input,
-    output,
-    format: chooseFormat(given, output, '--format'),
-    tiers: values.tiers === true,
-  };
+  const format = chooseFormat(given, output, '--format');
+  if (values.tiers && format !== 'folded') onlyFor('report', '--tiers', 'folded', format);
+  if (values.title !== undefined && format !== 'html') onlyFor('report', '--title', 'html', format);
+  const command: Command = { kind: 'report', input, output, format, tiers: values.tiers === true };
   if (values.title !== undefined) command.title = values.title as string;
   return command;
 }
@@ -207,7 +210,7 @@ function parseTop(rest: string[]): Command {
     const text = values.count as string;
     count = /^\d+$/.test(text) ? Number(text) : NaN;
     if (!(count >= 1 && count <= 100_000)) {
-      throw new OptionError(`sfprof top: -n is ${JSON.stringify(text)}; expected a whole number from 1 to 100000`);
+      throw new OptionError(`sfprof top: -n/--count is ${JSON.stringify(text)}; expected a whole number from 1 to 100000`);
     }
   }
   return { kind: 'top', input, count };

@@ -69,6 +69,11 @@ function convert(command: Extract<Command, { kind: 'report' | 'top' }>): void {
       writeOutputSync('-', formatTopTable(profile, command.count));
       return;
     }
+    if (command.output === '-' && command.format === 'pprof' && process.stdout.isTTY) {
+      process.stderr.write('sfprof report: pprof is gzipped binary; not writing it to a terminal (use --output FILE or redirect)\n');
+      process.exitCode = EXIT_USAGE;
+      return;
+    }
     const title = command.title ?? `sfprof: ${command.input === '-' ? 'standard input' : path.basename(command.input)}`;
     const rendered = renderProfile(profile, command.format, { tiers: command.tiers, title });
     try {
@@ -118,10 +123,19 @@ function record(command: Extract<Command, { kind: 'record' }>): void {
   if (command.format !== undefined) env.SFPROF_FORMAT = command.format;
   if (command.lines) env.SFPROF_LINES = '1';
   if (command.tiers) env.SFPROF_TIERS = '1';
-  const summaryDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfprof-record-'));
-  const summaryFile = path.join(summaryDir, 'summary.jsonl');
-  env.SFPROF_SUMMARY_FILE = summaryFile;
-  const cleanUp = (): void => fs.rmSync(summaryDir, { recursive: true, force: true });
+  // Each profiled process appends its summary here; without a place for it, profiles are still written.
+  let summaryDir: string | undefined;
+  try {
+    summaryDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfprof-record-'));
+  } catch (error) {
+    process.stderr.write(`sfprof record: no summary this time (cannot create a directory in ${os.tmpdir()}: ${(error as Error).message})\n`);
+  }
+  const summaryFile = summaryDir ? path.join(summaryDir, 'summary.jsonl') : undefined;
+  if (summaryFile) env.SFPROF_SUMMARY_FILE = summaryFile;
+  else delete env.SFPROF_SUMMARY_FILE;
+  const cleanUp = (): void => {
+    if (summaryDir) fs.rmSync(summaryDir, { recursive: true, force: true });
+  };
 
   const [file, ...args] = command.command;
   const child = spawn(file!, args, { stdio: 'inherit', env });
@@ -136,14 +150,15 @@ function record(command: Extract<Command, { kind: 'record' }>): void {
   });
   child.on('exit', (code, signal) => {
     process.off('SIGINT', ignore);
-    const summaries = readSummaries(summaryFile);
+    const summaries = summaryFile ? readSummaries(summaryFile) : [];
     cleanUp();
     for (const summary of summaries) process.stderr.write(formatRunSummary(summary));
-    if (summaries.length === 0) {
+    if (summaries.length === 0 && summaryFile) {
       process.stderr.write(
         signal
           ? `sfprof record: the command was killed by ${signal} before any profile was written\n`
-          : 'sfprof record: no profile was written (the command started no Node.js process that ran to its exit)\n',
+          : 'sfprof record: no profile was written: the command started no Node.js process that ran to its exit, ' +
+              'or sfprof did not profile it (its reason is above)\n',
       );
     }
     if (signal) {

@@ -72,6 +72,12 @@ export function readCpuProfile(text: string): Profile {
     return path;
   };
 
+  // A sample on the root itself has no frames; it still counts.
+  const stackOrRoot = (id: number): number[] => {
+    const path = stackOf(id);
+    return path.length ? path : [profile.internFrame({ name: '(root)', kind: 'synthetic' })];
+  };
+
   const samples = data.samples;
   if (Array.isArray(samples) && samples.length > 0) {
     const deltas = data.timeDeltas;
@@ -82,13 +88,12 @@ export function readCpuProfile(text: string): Profile {
     samples.forEach((id, index) => {
       if (!byId.has(id)) throw new InputError(`samples[${index}] is node ${id}, which does not exist`);
       time += Array.isArray(deltas) ? Number(deltas[index]) || 0 : 0;
-      const path = stackOf(id);
-      if (path.length) profile.addStack(path, 1, Array.isArray(deltas) ? (time - startTime) * 1000 : undefined);
+      profile.addStack(stackOrRoot(id), 1, Array.isArray(deltas) ? (time - startTime) * 1000 : undefined);
     });
     const last = time;
     metadata.intervalUs = samples.length > 1 ? Math.max(1, Math.round((last - startTime) / samples.length)) : 0;
   } else {
-    for (const node of data.nodes) if (node.hitCount > 0) profile.addStack(stackOf(node.id), node.hitCount);
+    for (const node of data.nodes) if (node.hitCount > 0) profile.addStack(stackOrRoot(node.id), node.hitCount);
   }
   return profile;
 }

@@ -34,6 +34,8 @@ export function emptyMetadata(engine: string): ProfileMetadata {
     lines: false,
     pid: 0,
     drops: { ringFull: 0, nonJsThread: 0, truncated: 0, busy: 0 },
+    // Relative files in a profile read from disk are taken as relative to where it is read.
+    cwd: process.cwd(),
   };
 }
 

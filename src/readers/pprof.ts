@@ -3,7 +3,7 @@ import { gunzipSync } from 'node:zlib';
 
 import { Profile as PprofProfile } from 'pprof-format';
 
-import { Profile, type Frame } from '../profile';
+import { Profile, SYNTHETIC, type Frame } from '../profile';
 import { emptyMetadata } from './folded';
 import { inferKind } from './frame-kind';
 import { InputError } from './input-error';
@@ -60,6 +60,7 @@ export function readPprof(data: Uint8Array): Profile {
     else if (key === 'sample_weight_ns' && number > 0) metadata.sampleWeightNs = number;
     else if (key === 'lines') metadata.lines = value === '1';
     else if (key === 'pid' && Number.isInteger(number)) metadata.pid = number;
+    else if (key === 'cwd') metadata.cwd = value!;
     else if (key === 'drops.ring_full' && Number.isInteger(number)) metadata.drops.ringFull = number;
     else if (key === 'drops.sampling_paused' && Number.isInteger(number)) metadata.drops.busy = number;
     else if (key === 'drops.other_threads' && Number.isInteger(number)) metadata.drops.nonJsThread = number;
@@ -99,6 +100,7 @@ export function readPprof(data: Uint8Array): Profile {
     const count = Math.round(value / divisor);
     if (!Number.isFinite(count) || count < 0) throw new InputError(`sample ${index}: value ${value} is not a count`);
     const ids: number[] = [];
+    if (sample.locationId.length === 0) ids.push(profile.internFrame({ name: SYNTHETIC.unknown, kind: 'synthetic' }));
     for (let i = sample.locationId.length - 1; i >= 0; i--) {
       const frames = locationFrames.get(Number(sample.locationId[i]));
       if (!frames) throw new InputError(`sample ${index} refers to location ${sample.locationId[i]}, which the profile does not define`);

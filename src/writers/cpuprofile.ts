@@ -10,11 +10,12 @@
 // 0-based and mark the function's start; in line mode the executing lines of a node's own samples go
 // in positionTicks (1-based), as V8 does. Samples the timeline holds keep their real times; samples
 // without one (drops, other threads, or a profile read from folded/pprof) follow the last timed sample,
-// each the CPU time a sample stands for after the previous, so every sample counts in a viewer.
+// spaced by the CPU time they stand for, thinned like the timeline so the file stays bounded.
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import { sampleWeightNs, type Frame, type Profile } from '../profile';
+import { DEFAULT_TIMELINE_CAPACITY } from '../timeline';
 
 export interface CpuProfileNode {
   id: number;
@@ -101,14 +102,22 @@ export function buildCpuProfile(profile: Profile): CpuProfile {
     sampleStacks.push(stackId);
     times.push(startTime + Math.round(timeline.timeNsAt(i) / 1000));
   }
-  // Untimed samples, at the timeline's stride so their share matches the timed ones'.
+  // Untimed samples, thinned like the timeline (and never past its bound), each standing for its
+  // share of the time; a stack with any untimed sample keeps at least one.
   const stride = timeline.stride;
   const intervalUs = Math.max(1, Math.round(sampleWeightNs(metadata) / 1000));
+  const untimed = profile.stackList.map((stack) => Math.max(0, stack.count - timedCount[stack.id]! * stride));
+  const untimedTotal = untimed.reduce((sum, n) => sum + n, 0);
+  const bound = timeline.capacity > 0 ? timeline.capacity : DEFAULT_TIMELINE_CAPACITY;
+  const untimedStride = Math.max(stride, Math.ceil(untimedTotal / bound));
   let at = times.length ? times[times.length - 1]! : startTime;
   for (const stack of profile.stackList) {
-    const untimed = Math.round(Math.max(0, stack.count - timedCount[stack.id]! * stride) / stride);
-    for (let i = 0; i < untimed; i++) {
-      at += intervalUs * stride;
+    const count = untimed[stack.id]!;
+    if (count === 0) continue;
+    const kept = Math.max(1, Math.round(count / untimedStride));
+    const spacing = Math.max(1, Math.round((intervalUs * count) / kept));
+    for (let i = 0; i < kept; i++) {
+      at += spacing;
       samples.push(leafOfStack[stack.id]!);
       sampleStacks.push(stack.id);
       times.push(at);

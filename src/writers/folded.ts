@@ -7,9 +7,10 @@
 // With `tiers`, JS frames end in flamegraph.pl's annotation (`--colors=java` colours them):
 //   "_[j]" optimized (TurboFan, Maglev)   "_[i]" interpreted (Ignition) or baseline (Sparkplug)
 //
-// ";" inside a name would split a frame and a newline would split a line, so both are replaced.
+// ";" inside a name would split a frame and a newline would split a line, so both are replaced, as
+// are other control characters.
 // Lines are sorted so equal profiles produce equal files.
-import type { Frame, Profile, Tier } from '../profile';
+import { SYNTHETIC, type Frame, type Profile, type Tier } from '../profile';
 
 export interface FoldedOptions {
   /** Append "_[j]" / "_[i]" to JS frames by optimization tier. */
@@ -32,7 +33,9 @@ export function frameLabel(frame: Frame, options: FoldedOptions = {}): string {
 }
 
 export function sanitize(text: string): string {
-  return text.replace(/;/g, ',').replace(/[\r\n]+/g, ' ');
+  // Control characters would also reach terminals through `sfprof top` and the record summary.
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/;/g, ',').replace(/[\r\n]+/g, ' ').replace(/[\x00-\x09\x0b-\x1f\x7f]/g, '?');
 }
 
 export function writeFolded(profile: Profile, options: FoldedOptions = {}): string {
@@ -40,7 +43,9 @@ export function writeFolded(profile: Profile, options: FoldedOptions = {}): stri
   // Distinct frames can share a label (one function seen in two code kinds): merge their lines.
   const counts = new Map<string, number>();
   for (const stack of profile.stackList) {
-    const text = stack.frames.map((id) => labels[id]).join(';');
+    if (stack.count <= 0) continue;
+    // A stack without frames (possible in pprof input) still needs a frame to be a folded line.
+    const text = stack.frames.length ? stack.frames.map((id) => labels[id]).join(';') : SYNTHETIC.unknown;
     counts.set(text, (counts.get(text) ?? 0) + stack.count);
   }
   const lines = [...counts].map(([text, count]) => `${text} ${count}`);

@@ -1,7 +1,8 @@
 // pprof: a gzipped profile.proto (github.com/google/pprof/blob/main/proto/profile.proto), encoded by
 // the pprof-format package. The fields sfprof fills:
 //
-//   Profile   1 sample_type  [samples/count, cpu/nanoseconds]
+//   Profile   1 sample_type  [samples/count, cpu/nanoseconds]; only samples/count when the CPU time per
+//                            sample is unknown (a profile read from folded stacks)
 //             2 sample       one per unique stack: location_id leaf first, value [count, count × weight]
 //                            weight = the CPU time a sample stands for (measured; else the period)
 //             4 location     one per distinct (function, line): line [{function_id, line}]
@@ -27,6 +28,7 @@ export function metadataComments(profile: Profile): string[] {
     ...(m.sampleWeightNs !== undefined ? [`sfprof.sample_weight_ns=${m.sampleWeightNs}`] : []),
     `sfprof.lines=${m.lines ? 1 : 0}`,
     `sfprof.pid=${m.pid}`,
+    ...(m.cwd ? [`sfprof.cwd=${m.cwd}`] : []),
     `sfprof.drops.ring_full=${m.drops.ringFull}`,
     `sfprof.drops.sampling_paused=${m.drops.busy}`,
     `sfprof.drops.other_threads=${m.drops.nonJsThread}`,
@@ -72,25 +74,28 @@ export function encodePprof(profile: Profile): Uint8Array {
 
   const periodNs = profile.metadata.intervalUs * 1000;
   const weightNs = sampleWeightNs(profile.metadata);
+  // Zero nanoseconds per sample would make go tool pprof's default view show an empty profile.
+  const timed = weightNs > 0;
   const samples: Sample[] = [];
   for (const stack of profile.stackList) {
     if (stack.count <= 0) continue;
     const locationId: number[] = [];
     for (let i = stack.frames.length - 1; i >= 0; i--) locationId.push(locationOfFrame[stack.frames[i]!]!);
-    samples.push(new Sample({ locationId, value: [stack.count, stack.count * weightNs] }));
+    samples.push(new Sample({ locationId, value: timed ? [stack.count, stack.count * weightNs] : [stack.count] }));
   }
 
+  const samplesCount = { type: strings.dedup('samples'), unit: strings.dedup('count') };
   const cpuNanoseconds = { type: strings.dedup('cpu'), unit: strings.dedup('nanoseconds') };
   const encoded = new PprofProfile({
-    sampleType: [new ValueType({ type: strings.dedup('samples'), unit: strings.dedup('count') }), new ValueType(cpuNanoseconds)],
+    sampleType: timed ? [new ValueType(samplesCount), new ValueType(cpuNanoseconds)] : [new ValueType(samplesCount)],
     sample: samples,
     location: locations,
     function: functions,
     stringTable: strings,
     timeNanos: BigInt(Math.round(profile.metadata.startTime)) * 1_000_000n,
     durationNanos: Math.round(profile.metadata.durationNs),
-    periodType: new ValueType(cpuNanoseconds),
-    period: periodNs,
+    periodType: new ValueType(timed ? cpuNanoseconds : samplesCount),
+    period: timed ? periodNs : 1,
     comment: metadataComments(profile).map((text) => strings.dedup(text)),
   });
   return encoded.encode();
