@@ -49,9 +49,16 @@ after(async () => {
 
 /** speedscope's Sandwich view as rows of {total, self, name}. */
 async function sandwichRows(page) {
-  await page.keyboard.press('3');
-  await page.waitForFunction(() => document.body.innerText.includes('Symbol Name'), null, { timeout: 10_000 });
-  const lines = (await page.evaluate(() => document.body.innerText)).split('\n').map((line) => line.trim());
+  // The key only works once the app listens, and the table fills in after the view switches: press
+  // until the first row (a value with a share) shows.
+  const ready = () => page.evaluate(() => /Symbol Name\s*\n[^\n]*\([<>]?\d/.test(document.body.innerText));
+  for (let attempt = 0; attempt < 40 && !(await ready()); attempt++) {
+    await page.keyboard.press('3');
+    await page.waitForTimeout(250);
+  }
+  const text = await page.evaluate(() => document.body.innerText);
+  assert.ok(await ready(), `no Sandwich table in:\n${text.slice(0, 400)}`);
+  const lines = text.split('\n').map((line) => line.trim());
   const start = lines.findIndex((line) => /^Total\s+Self\s+Symbol Name$/.test(line));
   const rows = [];
   for (let i = start + 1; i + 2 < lines.length; i += 3) rows.push({ total: lines[i], self: lines[i + 1], name: lines[i + 2] });
