@@ -10,7 +10,8 @@
         "native/code_events.cc",
         "native/sampler.cc",
         "native/signal_handler.cc",
-        "native/timer_itimer.cc"
+        "native/timer_itimer.cc",
+        "native/timer_linux.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

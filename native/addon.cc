@@ -124,6 +124,9 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
   sampler_options.max_frames = RequireUint(options, "maxFrames", 1, 255, &ok);
   if (!ok) return env.Undefined();
   sampler_options.allow_v8_profiler = options.Get("allowV8Profiler").ToBoolean().Value();
+  Napi::Value engine = options.Get("engine");
+  if (engine.IsString()) sampler_options.engine = engine.As<Napi::String>().Utf8Value();
+  sampler_options.simulate_perf_failure = options.Get("simulatePerfFailure").ToBoolean().Value();
 
   std::string error;
   if (!Sampler::Get().Start(CurrentIsolate(), sampler_options, &error)) {
@@ -160,6 +163,8 @@ Napi::Object BuildStats(Napi::Env env) {
   auto set = [&](const char* key, double value) { stats.Set(key, Napi::Number::New(env, value)); };
   stats.Set("running", Napi::Boolean::New(env, sampler.running()));
   stats.Set("engine", Napi::String::New(env, sampler.engine_name()));
+  set("signal", sampler.signal_number());
+  set("afterStop", static_cast<double>(process.after_stop.load()));
   set("intervalUs", static_cast<double>(sampler.interval_us()));
   set("timerSignals", static_cast<double>(process.timer_signals.load()));
   set("nonJsThread", static_cast<double>(process.non_js_thread.load()));
@@ -182,6 +187,7 @@ Napi::Object BuildStats(Napi::Env env) {
     stats.Set("handlerTimeHistogram", histogram);
     set("handlerBucketNs", static_cast<double>(kHandlerBucketNs));
     set("threadCpuNs", ClockNs(CLOCK_THREAD_CPUTIME_ID) - sampler.thread_cpu_start_ns());
+    set("threadUserNs", ThreadUserNs() - sampler.thread_user_start_ns());
     set("processCpuNs", ClockNs(CLOCK_PROCESS_CPUTIME_ID) - sampler.process_cpu_start_ns());
     set("elapsedNs", ClockNs(CLOCK_MONOTONIC) - static_cast<double>(sampler.start_ns()));
   }

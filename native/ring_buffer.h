@@ -33,7 +33,7 @@ struct SampleHeader {
   uint32_t vm_state;      // v8::StateTag
   uint32_t frame_count;
   uint32_t flags;         // SampleFlags
-  uint32_t reserved;
+  uint32_t weight_us;     // CPU time the sample stands for (per-thread engines); 0 when unknown
 };
 static_assert(sizeof(SampleHeader) == 32, "SampleHeader layout is part of the drain format");
 

@@ -2,8 +2,10 @@
 
 #include <dlfcn.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <climits>
 #include <cstdint>
@@ -64,6 +66,16 @@ constexpr long kWatcherPeriodNs = 20 * 1000 * 1000;
 
 }  // namespace
 
+double ThreadUserNs() {
+#if defined(RUSAGE_THREAD)
+  struct rusage usage;
+  if (getrusage(RUSAGE_THREAD, &usage) != 0) return 0;
+  return static_cast<double>(usage.ru_utime.tv_sec) * 1e9 + static_cast<double>(usage.ru_utime.tv_usec) * 1e3;
+#else
+  return 0;
+#endif
+}
+
 double ClockNs(int clock_id) {
   struct timespec ts;
   if (clock_gettime(clock_id, &ts) != 0) return 0;
@@ -75,13 +87,33 @@ Sampler& Sampler::Get() {
   return *sampler;
 }
 
+int Sampler::PickRealtimeSignal() {
+#if defined(SIGRTMIN)
+  // Skip the lowest few, which threading and tracing libraries tend to take first.
+  for (int signo = SIGRTMIN + 6; signo <= SIGRTMAX - 2; ++signo) {
+    struct sigaction current;
+    if (sigaction(signo, nullptr, &current) != 0) continue;
+    if (IsOurHandler(current) || IsDefaultOrIgnore(current)) {
+      if (!(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_IGN) continue;
+      return signo;
+    }
+  }
+#endif
+  return 0;
+}
+
 bool Sampler::InstallHandler(std::string* error) {
+  const int signo = signal_;
+  const std::string signal_name = signo == SIGPROF ? "SIGPROF" : "signal " + std::to_string(signo);
   struct sigaction current;
-  if (sigaction(SIGPROF, nullptr, &current) != 0) {
-    *error = std::string("sigaction(SIGPROF) query failed: ") + strerror(errno);
+  if (sigaction(signo, nullptr, &current) != 0) {
+    *error = "sigaction(" + signal_name + ") query failed: " + strerror(errno);
     return false;
   }
-  if (!IsOurHandler(current)) {
+  if (signo != SIGPROF && !IsOurHandler(current)) {
+    GetPreviousAction(signo).action = current;
+    GetPreviousAction(signo).valid = true;
+  } else if (!IsOurHandler(current)) {
     std::string other;
     if (IsAnotherSfprof(current, &other)) {
       *error = "SIGPROF is already handled by another copy of sfprof (" + other +
@@ -96,8 +128,8 @@ bool Sampler::InstallHandler(std::string* error) {
       return false;
     }
     // Only ever written while our handler is not installed, so the handler never sees it torn.
-    GetPreviousAction().action = current;
-    GetPreviousAction().valid = true;
+    GetPreviousAction(signo).action = current;
+    GetPreviousAction(signo).valid = true;
   }
   struct sigaction ours;
   memset(&ours, 0, sizeof(ours));
@@ -106,8 +138,8 @@ bool Sampler::InstallHandler(std::string* error) {
   // SA_ONSTACK: run on the thread's alternate stack when it has one (Node installs one).
   ours.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
   sigemptyset(&ours.sa_mask);
-  if (sigaction(SIGPROF, &ours, nullptr) != 0) {
-    *error = std::string("sigaction(SIGPROF) install failed: ") + strerror(errno);
+  if (sigaction(signo, &ours, nullptr) != 0) {
+    *error = "sigaction(" + signal_name + ") install failed: " + strerror(errno);
     return false;
   }
   handler_installed_ = true;
@@ -117,28 +149,30 @@ bool Sampler::InstallHandler(std::string* error) {
 void Sampler::RestoreHandler() {
   if (!handler_installed_) return;
   handler_installed_ = false;
+  const int signo = signal_;
   struct sigaction current;
-  if (sigaction(SIGPROF, nullptr, &current) != 0 || !IsOurHandler(current)) {
+  if (sigaction(signo, nullptr, &current) != 0 || !IsOurHandler(current)) {
     // Someone installed over us; putting our predecessor back would break them. Leave theirs.
     return;
   }
-  const struct sigaction& previous = GetPreviousAction().action;
+  const struct sigaction& previous = GetPreviousAction(signo).action;
   if (!(previous.sa_flags & SA_SIGINFO) && previous.sa_handler == SIG_DFL) {
-    // A SIGPROF still pending from the disarmed timer would terminate the process under the
-    // default disposition. Ignoring the signal discards pending instances (POSIX) first.
+    // A signal still pending from the stopped timer would terminate the process under the default
+    // disposition (for SIGPROF and real-time signals alike). Ignoring the signal discards pending
+    // instances (POSIX) first.
     struct sigaction ignore;
     memset(&ignore, 0, sizeof(ignore));
     ignore.sa_handler = SIG_IGN;
     sigemptyset(&ignore.sa_mask);
-    sigaction(SIGPROF, &ignore, nullptr);
+    sigaction(signo, &ignore, nullptr);
   }
-  sigaction(SIGPROF, &previous, nullptr);
+  sigaction(signo, &previous, nullptr);
 }
 
 void Sampler::EnsureHandler() {
   if (!running_.load() || ensuring_.exchange(true)) return;
   struct sigaction current;
-  if (sigaction(SIGPROF, nullptr, &current) == 0 && !IsOurHandler(current)) {
+  if (sigaction(signal_, nullptr, &current) == 0 && !IsOurHandler(current)) {
     if (!IsDefaultOrIgnore(current)) {
       handler_displaced_++;
     } else {
@@ -150,8 +184,9 @@ void Sampler::EnsureHandler() {
   ensuring_.store(false);
 }
 
+// Only SIGPROF is shared with JS listeners: per-thread engines use their own signal.
 void Sampler::PauseTimer() {
-  if (!running_.load() || timer_paused_) return;
+  if (!running_.load() || timer_paused_ || engine_->per_thread()) return;
   engine_->Disarm();
   timer_paused_ = true;
 }
@@ -180,6 +215,24 @@ bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
   thread->isolate = isolate;
   thread->code_seq = CodeEventLog::Get().sequence();
 
+  std::unique_ptr<TimerEngine> engine;
+  if (options.engine == "itimer") engine = CreateItimerEngine();
+  else if (options.engine == "perf") engine = CreatePerfEngine(options.simulate_perf_failure);
+  else if (options.engine == "thread-cpu") engine = CreateThreadCpuEngine();
+  if (!engine) {
+    *error = "the " + options.engine + " timer engine is not available on this platform";
+    return false;
+  }
+  signal_ = SIGPROF;
+  if (engine->per_thread()) {
+    signal_ = PickRealtimeSignal();
+    if (signal_ == 0) {
+      *error = "no free real-time signal for the " + options.engine + " timer engine";
+      return false;
+    }
+    RealtimeSignal().store(signal_);
+  }
+
   GetProcessCounters().Reset();
   if (!InstallHandler(error)) return false;
   // Code events first: existing code is enumerated now, and samples must never refer to code the
@@ -190,10 +243,14 @@ bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
   start_ns_ = static_cast<uint64_t>(ClockNs(CLOCK_MONOTONIC));
   thread_cpu_start_ns_ = ClockNs(CLOCK_THREAD_CPUTIME_ID);
   process_cpu_start_ns_ = ClockNs(CLOCK_PROCESS_CPUTIME_ID);
+  thread_user_start_ns_ = ThreadUserNs();
   SetCurrentThreadSampler(thread_.get());
 
-  engine_ = CreateItimerEngine();
-  if (!engine_->Arm(options.interval_us, error)) {
+  engine_ = std::move(engine);
+  const bool armed = engine_->per_thread()
+                         ? engine_->AttachThread(thread_.get(), signal_, options.interval_us, error)
+                         : engine_->Arm(options.interval_us, error);
+  if (!armed) {
     // Not armed by us (it may be someone else's timer): nothing to disarm.
     UndoStart(/*timer_armed=*/false);
     return false;
@@ -220,7 +277,10 @@ bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
 
 void Sampler::UndoStart(bool timer_armed) {
   running_ = false;
-  if (timer_armed) engine_->Disarm();
+  if (timer_armed) {
+    if (engine_->per_thread()) engine_->DetachThread(thread_.get());
+    else engine_->Disarm();
+  }
   SetCurrentThreadSampler(nullptr);
   RestoreHandler();
   CodeEventLog::Get().Disable(owner_);
@@ -233,7 +293,8 @@ void Sampler::Stop() {
   if (!running_.exchange(false)) return;
   StopWatcher();
   // Order matters: no new signals, then no sampling on this thread, then the old disposition.
-  engine_->Disarm();
+  if (engine_->per_thread()) engine_->DetachThread(thread_.get());
+  else engine_->Disarm();
   thread_->paused.store(true, std::memory_order_release);
   SetCurrentThreadSampler(nullptr);
   RestoreHandler();
@@ -292,6 +353,11 @@ void Sampler::ForgetAfterFork() {
   sampler.watcher_running_.store(false);
   sampler.running_.store(false);
   SetCurrentThreadSampler(nullptr);
+  // A perf event descriptor is inherited but counts the parent's thread: let it go.
+  if (sampler.thread_ && sampler.thread_->perf_fd >= 0) {
+    close(sampler.thread_->perf_fd);
+    sampler.thread_->perf_fd = -1;
+  }
 }
 
 // JS thread, at a V8 interrupt check. May run after Stop() (a request already queued): then no-op.
@@ -324,13 +390,14 @@ void Sampler::ReadRing(std::vector<double>* records, uint64_t* count, size_t lim
   for (; position < end; ++position) {
     const SampleHeader* slot = ring.SlotAt(position);
     // Leave the rest in the ring (it counts what it then drops) rather than pass the limit.
-    if (records->size() + 5 + slot->frame_count > limit_words) break;
+    if (records->size() + 6 + slot->frame_count > limit_words) break;
     const double relative_ns =
         slot->timestamp_ns >= start_ns_ ? static_cast<double>(slot->timestamp_ns - start_ns_) : 0;
     records->push_back(relative_ns);
     records->push_back(static_cast<double>(slot->code_seq));
     records->push_back(slot->vm_state);
     records->push_back(slot->flags);
+    records->push_back(slot->weight_us);
     const uint32_t frames = slot->frame_count;
     records->push_back(frames);
     void* const* addresses = reinterpret_cast<void* const*>(slot + 1);
@@ -346,7 +413,10 @@ void Sampler::DisarmAtExit() {
   // Static destructors and exit handlers run after this; no SIGPROF may reach them. The sampler and
   // its engine are never destroyed, so this is safe at any point of exit.
   Sampler& sampler = Get();
-  if (sampler.running_.exchange(false)) sampler.engine_->Disarm();
+  if (sampler.running_.exchange(false)) {
+    if (sampler.engine_->per_thread()) sampler.engine_->DetachThread(sampler.thread_.get());
+    else sampler.engine_->Disarm();
+  }
   sampler.StopWatcher();
 }
 

@@ -25,6 +25,9 @@ struct SamplerOptions {
   // still armed that kills the process. Only chain to it when it is known to stop after us
   // (node --cpu-prof writes its profile after the exit event).
   bool allow_v8_profiler = false;
+  // "itimer", "perf" or "thread-cpu"; the JS side resolves "auto".
+  std::string engine = "itimer";
+  bool simulate_perf_failure = false;
 };
 
 // Samples moved out of the ring for JS, encoded as Sampler::DrainSamples describes.
@@ -48,17 +51,20 @@ class Sampler {
   bool running() const { return running_.load(); }
   v8::Isolate* owner() const { return owner_; }
   const char* engine_name() const { return engine_ ? engine_->name() : "none"; }
+  int signal_number() const { return signal_; }
   uint64_t interval_us() const { return options_.interval_us; }
   const ThreadSampler* thread() const { return thread_.get(); }
   uint64_t start_ns() const { return start_ns_; }
   double thread_cpu_start_ns() const { return thread_cpu_start_ns_; }
   double process_cpu_start_ns() const { return process_cpu_start_ns_; }
+  double thread_user_start_ns() const { return thread_user_start_ns_; }
   uint64_t handler_reinstalls() const { return handler_reinstalls_.load(); }
   uint64_t handler_displaced() const { return handler_displaced_.load(); }
   uint64_t spill_interrupts() const { return spill_interrupts_; }
 
   // Owner's JS thread: moves published samples out of the ring, encoded as doubles:
-  // [time since start (ns), code sequence, vm state, flags, frame count, frame 0 … frame n-1]...
+  // [time since start (ns), code sequence, vm state, flags, weight (µs, 0 = unknown), frame count,
+  //  frame 0 … frame n-1]...
   void DrainSamples(DrainedSamples* out);
 
   // Any thread (the watcher every 20 ms, the JS thread when a JS SIGPROF listener goes away): puts
@@ -81,6 +87,8 @@ class Sampler {
 
  private:
   bool InstallHandler(std::string* error);
+  // A real-time signal nobody handles, for the per-thread engines; 0 when none is free.
+  static int PickRealtimeSignal();
   // A failed Start() after the handler was installed: put everything back as it was.
   void UndoStart(bool timer_armed);
   void RestoreHandler();
@@ -105,6 +113,8 @@ class Sampler {
   uint64_t start_ns_ = 0;
   double thread_cpu_start_ns_ = 0;
   double process_cpu_start_ns_ = 0;
+  double thread_user_start_ns_ = 0;
+  int signal_ = SIGPROF;
   std::atomic<uint64_t> handler_reinstalls_{0};
   std::atomic<uint64_t> handler_displaced_{0};
 
@@ -121,6 +131,8 @@ class Sampler {
 };
 
 double ClockNs(int clock_id);
+// User-mode CPU time of the calling thread (what the perf engine counts), ns.
+double ThreadUserNs();
 
 }  // namespace sfprof
 

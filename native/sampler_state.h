@@ -3,6 +3,7 @@
 #define SFPROF_SAMPLER_STATE_H_
 
 #include <signal.h>
+#include <time.h>
 
 #include <atomic>
 #include <cstddef>
@@ -38,6 +39,17 @@ struct ThreadSampler {
 
   // ---- written by the owner thread outside signal context, read by the handler ----
   std::atomic<bool> paused{false};
+
+  // ---- per-thread engines: set by AttachThread before the timer runs, cleared by DetachThread ----
+  uint64_t interval_ns = 0;
+  int perf_fd = -1;                 // perf: the task-clock event (read for weights)
+#if defined(__linux__)
+  timer_t cpu_timer{};              // thread-cpu: the POSIX timer (overruns for weights)
+#endif
+  bool has_cpu_timer = false;
+  // ---- perf: written only by the handler on this thread ----
+  uint64_t perf_last_count = 0;     // task-clock ns at the previous sample
+  bool perf_period_pending = false; // the first period was random; the handler sets the real one
 };
 
 // Process-wide counters, written by the handler on whichever thread the signal lands.
@@ -47,6 +59,7 @@ struct ProcessCounters {
   std::atomic<uint64_t> forwarded{0};       // not ours: handed to the previous handler
   std::atomic<uint64_t> foreign_ignored{0}; // not ours, and the previous disposition was default/ignore
   std::atomic<uint64_t> forward_loops{0};   // not ours, arrived while already forwarding: dropped
+  std::atomic<uint64_t> after_stop{0};      // per-thread timer signals that arrived after the thread stopped
 
   void Reset() {
     timer_signals.store(0);
@@ -54,6 +67,7 @@ struct ProcessCounters {
     forwarded.store(0);
     foreign_ignored.store(0);
     forward_loops.store(0);
+    after_stop.store(0);
   }
 };
 
@@ -63,6 +77,10 @@ struct PreviousAction {
   bool valid = false;
 };
 
+// The real-time signal of the per-thread engines, or 0. Written while our handler for it is not
+// installed; the handler tells it from SIGPROF by number.
+std::atomic<int>& RealtimeSignal();
+
 // ---- implemented in signal_handler.cc ----
 
 // The SA_SIGINFO handler installed for the timer signal.
@@ -71,7 +89,8 @@ void HandleTimerSignal(int signo, siginfo_t* info, void* ucontext);
 void SetCurrentThreadSampler(ThreadSampler* sampler);
 ThreadSampler* CurrentThreadSampler();
 ProcessCounters& GetProcessCounters();
-PreviousAction& GetPreviousAction();
+// The previous disposition of SIGPROF or of the real-time signal.
+PreviousAction& GetPreviousAction(int signo);
 
 }  // namespace sfprof
 

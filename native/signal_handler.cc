@@ -1,14 +1,23 @@
-// THE signal-context file. Everything here runs inside the SIGPROF handler, which can interrupt any
-// instruction of any thread, including malloc, a held lock, or V8 itself.
+// THE signal-context file. Everything here runs inside the timer signal's handler (SIGPROF, or the
+// real-time signal of the per-thread engines), which can interrupt any instruction of any thread,
+// including malloc, a held lock, or V8 itself.
 //
 // Rule: code in this file may only do async-signal-safe work: atomics, reads and writes of memory
-// preallocated before the timer was armed, clock_gettime, errno save/restore,
-// v8::Isolate::GetStackSample, and calling the previous handler. It must never allocate (malloc,
+// preallocated before the timer was armed, clock_gettime, errno save/restore, raw syscalls on our
+// own descriptors and timers (read, ioctl, timer_getoverrun), v8::Isolate::GetStackSample, and
+// calling the previous handler. It must never allocate (malloc,
 // new), take a lock (pthread mutexes, std::mutex, function-local statics), print, throw, or touch V8
 // handles. scripts/check-signal-safety.mjs enforces this on the object file; keep anything else out.
 #include <errno.h>
 #include <signal.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <cstdint>
+#if defined(__linux__)
+#include <linux/perf_event.h>
+#include <sys/ioctl.h>
+#endif
 
 #include <v8-isolate.h>
 #include <v8-unwinder.h>
@@ -27,7 +36,9 @@ thread_local ThreadSampler* tls_sampler __attribute__((tls_model("initial-exec")
 thread_local bool tls_forwarding __attribute__((tls_model("initial-exec"))) = false;
 
 ProcessCounters g_counters;
-PreviousAction g_previous;
+PreviousAction g_previous_prof;
+PreviousAction g_previous_realtime;
+std::atomic<int> g_realtime_signal{0};
 
 // Signal-safe: vDSO clock read.
 inline uint64_t MonotonicNs() {
@@ -36,16 +47,48 @@ inline uint64_t MonotonicNs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-// Signal-safe: the kernel's interval timer sends SI_KERNEL; V8's own sampler thread and kill(2)
-// send SI_TKILL/SI_USER, and those belong to whoever installed a handler before us.
-inline bool IsTimerSignal(const siginfo_t* info) {
+// Signal-safe: the kernel's interval timer sends SIGPROF with SI_KERNEL, a perf event its signal
+// with POLL_IN and a POSIX timer with SI_TIMER; V8's own sampler thread and kill(2) send
+// SI_TKILL/SI_USER, and those belong to whoever installed a handler before us.
+inline bool IsTimerSignal(int signo, const siginfo_t* info) {
 #if defined(__linux__)
-  return info != nullptr && info->si_code == SI_KERNEL;
+  if (info == nullptr) return false;
+  if (signo == SIGPROF) return info->si_code == SI_KERNEL;
+  return info->si_code == POLL_IN || info->si_code == SI_TIMER;
 #else
   // macOS (untested): V8's sampler suspends threads instead of signalling, so any SIGPROF is ours.
+  (void)signo;
   (void)info;
   return true;
 #endif
+}
+
+// Signal-safe: the CPU time this sample stands for, from the per-thread engine's own count (a read
+// of the perf counter, or the POSIX timer's overruns); 0 under itimer, whose signals carry none.
+inline uint64_t SampleWeightNs(ThreadSampler* sampler) {
+#if defined(__linux__)
+  if (sampler->perf_fd >= 0) {
+    uint64_t count = 0;
+    uint64_t weight = 0;
+    if (read(sampler->perf_fd, &count, sizeof(count)) == static_cast<ssize_t>(sizeof(count))) {
+      weight = count - sampler->perf_last_count;
+      sampler->perf_last_count = count;
+    }
+    if (sampler->perf_period_pending) {
+      // The first period was a random fraction of the interval; from now on, the interval.
+      uint64_t period = sampler->interval_ns;
+      ioctl(sampler->perf_fd, PERF_EVENT_IOC_PERIOD, &period);
+      sampler->perf_period_pending = false;
+    }
+    return weight;
+  }
+  if (sampler->has_cpu_timer) {
+    const int overruns = timer_getoverrun(sampler->cpu_timer);
+    return (1 + static_cast<uint64_t>(overruns > 0 ? overruns : 0)) * sampler->interval_ns;
+  }
+#endif
+  (void)sampler;
+  return 0;
 }
 
 // Signal-safe: calls the handler we replaced, exactly as the kernel would have.
@@ -54,7 +97,7 @@ void ForwardToPrevious(int signo, siginfo_t* info, void* ucontext) {
     g_counters.forward_loops.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  const PreviousAction& previous = g_previous;
+  const PreviousAction& previous = signo == SIGPROF ? g_previous_prof : g_previous_realtime;
   if (!previous.valid) {
     g_counters.foreign_ignored.fetch_add(1, std::memory_order_relaxed);
     return;
@@ -76,7 +119,7 @@ void ForwardToPrevious(int signo, siginfo_t* info, void* ucontext) {
     tls_forwarding = false;
     return;
   }
-  // The previous disposition was default (terminate) or ignore. A stray SIGPROF that is not from our
+  // The previous disposition was default (terminate) or ignore. A stray signal that is not from our
   // timer must not kill a profiled app, so it is counted and ignored.
   g_counters.foreign_ignored.fetch_add(1, std::memory_order_relaxed);
 }
@@ -84,6 +127,7 @@ void ForwardToPrevious(int signo, siginfo_t* info, void* ucontext) {
 // Signal-safe: one sample into the calling thread's ring.
 void TakeSample(ThreadSampler* sampler, void* ucontext) {
   const uint64_t started = MonotonicNs();
+  const uint64_t weight_ns = SampleWeightNs(sampler);
   SampleHeader* slot = sampler->ring.BeginWrite();
   if (slot == nullptr) {
     sampler->dropped_ring_full.fetch_add(1, std::memory_order_relaxed);
@@ -103,6 +147,8 @@ void TakeSample(ThreadSampler* sampler, void* ucontext) {
   slot->vm_state = static_cast<uint32_t>(info.vm_state);
   slot->frame_count = static_cast<uint32_t>(info.frames_count + 1);
   slot->flags = 0;
+  const uint64_t weight_us = weight_ns / 1000;
+  slot->weight_us = weight_us > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(weight_us);
   if (info.frames_count >= limit) {
     slot->flags |= kSampleTruncated;
     sampler->truncated.fetch_add(1, std::memory_order_relaxed);
@@ -121,14 +167,17 @@ void TakeSample(ThreadSampler* sampler, void* ucontext) {
 // Signal-safe entry point; see the file header.
 void HandleTimerSignal(int signo, siginfo_t* info, void* ucontext) {
   const int saved_errno = errno;
-  if (!IsTimerSignal(info)) {
+  if (!IsTimerSignal(signo, info)) {
     ForwardToPrevious(signo, info, ucontext);
     errno = saved_errno;
     return;
   }
   g_counters.timer_signals.fetch_add(1, std::memory_order_relaxed);
   ThreadSampler* sampler = tls_sampler;
-  if (sampler == nullptr) {
+  if (sampler == nullptr && signo != SIGPROF) {
+    // A per-thread timer's signal still queued when the thread stopped sampling.
+    g_counters.after_stop.fetch_add(1, std::memory_order_relaxed);
+  } else if (sampler == nullptr) {
     g_counters.non_js_thread.fetch_add(1, std::memory_order_relaxed);
   } else if (sampler->paused.load(std::memory_order_acquire)) {
     sampler->dropped_busy.fetch_add(1, std::memory_order_relaxed);
@@ -147,6 +196,7 @@ void SetCurrentThreadSampler(ThreadSampler* sampler) {
 
 ThreadSampler* CurrentThreadSampler() { return tls_sampler; }
 ProcessCounters& GetProcessCounters() { return g_counters; }
-PreviousAction& GetPreviousAction() { return g_previous; }
+PreviousAction& GetPreviousAction(int signo) { return signo == SIGPROF ? g_previous_prof : g_previous_realtime; }
+std::atomic<int>& RealtimeSignal() { return g_realtime_signal; }
 
 }  // namespace sfprof

@@ -1,5 +1,11 @@
-// A timer engine makes the kernel deliver the sampling signal. The itimer engine is the only one
-// today; per-thread engines slot in behind the same interface.
+// A timer engine makes the kernel deliver the sampling signal.
+//
+//   itimer      setitimer(ITIMER_PROF) + SIGPROF, process-wide; every platform (macOS has only this)
+//   perf        perf_event_open task-clock per JS thread + a real-time signal (Linux)
+//   thread-cpu  timer_create(CLOCK_THREAD_CPUTIME_ID) per JS thread + a real-time signal (Linux)
+//
+// Process-wide engines use Arm/Disarm; per-thread engines attach to the calling JS thread and keep
+// their state in its ThreadSampler, where the signal handler reads it.
 #ifndef SFPROF_TIMER_H_
 #define SFPROF_TIMER_H_
 
@@ -9,18 +15,30 @@
 
 namespace sfprof {
 
+struct ThreadSampler;
+
 class TimerEngine {
  public:
   virtual ~TimerEngine() = default;
   virtual const char* name() const = 0;
-  // Starts periodic signals every `interval_us` of CPU time. On failure returns false and says why.
-  virtual bool Arm(uint64_t interval_us, std::string* error) = 0;
-  // Stops the signals. Safe to call twice, and from an atexit handler.
-  virtual void Disarm() = 0;
+  virtual bool per_thread() const = 0;
+  // Process-wide engines: periodic signals every `interval_us` of CPU time. On failure returns false
+  // and says why. Disarm is safe to call twice, and from an atexit handler.
+  virtual bool Arm(uint64_t interval_us, std::string* error) { return true; }
+  virtual void Disarm() {}
+  // Per-thread engines, on the thread to sample: signal `signo` to this thread every `interval_us` of
+  // its CPU time, the first one after a random part of an interval. Detach may run on any thread.
+  virtual bool AttachThread(ThreadSampler* sampler, int signo, uint64_t interval_us, std::string* error) {
+    return true;
+  }
+  virtual void DetachThread(ThreadSampler* sampler) {}
 };
 
-// setitimer(ITIMER_PROF) + SIGPROF: process-wide CPU time, capped near the kernel tick rate.
 std::unique_ptr<TimerEngine> CreateItimerEngine();
+// Null where the platform has no such engine. `simulate_failure` makes attaching fail as a
+// refused perf_event_open would (tests of the fallback).
+std::unique_ptr<TimerEngine> CreatePerfEngine(bool simulate_failure);
+std::unique_ptr<TimerEngine> CreateThreadCpuEngine();
 
 }  // namespace sfprof
 

@@ -13,6 +13,7 @@ namespace {
 class ItimerEngine : public TimerEngine {
  public:
   const char* name() const override { return "itimer"; }
+  bool per_thread() const override { return false; }
 
   bool Arm(uint64_t interval_us, std::string* error) override {
     // ITIMER_PROF is one per process: taking it over would silently stop someone else's profiler.

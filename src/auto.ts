@@ -60,8 +60,11 @@ function run(): void {
       const lost = drops.ringFull + drops.busy;
       warn(
         `wrote ${profile.totalSamples} samples to ${where}` +
-          (final ? ` (${final.achievedRateHz.toFixed(0)} Hz of CPU time, ${drops.nonJsThread} on other threads, ${lost} lost)` : ''),
+          (final
+            ? ` (engine ${final.engine}, ${final.engineRateHz.toFixed(0)} samples/s of CPU time, ${drops.nonJsThread} on other threads, ${lost} lost)`
+            : ''),
       );
+      if (final?.rateWarning) warn(`warning: ${final.rateWarning}`);
     } catch (error) {
       warn(`could not write the profile to ${output}: ${error instanceof Error ? error.message : String(error)}`);
     }

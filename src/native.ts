@@ -46,11 +46,24 @@ export interface NativeStats {
   handlerBucketNs?: number;
   threadCpuNs?: number;
   processCpuNs?: number;
+  /** User-mode CPU time of the JS thread (what the perf engine counts). */
+  threadUserNs?: number;
   elapsedNs?: number;
+  /** The timer signal's number (SIGPROF, or the real-time signal of a per-thread engine). */
+  signal?: number;
+  /** Per-thread timer signals that arrived after their thread stopped sampling. */
+  afterStop?: number;
 }
 
 export interface NativeBinding {
-  start(options: { intervalUs: number; ringSlots: number; maxFrames: number; allowV8Profiler: boolean }): { engine: string };
+  start(options: {
+    intervalUs: number;
+    ringSlots: number;
+    maxFrames: number;
+    allowV8Profiler: boolean;
+    engine: 'itimer' | 'perf' | 'thread-cpu';
+    simulatePerfFailure?: boolean;
+  }): { engine: string };
   drain(): NativeBatch;
   stop(): NativeBatch & { stats: NativeStats };
   stats(): NativeStats;

@@ -2,6 +2,7 @@
 // the value given and what is allowed.
 import { chooseFormat, EXTENSIONS, parseFormat, type Format } from './format-names';
 import { OptionError } from './option-error';
+import { parseTimer, TIMERS, type TimerChoice } from './engine';
 import { DEFAULT_TIMELINE_CAPACITY } from './timeline';
 
 export interface StartOptions {
@@ -21,6 +22,11 @@ export interface StartOptions {
    * need it.
    */
   timelineSamples?: number;
+  /**
+   * Timer engine: "auto" (default), "itimer", "perf" or "thread-cpu" (the last two on Linux). auto
+   * takes itimer at or above the kernel's tick, else perf, else thread-cpu.
+   */
+  timer?: TimerChoice;
 }
 
 export interface ResolvedOptions {
@@ -30,6 +36,7 @@ export interface ResolvedOptions {
   maxFrames: number;
   drainIntervalMs: number;
   timelineSamples: number;
+  timer: TimerChoice;
 }
 
 export const DEFAULTS: ResolvedOptions = {
@@ -39,6 +46,7 @@ export const DEFAULTS: ResolvedOptions = {
   maxFrames: 128,
   drainIntervalMs: 100,
   timelineSamples: DEFAULT_TIMELINE_CAPACITY,
+  timer: 'auto',
 };
 
 export const INTERVAL_MIN_US = 100;
@@ -90,7 +98,7 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object') {
     throw new OptionError(`sfprof: options is ${describe(options)}; expected an object`);
   }
-  const known = new Set(['interval', 'lines', 'ringSlots', 'maxFrames', 'drainIntervalMs', 'timelineSamples']);
+  const known = new Set(['interval', 'lines', 'ringSlots', 'maxFrames', 'drainIntervalMs', 'timelineSamples', 'timer']);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) {
       throw new OptionError(
@@ -118,6 +126,12 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
   if (options.maxFrames !== undefined) resolved.maxFrames = integerIn(options.maxFrames, 'option "maxFrames"', 1, 255);
   if (options.drainIntervalMs !== undefined) {
     resolved.drainIntervalMs = integerIn(options.drainIntervalMs, 'option "drainIntervalMs"', 1, 60_000);
+  }
+  if (options.timer !== undefined) {
+    if (typeof options.timer !== 'string') {
+      throw new OptionError(`sfprof: option "timer" is ${describe(options.timer)}; expected one of ${TIMERS.join(', ')}`);
+    }
+    resolved.timer = parseTimer(options.timer, 'option "timer"');
   }
   if (options.timelineSamples !== undefined) {
     resolved.timelineSamples = integerIn(options.timelineSamples, 'option "timelineSamples"', 0, 1 << 24);
@@ -162,6 +176,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, pid: number = process.pid
   if (interval !== undefined && interval !== '') {
     options.interval = parseIntervalUs(interval, 'SFPROF_INTERVAL');
   }
+  const timer = env.SFPROF_TIMER;
+  if (timer !== undefined && timer !== '') options.timer = parseTimer(timer, 'SFPROF_TIMER');
   const lines = booleanVariable(env, 'SFPROF_LINES');
   if (lines !== undefined) options.lines = lines;
   const tiers = booleanVariable(env, 'SFPROF_TIERS') ?? false;

@@ -37,6 +37,10 @@ export interface ProfileStack {
   /** Frame ids, root first. */
   frames: number[];
   count: number;
+  /** CPU time measured for the samples whose engine measured it (per-thread engines), ns. */
+  cpuNs: number;
+  /** Samples without a measured CPU time: they stand for `sampleWeightNs(metadata)` each. */
+  unweighted: number;
 }
 
 export interface Drops {
@@ -57,6 +61,8 @@ export interface ProfileMetadata {
   durationNs: number;
   intervalUs: number;
   engine: string;
+  /** Why this engine (requested, or what auto saw), when known. */
+  engineReason?: string;
   lines: boolean;
   pid: number;
   drops: Drops;
@@ -69,9 +75,14 @@ export interface ProfileMetadata {
   cwd?: string;
 }
 
-/** The CPU time one sample stands for, ns. */
+/** The CPU time one sample stands for, ns, where the engine did not measure it. */
 export function sampleWeightNs(metadata: ProfileMetadata): number {
   return metadata.sampleWeightNs ?? metadata.intervalUs * 1000;
+}
+
+/** CPU time of a stack's samples, ns: measured where the engine measured it, else estimated. */
+export function stackCpuNs(stack: ProfileStack, metadata: ProfileMetadata): number {
+  return stack.cpuNs + stack.unweighted * sampleWeightNs(metadata);
 }
 
 export const SYNTHETIC = {
@@ -116,16 +127,18 @@ export class Profile {
    * Adds `count` samples of a stack given as frame ids, root first. With `timeNs` (since the start
    * of the profile) the sample also goes on the timeline; without it the samples are untimed.
    */
-  addStack(frameIds: number[], count = 1, timeNs?: number): ProfileStack | undefined {
+  addStack(frameIds: number[], count = 1, timeNs?: number, weightNs?: number): ProfileStack | undefined {
     if (count <= 0) return undefined;
     const key = frameIds.join(',');
     let stack = this.stacks.get(key);
-    if (stack) stack.count += count;
-    else {
-      stack = { id: this.stackList.length, frames: frameIds.slice(), count };
+    if (!stack) {
+      stack = { id: this.stackList.length, frames: frameIds.slice(), count: 0, cpuNs: 0, unweighted: 0 };
       this.stacks.set(key, stack);
       this.stackList.push(stack);
     }
+    stack.count += count;
+    if (weightNs !== undefined && weightNs > 0) stack.cpuNs += weightNs;
+    else stack.unweighted += count;
     if (timeNs !== undefined && count === 1) this.timeline.add(stack.id, timeNs);
     return stack;
   }

@@ -6,6 +6,7 @@ import { CodeMap } from './code-map';
 import { findEmbeddedCopyInProcess } from './embedded-copy';
 import { NativeSymbols } from './native-symbols';
 import { loadNative, type NativeBatch, type NativeBinding, type NativeCodeEvent, type NativeStats } from './native';
+import { checkRate, engineCandidates, readKernelFacts } from './engine';
 import { resolveOptions, type ResolvedOptions, type StartOptions } from './options';
 import { Profile, SYNTHETIC, type Drops, type Frame } from './profile';
 import { decodeSamples, SAMPLE_TRUNCATED, VmState, type RawSample } from './records';
@@ -14,7 +15,15 @@ import { Symbolizer } from './symbolize';
 export interface SamplerStats {
   running: boolean;
   engine: string;
+  /** Why this engine: "requested", or what auto saw (and which engines it could not start). */
+  engineReason: string;
   intervalUs: number;
+  /** Samples per second requested (1 s / interval) and achieved per CPU second of what the engine
+   * counts (the process for itimer, the JS thread's user time for perf, its CPU time for thread-cpu). */
+  requestedRateHz: number;
+  engineRateHz: number;
+  /** Set when engineRateHz is under 80% of requestedRateHz: the likely cause. */
+  rateWarning?: string;
   /** Timer signals received, on any thread. */
   signalsReceived: number;
   /** Stacks captured on the JS thread. */
@@ -109,7 +118,12 @@ export class SampleIngester {
       // No JS on the stack (GC, idle, or V8 declined to walk): the pc alone would be a partial stack.
       const name =
         sample.vmState === VmState.GC ? SYNTHETIC.gc : sample.vmState === VmState.IDLE ? SYNTHETIC.idle : SYNTHETIC.program;
-      profile.addStack([profile.internFrame({ name, kind: sample.vmState === VmState.GC ? 'gc' : 'synthetic' })], 1, sample.timeNs);
+      profile.addStack(
+        [profile.internFrame({ name, kind: sample.vmState === VmState.GC ? 'gc' : 'synthetic' })],
+        1,
+        sample.timeNs,
+        (sample.weightUs ?? 0) * 1000,
+      );
       return;
     }
     const ids: number[] = [];
@@ -131,7 +145,7 @@ export class SampleIngester {
     const leaf = this.leafFrame(sample.frames[0]!);
     if (leaf) ids.push(profile.internFrame(leaf));
     if (sample.vmState === VmState.GC) ids.push(profile.internFrame({ name: SYNTHETIC.gc, kind: 'gc' }));
-    profile.addStack(ids, 1, sample.timeNs);
+    profile.addStack(ids, 1, sample.timeNs, (sample.weightUs ?? 0) * 1000);
   }
 
   /**
@@ -154,7 +168,7 @@ function dropsOf(stats: NativeStats): Drops {
     ringFull: stats.droppedRingFull ?? 0,
     nonJsThread: stats.nonJsThread,
     truncated: stats.truncated ?? 0,
-    busy: stats.droppedBusy ?? 0,
+    busy: (stats.droppedBusy ?? 0) + (stats.afterStop ?? 0),
   };
 }
 
@@ -174,6 +188,7 @@ class Session {
     readonly native: NativeBinding,
     readonly options: ResolvedOptions,
     readonly engine: string,
+    readonly engineReason: string,
     readonly profile: Profile,
   ) {
     this.ingester = new SampleIngester(profile, {
@@ -225,19 +240,36 @@ class Session {
 let session: Session | undefined;
 let lastStats: SamplerStats | undefined;
 
-function toStats(native: NativeStats, ingester: SampleIngester | undefined): SamplerStats {
+function toStats(native: NativeStats, ingester: SampleIngester | undefined, engineReason: string): SamplerStats {
   const processCpuMs = (native.processCpuNs ?? 0) / 1e6;
   const jsThreadCpuMs = (native.threadCpuNs ?? 0) / 1e6;
   const samplesRecorded = native.samplesRecorded ?? 0;
   const histogram = native.handlerTimeHistogram ?? [];
   const bucketNs = native.handlerBucketNs ?? 1;
+  const drops = dropsOf(native);
+  // Each engine's rate over the CPU time it counts.
+  const engineCpuNs =
+    native.engine === 'itimer' ? native.processCpuNs : native.engine === 'perf' ? native.threadUserNs : native.threadCpuNs;
+  const engineSamples = native.engine === 'itimer' ? native.timerSignals : samplesRecorded + drops.ringFull + drops.busy;
+  const rate = checkRate({
+    engine: native.engine,
+    intervalUs: native.intervalUs,
+    samples: engineSamples,
+    cpuSeconds: (engineCpuNs ?? 0) / 1e9,
+    lost: drops.ringFull + drops.busy,
+    configHz: readKernelFacts().configHz,
+  });
   return {
     running: native.running,
     engine: native.engine,
+    engineReason,
     intervalUs: native.intervalUs,
+    requestedRateHz: rate.requestedHz,
+    engineRateHz: rate.achievedHz,
+    ...(rate.warning ? { rateWarning: rate.warning } : {}),
     signalsReceived: native.timerSignals,
     samplesRecorded,
-    drops: dropsOf(native),
+    drops,
     signalsForwarded: native.forwarded,
     foreignSignalsIgnored: native.foreignIgnored,
     handlerReinstalls: native.handlerReinstalls,
@@ -272,23 +304,42 @@ export function start(options: StartOptions = {}): void {
   if (session) throw new Error('sfprof: already running; call stop() first');
   const native = loadNative();
   const startTime = Date.now();
-  const { engine } = native.start({
-    intervalUs: resolved.intervalUs,
-    ringSlots: resolved.ringSlots,
-    maxFrames: resolved.maxFrames,
-    allowV8Profiler: cpuProfFlagGiven(),
-  });
+  const candidates = engineCandidates(resolved.timer, resolved.intervalUs, readKernelFacts());
+  let engine = '';
+  let engineReason = '';
+  const refused: string[] = [];
+  for (const [index, candidate] of candidates.entries()) {
+    try {
+      ({ engine } = native.start({
+        intervalUs: resolved.intervalUs,
+        ringSlots: resolved.ringSlots,
+        maxFrames: resolved.maxFrames,
+        allowV8Profiler: cpuProfFlagGiven(),
+        engine: candidate.engine,
+        // Tests of the fallback make perf_event_open fail as a locked-down kernel would.
+        simulatePerfFailure: process.env.SFPROF_TEST_REFUSE_PERF === '1',
+      }));
+      engineReason = candidate.reason + (refused.length ? ` (${refused.join('; ')})` : '');
+      break;
+    } catch (error) {
+      // Only a per-thread engine that the kernel refused falls back; anything else is the answer.
+      const message = error instanceof Error ? error.message : String(error);
+      if (index === candidates.length - 1 || !/perf_event_open|timer_create|real-time signal/.test(message)) throw error;
+      refused.push(`${candidate.engine}: ${message.replace(/^sfprof: /, '')}`);
+    }
+  }
   const profile = new Profile({
     startTime,
     durationNs: 0,
     intervalUs: resolved.intervalUs,
     engine,
+    engineReason,
     lines: resolved.lines,
     pid: process.pid,
     drops: { ringFull: 0, nonJsThread: 0, truncated: 0, busy: 0 },
     cwd: process.cwd(),
   }, { timelineCapacity: resolved.timelineSamples });
-  session = new Session(native, resolved, engine, profile);
+  session = new Session(native, resolved, engine, engineReason, profile);
   lastStats = undefined;
 }
 
@@ -300,14 +351,22 @@ export function stop(): Profile {
   const native = current.finish();
   const profile = current.profile;
   profile.metadata.durationNs = native.elapsedNs ?? 0;
-  // Signals run below the requested rate when the kernel's tick caps the timer: each then stands
-  // for more CPU time than the interval. Measured over the run, on every thread the timer counted.
-  if ((native.processCpuNs ?? 0) > 0 && native.timerSignals > 0) {
+  // What a sample without its own measured CPU time (a drop, any itimer sample) stands for. Per-thread
+  // engines measure each sample: their mean. itimer signals run below the requested rate when the
+  // tick caps the timer: process CPU time over the signals, on every thread the timer counted.
+  let weightedNs = 0;
+  let weighted = 0;
+  for (const stack of profile.stackList) {
+    weightedNs += stack.cpuNs;
+    weighted += stack.count - stack.unweighted;
+  }
+  if (weighted > 0) profile.metadata.sampleWeightNs = Math.round(weightedNs / weighted);
+  else if ((native.processCpuNs ?? 0) > 0 && native.timerSignals > 0) {
     profile.metadata.sampleWeightNs = Math.round((native.processCpuNs ?? 0) / native.timerSignals);
   }
   profile.metadata.drops = dropsOf(native);
   addDropStacks(profile, profile.metadata.drops);
-  lastStats = toStats(native, current.ingester);
+  lastStats = toStats(native, current.ingester, current.engineReason);
   return profile;
 }
 
@@ -317,6 +376,6 @@ export function isRunning(): boolean {
 
 /** Live counters while running; the final ones after stop(). */
 export function stats(): SamplerStats | undefined {
-  if (session) return toStats(session.native.stats(), session.ingester);
+  if (session) return toStats(session.native.stats(), session.ingester, session.engineReason);
   return lastStats;
 }

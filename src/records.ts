@@ -1,9 +1,11 @@
 // Decoding of the sample records the native drain hands over, as one Float64Array:
 //
-//   record := timeNs codeSeq vmState flags frameCount frame*      (all float64)
+//   record := timeNs codeSeq vmState flags weightUs frameCount frame*      (all float64)
 //
 // timeNs is CLOCK_MONOTONIC nanoseconds since start; codeSeq the code-event sequence number visible
-// when the sample was taken; vmState a v8::StateTag; frames are code addresses, leaf first.
+// when the sample was taken; vmState a v8::StateTag; weightUs the CPU time the sample stands for as
+// the per-thread engines measure it (0: unknown, as under itimer); frames are code addresses, leaf
+// first.
 
 export const enum VmState {
   JS = 0,
@@ -18,13 +20,15 @@ export const enum VmState {
 }
 
 export const SAMPLE_TRUNCATED = 1;
-const HEADER_WORDS = 5;
+const HEADER_WORDS = 6;
 
 export interface RawSample {
   timeNs: number;
   codeSeq: number;
   vmState: number;
   flags: number;
+  /** CPU time this sample stands for, µs; 0 when the engine does not say. */
+  weightUs?: number;
   /** Code addresses, leaf first: the interrupted pc, then V8's JS frames. */
   frames: number[];
 }
@@ -38,7 +42,7 @@ export function decodeSamples(words: Float64Array): RawSample[] {
     if (at + HEADER_WORDS > words.length) {
       throw new RecordFormatError(`truncated sample header at word ${at} of ${words.length}`);
     }
-    const frameCount = words[at + 4]!;
+    const frameCount = words[at + 5]!;
     if (!Number.isInteger(frameCount) || frameCount < 0 || at + HEADER_WORDS + frameCount > words.length) {
       throw new RecordFormatError(`bad frame count ${frameCount} at word ${at}`);
     }
@@ -49,6 +53,7 @@ export function decodeSamples(words: Float64Array): RawSample[] {
       codeSeq: words[at + 1]!,
       vmState: words[at + 2]!,
       flags: words[at + 3]!,
+      weightUs: words[at + 4]!,
       frames,
     });
     at += HEADER_WORDS + frameCount;
@@ -59,6 +64,6 @@ export function decodeSamples(words: Float64Array): RawSample[] {
 /** The inverse of decodeSamples, for tests and tools that build records by hand. */
 export function encodeSamples(samples: RawSample[]): Float64Array {
   const words: number[] = [];
-  for (const s of samples) words.push(s.timeNs, s.codeSeq, s.vmState, s.flags, s.frames.length, ...s.frames);
+  for (const s of samples) words.push(s.timeNs, s.codeSeq, s.vmState, s.flags, s.weightUs ?? 0, s.frames.length, ...s.frames);
   return Float64Array.from(words);
 }

@@ -34,7 +34,11 @@ export interface RunSummary {
   samples: number;
   durationMs: number;
   engine: string;
+  engineReason?: string;
   intervalUs: number;
+  /** Samples per CPU second of what the engine counts, and the warning when under 80% of requested. */
+  engineRateHz?: number;
+  rateWarning?: string;
   /** Signals per second of process CPU time, and samples per second of JS-thread CPU time. */
   achievedRateHz: number;
   jsThreadRateHz: number;
@@ -52,7 +56,10 @@ export function summarizeRun(profile: Profile, stats: SamplerStats | undefined, 
     samples,
     durationMs: profile.metadata.durationNs / 1e6,
     engine: profile.metadata.engine,
+    ...(profile.metadata.engineReason ? { engineReason: profile.metadata.engineReason } : {}),
     intervalUs: profile.metadata.intervalUs,
+    ...(stats ? { engineRateHz: stats.engineRateHz } : {}),
+    ...(stats?.rateWarning ? { rateWarning: stats.rateWarning } : {}),
     achievedRateHz: stats?.achievedRateHz ?? 0,
     jsThreadRateHz: stats?.jsThreadRateHz ?? 0,
     drops: { ringFull: drops.ringFull, samplingPaused: drops.busy, otherThreads: drops.nonJsThread, truncated: drops.truncated },
@@ -73,14 +80,19 @@ function percent(share: number): string {
 export function formatRunSummary(summary: RunSummary): string {
   const requestedHz = summary.intervalUs > 0 ? 1e6 / summary.intervalUs : 0;
   const lost = summary.drops.ringFull + summary.drops.samplingPaused;
+  const perThread = summary.engine !== 'itimer';
   const lines = [
-    `sfprof: process ${summary.pid}: ${summary.samples} samples over ${(summary.durationMs / 1000).toFixed(2)} s, engine ${summary.engine}`,
-    `  rate: requested ${requestedHz.toFixed(0)} Hz (${summary.intervalUs} us), achieved ${summary.achievedRateHz.toFixed(0)} Hz of process CPU, ` +
-      `${summary.jsThreadRateHz.toFixed(0)} Hz of JS-thread CPU`,
+    `sfprof: process ${summary.pid}: ${summary.samples} samples over ${(summary.durationMs / 1000).toFixed(2)} s, engine ${summary.engine}` +
+      (summary.engineReason ? ` (${summary.engineReason})` : ''),
+    `  rate: requested ${requestedHz.toFixed(0)} Hz (${summary.intervalUs} us), achieved ` +
+      (perThread
+        ? `${(summary.engineRateHz ?? summary.jsThreadRateHz).toFixed(0)} Hz of JS-thread CPU`
+        : `${summary.achievedRateHz.toFixed(0)} Hz of process CPU, ${summary.jsThreadRateHz.toFixed(0)} Hz of JS-thread CPU`),
     `  drops: ${lost} lost (${summary.drops.ringFull} ring full, ${summary.drops.samplingPaused} while paused), ` +
       `${summary.drops.otherThreads} on other threads, ${summary.drops.truncated} truncated stacks`,
     `  wrote ${summary.format} to ${summary.output}`,
   ];
+  if (summary.rateWarning) lines.push(`  warning: ${summary.rateWarning}`);
   if (summary.top.length) {
     lines.push('  top functions by self samples:');
     for (const entry of summary.top) lines.push(`  ${String(entry.samples).padStart(8)} ${percent(entry.share)}  ${entry.label}`);

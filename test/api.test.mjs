@@ -24,7 +24,7 @@ function recurse(depth, ms) {
 }
 
 test('start/stop returns a profile; stats are filled and final after stop', () => {
-  sfprof.start({ interval: '1ms' });
+  sfprof.start({ interval: '1ms', timer: 'itimer' });
   assert.equal(sfprof.isRunning(), true);
   burn(400);
   const live = sfprof.stats();
@@ -67,7 +67,7 @@ test('double start and stop without start are errors', () => {
 test('a long synchronous stretch of JS is spilled out of a small ring instead of dropped', () => {
   // 16 slots hold ~64 ms at the itimer's ~250 Hz and the drain timer never runs during burn():
   // the watcher has V8 interrupt the loop to move samples out.
-  sfprof.start({ interval: '1ms', ringSlots: 16, drainIntervalMs: 60_000 });
+  sfprof.start({ interval: '1ms', timer: 'itimer', ringSlots: 16, drainIntervalMs: 60_000 });
   burn(1000);
   const profile = sfprof.stop();
   const stats = sfprof.stats();
@@ -80,7 +80,7 @@ test('a long synchronous stretch of JS is spilled out of a small ring instead of
 test('a full ring drops samples, counts them, and the profile shows them as (lost samples)', async () => {
   // Inside one long native call no JS runs, so neither the drain nor the spill interrupt can.
   const { pbkdf2Sync } = await import('node:crypto');
-  sfprof.start({ interval: '1ms', ringSlots: 16, drainIntervalMs: 60_000 });
+  sfprof.start({ interval: '1ms', timer: 'itimer', ringSlots: 16, drainIntervalMs: 60_000 });
   pbkdf2Sync('secret', 'salt', 400_000, 64, 'sha512');
   const profile = sfprof.stop();
   const stats = sfprof.stats();
@@ -91,7 +91,7 @@ test('a full ring drops samples, counts them, and the profile shows them as (los
 });
 
 test('stacks deeper than maxFrames are kept, cut, counted and marked (truncated)', () => {
-  sfprof.start({ interval: '1ms', maxFrames: 8 });
+  sfprof.start({ interval: '1ms', timer: 'itimer', maxFrames: 8 });
   recurse(40, 300);
   const profile = sfprof.stop();
   const stats = sfprof.stats();
@@ -107,7 +107,7 @@ test('every session accounts for exactly its own signals', async () => {
   const worker = new Worker('const end = Date.now() + 1500; let x = 0; while (Date.now() < end) x++;', { eval: true });
   try {
     for (let i = 0; i < 4; i++) {
-      sfprof.start({ interval: '500us' });
+      sfprof.start({ interval: '500us', timer: 'itimer' });
       burn(150);
       const profile = sfprof.stop();
       const stats = sfprof.stats();

@@ -10,7 +10,7 @@ test('line mode splits main() by call site: calc(200_000) gets about 2/3', () =>
   const dir = tempDir();
   const output = path.join(dir, 'calc.folded');
   const run = runNode(['-r', preload, path.join(root, 'examples', 'calc.js')], {
-    env: { SFPROF_INTERVAL: '1ms', SFPROF_LINES: '1', SFPROF_OUTPUT: output },
+    env: { SFPROF_INTERVAL: '1ms', SFPROF_TIMER: 'itimer', SFPROF_LINES: '1', SFPROF_OUTPUT: output },
   });
   assert.equal(run.status, 0, run.stderr);
   const stacks = parseFoldedFile(output);
@@ -31,7 +31,7 @@ test('function mode: each frame carries the line where its function starts', () 
   const dir = tempDir();
   const output = path.join(dir, 'calc.folded');
   const run = runNode(['-r', preload, path.join(root, 'examples', 'calc.js')], {
-    env: { SFPROF_INTERVAL: '2ms', SFPROF_OUTPUT: output },
+    env: { SFPROF_INTERVAL: '2ms', SFPROF_TIMER: 'itimer', SFPROF_OUTPUT: output },
   });
   assert.equal(run.status, 0, run.stderr);
   const source = fs.readFileSync(path.join(root, 'examples', 'calc.js'), 'utf8').split('\n');
@@ -51,7 +51,7 @@ for (const { mode, status, stderr } of exitCases) {
   test(`exit path "${mode}": same exit status as without sfprof, and a complete profile`, () => {
     const dir = tempDir();
     const output = path.join(dir, 'out-{pid}.folded');
-    const env = { EXIT_MODE: mode, SFPROF_INTERVAL: '1ms', SFPROF_OUTPUT: output };
+    const env = { EXIT_MODE: mode, SFPROF_INTERVAL: '1ms', SFPROF_TIMER: 'itimer', SFPROF_OUTPUT: output };
     const bare = runNode([path.join(fixtures, 'exit-paths.js')], { env: { EXIT_MODE: mode } });
     const profiled = runNode(['-r', preload, path.join(fixtures, 'exit-paths.js')], { env });
     assert.equal(bare.status, status);
@@ -106,7 +106,7 @@ test('workers load the preload too (execArgv) and are left alone; the main threa
     const w = new Worker('let x=0; const end=Date.now()+200; while(Date.now()<end) x++;', { eval: true });
     w.on('exit', (code) => { console.log('worker exit', code); });
   `;
-  const run = runNode(['-r', preload, '-e', script], { env: { SFPROF_INTERVAL: '1ms', SFPROF_OUTPUT: output } });
+  const run = runNode(['-r', preload, '-e', script], { env: { SFPROF_INTERVAL: '1ms', SFPROF_TIMER: 'itimer', SFPROF_OUTPUT: output } });
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /worker exit 0/);
   const stacks = parseFoldedFile(output);
@@ -119,7 +119,7 @@ test('the package name resolves: node -r sfprof/auto through the exports map', (
   const dir = tempDir();
   const output = path.join(dir, 'self.folded');
   // From the package root, "sfprof/auto" resolves to this package itself (self-reference).
-  const run = runNode(['-r', 'sfprof/auto', path.join(fixtures, 'exit-paths.js')], { env: { SFPROF_OUTPUT: output, SFPROF_INTERVAL: '1ms' } });
+  const run = runNode(['-r', 'sfprof/auto', path.join(fixtures, 'exit-paths.js')], { env: { SFPROF_OUTPUT: output, SFPROF_INTERVAL: '1ms', SFPROF_TIMER: 'itimer' } });
   assert.equal(run.status, 0, run.stderr);
   assert.ok(total(parseFoldedFile(output)) > 0);
 });

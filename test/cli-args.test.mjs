@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { parseCommandLine, withPreload, USAGE, RECORD_USAGE, REPORT_USAGE, TOP_USAGE } from '../dist/cli/args.js';
 import { parseFolded, rankFrames, childrenOf } from '../dist/folded-summary.js';
 
-const RECORD_DEFAULTS = { kind: 'record', interval: undefined, output: undefined, format: undefined, lines: false, tiers: false };
+const RECORD_DEFAULTS = { kind: 'record', interval: undefined, timer: undefined, output: undefined, format: undefined, lines: false, tiers: false };
 
 test('record: options before "--" or before the first word, the rest is the command', () => {
   assert.deepEqual(parseCommandLine(['record', '--', 'node', 'app.js', '--port', '3']), {
@@ -14,6 +14,9 @@ test('record: options before "--" or before the first word, the rest is the comm
     ...RECORD_DEFAULTS, interval: '1ms', output: 'x.folded', format: 'folded', lines: true, command: ['node', 'app.js', '--lines'],
   });
   assert.equal(parseCommandLine(['record', '--interval=500us', 'node']).interval, '500us');
+  assert.equal(parseCommandLine(['record', '-t', 'perf', 'node']).timer, 'perf');
+  assert.equal(parseCommandLine(['record', '--timer', 'thread-cpu', '--', 'node']).timer, 'thread-cpu');
+  assert.throws(() => parseCommandLine(['record', '--timer', 'rdtsc', 'node']), /^OptionError: sfprof: --timer is "rdtsc"; expected one of auto, itimer, perf, thread-cpu$/);
 });
 
 test('record --format: given, or implied by --output; the default name follows the format', () => {
@@ -66,7 +69,7 @@ test('help for every command, version, and errors that name the problem', () => 
   assert.throws(() => parseCommandLine(['record', '--lines']), /no command given/);
   assert.match(USAGE, /sfprof record \[options\] \[--\] <command>/);
   // Every option the parser accepts is in the help of its command.
-  for (const flag of ['--interval', '--output', '--format', '--lines', '--tiers']) assert.match(RECORD_USAGE, new RegExp(flag));
+  for (const flag of ['--interval', '--timer', '--output', '--format', '--lines', '--tiers']) assert.match(RECORD_USAGE, new RegExp(flag));
   for (const flag of ['--output', '--format', '--tiers', '--title']) assert.match(REPORT_USAGE, new RegExp(flag));
   assert.match(TOP_USAGE, /-n, --count/);
 });

@@ -58,10 +58,10 @@ test('record writes every format, named by --format or by the extension, and pri
     ['html', ['-f', 'html', '-o', path.join(dir, 'p.html')]],
   ];
   for (const [format, flags] of runs) {
-    const run = runNode([bin, 'record', '-i', '1ms', ...flags, '--', process.execPath, calcJs], { env: { CALC_SCALE: '0.3' } });
+    const run = runNode([bin, 'record', '-i', '1ms', '-t', 'itimer', ...flags, '--', process.execPath, calcJs], { env: { CALC_SCALE: '0.3' } });
     assert.equal(run.status, 0, run.stderr);
     const output = flags.at(-1);
-    assert.match(run.stderr, new RegExp(`^sfprof: process \\d+: (\\d+) samples over \\d+\\.\\d\\d s, engine itimer$`, 'm'));
+    assert.match(run.stderr, new RegExp(`^sfprof: process \\d+: (\\d+) samples over \\d+\\.\\d\\d s, engine itimer \\(requested\\)$`, 'm'));
     assert.match(run.stderr, /^  rate: requested 1000 Hz \(1000 us\), achieved \d+ Hz of process CPU, \d+ Hz of JS-thread CPU$/m);
     assert.match(run.stderr, /^  drops: \d+ lost \(\d+ ring full, \d+ while paused\), \d+ on other threads, \d+ truncated stacks$/m);
     assert.ok(run.stderr.includes(`  wrote ${format} to ${output}\n`), run.stderr);

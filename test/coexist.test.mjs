@@ -12,7 +12,7 @@ test('runs together with node --cpu-prof: both profiles valid, exit 0', () => {
   const output = path.join(dir, 'sfprof.folded');
   const run = runNode(
     ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '1000', '-r', preload, path.join(fixtures, 'exit-paths.js')],
-    { env: { SFPROF_INTERVAL: '1ms', SFPROF_OUTPUT: output, SPIN_MS: '800' } },
+    { env: { SFPROF_INTERVAL: '1ms', SFPROF_TIMER: 'itimer', SFPROF_OUTPUT: output, SPIN_MS: '800' } },
   );
   assert.equal(run.status, 0, run.stderr);
   assert.equal(run.signal, null);
@@ -44,9 +44,9 @@ test('a second copy of sfprof refuses to chain to the first (no recursion)', () 
   const script = `
     const first = require(${JSON.stringify(path.join(root, 'dist', 'index.js'))});
     const second = require(${JSON.stringify(path.join(copy, 'dist', 'index.js'))});
-    first.start({ interval: '1ms' });
+    first.start({ interval: '1ms', timer: 'itimer' });
     let message = 'no error';
-    try { second.start({ interval: '1ms' }); } catch (error) { message = error.message; }
+    try { second.start({ interval: '1ms', timer: 'itimer' }); } catch (error) { message = error.message; }
     const end = Date.now() + 300; let x = 0; while (Date.now() < end) x++;
     const profile = first.stop();
     console.log(JSON.stringify({ message, samples: profile.totalSamples, running: second.isRunning() }));
@@ -63,7 +63,7 @@ test('two preloads of different copies: the second warns in one line, the app ru
   const copy = copyPackage();
   const dir = tempDir();
   const run = runNode(['-r', preload, '-r', path.join(copy, 'dist', 'auto.js'), path.join(fixtures, 'exit-paths.js')], {
-    env: { SFPROF_OUTPUT: path.join(dir, 'p-{pid}.folded'), SFPROF_INTERVAL: '1ms' },
+    env: { SFPROF_OUTPUT: path.join(dir, 'p-{pid}.folded'), SFPROF_INTERVAL: '1ms', SFPROF_TIMER: 'itimer' },
   });
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /app ran/);
@@ -80,7 +80,7 @@ for (const ending of ['process.exit(0)', "throw new Error('late failure')"]) {
     const dir = tempDir();
     const script = `
       const sfprof = require(${JSON.stringify(path.join(root, 'dist', 'index.js'))});
-      sfprof.start({ interval: '1ms' });
+      sfprof.start({ interval: '1ms', timer: 'itimer' });
       const end = Date.now() + 400; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1);
       ${ending};`;
     const expected = ending.startsWith('process') ? 0 : 1;

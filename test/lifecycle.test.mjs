@@ -13,7 +13,7 @@ const burn = 'function burn(ms) { const u = () => { const c = process.cpuUsage()
 test('after stop the timer is disarmed and the default SIGPROF disposition is back', () => {
   const script = `${burn}
     const sfprof = require(${index});
-    for (let i = 0; i < 3; i++) { sfprof.start({ interval: '500us' }); burn(80); sfprof.stop(); }
+    for (let i = 0; i < 3; i++) { sfprof.start({ interval: '500us', timer: 'itimer' }); burn(80); sfprof.stop(); }
     burn(300); // an armed timer would now deliver SIGPROF under the default disposition
     console.log('survived');
     process.kill(process.pid, 'SIGPROF'); // the default disposition terminates
@@ -32,7 +32,7 @@ test('an app handler installed before sfprof is back after stop, and ours is gon
     let seen = 0; process.on('SIGPROF', () => { seen++; });
     const sfprof = require(${index});
     const native = require(${JSON.stringify(path.join(root, 'dist', 'native.js'))}).loadNative();
-    sfprof.start({ interval: '1ms' }); burn(100); sfprof.stop();
+    sfprof.start({ interval: '1ms', timer: 'itimer' }); burn(100); sfprof.stop();
     const before = native.stats().forwarded + native.stats().foreignIgnored;
     process.kill(process.pid, 'SIGPROF');
     setTimeout(() => {
@@ -51,7 +51,7 @@ test('removing a JS SIGPROF listener while sampling does not let the timer kill 
   // libuv restores SIG_DFL when the last listener goes; sfprof puts its handler back at once.
   const script = `${burn}
     const sfprof = require(${index});
-    sfprof.start({ interval: '1ms' });
+    sfprof.start({ interval: '1ms', timer: 'itimer' });
     for (let i = 0; i < 5; i++) {
       const listener = () => {};
       process.on('SIGPROF', listener); burn(60); process.off('SIGPROF', listener); burn(60);
@@ -69,10 +69,10 @@ test('removing a JS SIGPROF listener while sampling does not let the timer kill 
 test('re-requiring the package after a module-cache reset starts again without aborting', () => {
   const script = `${burn}
     let sfprof = require(${index});
-    sfprof.start({ interval: '1ms' }); burn(50); sfprof.stop();
+    sfprof.start({ interval: '1ms', timer: 'itimer' }); burn(50); sfprof.stop();
     for (const key of Object.keys(require.cache)) delete require.cache[key];
     sfprof = require(${index});
-    sfprof.start({ interval: '1ms' }); burn(100);
+    sfprof.start({ interval: '1ms', timer: 'itimer' }); burn(100);
     console.log('samples', sfprof.stop().totalSamples);`;
   const run = runNode(['-e', script]);
   assert.equal(run.status, 0, run.stderr);
@@ -87,7 +87,7 @@ test('refuses to start under a running inspector Profiler (it would restore SIG_
     session.post('Profiler.start', () => {
       const sfprof = require(${index});
       let message = 'started';
-      try { sfprof.start({ interval: '1ms' }); } catch (e) { message = e.message; }
+      try { sfprof.start({ interval: '1ms', timer: 'itimer' }); } catch (e) { message = e.message; }
       burn(100);
       session.post('Profiler.stop', (err, result) => {
         burn(300);
@@ -104,7 +104,7 @@ test('refuses to start under a running inspector Profiler (it would restore SIG_
 test('an inspector Profiler started and stopped while sfprof runs: both work, exit 0', () => {
   const script = `${burn}
     const sfprof = require(${index});
-    sfprof.start({ interval: '1ms' });
+    sfprof.start({ interval: '1ms', timer: 'itimer' });
     const inspector = require('node:inspector');
     const session = new inspector.Session(); session.connect();
     session.post('Profiler.enable');

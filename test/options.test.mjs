@@ -30,7 +30,7 @@ test('parseDurationUs returns undefined for anything else', () => {
 });
 
 test('resolveOptions fills in the defaults', () => {
-  const expected = { intervalUs: 10000, lines: false, ringSlots: 4096, maxFrames: 128, drainIntervalMs: 100, timelineSamples: 1048576 };
+  const expected = { intervalUs: 10000, lines: false, ringSlots: 4096, maxFrames: 128, drainIntervalMs: 100, timelineSamples: 1048576, timer: 'auto' };
   assert.deepEqual(resolveOptions(), expected);
   assert.deepEqual(resolveOptions({}), expected);
   assert.deepEqual(DEFAULTS, expected);
@@ -48,6 +48,7 @@ test('resolveOptions accepts good values at the edges of their ranges', () => {
     maxFrames: 1,
     drainIntervalMs: 1,
     timelineSamples: 0,
+    timer: 'auto',
   });
   assert.deepEqual(resolveOptions({ interval: 1000000, ringSlots: 1 << 20, maxFrames: 255, drainIntervalMs: 60000, timelineSamples: 1 << 24 }), {
     intervalUs: 1000000,
@@ -56,6 +57,7 @@ test('resolveOptions accepts good values at the edges of their ranges', () => {
     maxFrames: 255,
     drainIntervalMs: 60000,
     timelineSamples: 16777216,
+    timer: 'auto',
   });
   assert.equal(resolveOptions({ interval: 100 }).intervalUs, 100);
   assert.equal(resolveOptions({ interval: '100us' }).intervalUs, 100);
@@ -116,12 +118,16 @@ test('a bad maxFrames or drainIntervalMs names the option, the value and the ran
   throwsOption(() => resolveOptions({ drainIntervalMs: '100' }), /option "drainIntervalMs" is "100"; /);
   throwsOption(() => resolveOptions({ timelineSamples: -1 }), /^sfprof: option "timelineSamples" is -1; expected an integer from 0 to 16777216$/);
   throwsOption(() => resolveOptions({ timelineSamples: 1.5 }), /option "timelineSamples" is 1.5; /);
+  assert.equal(resolveOptions({ timer: 'perf' }).timer, 'perf');
+  assert.equal(resolveOptions({ timer: ' Thread-CPU ' }).timer, 'thread-cpu');
+  throwsOption(() => resolveOptions({ timer: 'hpet' }), /^sfprof: option "timer" is "hpet"; expected one of auto, itimer, perf, thread-cpu$/);
+  throwsOption(() => resolveOptions({ timer: 1 }), /^sfprof: option "timer" is 1; expected one of auto, itimer, perf, thread-cpu$/);
 });
 
 test('an unknown option key is rejected, listing the allowed ones', () => {
   throwsOption(
     () => resolveOptions({ intervall: '10ms' }),
-    /^sfprof: unknown option "intervall"; allowed: interval, lines, ringSlots, maxFrames, drainIntervalMs, timelineSamples$/,
+    /^sfprof: unknown option "intervall"; allowed: interval, lines, ringSlots, maxFrames, drainIntervalMs, timelineSamples, timer$/,
   );
   throwsOption(() => resolveOptions({ interval: '10ms', output: 'x' }), /unknown option "output"/);
 });
@@ -191,6 +197,12 @@ test('optionsFromEnv: SFPROF_FORMAT, or the format SFPROF_OUTPUT implies, picks 
     () => optionsFromEnv({ SFPROF_FORMAT: 'html', SFPROF_OUTPUT: 'x.folded' }, 5),
     /^sfprof: SFPROF_FORMAT is html but the output "x.folded" has the extension of folded; use a matching extension \(\.html\)/,
   );
+});
+
+test('optionsFromEnv: SFPROF_TIMER', () => {
+  assert.deepEqual(optionsFromEnv({ SFPROF_TIMER: 'perf' }, 5).options, { timer: 'perf' });
+  assert.deepEqual(optionsFromEnv({ SFPROF_TIMER: '' }, 5).options, {});
+  throwsOption(() => optionsFromEnv({ SFPROF_TIMER: 'fast' }, 5), /^sfprof: SFPROF_TIMER is "fast"; expected one of auto, itimer, perf, thread-cpu$/);
 });
 
 test('optionsFromEnv: SFPROF_TIERS', () => {

@@ -1,6 +1,7 @@
 // Argument parsing for the `sfprof` bin: a pure function, tested on its own.
 import { parseArgs } from 'node:util';
 
+import { parseTimer, type TimerChoice } from '../engine';
 import { chooseFormat, FORMATS, parseFormat, type Format } from '../format-names';
 import { OptionError } from '../option-error';
 import { defaultOutput, parseIntervalUs } from '../options';
@@ -25,6 +26,9 @@ Options:
                              at most ~CONFIG_HZ samples per second (often 250).
   -o, --output <file>        where to write; {pid} expands to the process id; - is standard
                              output (default sfprof-{pid}.<format extension>)
+  -t, --timer <engine>       auto | itimer | perf | thread-cpu (default auto: itimer at or above
+                             the kernel tick, else perf, else thread-cpu; perf and thread-cpu are
+                             Linux only)
 ${FORMAT_HELP}
       --lines                line mode: frames carry the line executing in them
   -h, --help                 show this help
@@ -83,6 +87,7 @@ export type Command =
   | {
       kind: 'record';
       interval?: string;
+      timer?: TimerChoice;
       output?: string;
       format?: Format;
       lines: boolean;
@@ -92,7 +97,7 @@ export type Command =
   | { kind: 'report'; input: string; output: string; format: Format; tiers: boolean; title?: string }
   | { kind: 'top'; input: string; count: number };
 
-const RECORD_VALUE_OPTIONS = new Set(['-i', '--interval', '-o', '--output', '-f', '--format']);
+const RECORD_VALUE_OPTIONS = new Set(['-i', '--interval', '-o', '--output', '-f', '--format', '-t', '--timer']);
 
 function parseOptions<T extends Parameters<typeof parseArgs>[0]>(verb: string, config: T) {
   try {
@@ -128,6 +133,7 @@ function parseRecord(rest: string[]): Command {
     allowPositionals: false,
     options: {
       interval: { type: 'string', short: 'i' },
+      timer: { type: 'string', short: 't' },
       output: { type: 'string', short: 'o' },
       format: { type: 'string', short: 'f' },
       lines: { type: 'boolean', default: false },
@@ -137,6 +143,7 @@ function parseRecord(rest: string[]): Command {
   });
   if (values.help) return { kind: 'help', usage: RECORD_USAGE };
   if (values.interval !== undefined) parseIntervalUs(values.interval as string, '--interval');
+  const timer = values.timer !== undefined ? parseTimer(values.timer as string, '--timer') : undefined;
   checkOutput('record', values.output as string | undefined);
   const output = values.output as string | undefined;
   const given = values.format !== undefined ? parseFormat(values.format as string, '--format') : undefined;
@@ -148,6 +155,7 @@ function parseRecord(rest: string[]): Command {
   return {
     kind: 'record',
     interval: values.interval as string | undefined,
+    timer,
     output: output ?? (given ? defaultOutput(format) : undefined),
     // Flags win over SFPROF_* variables the shell may have set, so both are passed on when given.
     format: given || output !== undefined ? format : undefined,

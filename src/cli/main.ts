@@ -119,6 +119,7 @@ function record(command: Extract<Command, { kind: 'record' }>): void {
   const env: NodeJS.ProcessEnv = { ...process.env };
   env.NODE_OPTIONS = withPreload(process.env.NODE_OPTIONS, path.join(__dirname, '..', 'auto.js'));
   if (command.interval !== undefined) env.SFPROF_INTERVAL = command.interval;
+  if (command.timer !== undefined) env.SFPROF_TIMER = command.timer;
   if (command.output !== undefined) env.SFPROF_OUTPUT = command.output;
   if (command.format !== undefined) env.SFPROF_FORMAT = command.format;
   if (command.lines) env.SFPROF_LINES = '1';

@@ -37,6 +37,7 @@ export function readPprof(data: Uint8Array): Profile {
   if (decoded.sampleType.length === 0) throw new InputError('pprof profile has no sample types');
   const typeNames = decoded.sampleType.map((type) => `${text(type.type, 'sample type')}/${text(type.unit, 'sample unit')}`);
   let valueIndex = typeNames.findIndex((name) => name.endsWith('/count'));
+  const cpuIndex = typeNames.findIndex((name) => name === 'cpu/nanoseconds');
   const periodNs = Number(decoded.period ?? 0);
   const periodIsTime = decoded.periodType !== undefined && text(decoded.periodType.unit, 'period unit') === 'nanoseconds';
   let divisor = 1;
@@ -57,6 +58,7 @@ export function readPprof(data: Uint8Array): Profile {
     const [, key, value] = match;
     const number = Number(value);
     if (key === 'engine') metadata.engine = value!;
+    else if (key === 'engine_reason') metadata.engineReason = value!;
     else if (key === 'sample_weight_ns' && number > 0) metadata.sampleWeightNs = number;
     else if (key === 'lines') metadata.lines = value === '1';
     else if (key === 'pid' && Number.isInteger(number)) metadata.pid = number;
@@ -106,7 +108,9 @@ export function readPprof(data: Uint8Array): Profile {
       if (!frames) throw new InputError(`sample ${index} refers to location ${sample.locationId[i]}, which the profile does not define`);
       ids.push(...frames);
     }
-    profile.addStack(ids, count);
+    // Keep the producer's CPU time where it has one.
+    const cpuNs = cpuIndex >= 0 ? Number(sample.value[cpuIndex] ?? 0) : 0;
+    profile.addStack(ids, count, undefined, cpuNs > 0 ? cpuNs : undefined);
   });
   return profile;
 }

@@ -3,8 +3,9 @@
 //
 //   Profile   1 sample_type  [samples/count, cpu/nanoseconds]; only samples/count when the CPU time per
 //                            sample is unknown (a profile read from folded stacks)
-//             2 sample       one per unique stack: location_id leaf first, value [count, count × weight]
-//                            weight = the CPU time a sample stands for (measured; else the period)
+//             2 sample       one per unique stack: location_id leaf first, value [count, CPU ns]
+//                            CPU ns = the sum of the samples' measured CPU time (per-thread engines),
+//                            else count × the CPU time a sample stood for over the run
 //             4 location     one per distinct (function, line): line [{function_id, line}]
 //             5 function     name = system_name, filename, start_line
 //             6 string_table  9 time_nanos  10 duration_nanos  11 period_type cpu/nanoseconds
@@ -15,7 +16,7 @@ import { gzipSync } from 'node:zlib';
 
 import { Function as PprofFunction, Location, Profile as PprofProfile, Sample, StringTable, ValueType } from 'pprof-format';
 
-import { sampleWeightNs, type Frame, type Profile } from '../profile';
+import { sampleWeightNs, stackCpuNs, type Frame, type Profile } from '../profile';
 import { sfprofVersion } from '../version';
 
 /** Metadata carried in pprof comments, read back by readers/pprof.ts. */
@@ -24,6 +25,7 @@ export function metadataComments(profile: Profile): string[] {
   return [
     `sfprof.version=${sfprofVersion()}`,
     `sfprof.engine=${m.engine}`,
+    ...(m.engineReason ? [`sfprof.engine_reason=${m.engineReason}`] : []),
     `sfprof.interval_us=${m.intervalUs}`,
     ...(m.sampleWeightNs !== undefined ? [`sfprof.sample_weight_ns=${m.sampleWeightNs}`] : []),
     `sfprof.lines=${m.lines ? 1 : 0}`,
@@ -81,7 +83,8 @@ export function encodePprof(profile: Profile): Uint8Array {
     if (stack.count <= 0) continue;
     const locationId: number[] = [];
     for (let i = stack.frames.length - 1; i >= 0; i--) locationId.push(locationOfFrame[stack.frames[i]!]!);
-    samples.push(new Sample({ locationId, value: timed ? [stack.count, stack.count * weightNs] : [stack.count] }));
+    const cpuNs = Math.round(stackCpuNs(stack, profile.metadata));
+    samples.push(new Sample({ locationId, value: timed ? [stack.count, cpuNs] : [stack.count] }));
   }
 
   const samplesCount = { type: strings.dedup('samples'), unit: strings.dedup('count') };

@@ -65,7 +65,7 @@ void FillRecord(SampleRing& ring, SampleHeader* slot, uint64_t seq) {
   slot->vm_state = static_cast<uint32_t>(seq % 7);
   slot->frame_count = count;
   slot->flags = count == max_frames ? sfprof::kSampleTruncated : 0u;
-  slot->reserved = static_cast<uint32_t>(Mix(seq));
+  slot->weight_us = static_cast<uint32_t>(Mix(seq));
   void** frames = ring.FramesOf(slot);
   for (uint32_t i = 0; i < count; ++i) frames[i] = FrameFor(seq, i);
 }
@@ -79,7 +79,7 @@ bool RecordMatches(const SampleRing& ring, const SampleHeader* slot, uint64_t se
   if (slot->vm_state != seq % 7) return false;
   if (slot->frame_count != count) return false;
   if (slot->flags != (count == max_frames ? sfprof::kSampleTruncated : 0u)) return false;
-  if (slot->reserved != static_cast<uint32_t>(Mix(seq))) return false;
+  if (slot->weight_us != static_cast<uint32_t>(Mix(seq))) return false;
   void* const* frames = reinterpret_cast<void* const*>(slot + 1);
   for (uint32_t i = 0; i < count; ++i) {
     if (frames[i] != FrameFor(seq, i)) return false;

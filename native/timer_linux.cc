@@ -1,0 +1,169 @@
+// The per-thread Linux engines. Both signal one JS thread with a real-time signal, so they give exact
+// thread attribution and never collide with SIGPROF users such as V8's own profiler.
+//
+// perf: a software task-clock event counting the thread's user-mode CPU time (exclude_kernel, which
+// perf_event_paranoid=2 allows without privileges); every `sample_period` ns of it the kernel sends
+// the signal. It is not tied to the scheduler tick, so it delivers intervals below it.
+// thread-cpu: a POSIX CPU-time timer on the thread's clock; checked on the tick like setitimer.
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <string>
+
+#include "sampler_state.h"
+#include "timer.h"
+
+#if defined(__linux__)
+#include <linux/perf_event.h>
+#endif
+
+namespace sfprof {
+
+#if defined(__linux__)
+namespace {
+
+pid_t CurrentTid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
+
+// A first expiry uniform in (0, interval]: threads that start together or run briefly are not all
+// sampled at the same phase (Go's per-thread timers do the same).
+uint64_t RandomFirstNs(uint64_t interval_ns) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  uint64_t x = static_cast<uint64_t>(now.tv_nsec) ^ (static_cast<uint64_t>(CurrentTid()) << 32) ^
+               reinterpret_cast<uintptr_t>(&now);
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  return 1 + x % interval_ns;
+}
+
+class PerfEngine : public TimerEngine {
+ public:
+  explicit PerfEngine(bool simulate_failure) : simulate_failure_(simulate_failure) {}
+  const char* name() const override { return "perf"; }
+  bool per_thread() const override { return true; }
+
+  bool AttachThread(ThreadSampler* sampler, int signo, uint64_t interval_us, std::string* error) override {
+    const uint64_t interval_ns = interval_us * 1000;
+    struct perf_event_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.size = sizeof(attr);
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_TASK_CLOCK;
+    attr.sample_period = RandomFirstNs(interval_ns);
+    attr.exclude_kernel = 1;
+    attr.exclude_hv = 1;
+    attr.disabled = 1;
+    attr.wakeup_events = 1;
+    int fd = -1;
+    if (simulate_failure_) {
+      errno = EACCES;
+    } else {
+      fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC));
+    }
+    if (fd < 0) {
+      const int failed = errno;
+      *error = std::string("perf_event_open(task-clock) refused: ") + strerror(failed) +
+               (failed == EACCES || failed == EPERM
+                    ? " (see /proc/sys/kernel/perf_event_paranoid; seccomp filters, as in many containers, also refuse it)"
+                    : "");
+      return false;
+    }
+    struct f_owner_ex owner;
+    owner.type = F_OWNER_TID;
+    owner.pid = CurrentTid();
+    if (fcntl(fd, F_SETFL, O_ASYNC) != 0 || fcntl(fd, F_SETSIG, signo) != 0 ||
+        fcntl(fd, F_SETOWN_EX, &owner) != 0) {
+      *error = std::string("could not route perf signals to the thread: ") + strerror(errno);
+      close(fd);
+      return false;
+    }
+    sampler->interval_ns = interval_ns;
+    sampler->perf_last_count = 0;
+    sampler->perf_period_pending = true;
+    sampler->perf_fd = fd;
+    if (ioctl(fd, PERF_EVENT_IOC_RESET, 0) != 0 || ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) != 0) {
+      *error = std::string("could not enable the perf event: ") + strerror(errno);
+      sampler->perf_fd = -1;
+      close(fd);
+      return false;
+    }
+    return true;
+  }
+
+  void DetachThread(ThreadSampler* sampler) override {
+    const int fd = sampler->perf_fd;
+    if (fd < 0) return;
+    ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
+    sampler->perf_fd = -1;
+    close(fd);
+  }
+
+ private:
+  const bool simulate_failure_;
+};
+
+class ThreadCpuEngine : public TimerEngine {
+ public:
+  const char* name() const override { return "thread-cpu"; }
+  bool per_thread() const override { return true; }
+
+  bool AttachThread(ThreadSampler* sampler, int signo, uint64_t interval_us, std::string* error) override {
+    const uint64_t interval_ns = interval_us * 1000;
+    struct sigevent event;
+    memset(&event, 0, sizeof(event));
+    event.sigev_notify = SIGEV_THREAD_ID;
+    event.sigev_signo = signo;
+    event._sigev_un._tid = CurrentTid();
+    timer_t timer;
+    if (timer_create(CLOCK_THREAD_CPUTIME_ID, &event, &timer) != 0) {
+      *error = std::string("timer_create(CLOCK_THREAD_CPUTIME_ID) failed: ") + strerror(errno);
+      return false;
+    }
+    sampler->interval_ns = interval_ns;
+    sampler->cpu_timer = timer;
+    sampler->has_cpu_timer = true;
+    struct itimerspec spec;
+    const uint64_t first = RandomFirstNs(interval_ns);
+    spec.it_value.tv_sec = static_cast<time_t>(first / 1000000000u);
+    spec.it_value.tv_nsec = static_cast<long>(first % 1000000000u);
+    spec.it_interval.tv_sec = static_cast<time_t>(interval_ns / 1000000000u);
+    spec.it_interval.tv_nsec = static_cast<long>(interval_ns % 1000000000u);
+    if (timer_settime(timer, 0, &spec, nullptr) != 0) {
+      *error = std::string("timer_settime failed: ") + strerror(errno);
+      sampler->has_cpu_timer = false;
+      timer_delete(timer);
+      return false;
+    }
+    return true;
+  }
+
+  void DetachThread(ThreadSampler* sampler) override {
+    if (!sampler->has_cpu_timer) return;
+    sampler->has_cpu_timer = false;
+    timer_delete(sampler->cpu_timer);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<TimerEngine> CreatePerfEngine(bool simulate_failure) {
+  return std::make_unique<PerfEngine>(simulate_failure);
+}
+std::unique_ptr<TimerEngine> CreateThreadCpuEngine() { return std::make_unique<ThreadCpuEngine>(); }
+
+#else  // macOS (untested): no perf events, no per-thread CPU timers with thread-directed signals.
+
+std::unique_ptr<TimerEngine> CreatePerfEngine(bool) { return nullptr; }
+std::unique_ptr<TimerEngine> CreateThreadCpuEngine() { return nullptr; }
+
+#endif
+
+}  // namespace sfprof
