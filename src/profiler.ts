@@ -24,6 +24,8 @@ export interface SamplerStats {
   engineRateHz: number;
   /** Set when engineRateHz is under 80% of requestedRateHz: the likely cause. */
   rateWarning?: string;
+  /** The timer's signal: SIGPROF (itimer) or the real-time signal of a per-thread engine. */
+  signal: number;
   /** Timer signals received, on any thread. */
   signalsReceived: number;
   /** Stacks captured on the JS thread. */
@@ -263,6 +265,7 @@ function toStats(native: NativeStats, ingester: SampleIngester | undefined, engi
     running: native.running,
     engine: native.engine,
     engineReason,
+    signal: native.signal ?? 0,
     intervalUs: native.intervalUs,
     requestedRateHz: rate.requestedHz,
     engineRateHz: rate.achievedHz,
