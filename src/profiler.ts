@@ -19,7 +19,7 @@ export interface SamplerStats {
   engineReason: string;
   intervalUs: number;
   /** Samples per second requested (1 s / interval) and achieved per CPU second of what the engine
-   * counts (the process for itimer, the JS thread's user time for perf, its CPU time for thread-cpu). */
+   * samples (the process for itimer, the JS thread for perf and thread-cpu). */
   requestedRateHz: number;
   engineRateHz: number;
   /** Set when engineRateHz is under 80% of requestedRateHz: the likely cause. */
@@ -249,9 +249,9 @@ function toStats(native: NativeStats, ingester: SampleIngester | undefined, engi
   const histogram = native.handlerTimeHistogram ?? [];
   const bucketNs = native.handlerBucketNs ?? 1;
   const drops = dropsOf(native);
-  // Each engine's rate over the CPU time it counts.
-  const engineCpuNs =
-    native.engine === 'itimer' ? native.processCpuNs : native.engine === 'perf' ? native.threadUserNs : native.threadCpuNs;
+  // Each engine's rate over the CPU time it samples: the process's for itimer, the JS thread's
+  // (user and system: perf counts only user time, so time in syscalls shows as a lower rate) else.
+  const engineCpuNs = native.engine === 'itimer' ? native.processCpuNs : native.threadCpuNs;
   const engineSamples = native.engine === 'itimer' ? native.timerSignals : samplesRecorded + drops.ringFull + drops.busy;
   const rate = checkRate({
     engine: native.engine,
