@@ -43,7 +43,7 @@ uint64_t RequireUint(const Napi::Object& options, const char* key, uint64_t min,
   return static_cast<uint64_t>(number);
 }
 
-Napi::Value EncodeSamples(Napi::Env env, const DrainedSamples& drained) {
+Napi::Value EncodeSamples(Napi::Env env, const DrainedThread& drained) {
   Napi::Float64Array array = Napi::Float64Array::New(env, drained.records.size());
   if (!drained.records.empty()) {
     memcpy(array.Data(), drained.records.data(), drained.records.size() * sizeof(double));
@@ -83,18 +83,26 @@ Napi::Value EncodeEvents(Napi::Env env, const std::vector<CodeEvent>& events) {
   return array;
 }
 
-// Samples first, then events: every event a drained sample refers to (seq ≤ its stamp) was
-// appended before the sample was taken, so it is in the same batch or an earlier one.
+// One batch per sampled thread: its samples, then its code events (every event a drained sample
+// refers to was appended before the sample was taken, so it is in the same batch or an earlier one).
 Napi::Value DrainBatch(Napi::Env env) {
-  Sampler& sampler = Sampler::Get();
-  DrainedSamples drained;
-  sampler.DrainSamples(&drained);
-  std::vector<CodeEvent> events = CodeEventLog::Get().Take();
-  Napi::Object batch = Napi::Object::New(env);
-  batch.Set("samples", EncodeSamples(env, drained));
-  batch.Set("sampleCount", Napi::Number::New(env, static_cast<double>(drained.count)));
-  batch.Set("events", EncodeEvents(env, events));
-  return batch;
+  std::vector<DrainedThread> drained;
+  Sampler::Get().Drain(&drained);
+  Napi::Array threads = Napi::Array::New(env, drained.size());
+  for (size_t i = 0; i < drained.size(); ++i) {
+    const DrainedThread& thread = drained[i];
+    Napi::Object batch = Napi::Object::New(env);
+    batch.Set("threadId", Napi::Number::New(env, thread.thread_id));
+    if (!thread.name.empty()) batch.Set("name", Napi::String::New(env, thread.name));
+    batch.Set("finished", Napi::Boolean::New(env, thread.finished));
+    batch.Set("samples", EncodeSamples(env, thread));
+    batch.Set("sampleCount", Napi::Number::New(env, static_cast<double>(thread.count)));
+    batch.Set("events", EncodeEvents(env, thread.events));
+    threads.Set(static_cast<uint32_t>(i), batch);
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("threads", threads);
+  return result;
 }
 
 bool IsOwner(const Napi::Env& env) {
@@ -174,16 +182,15 @@ Napi::Object BuildStats(Napi::Env env) {
   set("handlerDisplaced", static_cast<double>(sampler.handler_displaced()));
   set("forwardLoops", static_cast<double>(process.forward_loops.load()));
   set("spillInterrupts", static_cast<double>(sampler.spill_interrupts()));
-  const ThreadSampler* thread = sampler.thread();
-  if (thread != nullptr) {
-    set("samplesRecorded", static_cast<double>(thread->samples_recorded.load()));
-    set("droppedRingFull", static_cast<double>(thread->dropped_ring_full.load()));
-    set("droppedBusy", static_cast<double>(thread->dropped_busy.load()));
-    set("truncated", static_cast<double>(thread->truncated.load()));
-    set("ringSlots", static_cast<double>(thread->ring.slots()));
-    set("maxFrames", static_cast<double>(thread->ring.max_frames() - 1));
+  ThreadTotals totals;
+  if (sampler.Totals(&totals)) {
+    set("samplesRecorded", static_cast<double>(totals.samples_recorded));
+    set("droppedRingFull", static_cast<double>(totals.dropped_ring_full));
+    set("droppedBusy", static_cast<double>(totals.dropped_busy));
+    set("truncated", static_cast<double>(totals.truncated));
+    set("threads", static_cast<double>(totals.threads));
     Napi::Float64Array histogram = Napi::Float64Array::New(env, kHandlerBuckets);
-    for (size_t i = 0; i < kHandlerBuckets; ++i) histogram[i] = thread->handler_time[i].load();
+    for (size_t i = 0; i < kHandlerBuckets; ++i) histogram[i] = totals.handler_time[i];
     stats.Set("handlerTimeHistogram", histogram);
     set("handlerBucketNs", static_cast<double>(kHandlerBucketNs));
     set("threadCpuNs", ClockNs(CLOCK_THREAD_CPUTIME_ID) - sampler.thread_cpu_start_ns());
@@ -196,7 +203,7 @@ Napi::Object BuildStats(Napi::Env env) {
 
 Napi::Value Stats(const Napi::CallbackInfo& info) { return BuildStats(info.Env()); }
 
-// Stops sampling and returns the final batch; the ring is freed afterwards.
+// Stops sampling and returns the final batches; the rings are freed afterwards.
 Napi::Value Stop(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!IsOwner(env)) return env.Undefined();
@@ -206,6 +213,37 @@ Napi::Value Stop(const Napi::CallbackInfo& info) {
   batch.Set("stats", BuildStats(env));
   sampler.Release();
   return batch;
+}
+
+// A worker thread joins the main thread's running session.
+Napi::Value AttachThread(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "sfprof: attachThread(threadId) expects a number").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string error;
+  const int thread_id = info[0].As<Napi::Number>().Int32Value();
+  if (!Sampler::Get().AttachThread(CurrentIsolate(), thread_id, &error)) {
+    Napi::Error::New(env, "sfprof: " + error).ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+
+Napi::Value DetachThread(const Napi::CallbackInfo& info) {
+  Sampler::Get().DetachThread(CurrentIsolate());
+  return info.Env().Undefined();
+}
+
+Napi::Value NameThread(const Napi::CallbackInfo& info) {
+  if (info.Length() >= 1 && info[0].IsString()) {
+    Sampler::Get().NameThread(CurrentIsolate(), info[0].As<Napi::String>().Utf8Value());
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value SessionRunning(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), Sampler::Get().running());
 }
 
 // Addresses that need aliasing: V8 reports builtins at their place in the node binary but runs them
@@ -270,8 +308,10 @@ void CleanupHook(void* isolate) {
   Sampler& sampler = Sampler::Get();
   if (sampler.owner() == isolate) {
     sampler.Stop();
-    CodeEventLog::Get().Take();
     sampler.Release();
+  } else {
+    // A worker's teardown (its end, or Worker.terminate()): what it sampled stays for the drain.
+    sampler.DetachThread(static_cast<v8::Isolate*>(isolate));
   }
 }
 
@@ -292,6 +332,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("resumeTimer", Napi::Function::New(env, ResumeTimer, "resumeTimer"));
   exports.Set("nativeSymbol", Napi::Function::New(env, NativeSymbol, "nativeSymbol"));
   exports.Set("embeddedCodeRange", Napi::Function::New(env, EmbeddedCodeRange, "embeddedCodeRange"));
+  exports.Set("attachThread", Napi::Function::New(env, AttachThread, "attachThread"));
+  exports.Set("detachThread", Napi::Function::New(env, DetachThread, "detachThread"));
+  exports.Set("nameThread", Napi::Function::New(env, NameThread, "nameThread"));
+  exports.Set("sessionRunning", Napi::Function::New(env, SessionRunning, "sessionRunning"));
   v8::Isolate* isolate = CurrentIsolate();
   bool first_load;
   {

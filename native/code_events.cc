@@ -2,8 +2,21 @@
 
 #include <v8.h>
 
+#include <map>
+
 namespace sfprof {
 namespace {
+
+// Isolate → its log. Looked up and appended to under one mutex, so Unregister cannot free a log
+// while an event is being added to it.
+std::mutex g_logs_mutex;
+std::map<v8::Isolate*, CodeEventLog*>* g_logs = new std::map<v8::Isolate*, CodeEventLog*>();  // leaked: events may arrive during exit
+
+void AppendFor(v8::Isolate* isolate, CodeEvent&& event) {
+  std::lock_guard<std::mutex> lock(g_logs_mutex);
+  auto found = g_logs->find(isolate);
+  if (found != g_logs->end()) found->second->Append(std::move(event));
+}
 
 // Positions collected between CODE_START_LINE_INFO_RECORDING and CODE_END_LINE_INFO_RECORDING.
 struct PendingPositions {
@@ -21,19 +34,19 @@ CodeEvent FromV8(const v8::JitCodeEvent* event, CodeEventType type) {
 
 // Called by V8 on any thread; must not call into V8 except to read the event.
 void OnJitCodeEvent(const v8::JitCodeEvent* event) {
-  CodeEventLog& log = CodeEventLog::Get();
+  v8::Isolate* isolate = event->isolate;
   switch (event->type) {
     case v8::JitCodeEvent::CODE_ADDED: {
       CodeEvent added = FromV8(event, CodeEventType::kAdded);
       if (!event->script.IsEmpty()) added.script_id = event->script->GetId();
       if (event->name.str != nullptr) added.name.assign(event->name.str, event->name.len);
-      log.Append(std::move(added));
+      AppendFor(isolate, std::move(added));
       break;
     }
     case v8::JitCodeEvent::CODE_MOVED: {
       CodeEvent moved = FromV8(event, CodeEventType::kMoved);
       moved.new_start = reinterpret_cast<uint64_t>(event->new_code_start);
-      log.Append(std::move(moved));
+      AppendFor(isolate, std::move(moved));
       break;
     }
     case v8::JitCodeEvent::CODE_START_LINE_INFO_RECORDING:
@@ -55,7 +68,7 @@ void OnJitCodeEvent(const v8::JitCodeEvent* event) {
       positions.size = 0;
       positions.positions = std::move(pending->pairs);
       delete pending;
-      log.Append(std::move(positions));
+      AppendFor(isolate, std::move(positions));
       break;
     }
     case v8::JitCodeEvent::CODE_REMOVED:
@@ -66,13 +79,11 @@ void OnJitCodeEvent(const v8::JitCodeEvent* event) {
 
 }  // namespace
 
-CodeEventLog& CodeEventLog::Get() {
-  // Leaked on purpose: V8 helper threads may still deliver an event while the process exits.
-  static CodeEventLog* log = new CodeEventLog();
-  return *log;
-}
-
-void CodeEventLog::Enable(v8::Isolate* isolate) {
+void CodeEventLog::Enable(v8::Isolate* isolate, CodeEventLog* log) {
+  {
+    std::lock_guard<std::mutex> lock(g_logs_mutex);
+    (*g_logs)[isolate] = log;
+  }
   isolate->SetJitCodeEventHandler(v8::kJitCodeEventEnumExisting, OnJitCodeEvent);
 }
 
@@ -80,8 +91,19 @@ void CodeEventLog::Disable(v8::Isolate* isolate) {
   isolate->SetJitCodeEventHandler(v8::kJitCodeEventDefault, nullptr);
 }
 
+void CodeEventLog::Unregister(v8::Isolate* isolate) {
+  std::lock_guard<std::mutex> lock(g_logs_mutex);
+  g_logs->erase(isolate);
+}
+
+void CodeEventLog::Close() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  closed_ = true;
+}
+
 void CodeEventLog::Append(CodeEvent&& event) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (closed_) return;
   event.seq = seq_.load(std::memory_order_relaxed) + 1;
   events_.push_back(std::move(event));
   // Published after the event is in the log: a sample stamped with this number finds it there.

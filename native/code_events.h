@@ -4,7 +4,8 @@
 // address must be resolved against the code layout of the moment it was sampled. Each sample carries
 // the sequence number current when it was taken; the drain replays events up to it, then resolves.
 // V8 calls the listener from any thread (82% of moves arrive on GC helper threads), so appends take
-// a mutex and never call back into V8 beyond reading the event.
+// a mutex and never call back into V8 beyond reading the event. There is one log per sampled
+// isolate (the main thread's and each worker's); events find theirs through `event->isolate`.
 #ifndef SFPROF_CODE_EVENTS_H_
 #define SFPROF_CODE_EVENTS_H_
 
@@ -36,12 +37,17 @@ struct CodeEvent {
 
 class CodeEventLog {
  public:
-  static CodeEventLog& Get();
+  // The isolate's own thread. Registers `log` for `isolate` and installs the listener; V8 first
+  // replays all existing code as adds.
+  static void Enable(v8::Isolate* isolate, CodeEventLog* log);
+  // The isolate's own thread. Removes the listener; the log stays registered (late events from GC
+  // helper threads still land in it) until Unregister.
+  static void Disable(v8::Isolate* isolate);
+  // Any thread: after this no event is appended to the isolate's log, which may then be freed.
+  static void Unregister(v8::Isolate* isolate);
 
-  // JS thread. Installs the listener; V8 first replays all existing code as adds.
-  void Enable(v8::Isolate* isolate);
-  // JS thread. Removes the listener. Events already logged stay until taken.
-  void Disable(v8::Isolate* isolate);
+  // Drops further events (the session ended while the isolate still runs); logged ones stay.
+  void Close();
 
   // Moves out everything logged so far.
   std::vector<CodeEvent> Take();
@@ -54,6 +60,7 @@ class CodeEventLog {
  private:
   std::mutex mutex_;
   std::vector<CodeEvent> events_;  // guarded by mutex_
+  bool closed_ = false;            // guarded by mutex_
   std::atomic<uint64_t> seq_{0};   // written under mutex_, read lock-free by the signal handler
 };
 

@@ -199,22 +199,54 @@ void Sampler::ResumeTimer() {
   if (running_.load()) engine_->Arm(options_.interval_us, &ignored);
 }
 
+namespace {
+
+class RegistryLock {
+ public:
+  explicit RegistryLock(pthread_mutex_t* mutex) : mutex_(mutex) { pthread_mutex_lock(mutex_); }
+  ~RegistryLock() { pthread_mutex_unlock(mutex_); }
+  RegistryLock(const RegistryLock&) = delete;
+  RegistryLock& operator=(const RegistryLock&) = delete;
+
+ private:
+  pthread_mutex_t* mutex_;
+};
+
+std::unique_ptr<ThreadEntry> NewEntry(v8::Isolate* isolate, int thread_id, uint64_t session,
+                                      const SamplerOptions& options) {
+  auto entry = std::make_unique<ThreadEntry>();
+  entry->isolate = isolate;
+  entry->thread_id = thread_id;
+  entry->session = session;
+  entry->sampler = std::make_unique<ThreadSampler>();
+  // One extra slot per sample for the interrupted pc (frame 0).
+  if (!entry->sampler->ring.Init(options.ring_slots, options.max_frames + 1)) return nullptr;
+  entry->log = std::make_unique<CodeEventLog>();
+  entry->sampler->isolate = isolate;
+  entry->sampler->code_seq = entry->log->sequence();
+  return entry;
+}
+
+}  // namespace
+
+ThreadEntry* Sampler::FindEntry(v8::Isolate* isolate) {
+  for (auto& entry : entries_) {
+    if (entry->isolate == isolate && !entry->finished) return entry.get();
+  }
+  return nullptr;
+}
+
 bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::string* error) {
   if (running_) {
     *error = "sfprof is already running in this process";
     return false;
   }
-  Release();
-  options_ = options;
-  auto thread = std::make_unique<ThreadSampler>();
-  // One extra slot per sample for the interrupted pc (frame 0).
-  if (!thread->ring.Init(options.ring_slots, options.max_frames + 1)) {
-    *error = "could not allocate the sample ring";
+  if (forked_child_.load()) {
+    *error = "sfprof cannot start in a forked child that did not exec";
     return false;
   }
-  thread->isolate = isolate;
-  thread->code_seq = CodeEventLog::Get().sequence();
-
+  Release();
+  options_ = options;
   std::unique_ptr<TimerEngine> engine;
   if (options.engine == "itimer") engine = CreateItimerEngine();
   else if (options.engine == "perf") engine = CreatePerfEngine(options.simulate_perf_failure);
@@ -232,29 +264,41 @@ bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
     }
     RealtimeSignal().store(signal_);
   }
+  std::unique_ptr<ThreadEntry> entry = NewEntry(isolate, 0, session_ + 1, options);
+  if (!entry) {
+    *error = "could not allocate the sample ring";
+    return false;
+  }
 
   GetProcessCounters().Reset();
   if (!InstallHandler(error)) return false;
+  session_++;
+  ThreadEntry* main = entry.get();
+  {
+    RegistryLock lock(&registry_mutex_);
+    entries_.push_back(std::move(entry));
+    main_entry_ = main;
+  }
   // Code events first: existing code is enumerated now, and samples must never refer to code the
   // log has not seen.
-  CodeEventLog::Get().Enable(isolate);
-  thread_ = std::move(thread);
+  CodeEventLog::Enable(isolate, main->log.get());
   owner_ = isolate;
   start_ns_ = static_cast<uint64_t>(ClockNs(CLOCK_MONOTONIC));
   thread_cpu_start_ns_ = ClockNs(CLOCK_THREAD_CPUTIME_ID);
   process_cpu_start_ns_ = ClockNs(CLOCK_PROCESS_CPUTIME_ID);
   thread_user_start_ns_ = ThreadUserNs();
-  SetCurrentThreadSampler(thread_.get());
+  SetCurrentThreadSampler(main->sampler.get());
 
   engine_ = std::move(engine);
   const bool armed = engine_->per_thread()
-                         ? engine_->AttachThread(thread_.get(), signal_, options.interval_us, error)
+                         ? engine_->AttachThread(main->sampler.get(), signal_, options.interval_us, error)
                          : engine_->Arm(options.interval_us, error);
   if (!armed) {
     // Not armed by us (it may be someone else's timer): nothing to disarm.
     UndoStart(/*timer_armed=*/false);
     return false;
   }
+  main->timer_attached = engine_->per_thread();
   static bool process_hooks_registered = false;
   if (!process_hooks_registered) {
     process_hooks_registered = true;
@@ -264,9 +308,8 @@ bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
   handler_reinstalls_ = 0;
   handler_displaced_ = 0;
   timer_paused_ = false;
-  spill_.clear();
-  spill_count_ = 0;
   spill_interrupts_ = 0;
+  spill_words_ = 0;
   running_ = true;
   if (!StartWatcher(error)) {
     UndoStart(/*timer_armed=*/true);
@@ -277,36 +320,166 @@ bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
 
 void Sampler::UndoStart(bool timer_armed) {
   running_ = false;
+  ThreadEntry* main = main_entry_;
+  main->sampler->paused.store(true, std::memory_order_release);
+  SetCurrentThreadSampler(nullptr);
   if (timer_armed) {
-    if (engine_->per_thread()) engine_->DetachThread(thread_.get());
+    if (engine_->per_thread()) engine_->DetachThread(main->sampler.get());
     else engine_->Disarm();
   }
-  SetCurrentThreadSampler(nullptr);
   RestoreHandler();
-  CodeEventLog::Get().Disable(owner_);
-  thread_.reset();
+  CodeEventLog::Disable(owner_);
+  CodeEventLog::Unregister(owner_);
+  {
+    RegistryLock lock(&registry_mutex_);
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      if (it->get() == main) {
+        entries_.erase(it);
+        break;
+      }
+    }
+    main_entry_ = nullptr;
+  }
   engine_.reset();
   owner_ = nullptr;
+}
+
+void Sampler::QuietEntry(ThreadEntry* entry) {
+  entry->sampler->paused.store(true, std::memory_order_release);
+  if (entry->timer_attached) engine_->QuietThread(entry->sampler.get());
 }
 
 void Sampler::Stop() {
   if (!running_.exchange(false)) return;
   StopWatcher();
   // Order matters: no new signals, then no sampling on this thread, then the old disposition.
-  if (engine_->per_thread()) engine_->DetachThread(thread_.get());
-  else engine_->Disarm();
-  thread_->paused.store(true, std::memory_order_release);
+  ThreadEntry* main = main_entry_;
+  main->sampler->paused.store(true, std::memory_order_release);
   SetCurrentThreadSampler(nullptr);
+  if (engine_->per_thread()) {
+    engine_->DetachThread(main->sampler.get());
+    main->timer_attached = false;
+  } else {
+    engine_->Disarm();
+  }
+  {
+    // Workers still running keep their TLS pointer (only their own thread may clear it): their
+    // timers go quiet, the handler skips them, and their logs take no more events.
+    RegistryLock lock(&registry_mutex_);
+    for (auto& entry : entries_) {
+      if (entry.get() == main || entry->session != session_) continue;
+      QuietEntry(entry.get());
+      entry->log->Close();
+    }
+  }
   RestoreHandler();
-  CodeEventLog::Get().Disable(owner_);
+  CodeEventLog::Disable(owner_);
 }
 
 void Sampler::Release() {
-  if (running_) return;
-  thread_.reset();
+  if (running_ || forked_child_.load()) return;
+  RegistryLock lock(&registry_mutex_);
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    ThreadEntry* entry = it->get();
+    // A live worker's sampler stays until that worker detaches: its TLS still points at it.
+    if (entry == main_entry_ || entry->finished) {
+      CodeEventLog::Unregister(entry->isolate);
+      it = entries_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  main_entry_ = nullptr;
   owner_ = nullptr;
-  std::vector<double>().swap(spill_);
-  spill_count_ = 0;
+}
+
+bool Sampler::AttachThread(v8::Isolate* isolate, int thread_id, std::string* error) {
+  if (!running_.load() || forked_child_.load()) {
+    *error = "no sfprof session is running in this process; start one on the main thread first";
+    return false;
+  }
+  if (isolate == owner_) {
+    *error = "the main thread is sampled by start() itself";
+    return false;
+  }
+  std::unique_ptr<ThreadEntry> entry = NewEntry(isolate, thread_id, session_, options_);
+  if (!entry) {
+    *error = "could not allocate the sample ring";
+    return false;
+  }
+  ThreadEntry* added = entry.get();
+  {
+    RegistryLock lock(&registry_mutex_);
+    if (FindEntry(isolate) != nullptr) {
+      *error = "this thread is already being sampled";
+      return false;
+    }
+    entries_.push_back(std::move(entry));
+  }
+  CodeEventLog::Enable(isolate, added->log.get());
+  SetCurrentThreadSampler(added->sampler.get());
+  if (engine_->per_thread()) {
+    if (!engine_->AttachThread(added->sampler.get(), signal_, options_.interval_us, error)) {
+      DetachThread(isolate);
+      return false;
+    }
+    added->timer_attached = true;
+  }
+  return true;
+}
+
+void Sampler::DetachThread(v8::Isolate* isolate) {
+  if (forked_child_.load()) return;
+  ThreadEntry* entry;
+  {
+    RegistryLock lock(&registry_mutex_);
+    entry = FindEntry(isolate);
+    if (entry == nullptr || entry == main_entry_) return;
+  }
+  // On the worker's own thread: nothing interrupts this but our handler, which sees `paused` or a
+  // null TLS pointer from here on, so the descriptor or timer can go.
+  entry->sampler->paused.store(true, std::memory_order_release);
+  SetCurrentThreadSampler(nullptr);
+  CodeEventLog::Disable(isolate);
+  RegistryLock lock(&registry_mutex_);
+  if (entry->timer_attached && engine_) engine_->DetachThread(entry->sampler.get());
+  entry->timer_attached = false;
+  entry->finished = true;
+  if (!running_.load() || entry->session != session_) {
+    // Nobody will drain it.
+    CodeEventLog::Unregister(isolate);
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      if (it->get() == entry) {
+        entries_.erase(it);
+        break;
+      }
+    }
+  }
+}
+
+void Sampler::NameThread(v8::Isolate* isolate, const std::string& name) {
+  if (forked_child_.load()) return;
+  RegistryLock lock(&registry_mutex_);
+  ThreadEntry* entry = FindEntry(isolate);
+  if (entry != nullptr) entry->name = name;
+}
+
+bool Sampler::Totals(ThreadTotals* totals) {
+  if (forked_child_.load()) return false;
+  RegistryLock lock(&registry_mutex_);
+  if (entries_.empty()) return false;
+  totals->handler_time.assign(kHandlerBuckets, 0);
+  for (auto& entry : entries_) {
+    if (entry->session != session_) continue;
+    const ThreadSampler& sampler = *entry->sampler;
+    totals->threads++;
+    totals->samples_recorded += sampler.samples_recorded.load();
+    totals->dropped_ring_full += sampler.dropped_ring_full.load();
+    totals->dropped_busy += sampler.dropped_busy.load();
+    totals->truncated += sampler.truncated.load();
+    for (size_t i = 0; i < kHandlerBuckets; ++i) totals->handler_time[i] += sampler.handler_time[i].load();
+  }
+  return true;
 }
 
 bool Sampler::StartWatcher(std::string* error) {
@@ -326,13 +499,22 @@ bool Sampler::StartWatcher(std::string* error) {
 void* Sampler::WatcherMain(void* data) {
   Sampler* sampler = static_cast<Sampler*>(data);
   v8::Isolate* isolate = sampler->owner_;
-  const SampleRing* ring = &sampler->thread_->ring;
   while (!sampler->watcher_stop_.load()) {
     struct timespec period = {0, kWatcherPeriodNs};
     nanosleep(&period, nullptr);
     if (sampler->watcher_stop_.load()) break;
     sampler->EnsureHandler();
-    if (ring->Unread() * 2 >= ring->slots() && !sampler->interrupt_pending_.exchange(true)) {
+    bool half_full = false;
+    // try-lock: the watcher never waits on the registry (a fork taken while it held the lock
+    // must not leave the child's copy locked for long, and the JS thread has priority).
+    if (pthread_mutex_trylock(&sampler->registry_mutex_) == 0) {
+      for (auto& entry : sampler->entries_) {
+        const SampleRing& ring = entry->sampler->ring;
+        if (ring.Unread() * 2 >= ring.slots()) half_full = true;
+      }
+      pthread_mutex_unlock(&sampler->registry_mutex_);
+    }
+    if (half_full && !sampler->interrupt_pending_.exchange(true)) {
       isolate->RequestInterrupt(OnInterrupt, sampler);
     }
   }
@@ -347,43 +529,76 @@ void Sampler::StopWatcher() {
 }
 
 void Sampler::ForgetAfterFork() {
-  // Only the forking thread exists in the child: no watcher to join, no timer (setitimer timers are
-  // not inherited). The ring stays allocated; the child simply is not profiled.
+  // Only the forking thread exists in the child: no watcher to join, no timer (setitimer timers and
+  // POSIX timers are not inherited). The registry may have been locked by another thread at fork:
+  // the child never touches it. Its samplers stay allocated; the child simply is not profiled.
   Sampler& sampler = Get();
+  sampler.forked_child_.store(true);
   sampler.watcher_running_.store(false);
   sampler.running_.store(false);
+  ThreadSampler* current = CurrentThreadSampler();
   SetCurrentThreadSampler(nullptr);
   // A perf event descriptor is inherited but counts the parent's thread: let it go.
-  if (sampler.thread_ && sampler.thread_->perf_fd >= 0) {
-    close(sampler.thread_->perf_fd);
-    sampler.thread_->perf_fd = -1;
+  if (current != nullptr && current->perf_fd >= 0) {
+    close(current->perf_fd);
+    current->perf_fd = -1;
   }
 }
 
-// JS thread, at a V8 interrupt check. May run after Stop() (a request already queued): then no-op.
+// Main JS thread, at a V8 interrupt check. May run after Stop() (a request already queued): no-op.
 void Sampler::OnInterrupt(v8::Isolate* isolate, void* data) {
   Sampler* sampler = static_cast<Sampler*>(data);
   sampler->interrupt_pending_.store(false);
-  if (!sampler->running_ || !sampler->thread_ || sampler->owner_ != isolate) return;
+  if (!sampler->running_ || sampler->owner_ != isolate || sampler->forked_child_.load()) return;
   sampler->spill_interrupts_++;
-  sampler->SpillRing();
+  RegistryLock lock(&sampler->registry_mutex_);
+  sampler->SpillRings();
 }
 
-void Sampler::SpillRing() { ReadRing(&spill_, &spill_count_, kSpillLimitWords); }
-
-void Sampler::DrainSamples(DrainedSamples* out) {
-  if (!thread_) return;
-  // Spilled samples are older than anything still in the ring.
-  std::vector<double> spilled;
-  spilled.swap(spill_);
-  out->records = std::move(spilled);
-  out->count = spill_count_;
-  spill_count_ = 0;
-  ReadRing(&out->records, &out->count, SIZE_MAX);
+void Sampler::SpillRings() {
+  for (auto& entry : entries_) {
+    if (entry->session != session_) continue;
+    const size_t before = entry->spill.size();
+    const size_t room = kSpillLimitWords > spill_words_ ? kSpillLimitWords - spill_words_ : 0;
+    ReadRing(entry.get(), &entry->spill, &entry->spill_count, before + room);
+    spill_words_ += entry->spill.size() - before;
+  }
 }
 
-void Sampler::ReadRing(std::vector<double>* records, uint64_t* count, size_t limit_words) {
-  SampleRing& ring = thread_->ring;
+void Sampler::Drain(std::vector<DrainedThread>* out) {
+  if (forked_child_.load()) return;
+  RegistryLock lock(&registry_mutex_);
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    ThreadEntry* entry = it->get();
+    if (entry->session != session_) {
+      ++it;
+      continue;
+    }
+    DrainedThread drained;
+    drained.thread_id = entry->thread_id;
+    drained.name = entry->name;
+    drained.finished = entry->finished;
+    // Spilled samples are older than anything still in the ring.
+    drained.records.swap(entry->spill);
+    drained.count = entry->spill_count;
+    entry->spill_count = 0;
+    ReadRing(entry, &drained.records, &drained.count, SIZE_MAX);
+    // Samples first, then events: every event a drained sample refers to was appended before the
+    // sample was taken, so it is in this batch or an earlier one.
+    drained.events = entry->log->Take();
+    out->push_back(std::move(drained));
+    if (entry->finished) {
+      CodeEventLog::Unregister(entry->isolate);
+      it = entries_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  spill_words_ = 0;
+}
+
+void Sampler::ReadRing(ThreadEntry* entry, std::vector<double>* records, uint64_t* count, size_t limit_words) {
+  SampleRing& ring = entry->sampler->ring;
   const uint64_t begin = ring.ReadBegin();
   const uint64_t end = ring.ReadEnd();
   uint64_t position = begin;
@@ -410,12 +625,19 @@ void Sampler::ReadRing(std::vector<double>* records, uint64_t* count, size_t lim
 }
 
 void Sampler::DisarmAtExit() {
-  // Static destructors and exit handlers run after this; no SIGPROF may reach them. The sampler and
-  // its engine are never destroyed, so this is safe at any point of exit.
+  // Static destructors and exit handlers run after this; no timer signal may reach them. The
+  // sampler and its engine are never destroyed, so this is safe at any point of exit. Per-thread
+  // timers only go quiet: their threads may still be running their handler.
   Sampler& sampler = Get();
   if (sampler.running_.exchange(false)) {
-    if (sampler.engine_->per_thread()) sampler.engine_->DetachThread(sampler.thread_.get());
-    else sampler.engine_->Disarm();
+    if (!sampler.engine_->per_thread()) {
+      sampler.engine_->Disarm();
+    } else if (!sampler.forked_child_.load() && pthread_mutex_trylock(&sampler.registry_mutex_) == 0) {
+      for (auto& entry : sampler.entries_) {
+        if (entry->timer_attached) sampler.engine_->QuietThread(entry->sampler.get());
+      }
+      pthread_mutex_unlock(&sampler.registry_mutex_);
+    }
   }
   sampler.StopWatcher();
 }

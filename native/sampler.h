@@ -30,30 +30,69 @@ struct SamplerOptions {
   bool simulate_perf_failure = false;
 };
 
-// Samples moved out of the ring for JS, encoded as Sampler::DrainSamples describes.
-struct DrainedSamples {
+// One sampled JS thread: the main thread or a worker that attached. Owned by the Sampler's
+// registry; the signal handler reaches only `sampler`, through that thread's TLS pointer.
+struct ThreadEntry {
+  v8::Isolate* isolate = nullptr;
+  int thread_id = 0;  // Node's threadId: 0 for the main thread
+  std::string name;   // the worker's script, when known
+  uint64_t session = 0;
+  std::unique_ptr<ThreadSampler> sampler;
+  std::unique_ptr<CodeEventLog> log;
+  // Samples the interrupt moved out of the ring; the drain hands them over first.
+  std::vector<double> spill;
+  uint64_t spill_count = 0;
+  bool timer_attached = false;  // a per-thread timer runs for it
+  bool finished = false;        // its thread cleared its TLS: the memory may go once drained
+};
+
+// Samples moved out of one thread's ring for JS, encoded as Sampler::DrainSamples describes.
+struct DrainedThread {
+  int thread_id = 0;
+  std::string name;
+  bool finished = false;
   std::vector<double> records;
   uint64_t count = 0;
+  std::vector<CodeEvent> events;
+};
+
+// Counters summed over every thread of the session.
+struct ThreadTotals {
+  uint64_t samples_recorded = 0;
+  uint64_t dropped_ring_full = 0;
+  uint64_t dropped_busy = 0;
+  uint64_t truncated = 0;
+  uint64_t threads = 0;
+  std::vector<double> handler_time;  // histogram, kHandlerBuckets
 };
 
 class Sampler {
  public:
   static Sampler& Get();
 
-  // JS thread of `isolate`. Fails (with a reason) when already running, when another copy of
+  // Main JS thread of `isolate`. Fails (with a reason) when already running, when another copy of
   // sfprof owns the signal, or when the timer cannot be armed.
   bool Start(v8::Isolate* isolate, const SamplerOptions& options, std::string* error);
-  // Owner's JS thread. Disarms the timer, restores the previous disposition, stops code events.
-  // The ring stays readable until Release().
+  // Owner's JS thread. Disarms the timers, restores the previous disposition, stops code events on
+  // the main thread and closes the workers' logs. Rings stay readable until Release().
   void Stop();
   void Release();
+
+  // A worker's JS thread: samples it into the running session (its own ring, code log and, for
+  // per-thread engines, timer). Fails when no session runs or the thread is already attached.
+  bool AttachThread(v8::Isolate* isolate, int thread_id, std::string* error);
+  // That worker's thread (explicitly, or its environment teardown): stops sampling it. What it
+  // sampled stays for the main thread's next drain.
+  void DetachThread(v8::Isolate* isolate);
+  void NameThread(v8::Isolate* isolate, const std::string& name);
 
   bool running() const { return running_.load(); }
   v8::Isolate* owner() const { return owner_; }
   const char* engine_name() const { return engine_ ? engine_->name() : "none"; }
   int signal_number() const { return signal_; }
   uint64_t interval_us() const { return options_.interval_us; }
-  const ThreadSampler* thread() const { return thread_.get(); }
+  // Summed over the session's threads; false before the first Start.
+  bool Totals(ThreadTotals* totals);
   uint64_t start_ns() const { return start_ns_; }
   double thread_cpu_start_ns() const { return thread_cpu_start_ns_; }
   double process_cpu_start_ns() const { return process_cpu_start_ns_; }
@@ -62,10 +101,11 @@ class Sampler {
   uint64_t handler_displaced() const { return handler_displaced_.load(); }
   uint64_t spill_interrupts() const { return spill_interrupts_; }
 
-  // Owner's JS thread: moves published samples out of the ring, encoded as doubles:
+  // Owner's JS thread: moves published samples out of every thread's ring, and the code events
+  // logged so far. Samples are encoded as doubles:
   // [time since start (ns), code sequence, vm state, flags, weight (µs, 0 = unknown), frame count,
-  //  frame 0 … frame n-1]...
-  void DrainSamples(DrainedSamples* out);
+  //  frame 0 … frame n-1]... Threads that finished are dropped from the registry afterwards.
+  void Drain(std::vector<DrainedThread>* out);
 
   // Any thread (the watcher every 20 ms, the JS thread when a JS SIGPROF listener goes away): puts
   // our handler back if someone restored the default (or ignore) disposition while our timer is
@@ -92,15 +132,18 @@ class Sampler {
   // A failed Start() after the handler was installed: put everything back as it was.
   void UndoStart(bool timer_armed);
   void RestoreHandler();
-  // The ring has one reader on the JS thread, but a long synchronous stretch of JS never lets the
-  // drain run. A watcher thread asks V8 to interrupt the JS thread when the ring is half full; the
-  // interrupt (on the JS thread, outside signal context) moves samples into a growable spill.
+  // Stops the per-thread timer of an entry and keeps the handler from sampling it. Registry locked.
+  void QuietEntry(ThreadEntry* entry);
+  ThreadEntry* FindEntry(v8::Isolate* isolate);  // registry locked
+  // Rings have one reader: the main JS thread. A long synchronous stretch of JS there never lets
+  // the drain run, so a watcher thread asks V8 to interrupt it when any ring is half full; the
+  // interrupt (on the main JS thread, outside signal context) moves samples into the spills.
   bool StartWatcher(std::string* error);
   void StopWatcher();
   static void* WatcherMain(void* data);
   static void OnInterrupt(v8::Isolate* isolate, void* data);
-  void SpillRing();
-  void ReadRing(std::vector<double>* records, uint64_t* count, size_t limit_words);
+  void SpillRings();  // registry locked
+  void ReadRing(ThreadEntry* entry, std::vector<double>* records, uint64_t* count, size_t limit_words);
 
   std::atomic<bool> running_{false};
   bool handler_installed_ = false;
@@ -108,8 +151,8 @@ class Sampler {
   bool timer_paused_ = false;          // JS thread only
   v8::Isolate* owner_ = nullptr;
   SamplerOptions options_;
-  std::unique_ptr<ThreadSampler> thread_;
   std::unique_ptr<TimerEngine> engine_;
+  uint64_t session_ = 0;
   uint64_t start_ns_ = 0;
   double thread_cpu_start_ns_ = 0;
   double process_cpu_start_ns_ = 0;
@@ -117,13 +160,17 @@ class Sampler {
   int signal_ = SIGPROF;
   std::atomic<uint64_t> handler_reinstalls_{0};
   std::atomic<uint64_t> handler_displaced_{0};
-
-  // Owned by the JS thread (drain and interrupt callback both run there).
-  std::vector<double> spill_;
-  uint64_t spill_count_ = 0;
   uint64_t spill_interrupts_ = 0;
+  uint64_t spill_words_ = 0;  // across all spills, against kSpillLimitWords
 
-  // Watcher thread state. No mutex: a child forked while the watcher held one would hang at exit.
+  // The registry of sampled threads. Never touched in signal context. A forked child never locks
+  // it (the parent may have held it at fork): forked_child_ is checked first.
+  pthread_mutex_t registry_mutex_ = PTHREAD_MUTEX_INITIALIZER;
+  std::vector<std::unique_ptr<ThreadEntry>> entries_;
+  ThreadEntry* main_entry_ = nullptr;
+  std::atomic<bool> forked_child_{false};
+
+  // Watcher thread state.
   pthread_t watcher_{};
   std::atomic<bool> watcher_running_{false};    // a thread exists; whoever clears it joins it
   std::atomic<bool> watcher_stop_{false};

@@ -32,6 +32,9 @@ class TimerEngine {
     return true;
   }
   virtual void DetachThread(ThreadSampler* sampler) {}
+  // Any thread, while the sampled thread may run: stop its signals but release nothing the handler
+  // might be using (the descriptor or timer goes with DetachThread on its own thread, or at exit).
+  virtual void QuietThread(ThreadSampler* sampler) {}
 };
 
 std::unique_ptr<TimerEngine> CreateItimerEngine();

@@ -98,6 +98,10 @@ class PerfEngine : public TimerEngine {
     return true;
   }
 
+  void QuietThread(ThreadSampler* sampler) override {
+    if (sampler->perf_fd >= 0) ioctl(sampler->perf_fd, PERF_EVENT_IOC_DISABLE, 0);
+  }
+
   void DetachThread(ThreadSampler* sampler) override {
     const int fd = sampler->perf_fd;
     if (fd < 0) return;
@@ -143,6 +147,13 @@ class ThreadCpuEngine : public TimerEngine {
       return false;
     }
     return true;
+  }
+
+  void QuietThread(ThreadSampler* sampler) override {
+    if (!sampler->has_cpu_timer) return;
+    struct itimerspec zero;
+    memset(&zero, 0, sizeof(zero));
+    timer_settime(sampler->cpu_timer, 0, &zero, nullptr);
   }
 
   void DetachThread(ThreadSampler* sampler) override {

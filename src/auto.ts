@@ -4,11 +4,11 @@
 // stderr.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isMainThread } from 'node:worker_threads';
+import { isMainThread, threadId } from 'node:worker_threads';
 
 import { renderProfile } from './formats';
 import { OptionError, optionsFromEnv, type EnvConfig } from './options';
-import { start, stats, stop } from './profiler';
+import { attachWorker, sessionRunning, start, stats, stop } from './profiler';
 import { summarizeRun } from './summary';
 import { writeOutputSync } from './write-file';
 
@@ -29,9 +29,20 @@ function appendSummary(file: string, line: string): boolean {
   }
 }
 
+/** In a worker (the preload reaches them through execArgv): join the main thread's session. */
+function runInWorker(): void {
+  try {
+    if (sessionRunning()) attachWorker();
+  } catch (error) {
+    warn(`worker ${threadId} not profiled: ${error instanceof Error ? error.message.replace(/^sfprof: /, '') : String(error)}`);
+  }
+}
+
 function run(): void {
-  // -r reaches workers too (they inherit execArgv); profiling workers is not supported yet.
-  if (!isMainThread) return;
+  if (!isMainThread) {
+    runInWorker();
+    return;
+  }
   let config: EnvConfig;
   let output: string;
   try {

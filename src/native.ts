@@ -17,11 +17,24 @@ export interface NativeCodeEvent {
   positions?: Uint32Array;
 }
 
-export interface NativeBatch {
+/** What one drain moved out for one sampled thread. */
+export interface NativeThreadBatch {
+  /** Node's threadId: 0 for the main thread. */
+  threadId: number;
+  /** The worker's script, when known. */
+  name?: string;
+  /** The thread stopped sampling; this is its last batch. */
+  finished: boolean;
   /** Encoded samples; see decodeSamples in records.ts. */
   samples: Float64Array;
   sampleCount: number;
   events: NativeCodeEvent[];
+}
+
+export type NativeBatch = Pick<NativeThreadBatch, 'samples' | 'events'>;
+
+export interface NativeDrain {
+  threads: NativeThreadBatch[];
 }
 
 export interface NativeStats {
@@ -37,6 +50,8 @@ export interface NativeStats {
   forwardLoops: number;
   spillInterrupts: number;
   samplesRecorded?: number;
+  /** Threads sampled in this session (the main thread and attached workers). */
+  threads?: number;
   droppedRingFull?: number;
   droppedBusy?: number;
   truncated?: number;
@@ -64,8 +79,13 @@ export interface NativeBinding {
     engine: 'itimer' | 'perf' | 'thread-cpu';
     simulatePerfFailure?: boolean;
   }): { engine: string };
-  drain(): NativeBatch;
-  stop(): NativeBatch & { stats: NativeStats };
+  drain(): NativeDrain;
+  stop(): NativeDrain & { stats: NativeStats };
+  /** In a worker: join the running session (throws when none runs). */
+  attachThread(threadId: number): void;
+  detachThread(): void;
+  nameThread(name: string): void;
+  sessionRunning(): boolean;
   stats(): NativeStats;
   embeddedCodeRange(): { start: number; size: number };
   /** Disarms the timer while the app's last JS SIGPROF listener is being removed. */

@@ -11,7 +11,9 @@ export type FrameKind =
   | 'native'
   | 'wasm'
   | 'gc'
-  | 'synthetic';
+  | 'synthetic'
+  /** The root of a worker thread's stacks: "[worker N]" or "[worker N file]". */
+  | 'thread';
 
 export type Tier = 'interpreted' | 'baseline' | 'maglev' | 'optimized';
 

@@ -1,16 +1,16 @@
 // start/stop, the unref'd drain loop, and the sample → stack pipeline:
 //   native ring ─► decodeSamples ─► replay code events up to each sample ─► symbolize ─► Profile
-import { isMainThread } from 'node:worker_threads';
+import { isMainThread, threadId } from 'node:worker_threads';
 
 import { CodeMap } from './code-map';
 import { findEmbeddedCopyInProcess } from './embedded-copy';
 import { NativeSymbols } from './native-symbols';
-import { loadNative, type NativeBatch, type NativeBinding, type NativeCodeEvent, type NativeStats } from './native';
+import { loadNative, type NativeBatch, type NativeBinding, type NativeCodeEvent, type NativeStats, type NativeThreadBatch } from './native';
 import { checkRate, engineCandidates, readKernelFacts } from './engine';
 import { resolveOptions, type ResolvedOptions, type StartOptions } from './options';
 import { Profile, SYNTHETIC, type Drops, type Frame } from './profile';
 import { decodeSamples, SAMPLE_TRUNCATED, VmState, type RawSample } from './records';
-import { Symbolizer } from './symbolize';
+import { displayFile, Symbolizer } from './symbolize';
 
 export interface SamplerStats {
   running: boolean;
@@ -56,6 +56,8 @@ export interface SamplerStats {
   /** ... of which were C++ frames named from the symbol table. */
   framesNative: number;
   framesUnresolved: number;
+  /** Threads sampled: the main thread and the workers attached so far (finished ones included until drained). */
+  threads: number;
 }
 
 /** Value at quantile `q` of a histogram of equal-width buckets (midpoints; last bucket open-ended). */
@@ -82,12 +84,16 @@ export class SampleIngester {
   framesUnresolved = 0;
   private pendingEvents: NativeCodeEvent[] = [];
 
+  /** Frame ids every stack of this thread starts with (a worker's "[worker N]" root). */
+  readonly rootFrames: number[];
+
   constructor(
     readonly profile: Profile,
-    options: { cwd: string; lines: boolean; symbolizer?: Symbolizer; nativeSymbols?: NativeSymbols },
+    options: { cwd: string; lines: boolean; symbolizer?: Symbolizer; nativeSymbols?: NativeSymbols; rootFrames?: number[] },
   ) {
     this.symbolizer = options.symbolizer ?? new Symbolizer(options.cwd, options.lines);
     this.nativeSymbols = options.nativeSymbols;
+    this.rootFrames = options.rootFrames ?? [];
   }
 
   /**
@@ -121,14 +127,14 @@ export class SampleIngester {
       const name =
         sample.vmState === VmState.GC ? SYNTHETIC.gc : sample.vmState === VmState.IDLE ? SYNTHETIC.idle : SYNTHETIC.program;
       profile.addStack(
-        [profile.internFrame({ name, kind: sample.vmState === VmState.GC ? 'gc' : 'synthetic' })],
+        [...this.rootFrames, profile.internFrame({ name, kind: sample.vmState === VmState.GC ? 'gc' : 'synthetic' })],
         1,
         sample.timeNs,
         (sample.weightUs ?? 0) * 1000,
       );
       return;
     }
-    const ids: number[] = [];
+    const ids: number[] = [...this.rootFrames];
     if (sample.flags & SAMPLE_TRUNCATED) ids.push(profile.internFrame({ name: SYNTHETIC.truncated, kind: 'synthetic' }));
     for (let i = jsFrameCount; i >= 1; i--) {
       const address = sample.frames[i]!;
@@ -181,9 +187,19 @@ export function addDropStacks(profile: Profile, drops: Drops): void {
   profile.addSynthetic([SYNTHETIC.otherThreads], drops.nonJsThread);
 }
 
+/** The root frame of a worker's stacks. */
+export function workerFrameName(threadId: number, name?: string): string {
+  return name ? `[worker ${threadId} ${name}]` : `[worker ${threadId}]`;
+}
+
 class Session {
-  readonly ingester: SampleIngester;
+  /** One ingester per sampled thread: each has its own code map (isolates have their own code). */
+  private readonly ingesters = new Map<number, SampleIngester>();
+  /** Counters of threads whose ingester is gone (finished workers), for stats. */
+  private finishedFrames = { total: 0, native: 0, unresolved: 0 };
   private readonly timer: NodeJS.Timeout;
+  private readonly nativeSymbols: NativeSymbols;
+  private readonly embeddedAlias: { copy: number; size: number; start: number } | undefined;
   drainErrors = 0;
 
   constructor(
@@ -193,18 +209,49 @@ class Session {
     readonly engineReason: string,
     readonly profile: Profile,
   ) {
-    this.ingester = new SampleIngester(profile, {
-      cwd: process.cwd(),
-      lines: options.lines,
-      nativeSymbols: new NativeSymbols((address) => native.nativeSymbol(address)),
-    });
+    this.nativeSymbols = new NativeSymbols((address) => native.nativeSymbol(address));
     const range = native.embeddedCodeRange();
     const copy = findEmbeddedCopyInProcess(range.start, range.size);
-    if (copy !== undefined) this.ingester.codeMap.setAlias(copy, range.size, range.start);
+    if (copy !== undefined) this.embeddedAlias = { copy, size: range.size, start: range.start };
+    this.ingesterFor(0);
     this.timer = setInterval(() => this.drain(), options.drainIntervalMs);
     this.timer.unref();
     (process as NodeJS.EventEmitter).prependListener('removeListener', this.beforeSignalListenerRemoved);
     process.on('removeListener', this.afterSignalListenerRemoved);
+  }
+
+  get mainIngester(): SampleIngester {
+    return this.ingesterFor(0);
+  }
+
+  frameCounts(): { total: number; native: number; unresolved: number } {
+    const counts = { ...this.finishedFrames };
+    for (const ingester of this.ingesters.values()) {
+      counts.total += ingester.framesTotal;
+      counts.native += ingester.framesNative;
+      counts.unresolved += ingester.framesUnresolved;
+    }
+    return counts;
+  }
+
+  private ingesterFor(threadId: number, name?: string): SampleIngester {
+    let ingester = this.ingesters.get(threadId);
+    if (!ingester) {
+      const rootFrames = threadId === 0 ? [] : [this.profile.internFrame({ name: workerFrameName(threadId, name), kind: 'thread' })];
+      ingester = new SampleIngester(this.profile, {
+        cwd: process.cwd(),
+        lines: this.options.lines,
+        nativeSymbols: this.nativeSymbols,
+        rootFrames,
+      });
+      if (this.embeddedAlias) ingester.codeMap.setAlias(this.embeddedAlias.copy, this.embeddedAlias.size, this.embeddedAlias.start);
+      this.ingesters.set(threadId, ingester);
+    } else if (threadId !== 0 && name) {
+      // The worker's script became known after its first samples: name its root frame.
+      const root = this.profile.frames[ingester.rootFrames[0]!];
+      if (root) root.name = workerFrameName(threadId, name);
+    }
+    return ingester;
   }
 
   /**
@@ -220,9 +267,23 @@ class Session {
     if (event === 'SIGPROF') this.native.resumeTimer();
   };
 
+  private ingestAll(threads: NativeThreadBatch[], final: boolean): void {
+    for (const batch of threads) {
+      const ingester = this.ingesterFor(batch.threadId, batch.name);
+      ingester.ingest(batch, final || batch.finished);
+      if (batch.finished && batch.threadId !== 0) {
+        // A worker that ended or was terminated: everything it sampled is in the profile now.
+        this.finishedFrames.total += ingester.framesTotal;
+        this.finishedFrames.native += ingester.framesNative;
+        this.finishedFrames.unresolved += ingester.framesUnresolved;
+        this.ingesters.delete(batch.threadId);
+      }
+    }
+  }
+
   drain(): void {
     try {
-      this.ingester.ingest(this.native.drain());
+      this.ingestAll(this.native.drain().threads, false);
     } catch (error) {
       // The app must never see a profiler error from a timer callback.
       if (this.drainErrors++ === 0) process.stderr.write(`sfprof: drain failed, samples may be missing: ${String(error)}\n`);
@@ -234,7 +295,7 @@ class Session {
     process.off('removeListener', this.beforeSignalListenerRemoved);
     process.off('removeListener', this.afterSignalListenerRemoved);
     const final = this.native.stop();
-    this.ingester.ingest(final, true);
+    this.ingestAll(final.threads, true);
     return final.stats;
   }
 }
@@ -242,7 +303,11 @@ class Session {
 let session: Session | undefined;
 let lastStats: SamplerStats | undefined;
 
-function toStats(native: NativeStats, ingester: SampleIngester | undefined, engineReason: string): SamplerStats {
+function toStats(
+  native: NativeStats,
+  frames: { total: number; native: number; unresolved: number },
+  engineReason: string,
+): SamplerStats {
   const processCpuMs = (native.processCpuNs ?? 0) / 1e6;
   const jsThreadCpuMs = (native.threadCpuNs ?? 0) / 1e6;
   const samplesRecorded = native.samplesRecorded ?? 0;
@@ -285,9 +350,10 @@ function toStats(native: NativeStats, ingester: SampleIngester | undefined, engi
     jsThreadCpuMs,
     handlerTimeMedianUs: histogramQuantile(histogram, bucketNs, 0.5) / 1000,
     handlerTimeP99Us: histogramQuantile(histogram, bucketNs, 0.99) / 1000,
-    framesTotal: ingester?.framesTotal ?? 0,
-    framesNative: ingester?.framesNative ?? 0,
-    framesUnresolved: ingester?.framesUnresolved ?? 0,
+    framesTotal: frames.total,
+    framesNative: frames.native,
+    framesUnresolved: frames.unresolved,
+    threads: native.threads ?? 0,
   };
 }
 
@@ -303,7 +369,9 @@ function cpuProfFlagGiven(): boolean {
 /** Starts sampling the calling thread (the main thread; workers are not supported yet). */
 export function start(options: StartOptions = {}): void {
   const resolved = resolveOptions(options);
-  if (!isMainThread) throw new Error('sfprof: start() is only supported on the main thread for now');
+  if (!isMainThread) {
+    throw new Error('sfprof: start() runs on the main thread; in a worker, call attachWorker() to be sampled into its profile');
+  }
   if (session) throw new Error('sfprof: already running; call stop() first');
   const native = loadNative();
   const startTime = Date.now();
@@ -369,8 +437,41 @@ export function stop(): Profile {
   }
   profile.metadata.drops = dropsOf(native);
   addDropStacks(profile, profile.metadata.drops);
-  lastStats = toStats(native, current.ingester, current.engineReason);
+  lastStats = toStats(native, current.frameCounts(), current.engineReason);
   return profile;
+}
+
+/**
+ * In a worker thread: sample this thread into the session the main thread started (its stacks go
+ * under a "[worker N]" root in that profile). The preload does this for every worker by itself.
+ * Throws when called on the main thread or when no session runs.
+ */
+export function attachWorker(): void {
+  if (isMainThread) throw new Error('sfprof: attachWorker() is for worker threads; the main thread uses start()');
+  const native = loadNative();
+  native.attachThread(threadId);
+  // The worker's script is known once its main module has loaded.
+  setImmediate(() => {
+    const file = require.main?.filename;
+    if (file) {
+      try {
+        native.nameThread(displayFile(file, process.cwd()));
+      } catch {
+        // the name is a nicety
+      }
+    }
+  }).unref();
+}
+
+/** In a worker thread: stop sampling it. What it sampled stays in the main thread's profile. */
+export function detachWorker(): void {
+  if (isMainThread) throw new Error('sfprof: detachWorker() is for worker threads; the main thread uses stop()');
+  loadNative().detachThread();
+}
+
+/** Whether a session runs in this process (started by the main thread). */
+export function sessionRunning(): boolean {
+  return isMainThread ? session !== undefined : loadNative().sessionRunning();
 }
 
 export function isRunning(): boolean {
@@ -379,6 +480,6 @@ export function isRunning(): boolean {
 
 /** Live counters while running; the final ones after stop(). */
 export function stats(): SamplerStats | undefined {
-  if (session) return toStats(session.native.stats(), session.ingester, session.engineReason);
+  if (session) return toStats(session.native.stats(), session.frameCounts(), session.engineReason);
   return lastStats;
 }

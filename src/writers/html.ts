@@ -63,6 +63,8 @@ export function escapeHtml(text: string): string {
 /** Colour class of a frame, see the field table above. */
 export function frameClass(frame: Frame): string {
   if (frame.kind === 'js') return frame.tier ? `js-${frame.tier}` : 'js';
+  // A worker's root frame is drawn like the other frames sfprof makes up.
+  if (frame.kind === 'thread') return 'synthetic';
   return frame.kind;
 }
 

@@ -3,7 +3,8 @@
 //
 //   Profile   1 sample_type  [samples/count, cpu/nanoseconds]; only samples/count when the CPU time per
 //                            sample is unknown (a profile read from folded stacks)
-//             2 sample       one per unique stack: location_id leaf first, value [count, CPU ns]
+//             2 sample       one per unique stack: location_id leaf first, value [count, CPU ns],
+//                            label thread="main" | "worker N …" when workers were sampled
 //                            CPU ns = the sum of the samples' measured CPU time (per-thread engines),
 //                            else count × the CPU time a sample stood for over the run
 //             4 location     one per distinct (function, line): line [{function_id, line}]
@@ -14,7 +15,7 @@
 // Drops are ordinary samples under a "(lost samples)" function, so `go tool pprof -top` shows them.
 import { gzipSync } from 'node:zlib';
 
-import { Function as PprofFunction, Location, Profile as PprofProfile, Sample, StringTable, ValueType } from 'pprof-format';
+import { Function as PprofFunction, Label, Location, Profile as PprofProfile, Sample, StringTable, ValueType } from 'pprof-format';
 
 import { sampleWeightNs, stackCpuNs, type Frame, type Profile } from '../profile';
 import { sfprofVersion } from '../version';
@@ -74,6 +75,15 @@ export function encodePprof(profile: Profile): Uint8Array {
     locationOfFrame[index] = id;
   });
 
+  // With workers, every sample says which thread it is from (go tool pprof -tags, -tagfocus).
+  const threadKey = strings.dedup('thread');
+  const hasWorkers = profile.frames.some((frame) => frame.kind === 'thread');
+  const threadLabel = (frames: number[]): Label[] => {
+    if (!hasWorkers) return [];
+    const root = frames.length ? profile.frames[frames[0]!] : undefined;
+    const name = root?.kind === 'thread' ? root.name.replace(/^\[|\]$/g, '') : 'main';
+    return [new Label({ key: threadKey, str: strings.dedup(name) })];
+  };
   const periodNs = profile.metadata.intervalUs * 1000;
   const weightNs = sampleWeightNs(profile.metadata);
   // Zero nanoseconds per sample would make go tool pprof's default view show an empty profile.
@@ -84,7 +94,7 @@ export function encodePprof(profile: Profile): Uint8Array {
     const locationId: number[] = [];
     for (let i = stack.frames.length - 1; i >= 0; i--) locationId.push(locationOfFrame[stack.frames[i]!]!);
     const cpuNs = Math.round(stackCpuNs(stack, profile.metadata));
-    samples.push(new Sample({ locationId, value: timed ? [stack.count, cpuNs] : [stack.count] }));
+    samples.push(new Sample({ locationId, value: timed ? [stack.count, cpuNs] : [stack.count], label: threadLabel(stack.frames) }));
   }
 
   const samplesCount = { type: strings.dedup('samples'), unit: strings.dedup('count') };
