@@ -282,6 +282,11 @@ bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
   // Code events first: existing code is enumerated now, and samples must never refer to code the
   // log has not seen.
   CodeEventLog::Enable(isolate, main->log.get());
+  const void* embedded = nullptr;
+  size_t embedded_size = 0;
+  isolate->GetEmbeddedCodeRange(&embedded, &embedded_size);
+  embedded_start_ = reinterpret_cast<uint64_t>(embedded);
+  embedded_size_ = embedded_size;
   owner_ = isolate;
   start_ns_ = static_cast<uint64_t>(ClockNs(CLOCK_MONOTONIC));
   thread_cpu_start_ns_ = ClockNs(CLOCK_THREAD_CPUTIME_ID);
@@ -310,6 +315,7 @@ bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
   timer_paused_ = false;
   spill_interrupts_ = 0;
   spill_words_ = 0;
+  retired_ = ThreadTotals();
   running_ = true;
   if (!StartWatcher(error)) {
     UndoStart(/*timer_armed=*/true);
@@ -469,6 +475,12 @@ bool Sampler::Totals(ThreadTotals* totals) {
   RegistryLock lock(&registry_mutex_);
   if (entries_.empty()) return false;
   totals->handler_time.assign(kHandlerBuckets, 0);
+  totals->samples_recorded = retired_.samples_recorded;
+  totals->dropped_ring_full = retired_.dropped_ring_full;
+  totals->dropped_busy = retired_.dropped_busy;
+  totals->truncated = retired_.truncated;
+  totals->threads = retired_.threads;
+  for (size_t i = 0; i < retired_.handler_time.size() && i < kHandlerBuckets; ++i) totals->handler_time[i] = retired_.handler_time[i];
   for (auto& entry : entries_) {
     if (entry->session != session_) continue;
     const ThreadSampler& sampler = *entry->sampler;
@@ -586,8 +598,32 @@ void Sampler::Drain(std::vector<DrainedThread>* out) {
     // Samples first, then events: every event a drained sample refers to was appended before the
     // sample was taken, so it is in this batch or an earlier one.
     drained.events = entry->log->Take();
+    if (entry != main_entry_ && embedded_size_ > 0) {
+      // A worker's enumeration repeats every builtin the main thread's log already has: the main
+      // thread's code map resolves those (half of a new worker's events).
+      std::vector<CodeEvent>& events = drained.events;
+      size_t kept = 0;
+      for (size_t i = 0; i < events.size(); ++i) {
+        const CodeEvent& event = events[i];
+        const bool builtin = event.type == CodeEventType::kAdded && event.start >= embedded_start_ &&
+                             event.start < embedded_start_ + embedded_size_;
+        if (!builtin) {
+          if (kept != i) events[kept] = std::move(events[i]);
+          kept++;
+        }
+      }
+      events.resize(kept);
+    }
     out->push_back(std::move(drained));
     if (entry->finished) {
+      const ThreadSampler& sampler = *entry->sampler;
+      retired_.threads++;
+      retired_.samples_recorded += sampler.samples_recorded.load();
+      retired_.dropped_ring_full += sampler.dropped_ring_full.load();
+      retired_.dropped_busy += sampler.dropped_busy.load();
+      retired_.truncated += sampler.truncated.load();
+      if (retired_.handler_time.size() != kHandlerBuckets) retired_.handler_time.assign(kHandlerBuckets, 0);
+      for (size_t i = 0; i < kHandlerBuckets; ++i) retired_.handler_time[i] += sampler.handler_time[i].load();
       CodeEventLog::Unregister(entry->isolate);
       it = entries_.erase(it);
     } else {

@@ -162,6 +162,10 @@ class Sampler {
   std::atomic<uint64_t> handler_displaced_{0};
   uint64_t spill_interrupts_ = 0;
   uint64_t spill_words_ = 0;  // across all spills, against kSpillLimitWords
+  ThreadTotals retired_;      // counters of this session's threads already drained and freed
+  // V8's embedded builtins: the same code at the same addresses in every isolate of the process.
+  uint64_t embedded_start_ = 0;
+  uint64_t embedded_size_ = 0;
 
   // The registry of sampled threads. Never touched in signal context. A forked child never locks
   // it (the parent may have held it at fork): forked_child_ is checked first.

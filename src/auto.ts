@@ -1,85 +1,40 @@
-// The preload: `node -r sfprof/auto app.js`. Starts sampling before the app loads (line positions
-// only exist for code compiled after that) and writes the profile synchronously on exit. Whatever
-// goes wrong, the app runs and exits exactly as it would without sfprof: problems are one line on
-// stderr.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+// The preload: `node -r sfprof/auto app.js` (or `--import`). On the main thread it starts the
+// session and writes the profile at exit (auto-main.ts). Workers get it too, through execArgv: they
+// join the main thread's session, loading only the native binding so that starting a worker stays
+// cheap.
 import { isMainThread, threadId } from 'node:worker_threads';
 
-import { renderProfile } from './formats';
-import { OptionError, optionsFromEnv, type EnvConfig } from './options';
-import { attachWorker, sessionRunning, start, stats, stop } from './profiler';
-import { summarizeRun } from './summary';
-import { writeOutputSync } from './write-file';
-
 function warn(message: string): void {
-  process.stderr.write(`${message.startsWith('sfprof') ? '' : 'sfprof: '}${message}\n`);
+  process.stderr.write(`sfprof: ${message}\n`);
 }
 
-/**
- * `sfprof record` prints the summary once its command is done: one JSON line per process. A process
- * that outlives the command finds the file gone and reports on stderr instead.
- */
-function appendSummary(file: string, line: string): boolean {
+function joinSession(): void {
   try {
-    fs.appendFileSync(file, line + '\n', { flag: 'a' });
-    return fs.existsSync(file);
-  } catch {
-    return false;
-  }
-}
-
-/** In a worker (the preload reaches them through execArgv): join the main thread's session. */
-function runInWorker(): void {
-  try {
-    if (sessionRunning()) attachWorker();
-  } catch (error) {
-    warn(`worker ${threadId} not profiled: ${error instanceof Error ? error.message.replace(/^sfprof: /, '') : String(error)}`);
-  }
-}
-
-function run(): void {
-  if (!isMainThread) {
-    runInWorker();
-    return;
-  }
-  let config: EnvConfig;
-  let output: string;
-  try {
-    config = optionsFromEnv(process.env);
-    output = config.output === '-' ? '-' : path.resolve(config.output);
-    // Only the .cpuprofile shows samples in time order; the others need no timeline.
-    start(config.format === 'cpuprofile' ? config.options : { ...config.options, timelineSamples: 0 });
-  } catch (error) {
-    // Bad settings are one line; a missing addon gets the loader's whole list of solutions.
-    const message = error instanceof Error ? error.message : String(error);
-    const oneLine = error instanceof OptionError || !message.includes('\n');
-    warn(oneLine ? `${message.split('\n')[0]}; not profiling` : `${message}\nsfprof: not profiling`);
-    return;
-  }
-  process.on('exit', () => {
-    try {
-      const profile = stop();
-      const title = `sfprof: ${path.basename(process.argv[1] ?? 'node')} (pid ${process.pid})`;
-      writeOutputSync(output, renderProfile(profile, config.format, { tiers: config.tiers, title }));
-      const final = stats();
-      const where = output === '-' ? 'standard output' : output;
-      if (config.summaryFile && appendSummary(config.summaryFile, JSON.stringify(summarizeRun(profile, final, where, config.format)))) {
-        return;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { loadNative } = require('./native') as typeof import('./native');
+    const native = loadNative();
+    if (!native.sessionRunning()) return;
+    native.attachThread(threadId);
+    // The worker's script is known once its main module has loaded.
+    setImmediate(() => {
+      const file = require.main?.filename;
+      if (!file) return;
+      try {
+        const relative = file.startsWith(process.cwd() + '/') ? file.slice(process.cwd().length + 1) : file;
+        native.nameThread(relative);
+      } catch {
+        // the name is a nicety
       }
-      const drops = profile.metadata.drops;
-      const lost = drops.ringFull + drops.busy;
-      warn(
-        `wrote ${profile.totalSamples} samples to ${where}` +
-          (final
-            ? ` (engine ${final.engine}, ${final.engineRateHz.toFixed(0)} samples/s of CPU time, ${drops.nonJsThread} on other threads, ${lost} lost)`
-            : ''),
-      );
-      if (final?.rateWarning) warn(`warning: ${final.rateWarning}`);
-    } catch (error) {
-      warn(`could not write the profile to ${output}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  });
+    }).unref();
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    warn(`worker ${threadId} not profiled: ${message.replace(/^sfprof: /, '')}`);
+  }
 }
 
-run();
+if (isMainThread) {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (require('./auto-main') as typeof import('./auto-main')).run();
+} else {
+  joinSession();
+}

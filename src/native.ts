@@ -17,6 +17,43 @@ export interface NativeCodeEvent {
   positions?: Uint32Array;
 }
 
+/** Code events as the binding hands them over (see EncodeEvents in native/addon.cc). */
+export interface PackedCodeEvents {
+  numbers: Float64Array;
+  names: string;
+  positions: Uint32Array;
+}
+
+/** Unpacks the binding's code events into one object each. */
+export function unpackEvents(packed: PackedCodeEvents): NativeCodeEvent[] {
+  const { numbers, positions } = packed;
+  const names = packed.names.split('\u0000');
+  const events: NativeCodeEvent[] = [];
+  let name = 0;
+  let position = 0;
+  for (let at = 0; at + 8 <= numbers.length; at += 8) {
+    const type = numbers[at + 1]!;
+    const event: NativeCodeEvent = { seq: numbers[at]!, type, codeType: numbers[at + 2]!, start: numbers[at + 3]!, size: numbers[at + 4]! };
+    if (type === 0) {
+      event.name = names[name++] ?? '';
+      event.scriptId = numbers[at + 6]!;
+    } else if (type === 1) {
+      event.newStart = numbers[at + 5]!;
+    } else {
+      const count = numbers[at + 7]!;
+      event.positions = positions.subarray(position, position + count);
+      position += count;
+    }
+    events.push(event);
+  }
+  return events;
+}
+
+/** What one drain moved out for one sampled thread, as the binding hands it over. */
+export interface PackedThreadBatch extends Omit<NativeThreadBatch, 'events'> {
+  events: PackedCodeEvents;
+}
+
 /** What one drain moved out for one sampled thread. */
 export interface NativeThreadBatch {
   /** Node's threadId: 0 for the main thread. */
@@ -34,7 +71,7 @@ export interface NativeThreadBatch {
 export type NativeBatch = Pick<NativeThreadBatch, 'samples' | 'events'>;
 
 export interface NativeDrain {
-  threads: NativeThreadBatch[];
+  threads: PackedThreadBatch[];
 }
 
 export interface NativeStats {

@@ -5,7 +5,16 @@ import { isMainThread, threadId } from 'node:worker_threads';
 import { CodeMap } from './code-map';
 import { findEmbeddedCopyInProcess } from './embedded-copy';
 import { NativeSymbols } from './native-symbols';
-import { loadNative, type NativeBatch, type NativeBinding, type NativeCodeEvent, type NativeStats, type NativeThreadBatch } from './native';
+import {
+  loadNative,
+  unpackEvents,
+  type NativeBatch,
+  type NativeBinding,
+  type NativeCodeEvent,
+  type NativeStats,
+  type NativeThreadBatch,
+  type PackedThreadBatch,
+} from './native';
 import { checkRate, engineCandidates, readKernelFacts } from './engine';
 import { resolveOptions, type ResolvedOptions, type StartOptions } from './options';
 import { Profile, SYNTHETIC, type Drops, type Frame } from './profile';
@@ -86,14 +95,31 @@ export class SampleIngester {
 
   /** Frame ids every stack of this thread starts with (a worker's "[worker N]" root). */
   readonly rootFrames: number[];
+  /** Where a worker looks up V8's embedded builtins: the main thread's map, which has them. */
+  private readonly shared: { map: CodeMap; ranges: [number, number][] } | undefined;
 
   constructor(
     readonly profile: Profile,
-    options: { cwd: string; lines: boolean; symbolizer?: Symbolizer; nativeSymbols?: NativeSymbols; rootFrames?: number[] },
+    options: {
+      cwd: string;
+      lines: boolean;
+      symbolizer?: Symbolizer;
+      nativeSymbols?: NativeSymbols;
+      rootFrames?: number[];
+      shared?: { map: CodeMap; ranges: [number, number][] };
+    },
   ) {
     this.symbolizer = options.symbolizer ?? new Symbolizer(options.cwd, options.lines);
     this.nativeSymbols = options.nativeSymbols;
     this.rootFrames = options.rootFrames ?? [];
+    this.shared = options.shared;
+  }
+
+  private lookup(address: number) {
+    const entry = this.codeMap.lookup(address);
+    if (entry || !this.shared) return entry;
+    for (const [start, end] of this.shared.ranges) if (address >= start && address < end) return this.shared.map.lookup(address);
+    return undefined;
   }
 
   /**
@@ -112,7 +138,8 @@ export class SampleIngester {
       this.record(sample);
     }
     if (final) {
-      while (next < events.length) this.codeMap.apply(events[next++]!);
+      // No sample will come after these: applying them would only cost time (a worker that ends
+      // brings thousands).
       this.pendingEvents = [];
     } else {
       this.pendingEvents = events.slice(next);
@@ -138,7 +165,7 @@ export class SampleIngester {
     if (sample.flags & SAMPLE_TRUNCATED) ids.push(profile.internFrame({ name: SYNTHETIC.truncated, kind: 'synthetic' }));
     for (let i = jsFrameCount; i >= 1; i--) {
       const address = sample.frames[i]!;
-      const entry = this.codeMap.lookup(address);
+      const entry = this.lookup(address);
       this.framesTotal++;
       if (entry) {
         ids.push(profile.internFrame(this.symbolizer.frame(entry, address, false)));
@@ -163,7 +190,7 @@ export class SampleIngester {
    * (recursion). A pc in no code object is in C++ (V8, Node, libc).
    */
   private leafFrame(pc: number): Frame | undefined {
-    const entry = this.codeMap.lookup(pc);
+    const entry = this.lookup(pc);
     if (!entry) return this.nativeSymbols?.frame(pc) ?? { name: SYNTHETIC.native, kind: 'native' };
     const frame = this.symbolizer.frame(entry, pc, true);
     if (frame.kind === 'bytecode-handler' || frame.name.startsWith('Builtin:Interpreter')) return undefined;
@@ -199,7 +226,8 @@ class Session {
   private finishedFrames = { total: 0, native: 0, unresolved: 0 };
   private readonly timer: NodeJS.Timeout;
   private readonly nativeSymbols: NativeSymbols;
-  private readonly embeddedAlias: { copy: number; size: number; start: number } | undefined;
+  /** V8's embedded builtins, and the remapped copy they run from when there is one. */
+  private readonly embedded: { start: number; size: number; copy?: number };
   drainErrors = 0;
 
   constructor(
@@ -212,7 +240,7 @@ class Session {
     this.nativeSymbols = new NativeSymbols((address) => native.nativeSymbol(address));
     const range = native.embeddedCodeRange();
     const copy = findEmbeddedCopyInProcess(range.start, range.size);
-    if (copy !== undefined) this.embeddedAlias = { copy, size: range.size, start: range.start };
+    this.embedded = { start: range.start, size: range.size, ...(copy !== undefined ? { copy } : {}) };
     this.ingesterFor(0);
     this.timer = setInterval(() => this.drain(), options.drainIntervalMs);
     this.timer.unref();
@@ -238,13 +266,18 @@ class Session {
     let ingester = this.ingesters.get(threadId);
     if (!ingester) {
       const rootFrames = threadId === 0 ? [] : [this.profile.internFrame({ name: workerFrameName(threadId, name), kind: 'thread' })];
+      const embedded = this.embedded;
+      const ranges: [number, number][] = [[embedded.start, embedded.start + embedded.size]];
+      if (embedded.copy !== undefined) ranges.push([embedded.copy, embedded.copy + embedded.size]);
       ingester = new SampleIngester(this.profile, {
         cwd: process.cwd(),
         lines: this.options.lines,
         nativeSymbols: this.nativeSymbols,
         rootFrames,
+        // Workers' builtin events are left out natively; the main thread's map has them.
+        shared: threadId === 0 ? undefined : { map: this.ingesterFor(0).codeMap, ranges },
       });
-      if (this.embeddedAlias) ingester.codeMap.setAlias(this.embeddedAlias.copy, this.embeddedAlias.size, this.embeddedAlias.start);
+      if (embedded.copy !== undefined) ingester.codeMap.setAlias(embedded.copy, embedded.size, embedded.start);
       this.ingesters.set(threadId, ingester);
     } else if (threadId !== 0 && name) {
       // The worker's script became known after its first samples: name its root frame.
@@ -267,8 +300,9 @@ class Session {
     if (event === 'SIGPROF') this.native.resumeTimer();
   };
 
-  private ingestAll(threads: NativeThreadBatch[], final: boolean): void {
-    for (const batch of threads) {
+  private ingestAll(threads: PackedThreadBatch[], final: boolean): void {
+    for (const packed of threads) {
+      const batch: NativeThreadBatch = { ...packed, events: unpackEvents(packed.events) };
       const ingester = this.ingesterFor(batch.threadId, batch.name);
       ingester.ingest(batch, final || batch.finished);
       if (batch.finished && batch.threadId !== 0) {

@@ -118,23 +118,27 @@ test('events newer than every sample of a batch wait for the next batch', () => 
   });
   assert.equal(ingester.codeMap.lookup(0x2010)?.name, MAIN);
 
-  // A batch with no samples applies nothing unless it is final.
+  // A batch with no samples applies nothing, final or not: no sample can need those events.
   ingester.ingest(batch([], [add(5, 0x5000, 0x10, 'JS:*delta /app/app.js:11:1')]));
   assert.equal(ingester.codeMap.lookup(0x2010)?.name, MAIN);
   assert.equal(ingester.codeMap.lookup(0x5000), undefined);
   ingester.ingest(batch([], []), true);
-  assert.equal(ingester.codeMap.lookup(0x2010)?.name, 'JS:~other /app/app.js:9:1');
-  assert.equal(ingester.codeMap.lookup(0x5000)?.name, 'JS:*delta /app/app.js:11:1');
+  assert.equal(ingester.codeMap.lookup(0x2010)?.name, MAIN);
+  assert.equal(ingester.codeMap.lookup(0x5000), undefined);
 });
 
-test('final applies every remaining event of its own batch', () => {
+test('final resolves its own samples and then drops the events no sample needs', () => {
   const { profile, ingester } = makeIngester();
-  ingester.ingest(batch([sample(1, [HANDLER_PC, 0x2010])], [handler(), add(1, 0x2000, 0x100, MAIN, 0), add(2, 0x1000, 0x10, ALPHA)]), true);
-  assert.deepEqual(render(profile), { 'main (app.js:1)': 1 });
-  assert.equal(ingester.codeMap.lookup(0x1000)?.name, ALPHA);
-  // Nothing is left pending: a later sample stamped 1 would still see alpha since it was applied.
-  ingester.ingest(batch([sample(1, [0x1000, 0x2010])]));
+  ingester.ingest(
+    batch(
+      [sample(1, [HANDLER_PC, 0x2010]), sample(2, [0x1008, 0x2010])],
+      [handler(), add(1, 0x2000, 0x100, MAIN, 0), add(2, 0x1000, 0x10, ALPHA), add(3, 0x3000, 0x10, GAMMA)],
+    ),
+    true,
+  );
   assert.deepEqual(render(profile), { 'main (app.js:1)': 1, 'main (app.js:1);alpha (app.js:3)': 1 });
+  // gamma (seq 3) is newer than every sample: a thread that ended never needs it.
+  assert.equal(ingester.codeMap.lookup(0x3000), undefined);
 });
 
 // ---------------------------------------------------------------------------------------------

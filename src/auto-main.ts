@@ -1,0 +1,70 @@
+// The preload on the main thread (see auto.ts): starts sampling before the app loads (line positions
+// only exist for code compiled after that) and writes the profile synchronously on exit. Whatever
+// goes wrong, the app runs and exits exactly as it would without sfprof: problems are one line on
+// stderr.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { renderProfile } from './formats';
+import { OptionError, optionsFromEnv, type EnvConfig } from './options';
+import { start, stats, stop } from './profiler';
+import { summarizeRun } from './summary';
+import { writeOutputSync } from './write-file';
+
+function warn(message: string): void {
+  process.stderr.write(`${message.startsWith('sfprof') ? '' : 'sfprof: '}${message}\n`);
+}
+
+/**
+ * `sfprof record` prints the summary once its command is done: one JSON line per process. A process
+ * that outlives the command finds the file gone and reports on stderr instead.
+ */
+function appendSummary(file: string, line: string): boolean {
+  try {
+    fs.appendFileSync(file, line + '\n', { flag: 'a' });
+    return fs.existsSync(file);
+  } catch {
+    return false;
+  }
+}
+
+export function run(): void {
+  let config: EnvConfig;
+  let output: string;
+  try {
+    config = optionsFromEnv(process.env);
+    output = config.output === '-' ? '-' : path.resolve(config.output);
+    // Only the .cpuprofile shows samples in time order; the others need no timeline.
+    start(config.format === 'cpuprofile' ? config.options : { ...config.options, timelineSamples: 0 });
+  } catch (error) {
+    // Bad settings are one line; a missing addon gets the loader's whole list of solutions.
+    const message = error instanceof Error ? error.message : String(error);
+    const oneLine = error instanceof OptionError || !message.includes('\n');
+    warn(oneLine ? `${message.split('\n')[0]}; not profiling` : `${message}\nsfprof: not profiling`);
+    return;
+  }
+  process.on('exit', () => {
+    try {
+      const profile = stop();
+      const title = `sfprof: ${path.basename(process.argv[1] ?? 'node')} (pid ${process.pid})`;
+      writeOutputSync(output, renderProfile(profile, config.format, { tiers: config.tiers, title }));
+      const final = stats();
+      const where = output === '-' ? 'standard output' : output;
+      if (config.summaryFile && appendSummary(config.summaryFile, JSON.stringify(summarizeRun(profile, final, where, config.format)))) {
+        return;
+      }
+      const drops = profile.metadata.drops;
+      const lost = drops.ringFull + drops.busy;
+      warn(
+        `wrote ${profile.totalSamples} samples to ${where}` +
+          (final
+            ? ` (engine ${final.engine}, ${final.engineRateHz.toFixed(0)} samples/s of CPU time, ${drops.nonJsThread} on other threads, ${lost} lost)`
+            : ''),
+      );
+      if (final?.rateWarning) warn(`warning: ${final.rateWarning}`);
+    } catch (error) {
+      warn(`could not write the profile to ${output}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  });
+}
+

@@ -1,0 +1,88 @@
+// worker_threads under each engine: attribution, terminate storms, the library API's opt-in.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+
+import { Profile as PprofProfile } from 'pprof-format';
+
+import { fixtures, preload, root, runNode, tempDir } from './helpers.mjs';
+
+const script = path.join(fixtures, 'workers.js');
+
+/** Samples per root: "main", "[worker N …]" or "[other threads]". */
+function samplesByThread(file) {
+  const shares = {};
+  for (const line of fs.readFileSync(file, 'utf8').trim().split('\n')) {
+    const count = Number(line.slice(line.lastIndexOf(' ') + 1));
+    const root = line.split(';')[0];
+    const key = /^\[worker \d+/.test(root) ? /^\[worker \d+/.exec(root)[0] + ']' : root === '[other threads]' ? root : 'main';
+    shares[key] = (shares[key] ?? 0) + count;
+  }
+  return shares;
+}
+
+function record(engine, env, output) {
+  const run = runNode(['-r', preload, script], { env: { SFPROF_TIMER: engine, SFPROF_INTERVAL: '1ms', SFPROF_OUTPUT: output, ...env } });
+  assert.equal(run.status, 0, run.stderr);
+  return run;
+}
+
+test('four workers doing equal CPU work get 25% ± 5% each under perf and thread-cpu (itimer recorded)', (t) => {
+  const dir = tempDir();
+  const lines = [];
+  for (const engine of ['perf', 'thread-cpu', 'itimer']) {
+    const output = path.join(dir, `${engine}.folded`);
+    record(engine, { MODE: 'equal', WORKERS: '4', BURN_MS: '1200' }, output);
+    const samples = samplesByThread(output);
+    const workers = Object.keys(samples).filter((key) => key.startsWith('[worker'));
+    const total = workers.reduce((sum, key) => sum + samples[key], 0);
+    const shares = workers.map((key) => (100 * samples[key]) / total);
+    lines.push(`${engine}: ${workers.map((key, i) => `${key} ${shares[i].toFixed(1)}%`).join(', ')}; other threads ${samples['[other threads]'] ?? 0}`);
+    if (engine === 'itimer') continue;
+    assert.equal(workers.length, 4, `${engine}: ${JSON.stringify(samples)}`);
+    for (const share of shares) assert.ok(Math.abs(share - 25) <= 5, `${engine}: shares ${shares.map((s) => s.toFixed(1))}`);
+    assert.equal(samples['[other threads]'], undefined, `${engine}: per-thread engines sample only JS threads`);
+  }
+  t.diagnostic(lines.join(' | '));
+});
+
+test('20 workers terminated mid-sample, 5 rounds, at the highest rate: no crash, no descriptor left, samples kept', (t) => {
+  const dir = tempDir();
+  for (const [engine, interval] of [['perf', '100us'], ['thread-cpu', '1ms'], ['itimer', '1ms']]) {
+    const output = path.join(dir, `${engine}.pb.gz`);
+    const run = runNode(['-r', preload, script], {
+      env: { SFPROF_TIMER: engine, SFPROF_INTERVAL: interval, SFPROF_OUTPUT: output, MODE: 'storm', WORKERS: '20', ROUNDS: '5' },
+      timeout: 120_000,
+    });
+    assert.equal(run.status, 0, `${engine}: ${run.stderr}`);
+    const { fdsBefore, fdsAfter, samplesRecorded } = JSON.parse(run.stdout);
+    assert.equal(fdsAfter, fdsBefore, `${engine}: descriptors before and after the storm`);
+    const decoded = PprofProfile.decode(gunzipSync(fs.readFileSync(output)));
+    const strings = decoded.stringTable.strings;
+    const threads = new Set(decoded.sample.flatMap((s) => s.label.map((l) => strings[Number(l.str)])));
+    const total = decoded.sample.reduce((sum, s) => sum + Number(s.value[0]), 0);
+    // Everything sampled before the workers were terminated is in the profile, labelled by thread.
+    const workers = [...threads].filter((name) => name.startsWith('worker '));
+    t.diagnostic(`${engine} ${interval}: ${total} samples (${samplesRecorded} recorded before exit), ${workers.length} of 101 workers sampled (100 terminated, 1 warm-up)`);
+    assert.ok(total >= samplesRecorded, `${engine}: ${total} samples in the profile, ${samplesRecorded} recorded`);
+    assert.ok(workers.length >= 1, `${engine}: no worker in the profile`);
+    assert.ok(threads.has('main'));
+  }
+});
+
+test('library API: attachWorker() in a worker joins the main thread\'s session; errors say where it belongs', () => {
+  const run = runNode([script], { env: { MODE: 'api', ENGINE: 'perf' } });
+  assert.equal(run.status, 0, run.stderr);
+  const result = JSON.parse(run.stdout);
+  assert.match(result.mainError, /^sfprof: attachWorker\(\) is for worker threads; the main thread uses start\(\)$/);
+  assert.equal(result.roots.length, 1);
+  assert.match(result.roots[0], /^\[worker \d+( .*workers\.js)?\]$/);
+  assert.equal(result.stats.engine, 'perf');
+  const dir = tempDir();
+  const worker = path.join(dir, 'worker.js');
+  fs.writeFileSync(worker, `try { require(${JSON.stringify(root)}).attachWorker(); } catch (e) { require('node:worker_threads').parentPort.postMessage(e.message); }`);
+  const noSession = runNode(['-e', `new (require('node:worker_threads').Worker)(${JSON.stringify(worker)}).on('message', (m) => console.log(m));`]);
+  assert.match(noSession.stdout, /^sfprof: no sfprof session is running in this process; start one on the main thread first$/m);
+});
