@@ -16,8 +16,9 @@ const preload = path.join(root, 'dist', 'auto.js');
 
 const configs = [
   { name: 'none', args: [app] },
-  { name: 'sfprof 10ms', args: ['-r', preload, app], env: { SFPROF_INTERVAL: '10ms' } },
-  { name: 'sfprof 1ms', args: ['-r', preload, app], env: { SFPROF_INTERVAL: '1ms' } },
+  { name: 'sfprof itimer 10ms', args: ['-r', preload, app], env: { SFPROF_INTERVAL: '10ms', SFPROF_TIMER: 'itimer' } },
+  { name: 'sfprof itimer 1ms', args: ['-r', preload, app], env: { SFPROF_INTERVAL: '1ms', SFPROF_TIMER: 'itimer' } },
+  { name: 'sfprof perf 1ms', args: ['-r', preload, app], env: { SFPROF_INTERVAL: '1ms', SFPROF_TIMER: 'perf' } },
   { name: 'node --cpu-prof 10ms', args: ['--cpu-prof', '--cpu-prof-dir', scratch, '--cpu-prof-interval', '10000', app] },
   { name: 'node --cpu-prof 1ms', args: ['--cpu-prof', '--cpu-prof-dir', scratch, '--cpu-prof-interval', '1000', app] },
 ];

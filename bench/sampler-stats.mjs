@@ -16,13 +16,13 @@ const child = (script, env, nodeFlags = []) => {
 
 const gcScript = `
   const sfprof = require(${JSON.stringify(path.join(root, 'dist/index.js'))});
-  sfprof.start({ interval: process.env.INTERVAL });
+  sfprof.start({ interval: process.env.INTERVAL, timer: 'itimer' });
   const log = console.log; console.log = () => {};
   require(${JSON.stringify(path.join(root, 'examples/gc-heavy.js'))});
   console.log = log;
   const profile = sfprof.stop();
   const s = sfprof.stats();
-  let gcCount = 0; for (const st of profile.stacks.values()) if (profile.frames[st.frames[st.frames.length - 1]].kind === "gc") gcCount += st.count;
+  let gcCount = 0; for (const st of profile.stackList) if (profile.frames[st.frames[st.frames.length - 1]].kind === "gc") gcCount += st.count;
   console.log(JSON.stringify({ ...s, gcSamples: gcCount }));
 `;
 
@@ -40,7 +40,7 @@ for (const interval of intervals) {
 
 const calcScript = `
   const sfprof = require(${JSON.stringify(path.join(root, 'dist/index.js'))});
-  sfprof.start({ interval: '1ms', lines: true });
+  sfprof.start({ interval: '1ms', lines: true, timer: 'itimer' });
   const log = console.log; console.log = () => {};
   require(${JSON.stringify(path.join(root, 'examples/calc.js'))});
   console.log = log;

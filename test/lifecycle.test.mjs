@@ -126,3 +126,33 @@ test('an inspector Profiler started and stopped while sfprof runs: both work, ex
   assert.ok(result.ours > 20, `sfprof took ${result.ours}`);
   assert.match(result.folded, /burn \(\[eval\]:1\)/);
 });
+
+test('per-thread engines run beside V8\'s profiler both ways round: each gets its samples, nothing forwarded', () => {
+  for (const engine of ['perf', 'thread-cpu']) {
+    const script = `${burn}
+      const inspector = require('node:inspector');
+      const session = new inspector.Session(); session.connect();
+      const sfprof = require(${index});
+      session.post('Profiler.enable');
+      session.post('Profiler.start', () => {
+        // Started under V8's running profiler (itimer would refuse), and still running when V8 stops.
+        sfprof.start({ interval: '1ms', timer: '${engine}' });
+        burn(300);
+        session.post('Profiler.stop', (err, result) => {
+          burn(300);
+          const profile = sfprof.stop();
+          const stats = sfprof.stats();
+          console.log(JSON.stringify({ v8Samples: result.profile.samples.length, stats, folded: profile.toFolded() }));
+        });
+      });`;
+    const run = runNode(['-e', script]);
+    assert.equal(run.status, 0, `${engine}: ${run.stderr}`);
+    const result = JSON.parse(run.stdout);
+    assert.equal(result.stats.engine, engine);
+    assert.ok(result.v8Samples > 50, `${engine}: V8 took ${result.v8Samples}`);
+    // Both halves of the run are in sfprof's profile: 600 ms of CPU at ≥ 250 Hz.
+    assert.ok(result.stats.samplesRecorded > 100, `${engine}: sfprof took ${result.stats.samplesRecorded}`);
+    assert.equal(result.stats.signalsForwarded, 0);
+    assert.match(result.folded, /burn \(\[eval\]:1\)/);
+  }
+});
