@@ -196,6 +196,7 @@ Napi::Object BuildStats(Napi::Env env) {
     set("droppedBusy", static_cast<double>(totals.dropped_busy));
     set("truncated", static_cast<double>(totals.truncated));
     set("threads", static_cast<double>(totals.threads));
+    set("sampledThreadsCpuNs", totals.thread_cpu_ns);
     Napi::Float64Array histogram = Napi::Float64Array::New(env, kHandlerBuckets);
     for (size_t i = 0; i < kHandlerBuckets; ++i) histogram[i] = totals.handler_time[i];
     stats.Set("handlerTimeHistogram", histogram);

@@ -91,9 +91,10 @@ void CodeEventLog::Disable(v8::Isolate* isolate) {
   isolate->SetJitCodeEventHandler(v8::kJitCodeEventDefault, nullptr);
 }
 
-void CodeEventLog::Unregister(v8::Isolate* isolate) {
+void CodeEventLog::Unregister(v8::Isolate* isolate, const CodeEventLog* log) {
   std::lock_guard<std::mutex> lock(g_logs_mutex);
-  g_logs->erase(isolate);
+  auto found = g_logs->find(isolate);
+  if (found != g_logs->end() && found->second == log) g_logs->erase(found);
 }
 
 void CodeEventLog::Close() {

@@ -43,8 +43,9 @@ class CodeEventLog {
   // The isolate's own thread. Removes the listener; the log stays registered (late events from GC
   // helper threads still land in it) until Unregister.
   static void Disable(v8::Isolate* isolate);
-  // Any thread: after this no event is appended to the isolate's log, which may then be freed.
-  static void Unregister(v8::Isolate* isolate);
+  // Any thread: after this no event is appended to `log`, which may then be freed. A newer log
+  // registered for the same isolate address (a re-attached thread, a reused address) stays.
+  static void Unregister(v8::Isolate* isolate, const CodeEventLog* log);
 
   // Drops further events (the session ended while the isolate still runs); logged ones stay.
   void Close();

@@ -150,6 +150,11 @@ void Sampler::RestoreHandler() {
   if (!handler_installed_) return;
   handler_installed_ = false;
   const int signo = signal_;
+  // The real-time signal keeps our handler. A perf overflow can still send one after its event was
+  // disabled or closed (the kernel delivers it from deferred work), and under the default
+  // disposition that signal would terminate the process. Our handler, with no sampler on the
+  // thread, counts it and returns. The signal was unused when we picked it.
+  if (signo != SIGPROF) return;
   struct sigaction current;
   if (sigaction(signo, nullptr, &current) != 0 || !IsOurHandler(current)) {
     // Someone installed over us; putting our predecessor back would break them. Leave theirs.
@@ -229,6 +234,18 @@ std::unique_ptr<ThreadEntry> NewEntry(v8::Isolate* isolate, int thread_id, uint6
 
 }  // namespace
 
+void Sampler::StartThreadClock(ThreadEntry* entry) {
+  entry->has_cpu_clock = pthread_getcpuclockid(pthread_self(), &entry->cpu_clock) == 0;
+  entry->cpu_start_ns = entry->has_cpu_clock ? ClockNs(entry->cpu_clock) : 0;
+  entry->cpu_end_ns = -1;
+}
+
+double Sampler::ThreadCpuNs(const ThreadEntry* entry) {
+  if (!entry->has_cpu_clock) return 0;
+  const double end = entry->cpu_end_ns >= 0 ? entry->cpu_end_ns : ClockNs(entry->cpu_clock);
+  return end > entry->cpu_start_ns ? end - entry->cpu_start_ns : 0;
+}
+
 ThreadEntry* Sampler::FindEntry(v8::Isolate* isolate) {
   for (auto& entry : entries_) {
     if (entry->isolate == isolate && !entry->finished) return entry.get();
@@ -247,7 +264,7 @@ bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
   }
   Release();
   options_ = options;
-  std::unique_ptr<TimerEngine> engine;
+  std::shared_ptr<TimerEngine> engine;
   if (options.engine == "itimer") engine = CreateItimerEngine();
   else if (options.engine == "perf") engine = CreatePerfEngine(options.simulate_perf_failure);
   else if (options.engine == "thread-cpu") engine = CreateThreadCpuEngine();
@@ -272,12 +289,16 @@ bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
 
   GetProcessCounters().Reset();
   if (!InstallHandler(error)) return false;
-  session_++;
   ThreadEntry* main = entry.get();
+  main->engine = engine;
+  StartThreadClock(main);
   {
     RegistryLock lock(&registry_mutex_);
+    session_++;
+    main->session = session_;
     entries_.push_back(std::move(entry));
     main_entry_ = main;
+    engine_ = engine;
   }
   // Code events first: existing code is enumerated now, and samples must never refer to code the
   // log has not seen.
@@ -294,10 +315,9 @@ bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
   thread_user_start_ns_ = ThreadUserNs();
   SetCurrentThreadSampler(main->sampler.get());
 
-  engine_ = std::move(engine);
-  const bool armed = engine_->per_thread()
-                         ? engine_->AttachThread(main->sampler.get(), signal_, options.interval_us, error)
-                         : engine_->Arm(options.interval_us, error);
+  const bool armed = engine->per_thread()
+                         ? engine->AttachThread(main->sampler.get(), signal_, options.interval_us, error)
+                         : engine->Arm(options.interval_us, error);
   if (!armed) {
     // Not armed by us (it may be someone else's timer): nothing to disarm.
     UndoStart(/*timer_armed=*/false);
@@ -315,8 +335,12 @@ bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
   timer_paused_ = false;
   spill_interrupts_ = 0;
   spill_words_ = 0;
-  retired_ = ThreadTotals();
-  running_ = true;
+  {
+    // Workers attach only while this is set, and check it with the registry locked.
+    RegistryLock lock(&registry_mutex_);
+    retired_ = ThreadTotals();
+    running_ = true;
+  }
   if (!StartWatcher(error)) {
     UndoStart(/*timer_armed=*/true);
     return false;
@@ -325,17 +349,24 @@ bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
 }
 
 void Sampler::UndoStart(bool timer_armed) {
-  running_ = false;
+  {
+    RegistryLock lock(&registry_mutex_);
+    running_ = false;
+    // A worker that attached in the meantime goes quiet like at Stop().
+    for (auto& entry : entries_) {
+      if (entry.get() != main_entry_ && entry->session == session_) QuietEntry(entry.get());
+    }
+  }
   ThreadEntry* main = main_entry_;
   main->sampler->paused.store(true, std::memory_order_release);
   SetCurrentThreadSampler(nullptr);
   if (timer_armed) {
-    if (engine_->per_thread()) engine_->DetachThread(main->sampler.get());
-    else engine_->Disarm();
+    if (main->engine->per_thread()) main->engine->DetachThread(main->sampler.get());
+    else main->engine->Disarm();
   }
   RestoreHandler();
   CodeEventLog::Disable(owner_);
-  CodeEventLog::Unregister(owner_);
+  CodeEventLog::Unregister(owner_, main->log.get());
   {
     RegistryLock lock(&registry_mutex_);
     for (auto it = entries_.begin(); it != entries_.end(); ++it) {
@@ -345,28 +376,34 @@ void Sampler::UndoStart(bool timer_armed) {
       }
     }
     main_entry_ = nullptr;
+    engine_.reset();
   }
-  engine_.reset();
   owner_ = nullptr;
 }
 
 void Sampler::QuietEntry(ThreadEntry* entry) {
   entry->sampler->paused.store(true, std::memory_order_release);
-  if (entry->timer_attached) engine_->QuietThread(entry->sampler.get());
+  if (entry->timer_attached) entry->engine->QuietThread(entry->sampler.get());
 }
 
 void Sampler::Stop() {
-  if (!running_.exchange(false)) return;
+  {
+    // With the registry locked: a worker attaching now either finished arming (and is quieted
+    // below) or sees the session gone and does not arm at all.
+    RegistryLock lock(&registry_mutex_);
+    if (!running_.exchange(false)) return;
+  }
   StopWatcher();
   // Order matters: no new signals, then no sampling on this thread, then the old disposition.
   ThreadEntry* main = main_entry_;
   main->sampler->paused.store(true, std::memory_order_release);
   SetCurrentThreadSampler(nullptr);
-  if (engine_->per_thread()) {
-    engine_->DetachThread(main->sampler.get());
+  main->cpu_end_ns = main->has_cpu_clock ? ClockNs(main->cpu_clock) : 0;
+  if (main->engine->per_thread()) {
+    main->engine->DetachThread(main->sampler.get());
     main->timer_attached = false;
   } else {
-    engine_->Disarm();
+    main->engine->Disarm();
   }
   {
     // Workers still running keep their TLS pointer (only their own thread may clear it): their
@@ -389,7 +426,7 @@ void Sampler::Release() {
     ThreadEntry* entry = it->get();
     // A live worker's sampler stays until that worker detaches: its TLS still points at it.
     if (entry == main_entry_ || entry->finished) {
-      CodeEventLog::Unregister(entry->isolate);
+      CodeEventLog::Unregister(entry->isolate, entry->log.get());
       it = entries_.erase(it);
     } else {
       ++it;
@@ -400,12 +437,23 @@ void Sampler::Release() {
 }
 
 bool Sampler::AttachThread(v8::Isolate* isolate, int thread_id, std::string* error) {
-  if (!running_.load() || forked_child_.load()) {
+  if (forked_child_.load()) {
+    *error = "sfprof cannot run in a forked child that did not exec";
+    return false;
+  }
+  // All of it with the registry locked, so Stop() cannot slip in between the check and the timer:
+  // a timer armed after the handler was restored would kill the process with its first signal.
+  RegistryLock lock(&registry_mutex_);
+  if (!running_.load()) {
     *error = "no sfprof session is running in this process; start one on the main thread first";
     return false;
   }
   if (isolate == owner_) {
     *error = "the main thread is sampled by start() itself";
+    return false;
+  }
+  if (FindEntry(isolate) != nullptr) {
+    *error = "this thread is already being sampled";
     return false;
   }
   std::unique_ptr<ThreadEntry> entry = NewEntry(isolate, thread_id, session_, options_);
@@ -414,19 +462,18 @@ bool Sampler::AttachThread(v8::Isolate* isolate, int thread_id, std::string* err
     return false;
   }
   ThreadEntry* added = entry.get();
-  {
-    RegistryLock lock(&registry_mutex_);
-    if (FindEntry(isolate) != nullptr) {
-      *error = "this thread is already being sampled";
-      return false;
-    }
-    entries_.push_back(std::move(entry));
-  }
+  added->engine = engine_;
+  StartThreadClock(added);
+  entries_.push_back(std::move(entry));
   CodeEventLog::Enable(isolate, added->log.get());
   SetCurrentThreadSampler(added->sampler.get());
-  if (engine_->per_thread()) {
-    if (!engine_->AttachThread(added->sampler.get(), signal_, options_.interval_us, error)) {
-      DetachThread(isolate);
+  if (added->engine->per_thread()) {
+    if (!added->engine->AttachThread(added->sampler.get(), signal_, options_.interval_us, error)) {
+      added->sampler->paused.store(true, std::memory_order_release);
+      SetCurrentThreadSampler(nullptr);
+      CodeEventLog::Disable(isolate);
+      CodeEventLog::Unregister(isolate, added->log.get());
+      entries_.pop_back();
       return false;
     }
     added->timer_attached = true;
@@ -436,24 +483,21 @@ bool Sampler::AttachThread(v8::Isolate* isolate, int thread_id, std::string* err
 
 void Sampler::DetachThread(v8::Isolate* isolate) {
   if (forked_child_.load()) return;
-  ThreadEntry* entry;
-  {
-    RegistryLock lock(&registry_mutex_);
-    entry = FindEntry(isolate);
-    if (entry == nullptr || entry == main_entry_) return;
-  }
+  RegistryLock lock(&registry_mutex_);
+  ThreadEntry* entry = FindEntry(isolate);
+  if (entry == nullptr || entry == main_entry_) return;
   // On the worker's own thread: nothing interrupts this but our handler, which sees `paused` or a
   // null TLS pointer from here on, so the descriptor or timer can go.
   entry->sampler->paused.store(true, std::memory_order_release);
   SetCurrentThreadSampler(nullptr);
   CodeEventLog::Disable(isolate);
-  RegistryLock lock(&registry_mutex_);
-  if (entry->timer_attached && engine_) engine_->DetachThread(entry->sampler.get());
+  entry->cpu_end_ns = entry->has_cpu_clock ? ClockNs(entry->cpu_clock) : 0;
+  if (entry->timer_attached) entry->engine->DetachThread(entry->sampler.get());
   entry->timer_attached = false;
   entry->finished = true;
   if (!running_.load() || entry->session != session_) {
     // Nobody will drain it.
-    CodeEventLog::Unregister(isolate);
+    CodeEventLog::Unregister(isolate, entry->log.get());
     for (auto it = entries_.begin(); it != entries_.end(); ++it) {
       if (it->get() == entry) {
         entries_.erase(it);
@@ -480,11 +524,13 @@ bool Sampler::Totals(ThreadTotals* totals) {
   totals->dropped_busy = retired_.dropped_busy;
   totals->truncated = retired_.truncated;
   totals->threads = retired_.threads;
+  totals->thread_cpu_ns = retired_.thread_cpu_ns;
   for (size_t i = 0; i < retired_.handler_time.size() && i < kHandlerBuckets; ++i) totals->handler_time[i] = retired_.handler_time[i];
   for (auto& entry : entries_) {
     if (entry->session != session_) continue;
     const ThreadSampler& sampler = *entry->sampler;
     totals->threads++;
+    totals->thread_cpu_ns += ThreadCpuNs(entry.get());
     totals->samples_recorded += sampler.samples_recorded.load();
     totals->dropped_ring_full += sampler.dropped_ring_full.load();
     totals->dropped_busy += sampler.dropped_busy.load();
@@ -616,15 +662,16 @@ void Sampler::Drain(std::vector<DrainedThread>* out) {
     }
     out->push_back(std::move(drained));
     if (entry->finished) {
+      CodeEventLog::Unregister(entry->isolate, entry->log.get());
       const ThreadSampler& sampler = *entry->sampler;
       retired_.threads++;
+      retired_.thread_cpu_ns += ThreadCpuNs(entry);
       retired_.samples_recorded += sampler.samples_recorded.load();
       retired_.dropped_ring_full += sampler.dropped_ring_full.load();
       retired_.dropped_busy += sampler.dropped_busy.load();
       retired_.truncated += sampler.truncated.load();
       if (retired_.handler_time.size() != kHandlerBuckets) retired_.handler_time.assign(kHandlerBuckets, 0);
       for (size_t i = 0; i < kHandlerBuckets; ++i) retired_.handler_time[i] += sampler.handler_time[i].load();
-      CodeEventLog::Unregister(entry->isolate);
       it = entries_.erase(it);
     } else {
       ++it;
@@ -670,7 +717,7 @@ void Sampler::DisarmAtExit() {
       sampler.engine_->Disarm();
     } else if (!sampler.forked_child_.load() && pthread_mutex_trylock(&sampler.registry_mutex_) == 0) {
       for (auto& entry : sampler.entries_) {
-        if (entry->timer_attached) sampler.engine_->QuietThread(entry->sampler.get());
+        if (entry->timer_attached) entry->engine->QuietThread(entry->sampler.get());
       }
       pthread_mutex_unlock(&sampler.registry_mutex_);
     }

@@ -39,6 +39,13 @@ struct ThreadEntry {
   uint64_t session = 0;
   std::unique_ptr<ThreadSampler> sampler;
   std::unique_ptr<CodeEventLog> log;
+  // The engine that armed this thread's timer: a later session may use another one.
+  std::shared_ptr<TimerEngine> engine;
+  // The thread's CPU clock (readable from any thread while it lives), at attach and at detach.
+  clockid_t cpu_clock{};
+  bool has_cpu_clock = false;
+  double cpu_start_ns = 0;
+  double cpu_end_ns = -1;
   // Samples the interrupt moved out of the ring; the drain hands them over first.
   std::vector<double> spill;
   uint64_t spill_count = 0;
@@ -63,6 +70,7 @@ struct ThreadTotals {
   uint64_t dropped_busy = 0;
   uint64_t truncated = 0;
   uint64_t threads = 0;
+  double thread_cpu_ns = 0;          // CPU time of the sampled threads while they were sampled
   std::vector<double> handler_time;  // histogram, kHandlerBuckets
 };
 
@@ -134,6 +142,9 @@ class Sampler {
   void RestoreHandler();
   // Stops the per-thread timer of an entry and keeps the handler from sampling it. Registry locked.
   void QuietEntry(ThreadEntry* entry);
+  // The calling thread's CPU clock into `entry` (its own thread, at attach).
+  static void StartThreadClock(ThreadEntry* entry);
+  static double ThreadCpuNs(const ThreadEntry* entry);
   ThreadEntry* FindEntry(v8::Isolate* isolate);  // registry locked
   // Rings have one reader: the main JS thread. A long synchronous stretch of JS there never lets
   // the drain run, so a watcher thread asks V8 to interrupt it when any ring is half full; the
@@ -151,7 +162,7 @@ class Sampler {
   bool timer_paused_ = false;          // JS thread only
   v8::Isolate* owner_ = nullptr;
   SamplerOptions options_;
-  std::unique_ptr<TimerEngine> engine_;
+  std::shared_ptr<TimerEngine> engine_;  // assigned with the registry locked
   uint64_t session_ = 0;
   uint64_t start_ns_ = 0;
   double thread_cpu_start_ns_ = 0;

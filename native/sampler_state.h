@@ -47,9 +47,10 @@ struct ThreadSampler {
   timer_t cpu_timer{};              // thread-cpu: the POSIX timer (overruns for weights)
 #endif
   bool has_cpu_timer = false;
-  // ---- perf: written only by the handler on this thread ----
+  uint64_t first_period_ns = 0;     // the random first expiry (0, interval]
+  // ---- written only by the handler on this thread (after AttachThread set them) ----
   uint64_t perf_last_count = 0;     // task-clock ns at the previous sample
-  bool perf_period_pending = false; // the first period was random; the handler sets the real one
+  bool first_pending = false;       // the next signal ends the random first period
 };
 
 // Process-wide counters, written by the handler on whichever thread the signal lands.

@@ -63,28 +63,35 @@ inline bool IsTimerSignal(int signo, const siginfo_t* info) {
 #endif
 }
 
-// Signal-safe: the CPU time this sample stands for, from the per-thread engine's own count (a read
-// of the perf counter, or the POSIX timer's overruns); 0 under itimer, whose signals carry none.
+// Signal-safe: the CPU time this sample stands for, from the per-thread engine's own count; 0 under
+// itimer, whose signals carry none. The first sample stands for the random first period.
+// perf: the counter's advance, at most one period. The counter also runs in the kernel, where
+// exclude_kernel keeps it from firing: time in syscalls would otherwise land on whatever user stack
+// comes next. Real-time signals queue, so perf samples do not coalesce.
+// thread-cpu: one interval per expiry the kernel folded into this signal (overruns).
 inline uint64_t SampleWeightNs(ThreadSampler* sampler) {
 #if defined(__linux__)
+  const bool first = sampler->first_pending;
+  sampler->first_pending = false;
+  const uint64_t period = first ? sampler->first_period_ns : sampler->interval_ns;
   if (sampler->perf_fd >= 0) {
     uint64_t count = 0;
-    uint64_t weight = 0;
+    uint64_t weight = period;
     if (read(sampler->perf_fd, &count, sizeof(count)) == static_cast<ssize_t>(sizeof(count))) {
-      weight = count - sampler->perf_last_count;
+      const uint64_t advance = count - sampler->perf_last_count;
       sampler->perf_last_count = count;
+      if (advance < weight) weight = advance;
     }
-    if (sampler->perf_period_pending) {
-      // The first period was a random fraction of the interval; from now on, the interval.
-      uint64_t period = sampler->interval_ns;
-      ioctl(sampler->perf_fd, PERF_EVENT_IOC_PERIOD, &period);
-      sampler->perf_period_pending = false;
+    if (first) {
+      // From now on, whole intervals.
+      uint64_t interval = sampler->interval_ns;
+      ioctl(sampler->perf_fd, PERF_EVENT_IOC_PERIOD, &interval);
     }
     return weight;
   }
   if (sampler->has_cpu_timer) {
-    const int overruns = timer_getoverrun(sampler->cpu_timer);
-    return (1 + static_cast<uint64_t>(overruns > 0 ? overruns : 0)) * sampler->interval_ns;
+    const int overruns = first ? 0 : timer_getoverrun(sampler->cpu_timer);
+    return period + static_cast<uint64_t>(overruns > 0 ? overruns : 0) * sampler->interval_ns;
   }
 #endif
   (void)sampler;
@@ -147,7 +154,7 @@ void TakeSample(ThreadSampler* sampler, void* ucontext) {
   slot->vm_state = static_cast<uint32_t>(info.vm_state);
   slot->frame_count = static_cast<uint32_t>(info.frames_count + 1);
   slot->flags = 0;
-  const uint64_t weight_us = weight_ns / 1000;
+  const uint64_t weight_us = (weight_ns + 500) / 1000;
   slot->weight_us = weight_us > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(weight_us);
   if (info.frames_count >= limit) {
     slot->flags |= kSampleTruncated;

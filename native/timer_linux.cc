@@ -57,7 +57,8 @@ class PerfEngine : public TimerEngine {
     attr.size = sizeof(attr);
     attr.type = PERF_TYPE_SOFTWARE;
     attr.config = PERF_COUNT_SW_TASK_CLOCK;
-    attr.sample_period = RandomFirstNs(interval_ns);
+    const uint64_t first = RandomFirstNs(interval_ns);
+    attr.sample_period = first;
     attr.exclude_kernel = 1;
     attr.exclude_hv = 1;
     attr.disabled = 1;
@@ -86,8 +87,9 @@ class PerfEngine : public TimerEngine {
       return false;
     }
     sampler->interval_ns = interval_ns;
+    sampler->first_period_ns = first;
     sampler->perf_last_count = 0;
-    sampler->perf_period_pending = true;
+    sampler->first_pending = true;
     sampler->perf_fd = fd;
     if (ioctl(fd, PERF_EVENT_IOC_RESET, 0) != 0 || ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) != 0) {
       *error = std::string("could not enable the perf event: ") + strerror(errno);
@@ -131,11 +133,13 @@ class ThreadCpuEngine : public TimerEngine {
       *error = std::string("timer_create(CLOCK_THREAD_CPUTIME_ID) failed: ") + strerror(errno);
       return false;
     }
+    const uint64_t first = RandomFirstNs(interval_ns);
     sampler->interval_ns = interval_ns;
+    sampler->first_period_ns = first;
+    sampler->first_pending = true;
     sampler->cpu_timer = timer;
     sampler->has_cpu_timer = true;
     struct itimerspec spec;
-    const uint64_t first = RandomFirstNs(interval_ns);
     spec.it_value.tv_sec = static_cast<time_t>(first / 1000000000u);
     spec.it_value.tv_nsec = static_cast<long>(first % 1000000000u);
     spec.it_interval.tv_sec = static_cast<time_t>(interval_ns / 1000000000u);

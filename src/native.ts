@@ -89,6 +89,8 @@ export interface NativeStats {
   samplesRecorded?: number;
   /** Threads sampled in this session (the main thread and attached workers). */
   threads?: number;
+  /** CPU time of those threads while they were sampled. */
+  sampledThreadsCpuNs?: number;
   droppedRingFull?: number;
   droppedBusy?: number;
   truncated?: number;

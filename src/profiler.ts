@@ -28,7 +28,7 @@ export interface SamplerStats {
   engineReason: string;
   intervalUs: number;
   /** Samples per second requested (1 s / interval) and achieved per CPU second of what the engine
-   * samples (the process for itimer, the JS thread for perf and thread-cpu). */
+   * samples (the process for itimer, the sampled JS threads for perf and thread-cpu). */
   requestedRateHz: number;
   engineRateHz: number;
   /** Set when engineRateHz is under 80% of requestedRateHz: the likely cause. */
@@ -350,7 +350,7 @@ function toStats(
   const drops = dropsOf(native);
   // Each engine's rate over the CPU time it samples: the process's for itimer, the JS thread's
   // (user and system: perf counts only user time, so time in syscalls shows as a lower rate) else.
-  const engineCpuNs = native.engine === 'itimer' ? native.processCpuNs : native.threadCpuNs;
+  const engineCpuNs = native.engine === 'itimer' ? native.processCpuNs : (native.sampledThreadsCpuNs ?? native.threadCpuNs);
   const engineSamples = native.engine === 'itimer' ? native.timerSignals : samplesRecorded + drops.ringFull + drops.busy;
   const rate = checkRate({
     engine: native.engine,
@@ -429,7 +429,9 @@ export function start(options: StartOptions = {}): void {
     } catch (error) {
       // Only a per-thread engine that the kernel refused falls back; anything else is the answer.
       const message = error instanceof Error ? error.message : String(error);
-      if (index === candidates.length - 1 || !/perf_event_open|timer_create|real-time signal/.test(message)) throw error;
+      if (index === candidates.length - 1 || !/perf_event_open|perf signals|perf event|timer_create|timer_settime|real-time signal/.test(message)) {
+        throw error;
+      }
       refused.push(`${candidate.engine}: ${message.replace(/^sfprof: /, '')}`);
     }
   }
