@@ -45,6 +45,8 @@ export interface RunSummary {
   drops: { ringFull: number; samplingPaused: number; otherThreads: number; truncated: number };
   output: string;
   format: string;
+  handlerTimeMedianUs?: number;
+  handlerTimeP99Us?: number;
   top: { label: string; samples: number; share: number }[];
 }
 
@@ -65,6 +67,7 @@ export function summarizeRun(profile: Profile, stats: SamplerStats | undefined, 
     drops: { ringFull: drops.ringFull, samplingPaused: drops.busy, otherThreads: drops.nonJsThread, truncated: drops.truncated },
     output,
     format,
+    ...(stats ? { handlerTimeMedianUs: stats.handlerTimeMedianUs, handlerTimeP99Us: stats.handlerTimeP99Us } : {}),
     top: functionShares(profile)
       .filter((share) => share.self > 0)
       .slice(0, 10)

@@ -1,0 +1,54 @@
+// The benchmark's own pieces: summary statistics, round rotation and the SVG chart writer.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+
+import { formatSummary, intervalUs, median, rotatedOrder, summarize } from '../bench/stats.mjs';
+import { lineChart } from '../bench/svg.mjs';
+import { root } from './helpers.mjs';
+
+test('median, summaries and their formatting', () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.throws(() => median([]), /median of nothing/);
+  assert.deepEqual(summarize([1.2, 0.9, 1.1, NaN]), { median: 1.1, min: 0.9, max: 1.2, n: 3 });
+  assert.equal(summarize([]), undefined);
+  assert.equal(formatSummary({ median: 1.0344, min: 1.0129, max: 1.0681, n: 5 }), '1.034 (1.013–1.068)');
+  assert.equal(formatSummary({ median: 2, min: 2, max: 2, n: 1 }, 1), '2.0');
+  assert.equal(formatSummary(undefined), '–');
+});
+
+test('every round runs every configuration once, each round starting one further on', () => {
+  assert.deepEqual(rotatedOrder(4, 0), [0, 1, 2, 3]);
+  assert.deepEqual(rotatedOrder(4, 1), [1, 2, 3, 0]);
+  assert.deepEqual(rotatedOrder(4, 5), [1, 2, 3, 0]);
+  for (let round = 0; round < 6; round++) assert.deepEqual([...rotatedOrder(6, round)].sort(), [0, 1, 2, 3, 4, 5]);
+  // Over as many rounds as configurations, each configuration runs once in every position.
+  const positions = Array.from({ length: 5 }, () => new Set());
+  for (let round = 0; round < 5; round++) rotatedOrder(5, round).forEach((config, position) => positions[config].add(position));
+  for (const seen of positions) assert.equal(seen.size, 5);
+});
+
+test('intervals parse like the CLI writes them', () => {
+  assert.deepEqual(['10ms', '4ms', '500us', '100us', '1s', '250'].map(intervalUs), [10000, 4000, 500, 100, 1_000_000, 250]);
+  assert.throws(() => intervalUs('fast'), /not an interval: fast/);
+});
+
+test('the chart writer matches its golden SVG and escapes names', () => {
+  const svg = lineChart(
+    [
+      { name: 'sfprof-perf', points: [{ intervalUs: 10000, value: 1.02 }, { intervalUs: 1000, value: 1.11 }, { intervalUs: 100, value: 1.95 }] },
+      { name: 'cpu-prof', points: [{ intervalUs: 1000, value: 1.04 }, { intervalUs: 10000, value: 1.01 }, { intervalUs: 100, value: NaN }] },
+      { name: 'a <b> & "c"', points: [{ intervalUs: 100, value: 0.9 }] },
+    ],
+    { title: 'W1: overhead <against> the interval', yLabel: 'profiled / unprofiled', reference: 1, yMin: 0.8 },
+  );
+  const golden = path.join(root, 'test', 'golden', 'chart.svg');
+  if (process.env.SFPROF_UPDATE_GOLDEN === '1') fs.writeFileSync(golden, svg);
+  assert.equal(svg, fs.readFileSync(golden, 'utf8'));
+  assert.doesNotMatch(svg, /<b>|<against>/);
+  assert.match(svg, /a &#60;b&#62; &#38; &#34;c&#34;/);
+  // Longest interval on the left; the NaN point is left out.
+  assert.equal((svg.match(/<circle /g) ?? []).length, 6);
+});
