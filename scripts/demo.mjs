@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const { parseFolded, rankFrames, childrenOf } = require(path.join(root, 'dist/folded-summary.js'));
+const { childrenOf, functionShares } = require(path.join(root, 'dist/summary.js'));
 const { readProfile, renderProfile } = require(path.join(root, 'dist/formats.js'));
 
 const output = path.resolve('sfprof-demo.folded');
@@ -22,11 +22,11 @@ if (child.status !== 0) {
   console.error(`demo: examples/calc.js exited with ${child.status ?? child.signal}`);
   process.exit(1);
 }
-const stacks = parseFolded(readFileSync(output, 'utf8'));
-const total = stacks.reduce((sum, s) => sum + s.count, 0);
+const profile = readProfile(readFileSync(output), output);
+const total = profile.totalSamples;
 console.log(`\nProfiled examples/calc.js in ${((Date.now() - started) / 1000).toFixed(1)} s: ${total} samples, 1 ms interval, line mode.\n`);
 
-const underMain = [...childrenOf(stacks, (f) => f.startsWith('(anonymous) (') && f.includes('calc.js'))]
+const underMain = [...childrenOf(profile, (f) => f.startsWith('(anonymous) (') && f.includes('calc.js'))]
   .filter(([f]) => f.startsWith('main ('))
   .sort((a, b) => a[0].localeCompare(b[0], 'en', { numeric: true }));
 const mainTotal = underMain.reduce((sum, [, n]) => sum + n, 0);
@@ -38,10 +38,10 @@ if (mainTotal > 0) {
   console.log(`  (calc(200_000) does twice the work of calc(100_000): expect about 67% / 33%)\n`);
 }
 console.log('Hottest frames by self samples:');
-for (const { frame, samples, share } of rankFrames(stacks, 'self', 8)) {
-  console.log(`  ${String(samples).padStart(6)}  ${(100 * share).toFixed(1).padStart(5)}%  ${frame}`);
+for (const { label, self } of functionShares(profile).slice(0, 8)) {
+  console.log(`  ${String(self).padStart(6)}  ${((100 * self) / total).toFixed(1).padStart(5)}%  ${label}`);
 }
 const html = path.resolve('sfprof-demo.html');
-writeFileSync(html, renderProfile(readProfile(readFileSync(output), output), 'html', { title: 'sfprof demo: examples/calc.js' }));
+writeFileSync(html, renderProfile(profile, 'html', { title: 'sfprof demo: examples/calc.js' }));
 console.log(`\nFlame graph: ${html} (open it in a browser)`);
 console.log(`Folded stacks: ${output} (flamegraph.pl, speedscope, or: npx sfprof report ${path.basename(output)} -o demo.pb.gz)`);

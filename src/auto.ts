@@ -8,24 +8,13 @@ function warn(message: string): void {
   process.stderr.write(`sfprof: ${message}\n`);
 }
 
-function joinSession(): void {
+function joinIfRunning(): void {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { loadNative } = require('./native') as typeof import('./native');
-    const native = loadNative();
-    if (!native.sessionRunning()) return;
-    native.attachThread(threadId);
-    // The worker's script is known once its main module has loaded.
-    setImmediate(() => {
-      const file = require.main?.filename;
-      if (!file) return;
-      try {
-        const relative = file.startsWith(process.cwd() + '/') ? file.slice(process.cwd().length + 1) : file;
-        native.nameThread(relative);
-      } catch {
-        // the name is a nicety
-      }
-    }).unref();
+    if (!loadNative().sessionRunning()) return;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('./worker') as typeof import('./worker')).joinSession();
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
     warn(`worker ${threadId} not profiled: ${message.replace(/^sfprof: /, '')}`);
@@ -36,5 +25,5 @@ if (isMainThread) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   (require('./auto-main') as typeof import('./auto-main')).run();
 } else {
-  joinSession();
+  joinIfRunning();
 }

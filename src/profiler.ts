@@ -1,6 +1,6 @@
 // start/stop, the unref'd drain loop, and the sample → stack pipeline:
 //   native ring ─► decodeSamples ─► replay code events up to each sample ─► symbolize ─► Profile
-import { isMainThread, threadId } from 'node:worker_threads';
+import { isMainThread } from 'node:worker_threads';
 
 import { CodeMap } from './code-map';
 import { findEmbeddedCopyInProcess } from './embedded-copy';
@@ -19,7 +19,8 @@ import { checkRate, engineCandidates, readKernelFacts } from './engine';
 import { resolveOptions, type ResolvedOptions, type StartOptions } from './options';
 import { Profile, SYNTHETIC, type Drops, type Frame } from './profile';
 import { decodeSamples, SAMPLE_TRUNCATED, VmState, type RawSample } from './records';
-import { displayFile, Symbolizer } from './symbolize';
+import { Symbolizer } from './symbolize';
+import { joinSession } from './worker';
 
 export interface SamplerStats {
   running: boolean;
@@ -233,8 +234,6 @@ class Session {
   constructor(
     readonly native: NativeBinding,
     readonly options: ResolvedOptions,
-    readonly engine: string,
-    readonly engineReason: string,
     readonly profile: Profile,
   ) {
     this.nativeSymbols = new NativeSymbols((address) => native.nativeSymbol(address));
@@ -400,7 +399,7 @@ function cpuProfFlagGiven(): boolean {
   return flags.some((flag) => flag === '--cpu-prof' || flag.startsWith('--cpu-prof='));
 }
 
-/** Starts sampling the calling thread (the main thread; workers are not supported yet). */
+/** Starts a session on the main thread; workers join it (attachWorker(), or the preload). */
 export function start(options: StartOptions = {}): void {
   const resolved = resolveOptions(options);
   if (!isMainThread) {
@@ -446,7 +445,7 @@ export function start(options: StartOptions = {}): void {
     drops: { ringFull: 0, nonJsThread: 0, truncated: 0, busy: 0 },
     cwd: process.cwd(),
   }, { timelineCapacity: resolved.timelineSamples });
-  session = new Session(native, resolved, engine, engineReason, profile);
+  session = new Session(native, resolved, profile);
   lastStats = undefined;
 }
 
@@ -473,7 +472,7 @@ export function stop(): Profile {
   }
   profile.metadata.drops = dropsOf(native);
   addDropStacks(profile, profile.metadata.drops);
-  lastStats = toStats(native, current.frameCounts(), current.engineReason);
+  lastStats = toStats(native, current.frameCounts(), profile.metadata.engineReason ?? '');
   return profile;
 }
 
@@ -484,19 +483,7 @@ export function stop(): Profile {
  */
 export function attachWorker(): void {
   if (isMainThread) throw new Error('sfprof: attachWorker() is for worker threads; the main thread uses start()');
-  const native = loadNative();
-  native.attachThread(threadId);
-  // The worker's script is known once its main module has loaded.
-  setImmediate(() => {
-    const file = require.main?.filename;
-    if (file) {
-      try {
-        native.nameThread(displayFile(file, process.cwd()));
-      } catch {
-        // the name is a nicety
-      }
-    }
-  }).unref();
+  joinSession();
 }
 
 /** In a worker thread: stop sampling it. What it sampled stays in the main thread's profile. */
@@ -516,6 +503,6 @@ export function isRunning(): boolean {
 
 /** Live counters while running; the final ones after stop(). */
 export function stats(): SamplerStats | undefined {
-  if (session) return toStats(session.native.stats(), session.frameCounts(), session.engineReason);
+  if (session) return toStats(session.native.stats(), session.frameCounts(), session.profile.metadata.engineReason ?? '');
   return lastStats;
 }

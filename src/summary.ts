@@ -1,5 +1,5 @@
 // What a run amounted to, for the one-line stderr note of the preload and the `sfprof record`
-// summary; and the self/total table of `sfprof top`.
+// summary; the self/total table of `sfprof top`; and the call-site split `npm run demo` prints.
 import type { Profile } from './profile';
 import type { SamplerStats } from './profiler';
 import { frameLabel } from './writers/folded';
@@ -27,6 +27,19 @@ export function functionShares(profile: Profile): FunctionShare[] {
     for (const label of seen) entry(label).total += stack.count;
   }
   return [...shares.values()].sort((a, b) => b.self - a.self || b.total - a.total || (a.label < b.label ? -1 : 1));
+}
+
+/** Samples under each distinct frame that directly follows the first frame matching `parent`. */
+export function childrenOf(profile: Profile, parent: (label: string) => boolean): Map<string, number> {
+  const labels = profile.frames.map((frame) => frameLabel(frame));
+  const children = new Map<string, number>();
+  for (const stack of profile.stackList) {
+    const index = stack.frames.findIndex((id) => parent(labels[id]!));
+    if (index < 0 || index + 1 >= stack.frames.length) continue;
+    const child = labels[stack.frames[index + 1]!]!;
+    children.set(child, (children.get(child) ?? 0) + stack.count);
+  }
+  return children;
 }
 
 export interface RunSummary {

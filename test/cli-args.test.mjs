@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { parseCommandLine, withPreload, USAGE, RECORD_USAGE, REPORT_USAGE, TOP_USAGE } from '../dist/cli/args.js';
-import { parseFolded, rankFrames, childrenOf } from '../dist/folded-summary.js';
+import { readFolded } from '../dist/readers/folded.js';
+import { childrenOf, functionShares } from '../dist/summary.js';
 
 const RECORD_DEFAULTS = { kind: 'record', interval: undefined, timer: undefined, output: undefined, format: undefined, lines: false, tiers: false };
 
@@ -79,11 +80,10 @@ test('withPreload appends a quoted -r to NODE_OPTIONS', () => {
   assert.equal(withPreload(' --max-old-space-size=100 ', '/my dir/a"b.js'), '--max-old-space-size=100 -r "/my dir/a\\"b.js"');
 });
 
-test('folded summary: parse, rank by self and total, children of a frame', () => {
-  const stacks = parseFolded('a;b;c 3\na;b 1\na;d 2\n\n');
-  assert.deepEqual(stacks[0], { frames: ['a', 'b', 'c'], count: 3 });
-  assert.deepEqual(rankFrames(stacks, 'self', 2).map((r) => [r.frame, r.samples]), [['c', 3], ['d', 2]]);
-  assert.deepEqual(rankFrames(stacks, 'total', 1).map((r) => [r.frame, r.samples, r.share]), [['a', 6, 1]]);
-  assert.deepEqual([...childrenOf(stacks, (f) => f === 'a')], [['b', 4], ['d', 2]]);
-  assert.throws(() => parseFolded('no count here'), /not a folded-stacks line/);
+test('summaries: self and total per function, children of a frame', () => {
+  const profile = readFolded('a;b;c 3\na;b 1\na;d 2\n\n');
+  assert.deepEqual(functionShares(profile).slice(0, 2).map((r) => [r.label, r.self]), [['c', 3], ['d', 2]]);
+  assert.deepEqual(functionShares(profile).find((r) => r.label === 'a'), { label: 'a', self: 0, total: 6 });
+  assert.deepEqual([...childrenOf(profile, (f) => f === 'a')], [['b', 4], ['d', 2]]);
+  assert.throws(() => readFolded('no count here'), /line 1: expected "frame;frame;… count"/);
 });

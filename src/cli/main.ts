@@ -74,16 +74,13 @@ function convert(command: Extract<Command, { kind: 'report' | 'top' }>): void {
       process.exitCode = EXIT_USAGE;
       return;
     }
-    const title = command.title ?? `sfprof: ${command.input === '-' ? 'standard input' : path.basename(command.input)}`;
+    const title = command.title ?? `sfprof: ${path.basename(name)}`;
     const rendered = renderProfile(profile, command.format, { tiers: command.tiers, title });
     try {
       writeOutputSync(command.output, rendered);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EPIPE') {
-        process.exitCode = 128 + (os.constants.signals.SIGPIPE ?? 13);
-        return;
-      }
+      // A closed pipe is the reader's choice (| head): handled below like one from `top`.
+      if ((error as NodeJS.ErrnoException).code === 'EPIPE') throw error;
       throw new InputError(`sfprof report: cannot write ${command.output}: ${(error as Error).message}`);
     }
   } catch (error) {
