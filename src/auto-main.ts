@@ -43,7 +43,10 @@ export function run(): void {
     warn(oneLine ? `${message.split('\n')[0]}; not profiling` : `${message}\nsfprof: not profiling`);
     return;
   }
-  process.on('exit', () => {
+  let written = false;
+  const finish = (): void => {
+    if (written) return;
+    written = true;
     try {
       const profile = stop();
       const title = `sfprof: ${path.basename(process.argv[1] ?? 'node')} (pid ${process.pid})`;
@@ -65,6 +68,30 @@ export function run(): void {
     } catch (error) {
       warn(`could not write the profile to ${output}: ${error instanceof Error ? error.message : String(error)}`);
     }
-  });
+  };
+  process.on('exit', finish);
+  writeOnTerminatingSignals(finish);
+}
+
+/** Signals whose default action ends a Node process without an 'exit' event. */
+const TERMINATING_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * A process killed by SIGINT, SIGTERM or SIGHUP runs no 'exit' listeners, so its profile would be
+ * lost. sfprof listens for them, but only acts when the app does not: then it writes the profile,
+ * removes its listener (Node puts back the default action) and sends the signal again, so the process
+ * dies of it exactly as it would have. When the app listens too, the app decides; if it exits, the
+ * 'exit' listener writes the profile.
+ */
+function writeOnTerminatingSignals(finish: () => void): void {
+  for (const signal of TERMINATING_SIGNALS) {
+    const listener = (): void => {
+      if (process.listenerCount(signal) > 1) return;
+      finish();
+      process.removeListener(signal, listener);
+      process.kill(process.pid, signal);
+    };
+    process.on(signal, listener);
+  }
 }
 

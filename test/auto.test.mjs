@@ -46,19 +46,32 @@ const exitCases = [
   { mode: 'exit', status: 3 },
   { mode: 'exitCode', status: 5 },
   { mode: 'throw', status: 1, stderr: /boom from the app/ },
+  { mode: 'reject', status: 1, stderr: /rejected by the app/ },
+  // Without a handler these end the process by the signal, with no 'exit' event.
+  { mode: 'SIGINT', status: null, signal: 'SIGINT' },
+  { mode: 'SIGTERM', status: null, signal: 'SIGTERM' },
+  { mode: 'SIGHUP', status: null, signal: 'SIGHUP' },
+  // With one, the app decides: here it logs and ends with exit code 7.
+  { mode: 'SIGINT', appHandler: true, status: 7, stdout: /app handled SIGINT/ },
+  { mode: 'SIGTERM', appHandler: true, status: 7, stdout: /app handled SIGTERM/ },
 ];
-for (const { mode, status, stderr } of exitCases) {
-  test(`exit path "${mode}": same exit status as without sfprof, and a complete profile`, () => {
+for (const { mode, appHandler, status, signal = null, stderr, stdout } of exitCases) {
+  const name = appHandler ? `${mode} with the app's handler` : mode;
+  test(`exit path "${name}": same exit status or signal as without sfprof, and a complete profile`, () => {
     const dir = tempDir();
     const output = path.join(dir, 'out-{pid}.folded');
-    const env = { EXIT_MODE: mode, SFPROF_INTERVAL: '1ms', SFPROF_TIMER: 'itimer', SFPROF_OUTPUT: output };
-    const bare = runNode([path.join(fixtures, 'exit-paths.js')], { env: { EXIT_MODE: mode } });
+    const appEnv = { EXIT_MODE: mode, APP_HANDLER: appHandler ? '1' : '0' };
+    const env = { ...appEnv, SFPROF_INTERVAL: '1ms', SFPROF_TIMER: 'itimer', SFPROF_OUTPUT: output };
+    const bare = runNode([path.join(fixtures, 'exit-paths.js')], { env: appEnv });
     const profiled = runNode(['-r', preload, path.join(fixtures, 'exit-paths.js')], { env });
     assert.equal(bare.status, status);
+    assert.equal(bare.signal, signal);
     assert.equal(profiled.status, bare.status, profiled.stderr);
-    assert.equal(profiled.signal, null);
+    assert.equal(profiled.signal, bare.signal, profiled.stderr);
     assert.equal(profiled.stdout, bare.stdout);
     if (stderr) assert.match(profiled.stderr, stderr);
+    if (stdout) assert.match(profiled.stdout, stdout);
+    assert.match(profiled.stderr, /sfprof: wrote \d+ samples to /);
     const files = fs.readdirSync(dir);
     assert.equal(files.length, 1, `expected one profile, got ${files.join(', ')}`);
     assert.match(files[0], /^out-\d+\.folded$/, 'no temporary file left behind, {pid} expanded');
