@@ -33,6 +33,21 @@ export interface Frame {
   tier?: Tier;
 }
 
+/**
+ * Longest function name or file name a profile keeps, in UTF-16 code units. Generated code can have
+ * names of megabytes (an object literal key names its function), and every format repeats them.
+ */
+export const MAX_TEXT_LENGTH = 1000;
+
+/** `text` cut to MAX_TEXT_LENGTH, ending in '…', never between the halves of a surrogate pair. */
+export function truncateText(text: string): string {
+  if (text.length <= MAX_TEXT_LENGTH) return text;
+  let end = MAX_TEXT_LENGTH - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return text.slice(0, end) + '…';
+}
+
 export interface ProfileStack {
   /** Index in `Profile.stackList`. */
   id: number;
@@ -115,6 +130,9 @@ export class Profile {
   }
 
   internFrame(frame: Frame): number {
+    if (frame.name.length > MAX_TEXT_LENGTH || (frame.file?.length ?? 0) > MAX_TEXT_LENGTH) {
+      frame = { ...frame, name: truncateText(frame.name), ...(frame.file !== undefined && { file: truncateText(frame.file) }) };
+    }
     const key = [frame.kind, frame.name, frame.file ?? '', frame.line ?? '', frame.startLine ?? '', frame.column ?? '', frame.tier ?? ''].join('\u0000');
     let id = this.frameIds.get(key);
     if (id === undefined) {

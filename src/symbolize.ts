@@ -19,7 +19,8 @@ export interface ParsedName {
 
 const TIERS: Record<string, Tier> = { '~': 'interpreted', '^': 'baseline', '+': 'maglev', '*': 'optimized' };
 // Prefer a script that looks like a path or URL so function names with spaces ("get x") survive.
-const LOCATED = [/^(.*?) ((?:node:|file:\/\/|\/|[A-Za-z]:\\).*):(\d+):(\d+)$/, /^(.*) (\S*):(\d+):(\d+)$/];
+// the s flag: a name taken from a string key can hold line breaks, U+2028 and U+2029.
+const LOCATED = [/^(.*?) ((?:node:|file:\/\/|\/|[A-Za-z]:\\).*):(\d+):(\d+)$/s, /^(.*) (\S*):(\d+):(\d+)$/s];
 
 export function parseCodeName(raw: string): ParsedName {
   const colon = raw.indexOf(':');

@@ -123,5 +123,6 @@ test('sanitize replaces separators and collapses line breaks', () => {
   assert.equal(sanitize('a\rb'), 'a b');
   assert.equal(sanitize('a\r\n\r\nb'), 'a b');
   assert.equal(sanitize('x;\ny'), 'x, y');
+  assert.equal(sanitize('a\u2028b\u2029c'), 'a b c');
   assert.equal(sanitize(''), '');
 });

@@ -20,6 +20,11 @@ test('parseCodeName reads V8 JS names with tiers, anonymous functions and spaces
   const internal = parseCodeName('JS:~readFileSync node:fs:441:22');
   assert.equal(internal.kind, 'node');
   assert.equal(internal.url, 'node:fs');
+  // A string key names its function, line breaks and U+2028 included.
+  const broken = parseCodeName('JS:~a\nb\u2028c\r\nd /srv/app.js:4:5');
+  assert.equal(broken.name, 'a\nb\u2028c\r\nd');
+  assert.equal(broken.url, '/srv/app.js');
+  assert.equal(parseCodeName('JS:~x\ny app.js:4:5').url, 'app.js');
   const esm = parseCodeName('JS:*handler file:///srv/app.mjs:3:20');
   assert.equal(esm.url, 'file:///srv/app.mjs');
   const script = parseCodeName('Script:~ /work/app.js');

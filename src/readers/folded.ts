@@ -4,7 +4,7 @@ import { Profile, type Frame, type ProfileMetadata, type Tier } from '../profile
 import { inferKind } from './frame-kind';
 import { InputError } from './input-error';
 
-const LOCATED = /^(.*) \(([^()]*?)(?::(\d+))?\)$/;
+const LOCATED = /^(.*) \(([^()]*?)(?::(\d+))?\)$/s;
 const TIERS: Record<string, Tier> = { '_[j]': 'optimized', '_[i]': 'interpreted' };
 
 export function frameFromLabel(label: string): Frame {

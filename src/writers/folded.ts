@@ -7,8 +7,8 @@
 // With `tiers`, JS frames end in flamegraph.pl's annotation (`--colors=java` colours them):
 //   "_[j]" optimized (TurboFan, Maglev)   "_[i]" interpreted (Ignition) or baseline (Sparkplug)
 //
-// ";" inside a name would split a frame and a newline would split a line, so both are replaced, as
-// are other control characters.
+// ";" inside a name would split a frame and a line break would split a line, so both are replaced,
+// as are other control characters.
 // Lines are sorted so equal profiles produce equal files.
 import { SYNTHETIC, type Frame, type Profile, type Tier } from '../profile';
 
@@ -35,7 +35,8 @@ export function frameLabel(frame: Frame, options: FoldedOptions = {}): string {
 export function sanitize(text: string): string {
   // Control characters would also reach terminals through `sfprof top` and the record summary.
   // eslint-disable-next-line no-control-regex
-  return text.replace(/;/g, ',').replace(/[\r\n]+/g, ' ').replace(/[\x00-\x09\x0b-\x1f\x7f]/g, '?');
+  // U+2028/2029 end lines for JavaScript's regular expressions, so they go like line breaks.
+  return text.replace(/;/g, ',').replace(/[\r\n\u2028\u2029]+/g, ' ').replace(/[\x00-\x09\x0b-\x1f\x7f]/g, '?');
 }
 
 export function writeFolded(profile: Profile, options: FoldedOptions = {}): string {
