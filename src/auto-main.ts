@@ -84,9 +84,17 @@ const TERMINATING_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  * 'exit' listener writes the profile.
  */
 function writeOnTerminatingSignals(finish: () => void): void {
+  // An app's once-listener that runs before ours (prependOnceListener) has already removed itself
+  // when ours runs; the removal in the same synchronous stretch still says the app took the signal.
+  const removedNow = new Set<string | symbol>();
+  process.on('removeListener', (event: string | symbol) => {
+    if (!(TERMINATING_SIGNALS as readonly (string | symbol)[]).includes(event)) return;
+    if (removedNow.size === 0) process.nextTick(() => removedNow.clear());
+    removedNow.add(event);
+  });
   for (const signal of TERMINATING_SIGNALS) {
     const listener = (): void => {
-      if (process.listenerCount(signal) > 1) return;
+      if (process.listenerCount(signal) > 1 || removedNow.has(signal)) return;
       finish();
       process.removeListener(signal, listener);
       process.kill(process.pid, signal);

@@ -52,15 +52,16 @@ const exitCases = [
   { mode: 'SIGTERM', status: null, signal: 'SIGTERM' },
   { mode: 'SIGHUP', status: null, signal: 'SIGHUP' },
   // With one, the app decides: here it logs and ends with exit code 7.
-  { mode: 'SIGINT', appHandler: true, status: 7, stdout: /app handled SIGINT/ },
-  { mode: 'SIGTERM', appHandler: true, status: 7, stdout: /app handled SIGTERM/ },
+  { mode: 'SIGINT', appHandler: 'on', status: 7, stdout: /app handled SIGINT/ },
+  { mode: 'SIGTERM', appHandler: 'on', status: 7, stdout: /app handled SIGTERM/ },
+  { mode: 'SIGTERM', appHandler: 'prepend-once', status: 7, stdout: /app handled SIGTERM/ },
 ];
 for (const { mode, appHandler, status, signal = null, stderr, stdout } of exitCases) {
-  const name = appHandler ? `${mode} with the app's handler` : mode;
+  const name = appHandler ? `${mode} with the app's handler (${appHandler})` : mode;
   test(`exit path "${name}": same exit status or signal as without sfprof, and a complete profile`, () => {
     const dir = tempDir();
     const output = path.join(dir, 'out-{pid}.folded');
-    const appEnv = { EXIT_MODE: mode, APP_HANDLER: appHandler ? '1' : '0' };
+    const appEnv = { EXIT_MODE: mode, APP_HANDLER: appHandler ?? 'none' };
     const env = { ...appEnv, SFPROF_INTERVAL: '1ms', SFPROF_TIMER: 'itimer', SFPROF_OUTPUT: output };
     const bare = runNode([path.join(fixtures, 'exit-paths.js')], { env: appEnv });
     const profiled = runNode(['-r', preload, path.join(fixtures, 'exit-paths.js')], { env });
