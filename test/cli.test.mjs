@@ -40,6 +40,23 @@ test('record reports a child killed by a signal like a shell does', () => {
   assert.equal(term.signal, 'SIGTERM');
 });
 
+test('Ctrl-C during record: the Node child writes its profile and dies of SIGINT, record reports and does too', () => {
+  const dir = tempDir();
+  const output = path.join(dir, 'rec.folded');
+  // The child sends SIGINT to its whole process group, as a terminal's Ctrl-C does; `detached` gives
+  // record a group of its own, so the test runner is not in it.
+  const app = "const end = Date.now() + 300; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1); process.kill(0, 'SIGINT'); setTimeout(() => {}, 30000);";
+  const run = spawnSync(process.execPath, [bin, 'record', '-i', '1ms', '-o', output, '--', process.execPath, '-e', app], {
+    encoding: 'utf8',
+    detached: true,
+    timeout: 60_000,
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  assert.equal(run.signal, 'SIGINT', run.stderr);
+  assert.match(run.stderr, new RegExp(`wrote folded to ${output.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  assert.ok(total(parseFoldedFile(output), () => true) > 10, 'the profile holds the samples');
+});
+
 test('record of a command that does not exist exits 127 with a message', () => {
   const run = runNode([bin, 'record', '--', 'no-such-command-sfprof']);
   assert.equal(run.status, 127);
