@@ -1,5 +1,7 @@
 // Options, defaults and SFPROF_* environment parsing. Every error names the option (or variable),
 // the value given and what is allowed.
+import { inspect } from 'node:util';
+
 import { chooseFormat, EXTENSIONS, parseFormat, type Format } from './format-names';
 import { OptionError } from './option-error';
 import { parseTimer, TIMERS, type TimerChoice } from './engine';
@@ -67,14 +69,17 @@ export function parseDurationUs(text: string): number | undefined {
   return Number.isFinite(value) ? Math.round(value) : undefined;
 }
 
+// inspect, not String(): an object without a prototype or a symbol cannot be turned into a string.
 function describe(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return typeof value === 'string'
+    ? JSON.stringify(value)
+    : inspect(value, { depth: 1, breakLength: Infinity, maxArrayLength: 5, maxStringLength: 60 });
 }
 
 /** Interval in microseconds, or OptionError naming `what` (an option, variable or flag) and the value. */
 export function parseIntervalUs(value: number | string, what: string): number {
   const allowed = `a duration from 100us to 1s, such as 10ms, 500us or 2.5ms (a bare number is microseconds)`;
-  const us = typeof value === 'number' ? value : parseDurationUs(value);
+  const us = typeof value === 'number' ? value : typeof value === 'string' ? parseDurationUs(value) : undefined;
   if (us === undefined || !Number.isFinite(us)) {
     throw new OptionError(`sfprof: ${what} is ${describe(value)}; expected ${allowed}`);
   }
@@ -95,7 +100,7 @@ function integerIn(value: unknown, what: string, min: number, max: number, extra
 
 /** Checks API options and fills in defaults. Throws OptionError naming the bad option. */
 export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
-  if (options === null || typeof options !== 'object') {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new OptionError(`sfprof: options is ${describe(options)}; expected an object`);
   }
   const known = new Set(['interval', 'lines', 'ringSlots', 'maxFrames', 'drainIntervalMs', 'timelineSamples', 'timer']);

@@ -109,6 +109,10 @@ function parseOptions<T extends Parameters<typeof parseArgs>[0]>(verb: string, c
 
 function checkOutput(verb: string, output: string | undefined): void {
   if (output === '') throw new OptionError(`sfprof ${verb}: --output is empty; expected a file path or -`);
+  // The preload refuses such an SFPROF_OUTPUT, and only after the command has run.
+  if (output !== undefined && output !== '-' && output.endsWith('/')) {
+    throw new OptionError(`sfprof ${verb}: --output is ${JSON.stringify(output)}; expected a file path (or - for standard output), not a directory`);
+  }
 }
 
 function parseRecord(rest: string[]): Command {

@@ -4,7 +4,10 @@ import { Profile, type Frame, type ProfileMetadata, type Tier } from '../profile
 import { inferKind } from './frame-kind';
 import { InputError } from './input-error';
 
-const LOCATED = /^(.*) \(([^()]*?)(?::(\d+))?\)$/s;
+// A file is never empty, and a line is a whole number as a writer prints it (no leading zero, at most
+// 15 digits so it stays exact): "f ()" is a name and "f (x:007)" has the file "x:007", so both are
+// written back as they were read.
+const LOCATED = /^(.*) \(([^()]+?)(?::([1-9]\d{0,14}))?\)$/s;
 const TIERS: Record<string, Tier> = { '_[j]': 'optimized', '_[i]': 'interpreted' };
 
 export function frameFromLabel(label: string): Frame {
@@ -39,6 +42,14 @@ export function emptyMetadata(engine: string): ProfileMetadata {
   };
 }
 
+/** Samples are counted in doubles: a total past 2^53 - 1 would no longer be exact. */
+export function checkTotal(profile: Profile): Profile {
+  if (!Number.isSafeInteger(profile.totalSamples)) {
+    throw new InputError(`the sample counts add up to ${profile.totalSamples}, more than ${Number.MAX_SAFE_INTEGER}`);
+  }
+  return profile;
+}
+
 /** Parses folded text. Throws InputError naming the first bad line. */
 export function readFolded(text: string): Profile {
   const profile = new Profile(emptyMetadata('unknown'), { timelineCapacity: 0 });
@@ -50,7 +61,8 @@ export function readFolded(text: string): Profile {
     if (!line.trim()) continue;
     const space = line.lastIndexOf(' ');
     const countText = line.slice(space + 1);
-    if (space <= 0 || !/^\d+$/.test(countText)) {
+    // A line may start with its count's space: a stack whose one frame has an empty name.
+    if (space < 0 || !/^\d+$/.test(countText)) {
       const shown = line.length > 80 ? `${line.slice(0, 80)}…` : line;
       throw new InputError(`line ${lineNumber}: expected "frame;frame;… count" with a whole-number count, got ${JSON.stringify(shown)}`);
     }
@@ -69,5 +81,5 @@ export function readFolded(text: string): Profile {
       });
     profile.addStack(ids, count);
   }
-  return profile;
+  return checkTotal(profile);
 }

@@ -4,13 +4,22 @@ import { gunzipSync } from 'node:zlib';
 import { Profile as PprofProfile } from 'pprof-format';
 
 import { Profile, SYNTHETIC, type Frame } from '../profile';
-import { emptyMetadata } from './folded';
+import { checkTotal, emptyMetadata } from './folded';
 import { inferKind } from './frame-kind';
 import { InputError } from './input-error';
 
 export function isGzip(data: Uint8Array): boolean {
   return data.length >= 2 && data[0] === 0x1f && data[1] === 0x8b;
 }
+
+/** A line number, or undefined for 0 (pprof's "unknown") and for values no source file has. */
+function lineNumber(value: number | bigint | undefined): number | undefined {
+  const line = Number(value ?? 0);
+  return Number.isSafeInteger(line) && line > 0 ? line : undefined;
+}
+
+/** A count doubles hold exactly. pprof-format reads int64 as unsigned: a negative one arrives past 2^63. */
+const isCount = (value: number): boolean => Number.isSafeInteger(value) && value >= 0;
 
 export function readPprof(data: Uint8Array): Profile {
   let raw: Uint8Array = data;
@@ -59,23 +68,23 @@ export function readPprof(data: Uint8Array): Profile {
     const number = Number(value);
     if (key === 'engine') metadata.engine = value!;
     else if (key === 'engine_reason') metadata.engineReason = value!;
-    else if (key === 'sample_weight_ns' && number > 0) metadata.sampleWeightNs = number;
+    else if (key === 'sample_weight_ns' && number > 0 && Number.isFinite(number)) metadata.sampleWeightNs = number;
     else if (key === 'lines') metadata.lines = value === '1';
-    else if (key === 'pid' && Number.isInteger(number)) metadata.pid = number;
+    else if (key === 'pid' && isCount(number)) metadata.pid = number;
     else if (key === 'cwd') metadata.cwd = value!;
-    else if (key === 'drops.ring_full' && Number.isInteger(number)) metadata.drops.ringFull = number;
-    else if (key === 'drops.sampling_paused' && Number.isInteger(number)) metadata.drops.busy = number;
-    else if (key === 'drops.other_threads' && Number.isInteger(number)) metadata.drops.nonJsThread = number;
-    else if (key === 'drops.truncated' && Number.isInteger(number)) metadata.drops.truncated = number;
+    else if (key === 'drops.ring_full' && isCount(number)) metadata.drops.ringFull = number;
+    else if (key === 'drops.sampling_paused' && isCount(number)) metadata.drops.busy = number;
+    else if (key === 'drops.other_threads' && isCount(number)) metadata.drops.nonJsThread = number;
+    else if (key === 'drops.truncated' && isCount(number)) metadata.drops.truncated = number;
   }
 
   const profile = new Profile(metadata, { timelineCapacity: 0 });
-  const functions = new Map<number, { name: string; file: string; startLine: number }>();
+  const functions = new Map<number, { name: string; file: string; startLine: number | undefined }>();
   for (const fn of decoded.function) {
     functions.set(Number(fn.id), {
       name: text(fn.name, `function ${fn.id} name`),
       file: text(fn.filename, `function ${fn.id} file`),
-      startLine: Number(fn.startLine ?? 0),
+      startLine: lineNumber(fn.startLine),
     });
   }
   // A location is one frame, or several when the producer inlined: line[0] is the innermost.
@@ -90,8 +99,9 @@ export function readPprof(data: Uint8Array): Profile {
         ? { name: fn.name || '(anonymous)', kind: 'js' }
         : { name: `0x${Number(location.address ?? 0).toString(16)}`, kind: 'native' };
       if (fn?.file) frame.file = fn.file;
-      if (Number(line.line) > 0) frame.line = Number(line.line);
-      if (fn && fn.startLine > 0) frame.startLine = fn.startLine;
+      const at = lineNumber(line.line);
+      if (at !== undefined) frame.line = at;
+      if (fn?.startLine !== undefined) frame.startLine = fn.startLine;
       frame.kind = inferKind(frame.name, frame.file);
       ids.push(profile.internFrame(frame));
     }
@@ -100,7 +110,7 @@ export function readPprof(data: Uint8Array): Profile {
   decoded.sample.forEach((sample, index) => {
     const value = Number(sample.value[valueIndex] ?? 0);
     const count = Math.round(value / divisor);
-    if (!Number.isFinite(count) || count < 0) throw new InputError(`sample ${index}: value ${value} is not a count`);
+    if (!isCount(count)) throw new InputError(`sample ${index}: value ${value} is not a count (a whole number from 0 to 2^53 - 1)`);
     const ids: number[] = [];
     if (sample.locationId.length === 0) ids.push(profile.internFrame({ name: SYNTHETIC.unknown, kind: 'synthetic' }));
     for (let i = sample.locationId.length - 1; i >= 0; i--) {
@@ -112,5 +122,5 @@ export function readPprof(data: Uint8Array): Profile {
     const cpuNs = cpuIndex >= 0 ? Number(sample.value[cpuIndex] ?? 0) : 0;
     profile.addStack(ids, count, undefined, cpuNs > 0 ? cpuNs : undefined);
   });
-  return profile;
+  return checkTotal(profile);
 }
