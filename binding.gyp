@@ -10,6 +10,7 @@
         "native/code_events.cc",
         "native/sampler.cc",
         "native/signal_handler.cc",
+        "native/symbol_table.cc",
         "native/timer_itimer.cc",
         "native/timer_linux.cc"
       ],

@@ -17,6 +17,7 @@
 
 #include "code_events.h"
 #include "sampler.h"
+#include "symbol_table.h"
 
 namespace sfprof {
 namespace {
@@ -276,28 +277,21 @@ Napi::Value NativeSymbol(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   const uintptr_t address = static_cast<uintptr_t>(info[0].As<Napi::Number>().DoubleValue());
-  Dl_info found;
-  size_t symbol_size = 0;
-#if defined(__linux__)
-  ElfW(Sym)* symbol = nullptr;
-  int ok = dladdr1(reinterpret_cast<void*>(address), &found, reinterpret_cast<void**>(&symbol),
-                   RTLD_DL_SYMENT);
-  if (ok != 0 && symbol != nullptr) symbol_size = symbol->st_size;
-#else
-  int ok = dladdr(reinterpret_cast<void*>(address), &found);
-#endif
-  if (ok == 0 || found.dli_fname == nullptr) return env.Null();
+  const SymbolAnswer found = LookupSymbol(address);
+  if (!found.found_object) return env.Null();
   Napi::Object result = Napi::Object::New(env);
-  result.Set("object", Napi::String::New(env, found.dli_fname));
-  if (found.dli_sname != nullptr && found.dli_saddr != nullptr) {
+  result.Set("object", Napi::String::New(env, found.object));
+  if (!found.symbol.empty()) {
     int status = 0;
-    char* demangled = abi::__cxa_demangle(found.dli_sname, nullptr, nullptr, &status);
-    result.Set("symbol", Napi::String::New(env, status == 0 && demangled ? demangled : found.dli_sname));
+    char* demangled = abi::__cxa_demangle(found.symbol.c_str(), nullptr, nullptr, &status);
+    result.Set("symbol", Napi::String::New(env, status == 0 && demangled ? demangled : found.symbol.c_str()));
     std::free(demangled);
-    const uintptr_t start = reinterpret_cast<uintptr_t>(found.dli_saddr);
-    result.Set("start", Napi::Number::New(env, static_cast<double>(start)));
-    // Size 0 means unknown: the symbol covers at least this address.
-    result.Set("size", Napi::Number::New(env, static_cast<double>(symbol_size)));
+  }
+  if (found.start != 0) {
+    // With a symbol: its range (size 0: unknown, it covers at least this address). Without one:
+    // the gap between symbols that the address lies in, all of it unnamed.
+    result.Set("start", Napi::Number::New(env, static_cast<double>(found.start)));
+    result.Set("size", Napi::Number::New(env, static_cast<double>(found.size)));
   }
   return result;
 }

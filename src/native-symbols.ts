@@ -1,5 +1,5 @@
-// C++ frames (Node, V8's runtime, libc, addons) named from the dynamic symbol table. Looking a symbol
-// up costs ~0.3 ms, so each answer is cached for the whole function it covers.
+// C++ frames (Node, V8's runtime, libc, addons) named from the dynamic symbol table. Each answer is
+// cached for the whole function it covers, or for the whole unnamed gap between symbols.
 import * as path from 'node:path';
 
 import type { NativeSymbol } from './native';

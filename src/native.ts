@@ -138,8 +138,9 @@ export interface NativeBinding {
 export interface NativeSymbol {
   /** Path of the shared object (the executable's name for the main program). */
   object: string;
-  /** Demangled name of the nearest dynamic symbol at or below the address. */
+  /** Demangled name of the dynamic symbol covering the address. */
   symbol?: string;
+  /** The symbol's range; without a symbol, the unnamed gap between symbols around the address. */
   start?: number;
   /** 0 when the symbol table does not say. */
   size?: number;

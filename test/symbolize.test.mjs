@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { test } from 'node:test';
 
 import { displayFile, lineStarts, parseCodeName, SourceLines } from '../dist/symbolize.js';
+import { loadNative } from '../dist/native.js';
 import { NativeSymbols, shortCppName } from '../dist/native-symbols.js';
 
 test('parseCodeName reads V8 JS names with tiers, anonymous functions and spaces', () => {
@@ -78,3 +80,53 @@ test('NativeSymbols caches a whole symbol range and names the shared object', ()
   assert.equal(symbols.frame(0x9000), undefined);
   assert.deepEqual(calls, [0x1010, 0x5000, 0x9000], 'one lookup per symbol or unknown address');
 });
+
+test('NativeSymbols caches a whole unnamed gap between symbols as one range', () => {
+  const calls = [];
+  const symbols = new NativeSymbols((address) => {
+    calls.push(address);
+    return { object: '/usr/bin/node', start: 0x2000, size: 0x800 };
+  });
+  assert.deepEqual(symbols.frame(0x2100), { name: '(native) [node]', kind: 'native' });
+  assert.deepEqual(symbols.frame(0x27ff), { name: '(native) [node]', kind: 'native' });
+  assert.deepEqual(calls, [0x2100]);
+});
+
+test('the binding names addresses in loaded objects from their symbol tables: each answer covers its address', () => {
+  const binding = loadNative();
+  const text = fs
+    .readFileSync('/proc/self/maps', 'utf8')
+    .split('\n')
+    // libc: a shared object with thousands of symbols and unnamed code between them. (Node maps
+    // parts of its own binary outside its loaded segments, where no object is expected.)
+    .filter((line) => / r-xp /.test(line) && /\/libc[.-][^/]*$/.test(line))
+    .map((line) => line.split(' ')[0].split('-').map((hex) => parseInt(hex, 16)));
+  assert.equal(text.length, 1, 'libc has one text mapping');
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  let named = 0;
+  let gaps = 0;
+  for (let i = 0; i < 400; i++) {
+    const [low, high] = text[i % text.length];
+    const address = low + Math.floor(random() * (high - low));
+    const found = binding.nativeSymbol(address);
+    assert.ok(found && found.object, `an object for 0x${address.toString(16)}`);
+    assert.ok(found.start <= address, `0x${address.toString(16)} at or after its range`);
+    if (found.symbol) {
+      named++;
+      assert.ok(found.size === 0 ? address === found.start : address < found.start + found.size, found.symbol);
+    } else {
+      gaps++;
+      assert.ok(address < found.start + found.size, 'inside the unnamed gap');
+      // Every address of the gap gets the same answer, so caching the range is right.
+      for (const other of [found.start, found.start + found.size - 1]) {
+        const again = binding.nativeSymbol(other);
+        assert.equal(again.symbol, undefined);
+        assert.deepEqual([again.start, again.size], [found.start, found.size]);
+      }
+    }
+  }
+  assert.ok(named > 20 && gaps > 20, `both kinds seen (named ${named}, gaps ${gaps})`);
+  assert.equal(binding.nativeSymbol(8), null, 'an address in no object');
+});
+

@@ -1,0 +1,31 @@
+// Names C++ frames from the dynamic symbol tables of the loaded objects (Node, libc, addons).
+//
+// dladdr() scans an object's whole symbol table on every call: ~0.3–4 ms in Node's binary, which
+// exports V8's and OpenSSL's symbols. A profile of native code at a high rate asks for thousands of
+// addresses, and the lookups became most of what was sampled. This table reads each object's symbols
+// once, sorted, and answers by binary search; it also says where the gap around an unnamed address
+// ends, so the caller can cache the whole gap.
+//
+// Not for signal context: it allocates and locks. Linux only; elsewhere Lookup() uses dladdr().
+#ifndef SFPROF_SYMBOL_TABLE_H_
+#define SFPROF_SYMBOL_TABLE_H_
+
+#include <cstdint>
+#include <string>
+
+namespace sfprof {
+
+struct SymbolAnswer {
+  bool found_object = false;
+  std::string object;  // the loaded file, as the dynamic loader names it
+  std::string symbol;  // mangled; empty when no symbol covers the address
+  // The symbol's range, or without a symbol the gap between its neighbours; size 0: unknown.
+  uintptr_t start = 0;
+  uintptr_t size = 0;
+};
+
+SymbolAnswer LookupSymbol(uintptr_t address);
+
+}  // namespace sfprof
+
+#endif  // SFPROF_SYMBOL_TABLE_H_
