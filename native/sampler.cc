@@ -1,6 +1,8 @@
 #include "sampler.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <string.h>
@@ -55,6 +57,41 @@ bool IsV8ProfilerHandler(const struct sigaction& action) {
   if (dladdr(address, &info) == 0 || info.dli_sname == nullptr) return false;
   return strstr(info.dli_sname, "sampler13SignalHandler20HandleProfilerSignal") != nullptr;
 }
+
+// True while V8's CPU profiler runs in this process: it runs a thread named "v8:ProfEvntProc" only
+// then. This also catches a profiler whose SIGPROF handler is hidden under another library's own
+// (@datadog/pprof installs its handler over V8's and later puts V8's back, which then restores the
+// default disposition when V8's profiler stops).
+bool V8ProfilerThreadRunning() {
+#if defined(__linux__)
+  DIR* tasks = opendir("/proc/self/task");
+  if (tasks == nullptr) return false;
+  bool found = false;
+  while (!found) {
+    struct dirent* task = readdir(tasks);
+    if (task == nullptr) break;
+    if (task->d_name[0] == '.') continue;
+    const std::string path = std::string("/proc/self/task/") + task->d_name + "/comm";
+    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    char name[32];
+    const ssize_t length = read(fd, name, sizeof(name) - 1);
+    close(fd);
+    if (length <= 0) continue;
+    name[length] = '\0';
+    found = strncmp(name, "v8:ProfEvntProc", 15) == 0;
+  }
+  closedir(tasks);
+  return found;
+#else
+  return false;
+#endif
+}
+
+constexpr char kV8ProfilerRunning[] =
+    "V8's CPU profiler (inspector Profiler.start or a library built on it) is running and "
+    "owns SIGPROF; it restores the default disposition when it stops, which would kill the "
+    "process while sfprof's timer is armed. Start sfprof before it, or stop it first";
 
 bool IsDefaultOrIgnore(const struct sigaction& action) {
   return !(action.sa_flags & SA_SIGINFO) &&
@@ -121,10 +158,7 @@ bool Sampler::InstallHandler(std::string* error) {
       return false;
     }
     if (!options_.allow_v8_profiler && IsV8ProfilerHandler(current)) {
-      *error =
-          "V8's CPU profiler (inspector Profiler.start or a library built on it) is running and "
-          "owns SIGPROF; it restores the default disposition when it stops, which would kill the "
-          "process while sfprof's timer is armed. Start sfprof before it, or stop it first";
+      *error = kV8ProfilerRunning;
       return false;
     }
     // Only ever written while our handler is not installed, so the handler never sees it torn.
@@ -287,6 +321,11 @@ bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
     return false;
   }
 
+  // Checked here, not in InstallHandler: putting our handler back must never be refused.
+  if (!engine->per_thread() && !options.allow_v8_profiler && V8ProfilerThreadRunning()) {
+    *error = kV8ProfilerRunning;
+    return false;
+  }
   GetProcessCounters().Reset();
   if (!InstallHandler(error)) return false;
   ThreadEntry* main = entry.get();
