@@ -47,7 +47,7 @@ struct ThreadSampler {
   timer_t cpu_timer{};              // thread-cpu: the POSIX timer (overruns for weights)
 #endif
   bool has_cpu_timer = false;
-  uint64_t first_period_ns = 0;     // the random first expiry (0, interval]
+  uint64_t first_period_ns = 0;     // the random first expiry, at most one interval
   // ---- written only by the handler on this thread (after AttachThread set them) ----
   uint64_t perf_last_count = 0;     // task-clock ns at the previous sample
   bool first_pending = false;       // the next signal ends the random first period

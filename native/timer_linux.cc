@@ -31,8 +31,10 @@ namespace {
 
 pid_t CurrentTid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
 
-// A first expiry uniform in (0, interval]: threads that start together or run briefly are not all
-// sampled at the same phase (Go's per-thread timers do the same).
+// A first expiry uniform in [min(interval, 100 us), interval]: threads that start together or run
+// briefly are not all sampled at the same phase (Go's per-thread timers do the same).
+constexpr uint64_t kMinFirstPeriodNs = 100 * 1000;
+
 uint64_t RandomFirstNs(uint64_t interval_ns) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -41,7 +43,10 @@ uint64_t RandomFirstNs(uint64_t interval_ns) {
   x ^= x >> 33;
   x *= 0xff51afd7ed558ccdULL;
   x ^= x >> 33;
-  return 1 + x % interval_ns;
+  // Not below 100 us: a perf event armed with a period of ~10 us flooded its thread with queued
+  // signals (hundreds in the first milliseconds) before the real period took over.
+  const uint64_t floor = interval_ns < kMinFirstPeriodNs ? interval_ns : kMinFirstPeriodNs;
+  return floor + x % (interval_ns - floor + 1);
 }
 
 class PerfEngine : public TimerEngine {
