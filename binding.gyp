@@ -27,8 +27,8 @@
           }
         }],
         ["sfprof_sanitize!=''", {
-          "cflags": ["-fsanitize=<(sfprof_sanitize)", "-fno-omit-frame-pointer"],
-          "cflags_cc": ["-fsanitize=<(sfprof_sanitize)", "-fno-omit-frame-pointer"],
+          "cflags": ["-fsanitize=<(sfprof_sanitize)", "-fno-omit-frame-pointer", "-g"],
+          "cflags_cc": ["-fsanitize=<(sfprof_sanitize)", "-fno-omit-frame-pointer", "-g"],
           "ldflags": ["-fsanitize=<(sfprof_sanitize)"]
         }]
       ]
