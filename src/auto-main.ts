@@ -5,9 +5,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { renderProfile } from './formats';
+import { EXTENSIONS, renderProfile } from './formats';
 import { OptionError, optionsFromEnv, type EnvConfig } from './options';
-import { start, stats, stop } from './profiler';
+import type { Format } from './format-names';
+import { start, stats, stop, takeProfile } from './profiler';
+import type { Profile } from './profile';
 import { summarizeRun } from './summary';
 import { writeOutputSync } from './write-file';
 
@@ -43,10 +45,15 @@ export function run(): void {
     warn(oneLine ? `${message.split('\n')[0]}; not profiling` : `${message}\nsfprof: not profiling`);
     return;
   }
+  const continuous = config.periodMs !== undefined ? startContinuous(config, output) : undefined;
   let written = false;
   const finish = (): void => {
     if (written) return;
     written = true;
+    if (continuous) {
+      continuous.finish();
+      return;
+    }
     try {
       const profile = stop();
       const title = `sfprof: ${path.basename(process.argv[1] ?? 'node')} (pid ${process.pid})`;
@@ -103,3 +110,69 @@ function writeOnTerminatingSignals(finish: () => void): void {
   }
 }
 
+/** "app-1234.pb.gz" → "app-1234-20261127T164512.345Z.pb.gz": the period's end, in UTC. */
+export function periodFileName(output: string, format: Format, end: Date): string {
+  const stamp = end.toISOString().replace(/[-:]/g, '');
+  const extension = EXTENSIONS[format];
+  return output.endsWith(extension)
+    ? `${output.slice(0, -extension.length)}-${stamp}${extension}`
+    : `${output}-${stamp}`;
+}
+
+/**
+ * Continuous mode: sampling never stops; every period the profile so far is cut at a drain
+ * boundary (takeProfile) and written to its own file, and only the newest `keep` files this process
+ * wrote are kept. The last period is written at exit.
+ */
+function startContinuous(config: EnvConfig, output: string): { finish(): void } {
+  const title = `sfprof: ${path.basename(process.argv[1] ?? 'node')} (pid ${process.pid})`;
+  const files: string[] = [];
+  let periods = 0;
+  let samples = 0;
+  let failures = 0;
+  const write = (profile: Profile): void => {
+    const file = periodFileName(output, config.format, new Date());
+    try {
+      writeOutputSync(file, renderProfile(profile, config.format, { tiers: config.tiers, title }));
+      periods++;
+      samples += profile.totalSamples;
+      files.push(file);
+      while (files.length > config.keep) {
+        try {
+          fs.unlinkSync(files.shift()!);
+        } catch {
+          // already gone: nothing to keep track of
+        }
+      }
+    } catch (error) {
+      // One line for the first failure and a count at exit: a full disk must not flood stderr.
+      if (failures++ === 0) warn(`could not write a profile to ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  const timer = setInterval(() => {
+    try {
+      write(takeProfile());
+    } catch (error) {
+      if (failures++ === 0) warn(`could not cut a profile: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }, config.periodMs);
+  timer.unref();
+  return {
+    finish(): void {
+      clearInterval(timer);
+      try {
+        write(stop());
+      } catch (error) {
+        failures++;
+        warn(`could not stop sampling: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      const signals = stats()?.signalsReceived;
+      warn(
+        `wrote ${periods} period profiles (${samples} samples` +
+          (signals !== undefined ? ` of ${signals} timer signals` : '') +
+          `), kept the newest ${files.length}` +
+          (failures ? `; ${failures} writes failed` : ''),
+      );
+    },
+  };
+}

@@ -1,5 +1,5 @@
 // sfprof's public API.
-export { start, stop, stats, isRunning, attachWorker, detachWorker, sessionRunning, type SamplerStats } from './profiler';
+export { start, stop, takeProfile, stats, isRunning, attachWorker, detachWorker, sessionRunning, type SamplerStats } from './profiler';
 export { Profile, type Frame, type FrameKind, type Tier, type ProfileStack, type ProfileMetadata, type Drops } from './profile';
 export { OptionError, type StartOptions } from './options';
 export { FORMATS, type Format, renderProfile, readProfile, type RenderOptions } from './formats';

@@ -153,6 +153,26 @@ export interface EnvConfig {
   tiers: boolean;
   /** Where `sfprof record` asked for a one-line JSON summary per process, if it did. */
   summaryFile?: string;
+  /** Continuous mode (SFPROF_PERIOD): a profile file every this many milliseconds. */
+  periodMs?: number;
+  /** Continuous mode: how many of its newest files the process keeps (SFPROF_KEEP). */
+  keep: number;
+}
+
+export const DEFAULT_KEEP = 10;
+export const PERIOD_MIN_MS = 1000;
+export const PERIOD_MAX_MS = 24 * 3600 * 1000;
+const PERIOD_UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A period such as "60s", "5m", "1h" or "1500ms" in milliseconds, or OptionError naming `what`. */
+export function parsePeriodMs(text: string, what: string): number {
+  const allowed = `a duration from 1s to 24h with a unit: ms, s, m or h (such as 60s or 5m)`;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(text);
+  const ms = match ? Math.round(Number(match[1]) * PERIOD_UNIT_MS[match[2]!]!) : NaN;
+  if (!Number.isFinite(ms) || ms < PERIOD_MIN_MS || ms > PERIOD_MAX_MS) {
+    throw new OptionError(`sfprof: ${what} is ${describe(text)}; expected ${allowed}`);
+  }
+  return ms;
 }
 
 /** The default output name before {pid} expansion, by format. */
@@ -194,7 +214,22 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, pid: number = process.pid
   }
   const format = chooseFormat(given, output || undefined, 'SFPROF_FORMAT');
   if (output === undefined || output === '') output = defaultOutput(format);
-  const config: EnvConfig = { options, output: output.split('{pid}').join(String(pid)), format, tiers };
+  const config: EnvConfig = { options, output: output.split('{pid}').join(String(pid)), format, tiers, keep: DEFAULT_KEEP };
   if (env.SFPROF_SUMMARY_FILE) config.summaryFile = env.SFPROF_SUMMARY_FILE;
+  const period = env.SFPROF_PERIOD;
+  if (period !== undefined && period !== '') {
+    config.periodMs = parsePeriodMs(period, 'SFPROF_PERIOD');
+    if (config.output === '-') {
+      throw new OptionError(`sfprof: SFPROF_OUTPUT is "-"; expected a file path when SFPROF_PERIOD is set (continuous mode writes a file per period)`);
+    }
+  }
+  const keep = env.SFPROF_KEEP;
+  if (keep !== undefined && keep !== '') {
+    const value = /^\s*\d+\s*$/.test(keep) ? Number(keep) : NaN;
+    if (!(value >= 1 && value <= 100_000)) {
+      throw new OptionError(`sfprof: SFPROF_KEEP is ${describe(keep)}; expected an integer from 1 to 100000 (the newest files continuous mode keeps)`);
+    }
+    config.keep = value;
+  }
   return config;
 }

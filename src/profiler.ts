@@ -95,12 +95,14 @@ export class SampleIngester {
   private pendingEvents: NativeCodeEvent[] = [];
 
   /** Frame ids every stack of this thread starts with (a worker's "[worker N]" root). */
-  readonly rootFrames: number[];
+  rootFrames: number[];
+  /** Subtracted from sample times: where the current profile starts on the session's clock. */
+  private timeOffsetNs = 0;
   /** Where a worker looks up V8's embedded builtins: the main thread's map, which has them. */
   private readonly shared: { map: CodeMap; ranges: [number, number][] } | undefined;
 
   constructor(
-    readonly profile: Profile,
+    public profile: Profile,
     options: {
       cwd: string;
       lines: boolean;
@@ -114,6 +116,17 @@ export class SampleIngester {
     this.nativeSymbols = options.nativeSymbols;
     this.rootFrames = options.rootFrames ?? [];
     this.shared = options.shared;
+  }
+
+  /**
+   * Goes on into `profile`, which starts `timeOffsetNs` into the session: the code map stays, the
+   * root frames are interned again.
+   */
+  retarget(profile: Profile, timeOffsetNs: number): void {
+    const roots = this.rootFrames.map((id) => this.profile.frames[id]!);
+    this.profile = profile;
+    this.rootFrames = roots.map((frame) => profile.internFrame({ ...frame }));
+    this.timeOffsetNs = timeOffsetNs;
   }
 
   private lookup(address: number) {
@@ -157,7 +170,7 @@ export class SampleIngester {
       profile.addStack(
         [...this.rootFrames, profile.internFrame({ name, kind: sample.vmState === VmState.GC ? 'gc' : 'synthetic' })],
         1,
-        sample.timeNs,
+        Math.max(0, sample.timeNs - this.timeOffsetNs),
         (sample.weightUs ?? 0) * 1000,
       );
       return;
@@ -181,7 +194,7 @@ export class SampleIngester {
     const leaf = this.leafFrame(sample.frames[0]!);
     if (leaf) ids.push(profile.internFrame(leaf));
     if (sample.vmState === VmState.GC) ids.push(profile.internFrame({ name: SYNTHETIC.gc, kind: 'gc' }));
-    profile.addStack(ids, 1, sample.timeNs, (sample.weightUs ?? 0) * 1000);
+    profile.addStack(ids, 1, Math.max(0, sample.timeNs - this.timeOffsetNs), (sample.weightUs ?? 0) * 1000);
   }
 
   /**
@@ -215,6 +228,43 @@ export function addDropStacks(profile: Profile, drops: Drops): void {
   profile.addSynthetic([SYNTHETIC.otherThreads], drops.nonJsThread);
 }
 
+/** Counters over the span since `base` (the whole session without one); the rest as in `now`. */
+function spanOf(now: NativeStats, base: NativeStats | undefined): NativeStats {
+  if (!base) return now;
+  const minus = (a: number | undefined, b: number | undefined): number => Math.max(0, (a ?? 0) - (b ?? 0));
+  return {
+    ...now,
+    elapsedNs: minus(now.elapsedNs, base.elapsedNs),
+    processCpuNs: minus(now.processCpuNs, base.processCpuNs),
+    timerSignals: minus(now.timerSignals, base.timerSignals),
+    droppedRingFull: minus(now.droppedRingFull, base.droppedRingFull),
+    nonJsThread: minus(now.nonJsThread, base.nonJsThread),
+    truncated: minus(now.truncated, base.truncated),
+    droppedBusy: minus(now.droppedBusy, base.droppedBusy),
+    afterStop: minus(now.afterStop, base.afterStop),
+  };
+}
+
+/** Fills in a finished profile's duration, sample weight and drops from the counters of its span. */
+function completeProfile(profile: Profile, span: NativeStats): void {
+  profile.metadata.durationNs = span.elapsedNs ?? 0;
+  // What a sample without its own measured CPU time (a drop, any itimer sample) stands for. Per-thread
+  // engines measure each sample: their mean. itimer signals run below the requested rate when the
+  // tick caps the timer: process CPU time over the signals, on every thread the timer counted.
+  let weightedNs = 0;
+  let weighted = 0;
+  for (const stack of profile.stackList) {
+    weightedNs += stack.cpuNs;
+    weighted += stack.count - stack.unweighted;
+  }
+  if (weighted > 0) profile.metadata.sampleWeightNs = Math.round(weightedNs / weighted);
+  else if ((span.processCpuNs ?? 0) > 0 && span.timerSignals > 0) {
+    profile.metadata.sampleWeightNs = Math.round((span.processCpuNs ?? 0) / span.timerSignals);
+  }
+  profile.metadata.drops = dropsOf(span);
+  addDropStacks(profile, profile.metadata.drops);
+}
+
 /** The root frame of a worker's stacks. */
 export function workerFrameName(threadId: number, name?: string): string {
   return name ? `[worker ${threadId} ${name}]` : `[worker ${threadId}]`;
@@ -231,10 +281,13 @@ class Session {
   private readonly embedded: { start: number; size: number; copy?: number };
   drainErrors = 0;
 
+  /** Native counters where the current profile began: its drops and CPU time are the difference. */
+  private base: NativeStats | undefined;
+
   constructor(
     readonly native: NativeBinding,
     readonly options: ResolvedOptions,
-    readonly profile: Profile,
+    public profile: Profile,
   ) {
     this.nativeSymbols = new NativeSymbols((address) => native.nativeSymbol(address));
     const range = native.embeddedCodeRange();
@@ -323,13 +376,34 @@ class Session {
     }
   }
 
-  finish(): NativeStats {
+  /**
+   * Ends the current profile at a drain boundary and starts the next: every sample drained so far
+   * is in the one returned (complete with its drops and sample weight), every later one in the next.
+   */
+  cut(): Profile {
+    this.drain();
+    const now = this.native.stats();
+    const ended = this.profile;
+    const span = spanOf(now, this.base);
+    this.base = now;
+    const next = new Profile(
+      { ...ended.metadata, startTime: Date.now(), durationNs: 0, drops: { ringFull: 0, nonJsThread: 0, truncated: 0, busy: 0 } },
+      { timelineCapacity: this.options.timelineSamples },
+    );
+    delete next.metadata.sampleWeightNs;
+    for (const ingester of this.ingesters.values()) ingester.retarget(next, now.elapsedNs ?? 0);
+    this.profile = next;
+    completeProfile(ended, span);
+    return ended;
+  }
+
+  finish(): { whole: NativeStats; span: NativeStats } {
     clearInterval(this.timer);
     process.off('removeListener', this.beforeSignalListenerRemoved);
     process.off('removeListener', this.afterSignalListenerRemoved);
     const final = this.native.stop();
     this.ingestAll(final.threads, true);
-    return final.stats;
+    return { whole: final.stats, span: spanOf(final.stats, this.base) };
   }
 }
 
@@ -454,26 +528,20 @@ export function stop(): Profile {
   const current = session;
   if (!current) throw new Error('sfprof: not running; call start() first');
   session = undefined;
-  const native = current.finish();
+  const { whole: native, span } = current.finish();
   const profile = current.profile;
-  profile.metadata.durationNs = native.elapsedNs ?? 0;
-  // What a sample without its own measured CPU time (a drop, any itimer sample) stands for. Per-thread
-  // engines measure each sample: their mean. itimer signals run below the requested rate when the
-  // tick caps the timer: process CPU time over the signals, on every thread the timer counted.
-  let weightedNs = 0;
-  let weighted = 0;
-  for (const stack of profile.stackList) {
-    weightedNs += stack.cpuNs;
-    weighted += stack.count - stack.unweighted;
-  }
-  if (weighted > 0) profile.metadata.sampleWeightNs = Math.round(weightedNs / weighted);
-  else if ((native.processCpuNs ?? 0) > 0 && native.timerSignals > 0) {
-    profile.metadata.sampleWeightNs = Math.round((native.processCpuNs ?? 0) / native.timerSignals);
-  }
-  profile.metadata.drops = dropsOf(native);
-  addDropStacks(profile, profile.metadata.drops);
+  completeProfile(profile, span);
   lastStats = toStats(native, current.frameCounts(), profile.metadata.engineReason ?? '');
   return profile;
+}
+
+/**
+ * The profile since start() or the previous takeProfile(), while sampling goes on: cut at a drain
+ * boundary, so no sample is in two profiles or in none. Throws when not running.
+ */
+export function takeProfile(): Profile {
+  if (!session) throw new Error('sfprof: not running; call start() first');
+  return session.cut();
 }
 
 /**

@@ -87,6 +87,10 @@ const badEnvironments = [
   { name: 'SFPROF_INTERVAL', value: '5s', message: /SFPROF_INTERVAL is "5s"/ },
   { name: 'SFPROF_LINES', value: 'maybe', message: /SFPROF_LINES is "maybe"; expected 1 or 0/ },
   { name: 'SFPROF_OUTPUT', value: 'some/dir/', message: /SFPROF_OUTPUT is "some\/dir\/"; expected a file path/ },
+  { name: 'SFPROF_PERIOD', value: '10', message: /SFPROF_PERIOD is "10"; expected a duration from 1s to 24h with a unit/ },
+  { name: 'SFPROF_PERIOD', value: '500ms', message: /SFPROF_PERIOD is "500ms"; expected a duration from 1s to 24h/ },
+  { name: 'SFPROF_KEEP', value: '0', message: /SFPROF_KEEP is "0"; expected an integer from 1 to 100000/ },
+  { name: 'SFPROF_KEEP', value: 'all', message: /SFPROF_KEEP is "all"; expected an integer from 1 to 100000/ },
 ];
 for (const { name, value, message } of badEnvironments) {
   test(`invalid ${name}=${value}: one line on stderr, profiling off, app unchanged`, () => {

@@ -454,10 +454,10 @@ const word = fc.oneof(
   fc.constantFrom('', ' ', '0', '1', '-1', '10ms', ' 10ms ', '500us', '500µs', '2.5ms', '.5ms', '1s', '2s', '99', '100', '1e3', '0x10', 'NaN',
     'Infinity', '9'.repeat(400), 'true', 'FALSE', 'yes', 'on', 'off', 'no', 'auto', 'itimer', 'perf', 'thread-cpu', ' PERF ',
     'folded', 'pprof', 'cpuprofile', 'html', 'HTML', 'svg', '-', 'out.folded', 'out.pb.gz', 'out.html', 'x.cpuprofile', 'dir/',
-    'p-{pid}.txt', '{pid}', 'a.data'),
+    'p-{pid}.txt', '{pid}', 'a.data', '60s', '5m', '1.5h', '999ms', '3', '100001'),
 );
 
-const VARIABLES = ['SFPROF_INTERVAL', 'SFPROF_OUTPUT', 'SFPROF_FORMAT', 'SFPROF_TIMER', 'SFPROF_LINES', 'SFPROF_TIERS', 'SFPROF_SUMMARY_FILE'];
+const VARIABLES = ['SFPROF_INTERVAL', 'SFPROF_OUTPUT', 'SFPROF_FORMAT', 'SFPROF_TIMER', 'SFPROF_LINES', 'SFPROF_TIERS', 'SFPROF_SUMMARY_FILE', 'SFPROF_PERIOD', 'SFPROF_KEEP'];
 
 /** Rethrows anything but an OptionError; checks the message says what is allowed. */
 function checkOptionError(error) {

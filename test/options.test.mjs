@@ -140,7 +140,7 @@ test('options that are not an object are rejected', () => {
 
 test('optionsFromEnv with nothing set: no options, default output with the pid', () => {
   assert.equal(DEFAULT_OUTPUT, 'sfprof-{pid}.folded');
-  assert.deepEqual(optionsFromEnv({}, 4242), { options: {}, output: 'sfprof-4242.folded', format: 'folded', tiers: false });
+  assert.deepEqual(optionsFromEnv({}, 4242), { options: {}, output: 'sfprof-4242.folded', format: 'folded', tiers: false, keep: 10 });
   assert.equal(optionsFromEnv({}).output, `sfprof-${process.pid}.folded`);
 });
 
@@ -213,7 +213,23 @@ test('optionsFromEnv: SFPROF_TIERS', () => {
 
 test('optionsFromEnv combines all variables', () => {
   assert.deepEqual(
-    optionsFromEnv({ SFPROF_INTERVAL: '1ms', SFPROF_LINES: 'yes', SFPROF_OUTPUT: 'x-{pid}.folded', OTHER: 'ignored' }, 9),
-    { options: { interval: 1000, lines: true }, output: 'x-9.folded', format: 'folded', tiers: false },
+    optionsFromEnv({ SFPROF_INTERVAL: '1ms', SFPROF_LINES: 'yes', SFPROF_OUTPUT: 'x-{pid}.folded', SFPROF_PERIOD: '2m', SFPROF_KEEP: '4', OTHER: 'ignored' }, 9),
+    { options: { interval: 1000, lines: true }, output: 'x-9.folded', format: 'folded', tiers: false, periodMs: 120_000, keep: 4 },
   );
+});
+
+test('SFPROF_PERIOD and SFPROF_KEEP: continuous mode settings, each error naming the variable and value', () => {
+  assert.equal(optionsFromEnv({ SFPROF_PERIOD: '60s' }, 1).periodMs, 60_000);
+  assert.equal(optionsFromEnv({ SFPROF_PERIOD: '5m' }, 1).periodMs, 300_000);
+  assert.equal(optionsFromEnv({ SFPROF_PERIOD: '1.5s' }, 1).periodMs, 1500);
+  assert.equal(optionsFromEnv({ SFPROF_PERIOD: '24h' }, 1).periodMs, 86_400_000);
+  assert.equal(optionsFromEnv({}, 1).periodMs, undefined);
+  for (const bad of ['60', '999ms', '25h', 'often', '-1s']) {
+    throwsOption(() => optionsFromEnv({ SFPROF_PERIOD: bad }, 1), new RegExp(`SFPROF_PERIOD is "${bad}"; expected a duration from 1s to 24h`));
+  }
+  throwsOption(() => optionsFromEnv({ SFPROF_PERIOD: '60s', SFPROF_OUTPUT: '-' }, 1), /SFPROF_OUTPUT is "-"; expected a file path when SFPROF_PERIOD is set/);
+  assert.equal(optionsFromEnv({ SFPROF_KEEP: '3' }, 1).keep, 3);
+  for (const bad of ['0', '1.5', 'x', '100001']) {
+    throwsOption(() => optionsFromEnv({ SFPROF_KEEP: bad }, 1), /SFPROF_KEEP is .*; expected an integer from 1 to 100000/);
+  }
 });
