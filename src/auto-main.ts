@@ -5,11 +5,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { EXTENSIONS, renderProfile } from './formats';
+import { renderProfile } from './formats';
+import { parseHttpEnv } from './http-server';
 import { OptionError, optionsFromEnv, type EnvConfig } from './options';
-import type { Format } from './format-names';
-import { start, stats, stop, takeProfile } from './profiler';
-import type { Profile } from './profile';
+import { startProduction, type ProductionConfig } from './production';
+import { start, stats, stop } from './profiler';
+import { parsePushEnv } from './push';
 import { summarizeRun } from './summary';
 import { writeOutputSync } from './write-file';
 
@@ -30,12 +31,42 @@ function appendSummary(file: string, line: string): boolean {
   }
 }
 
+/** Production mode's settings from the environment, or undefined when none is set. */
+function productionFromEnv(config: EnvConfig, output: string): ProductionConfig | undefined {
+  const http = parseHttpEnv(process.env);
+  const push = parsePushEnv(process.env);
+  // Pushing needs periods: a minute unless told.
+  const periodMs = config.periodMs ?? (push ? 60_000 : undefined);
+  const production = periodMs !== undefined || http !== undefined;
+  const signalText = (process.env.SFPROF_SNAPSHOT_SIGNAL ?? '').trim();
+  let snapshotSignal: NodeJS.Signals | undefined;
+  if (signalText === '') snapshotSignal = production ? 'SIGUSR2' : undefined;
+  else if (signalText === 'SIGUSR2' || signalText === 'off') snapshotSignal = signalText === 'off' ? undefined : 'SIGUSR2';
+  else throw new OptionError(`sfprof: SFPROF_SNAPSHOT_SIGNAL is ${JSON.stringify(signalText)}; expected SIGUSR2 or off`);
+  if (!production && !snapshotSignal) return undefined;
+  if (output === '-') {
+    throw new OptionError(`sfprof: SFPROF_OUTPUT is "-"; expected a file path when periods, snapshots or the HTTP endpoint are on`);
+  }
+  return {
+    output,
+    format: config.format,
+    tiers: config.tiers,
+    keep: config.keep,
+    ...(periodMs !== undefined && { periodMs }),
+    ...(snapshotSignal && { snapshotSignal }),
+    ...(http && { http }),
+    ...(push && { push }),
+  };
+}
+
 export function run(): void {
   let config: EnvConfig;
   let output: string;
+  let productionConfig: ProductionConfig | undefined;
   try {
     config = optionsFromEnv(process.env);
     output = config.output === '-' ? '-' : path.resolve(config.output);
+    productionConfig = productionFromEnv(config, output);
     // Only the .cpuprofile shows samples in time order; the others need no timeline.
     start(config.format === 'cpuprofile' ? config.options : { ...config.options, timelineSamples: 0 });
   } catch (error) {
@@ -45,17 +76,14 @@ export function run(): void {
     warn(oneLine ? `${message.split('\n')[0]}; not profiling` : `${message}\nsfprof: not profiling`);
     return;
   }
-  const continuous = config.periodMs !== undefined ? startContinuous(config, output) : undefined;
+  const production = productionConfig ? startProduction(productionConfig, warn) : undefined;
   let written = false;
   const finish = (): void => {
     if (written) return;
     written = true;
-    if (continuous) {
-      continuous.finish();
-      return;
-    }
     try {
-      const profile = stop();
+      const profile = production ? production.finish() : stop();
+      if (!profile) return; // continuous mode wrote its last period itself
       const title = `sfprof: ${path.basename(process.argv[1] ?? 'node')} (pid ${process.pid})`;
       writeOutputSync(output, renderProfile(profile, config.format, { tiers: config.tiers, title }));
       const final = stats();
@@ -108,71 +136,4 @@ function writeOnTerminatingSignals(finish: () => void): void {
     };
     process.on(signal, listener);
   }
-}
-
-/** "app-1234.pb.gz" → "app-1234-20261127T164512.345Z.pb.gz": the period's end, in UTC. */
-export function periodFileName(output: string, format: Format, end: Date): string {
-  const stamp = end.toISOString().replace(/[-:]/g, '');
-  const extension = EXTENSIONS[format];
-  return output.endsWith(extension)
-    ? `${output.slice(0, -extension.length)}-${stamp}${extension}`
-    : `${output}-${stamp}`;
-}
-
-/**
- * Continuous mode: sampling never stops; every period the profile so far is cut at a drain
- * boundary (takeProfile) and written to its own file, and only the newest `keep` files this process
- * wrote are kept. The last period is written at exit.
- */
-function startContinuous(config: EnvConfig, output: string): { finish(): void } {
-  const title = `sfprof: ${path.basename(process.argv[1] ?? 'node')} (pid ${process.pid})`;
-  const files: string[] = [];
-  let periods = 0;
-  let samples = 0;
-  let failures = 0;
-  const write = (profile: Profile): void => {
-    const file = periodFileName(output, config.format, new Date());
-    try {
-      writeOutputSync(file, renderProfile(profile, config.format, { tiers: config.tiers, title }));
-      periods++;
-      samples += profile.totalSamples;
-      files.push(file);
-      while (files.length > config.keep) {
-        try {
-          fs.unlinkSync(files.shift()!);
-        } catch {
-          // already gone: nothing to keep track of
-        }
-      }
-    } catch (error) {
-      // One line for the first failure and a count at exit: a full disk must not flood stderr.
-      if (failures++ === 0) warn(`could not write a profile to ${file}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  };
-  const timer = setInterval(() => {
-    try {
-      write(takeProfile());
-    } catch (error) {
-      if (failures++ === 0) warn(`could not cut a profile: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }, config.periodMs);
-  timer.unref();
-  return {
-    finish(): void {
-      clearInterval(timer);
-      try {
-        write(stop());
-      } catch (error) {
-        failures++;
-        warn(`could not stop sampling: ${error instanceof Error ? error.message : String(error)}`);
-      }
-      const signals = stats()?.signalsReceived;
-      warn(
-        `wrote ${periods} period profiles (${samples} samples` +
-          (signals !== undefined ? ` of ${signals} timer signals` : '') +
-          `), kept the newest ${files.length}` +
-          (failures ? `; ${failures} writes failed` : ''),
-      );
-    },
-  };
 }

@@ -219,9 +219,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, pid: number = process.pid
   const period = env.SFPROF_PERIOD;
   if (period !== undefined && period !== '') {
     config.periodMs = parsePeriodMs(period, 'SFPROF_PERIOD');
-    if (config.output === '-') {
-      throw new OptionError(`sfprof: SFPROF_OUTPUT is "-"; expected a file path when SFPROF_PERIOD is set (continuous mode writes a file per period)`);
-    }
+
   }
   const keep = env.SFPROF_KEEP;
   if (keep !== undefined && keep !== '') {

@@ -163,6 +163,32 @@ export class Profile {
     return stack;
   }
 
+  /**
+   * Adds every stack of `source` (a later span of the same session): frames are interned again,
+   * each stack keeps its CPU time, durations and drops add up. Merged samples carry no time order.
+   */
+  merge(source: Profile): void {
+    const ids = source.frames.map((frame) => this.internFrame(frame));
+    for (const stack of source.stackList) {
+      this.addStack(stack.frames.map((id) => ids[id]!), stack.count, undefined, stackCpuNs(stack, source.metadata));
+    }
+    const into = this.metadata;
+    into.durationNs += source.metadata.durationNs;
+    for (const key of Object.keys(into.drops) as (keyof Drops)[]) into.drops[key] += source.metadata.drops[key];
+    let cpuNs = 0;
+    let count = 0;
+    for (const stack of this.stackList) {
+      cpuNs += stackCpuNs(stack, into);
+      count += stack.count;
+    }
+    if (count > 0) into.sampleWeightNs = Math.round(cpuNs / count);
+  }
+
+  /** An empty profile with this one's metadata (drops zero), to merge spans into. */
+  emptyCopy(): Profile {
+    return new Profile({ ...this.metadata, durationNs: 0, drops: { ringFull: 0, nonJsThread: 0, truncated: 0, busy: 0 } }, { timelineCapacity: 0 });
+  }
+
   addSynthetic(names: string[], count: number): void {
     this.addStack(names.map((name) => this.internFrame({ name, kind: 'synthetic' })), count);
   }

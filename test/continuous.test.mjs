@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import { readProfile } from '../dist/formats.js';
-import { periodFileName } from '../dist/auto-main.js';
+import { stampedFileName } from '../dist/production.js';
 import { fixtures, preload, runNode, tempDir } from './helpers.mjs';
 
 for (const engine of ['perf', 'itimer']) {
@@ -37,9 +37,10 @@ for (const engine of ['perf', 'itimer']) {
 
 test('period file names carry the period\'s end in UTC before the extension', () => {
   const end = new Date(Date.UTC(2026, 10, 27, 16, 45, 12, 345));
-  assert.equal(periodFileName('/srv/app-12.pb.gz', 'pprof', end), '/srv/app-12-20261127T164512.345Z.pb.gz');
-  assert.equal(periodFileName('out.folded', 'folded', end), 'out-20261127T164512.345Z.folded');
-  assert.equal(periodFileName('profile', 'folded', end), 'profile-20261127T164512.345Z');
+  assert.equal(stampedFileName('/srv/app-12.pb.gz', 'pprof', end), '/srv/app-12-20261127T164512.345Z.pb.gz');
+  assert.equal(stampedFileName('out.folded', 'folded', end), 'out-20261127T164512.345Z.folded');
+  assert.equal(stampedFileName('profile', 'folded', end), 'profile-20261127T164512.345Z');
+  assert.equal(stampedFileName('out.html', 'html', end, 'snapshot'), 'out-snapshot-20261127T164512.345Z.html');
 });
 
 /** Runs the fixture that keeps the event loop turning in short busy slices, with continuous mode. */

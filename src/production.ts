@@ -1,0 +1,180 @@
+// The preload's production mode, for processes that never exit: continuous mode (a file per period,
+// SFPROF_PERIOD/SFPROF_KEEP), snapshots on a signal, the HTTP endpoint and the push to a Pyroscope
+// backend. Every consumer gets its samples from one place: each cut (takeProfile) is merged into the
+// profile of the current period (the whole run without periods) and into the open HTTP window, so
+// no sample is in two files of one kind or in none.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { EXTENSIONS, renderProfile } from './formats';
+import type { Format } from './format-names';
+import { startProfileServer, type HttpConfig, type ProfileServer } from './http-server';
+import type { Profile } from './profile';
+import { stats, stop, takeProfile } from './profiler';
+import { Pusher, type PushConfig } from './push';
+import { writeOutputSync } from './write-file';
+
+export interface ProductionConfig {
+  output: string;
+  format: Format;
+  tiers: boolean;
+  periodMs?: number;
+  keep: number;
+  /** The signal that writes a snapshot, or undefined for none. */
+  snapshotSignal?: NodeJS.Signals;
+  http?: HttpConfig;
+  push?: PushConfig;
+}
+
+export interface Production {
+  /**
+   * At exit: stops sampling. In continuous mode writes the last period and returns undefined;
+   * otherwise returns the whole run's profile for the caller to write.
+   */
+  finish(): Profile | undefined;
+}
+
+/** "app-1234.pb.gz" → "app-1234-20261127T164512.345Z.pb.gz" (a tag goes before the time). */
+export function stampedFileName(output: string, format: Format, at: Date, tag?: string): string {
+  const stamp = (tag ? `${tag}-` : '') + at.toISOString().replace(/[-:]/g, '');
+  const extension = EXTENSIONS[format];
+  return output.endsWith(extension)
+    ? `${output.slice(0, -extension.length)}-${stamp}${extension}`
+    : `${output}-${stamp}`;
+}
+
+function mergeInto(into: Profile | undefined, cut: Profile): Profile {
+  const profile = into ?? cut.emptyCopy();
+  profile.merge(cut);
+  return profile;
+}
+
+export function startProduction(config: ProductionConfig, warn: (line: string) => void): Production {
+  const title = `sfprof: ${path.basename(process.argv[1] ?? 'node')} (pid ${process.pid})`;
+  let stopped = false;
+  /** Samples cut but not yet written: the current period's, or the whole run's without periods. */
+  let pending: Profile | undefined;
+  /** The HTTP window's samples, while a request waits for them. */
+  let window: Profile | undefined;
+  let windowOpen = false;
+
+  const collect = (): void => {
+    const cut = takeProfile();
+    pending = mergeInto(pending, cut);
+    if (windowOpen) window = mergeInto(window, cut);
+  };
+
+  // Continuous mode: a file per period, the newest `keep` kept.
+  const files: string[] = [];
+  let periods = 0;
+  let samples = 0;
+  let failures = 0;
+  let periodStart = Date.now();
+  const pusher = config.push ? new Pusher({ ...config.push, warn }) : undefined;
+  const writePeriod = (profile: Profile): void => {
+    const end = new Date();
+    const file = stampedFileName(config.output, config.format, end);
+    pusher?.push(profile, periodStart, end.getTime());
+    periodStart = end.getTime();
+    try {
+      writeOutputSync(file, renderProfile(profile, config.format, { tiers: config.tiers, title }));
+      periods++;
+      samples += profile.totalSamples;
+      files.push(file);
+      while (files.length > config.keep) {
+        try {
+          fs.unlinkSync(files.shift()!);
+        } catch {
+          // already gone: nothing to keep track of
+        }
+      }
+    } catch (error) {
+      // One line for the first failure and a count at exit: a full disk must not flood stderr.
+      if (failures++ === 0) warn(`could not write a profile to ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  const periodTimer =
+    config.periodMs !== undefined
+      ? setInterval(() => {
+          try {
+            collect();
+            const profile = pending;
+            pending = undefined;
+            if (profile) writePeriod(profile);
+          } catch (error) {
+            if (failures++ === 0) warn(`could not cut a profile: ${error instanceof Error ? error.message : String(error)}`);
+          }
+        }, config.periodMs).unref()
+      : undefined;
+
+  // Snapshots: the profile so far (of the current period in continuous mode), sampling goes on.
+  const snapshot = (): void => {
+    if (config.snapshotSignal && process.listenerCount(config.snapshotSignal) > 1) return; // the app's signal
+    const file = stampedFileName(config.output, config.format, new Date(), 'snapshot');
+    try {
+      collect();
+      writeOutputSync(file, renderProfile(pending!, config.format, { tiers: config.tiers, title }));
+      warn(`wrote a snapshot of ${pending!.totalSamples} samples to ${file}`);
+    } catch (error) {
+      warn(`could not write a snapshot to ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  if (config.snapshotSignal) process.on(config.snapshotSignal, snapshot);
+
+  // The HTTP endpoint: a window of the next N seconds, one at a time (the server refuses others).
+  let server: ProfileServer | undefined;
+  if (config.http) {
+    const http = config.http;
+    startProfileServer(http, {
+      title,
+      profileFor: async (seconds: number): Promise<Profile> => {
+        if (stopped) throw new Error('sfprof has stopped sampling');
+        collect();
+        windowOpen = true;
+        window = undefined;
+        try {
+          await new Promise<void>((resolve) => setTimeout(resolve, seconds * 1000).unref());
+          if (stopped) throw new Error('sfprof stopped sampling before the profile was complete');
+          collect();
+          return window!;
+        } finally {
+          windowOpen = false;
+          window = undefined;
+        }
+      },
+    }).then(
+      (started) => {
+        server = started;
+        const { host, port } = started.address();
+        const shown = host.includes(':') ? `[${host}]` : host;
+        warn(`serving profiles on http://${shown}:${port}/debug/pprof/profile?seconds=30 and /debug/sfprof/flamegraph`);
+        if (stopped) void started.close();
+      },
+      (error: unknown) => warn(`no HTTP endpoint: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  }
+
+  return {
+    finish(): Profile | undefined {
+      stopped = true;
+      if (periodTimer) clearInterval(periodTimer);
+      if (config.snapshotSignal) process.off(config.snapshotSignal, snapshot);
+      void server?.close();
+      const last = stop();
+      const whole = pending ? mergeInto(pending, last) : last;
+      pending = undefined;
+      if (config.periodMs === undefined) return whole;
+      writePeriod(whole);
+      const signals = stats()?.signalsReceived;
+      const pushed = pusher ? pusher.stats() : undefined;
+      warn(
+        `wrote ${periods} period profiles (${samples} samples` +
+          (signals !== undefined ? ` of ${signals} timer signals` : '') +
+          `), kept the newest ${files.length}` +
+          (failures ? `; ${failures} writes failed` : '') +
+          (pushed ? `; pushed ${pushed.sent}, failed ${pushed.failed}, dropped ${pushed.dropped}` : ''),
+      );
+      return undefined;
+    },
+  };
+}

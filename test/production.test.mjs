@@ -1,0 +1,223 @@
+// Production mode through the preload: the HTTP endpoint of a running app, snapshots on SIGUSR2, the
+// push of each period to a Pyroscope-compatible receiver, and memory over many periods.
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+
+import { readProfile } from '../dist/formats.js';
+import { fixtures, preload, requireTool, root, tempDir, toolWorks } from './helpers.mjs';
+
+const app = path.join(fixtures, 'busy-slices.js');
+const goWorks = toolWorks('go', ['version']);
+
+/** Starts the app with the preload; resolves stdout/stderr/status at exit, and lets tests wait for a stderr line. */
+function startApp(env) {
+  const child = spawn(process.execPath, ['-r', preload, app], {
+    cwd: root,
+    env: { ...process.env, NODE_OPTIONS: '', SFPROF_TIMER: 'itimer', SFPROF_INTERVAL: '1ms', ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  const waiters = [];
+  child.stdout.on('data', (data) => (stdout += data));
+  child.stderr.on('data', (data) => {
+    stderr += data;
+    for (const waiter of waiters.splice(0)) waiter();
+  });
+  const done = new Promise((resolve) => child.on('exit', (status, signal) => resolve({ status, signal, stdout, stderr })));
+  const kill = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  done.then(() => clearTimeout(kill));
+  return {
+    child,
+    done,
+    /** Resolves with the first match of `pattern` in stderr (rejects if the app exits first). */
+    async stderrMatch(pattern) {
+      for (;;) {
+        const match = pattern.exec(stderr);
+        if (match) return match;
+        const exited = await Promise.race([new Promise((resolve) => waiters.push(() => resolve(false))), done.then(() => true)]);
+        if (exited && !pattern.exec(stderr)) throw new Error(`app exited without ${pattern}: ${stderr}`);
+      }
+    },
+  };
+}
+
+test('HTTP endpoint: a running app serves pprof and a flame graph of the next N seconds; 400, 429; go tool pprof reads it', async (t) => {
+  const dir = tempDir();
+  const output = path.join(dir, 'app.pb.gz');
+  const run = startApp({ RUN_MS: '9000', SFPROF_HTTP: '127.0.0.1:0', SFPROF_OUTPUT: output });
+  const [, port] = await run.stderrMatch(/serving profiles on http:\/\/127\.0\.0\.1:(\d+)\//);
+  const base = `http://127.0.0.1:${port}`;
+
+  const first = fetch(`${base}/debug/pprof/profile?seconds=2`);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const second = await fetch(`${base}/debug/sfprof/flamegraph?seconds=1`);
+  assert.equal(second.status, 429, 'one profile at a time');
+  assert.ok(Number(second.headers.get('retry-after')) >= 1);
+  const response = await first;
+  assert.equal(response.status, 200);
+  const window = readProfile(Buffer.from(await response.arrayBuffer()), 'window.pb.gz');
+  assert.ok(window.totalSamples > 50, `2 s of a busy app at 1 ms: ${window.totalSamples} samples`);
+
+  const bad = await fetch(`${base}/debug/pprof/profile?seconds=abc`);
+  assert.equal(bad.status, 400);
+  assert.match(await bad.text(), /seconds.*"abc".*expected an integer/);
+
+  const page = await fetch(`${base}/debug/sfprof/flamegraph?seconds=1`);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /<script type="application\/json" id="sfprof-data">/);
+
+  if (requireTool(t, 'go', goWorks, 'golang-go')) {
+    const { stdout } = await promisify(execFile)('go', ['tool', 'pprof', '-raw', `${base}/debug/pprof/profile?seconds=1`], { timeout: 60_000 });
+    assert.match(stdout, /Samples:\nsamples\/count cpu\/nanoseconds/);
+  }
+
+  // The server never keeps the app alive: it ends when its work does, with its profile.
+  const result = await run.done;
+  assert.equal(result.status, 0, result.stderr);
+  const whole = readProfile(fs.readFileSync(output), output);
+  assert.ok(whole.totalSamples > window.totalSamples, 'the exit profile has the whole run, windows included');
+});
+
+test('SIGUSR2 writes a snapshot and sampling goes on; an app that listens for SIGUSR2 keeps it', async () => {
+  for (const appListens of [false, true]) {
+    const dir = tempDir();
+    const output = path.join(dir, 'app.folded');
+    const run = startApp({ RUN_MS: '2500', SFPROF_OUTPUT: output, SFPROF_SNAPSHOT_SIGNAL: 'SIGUSR2', APP_USR2: appListens ? '1' : '0' });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    run.child.kill('SIGUSR2');
+    const result = await run.done;
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.signal, null);
+    const snapshots = fs.readdirSync(dir).filter((f) => /^app-snapshot-\d{8}T\d{6}\.\d{3}Z\.folded$/.test(f));
+    const whole = readProfile(fs.readFileSync(output), output);
+    if (appListens) {
+      assert.match(result.stdout, /app got SIGUSR2/);
+      assert.deepEqual(snapshots, [], 'the app\'s own signal');
+    } else {
+      assert.equal(snapshots.length, 1, fs.readdirSync(dir).join(', '));
+      const snapshot = readProfile(fs.readFileSync(path.join(dir, snapshots[0])), snapshots[0]);
+      assert.ok(snapshot.totalSamples > 10);
+      assert.ok(whole.totalSamples > snapshot.totalSamples, 'sampling went on after the snapshot');
+      assert.match(result.stderr, /wrote a snapshot of \d+ samples/);
+    }
+  }
+});
+
+/** A Pyroscope-compatible receiver on 127.0.0.1 that answers `status` and keeps what arrives. */
+async function receiver(status) {
+  const requests = [];
+  const server = http.createServer((request, response) => {
+    const chunks = [];
+    request.on('data', (chunk) => chunks.push(chunk));
+    request.on('end', () => {
+      requests.push({ url: new URL(request.url, 'http://x'), headers: request.headers, body: Buffer.concat(chunks) });
+      response.statusCode = status;
+      response.end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { requests, url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+test('Pyroscope push: each period arrives as pprof with the app name, tags and times; the token is sent, never printed', async (t) => {
+  const backend = await receiver(200);
+  const dir = tempDir();
+  const run = startApp({
+    RUN_MS: '3500',
+    SFPROF_OUTPUT: path.join(dir, 'app.pb.gz'),
+    SFPROF_PERIOD: '1s',
+    SFPROF_PYROSCOPE_URL: backend.url,
+    SFPROF_PYROSCOPE_APP: 'shop-api',
+    SFPROF_PYROSCOPE_TAGS: 'region=eu1',
+    SFPROF_PYROSCOPE_TOKEN_VAR: 'SHOP_PROFILES_TOKEN',
+    SHOP_PROFILES_TOKEN: 'secret-token-123',
+  });
+  const result = await run.done;
+  await backend.close();
+  assert.equal(result.status, 0, result.stderr);
+  assert.doesNotMatch(result.stderr, /secret-token-123/);
+  // Periods end while the app runs; the last one is written at exit, when no upload can finish.
+  assert.ok(backend.requests.length >= 2, `${backend.requests.length} uploads`);
+  for (const request of backend.requests) {
+    assert.equal(request.url.pathname, '/ingest');
+    const name = request.url.searchParams.get('name');
+    assert.match(name, /^shop-api\{.*region=eu1.*\}$/);
+    assert.match(name, /pid=\d+/);
+    assert.equal(request.url.searchParams.get('format'), 'pprof');
+    const from = Number(request.url.searchParams.get('from'));
+    const until = Number(request.url.searchParams.get('until'));
+    assert.ok(from > 1.7e9 && until >= from, `${from}..${until} in seconds`);
+    assert.equal(request.headers.authorization, 'Bearer secret-token-123');
+    const profile = readProfile(request.body, 'upload.pb.gz');
+    assert.ok(profile.totalSamples > 0);
+  }
+  if (requireTool(t, 'go', goWorks, 'golang-go')) {
+    const file = path.join(dir, 'upload.pb.gz');
+    fs.writeFileSync(file, backend.requests[0].body);
+    const { stdout } = await promisify(execFile)('go', ['tool', 'pprof', '-raw', file], { timeout: 60_000 });
+    assert.match(stdout, /samples\/count cpu\/nanoseconds/);
+  }
+});
+
+test('Pyroscope push to a failing or stalled backend: the app runs and exits as usual, one warning', async () => {
+  for (const mode of ['failing', 'stalled']) {
+    const backend = mode === 'failing' ? await receiver(500) : await stalledServer();
+    const dir = tempDir();
+    const run = startApp({
+      RUN_MS: '3000',
+      SFPROF_OUTPUT: path.join(dir, 'app.pb.gz'),
+      SFPROF_PERIOD: '1s',
+      SFPROF_PYROSCOPE_URL: backend.url,
+    });
+    const result = await run.done;
+    await backend.close();
+    assert.equal(result.status, 0, `${mode}: ${result.stderr}`);
+    assert.equal(result.signal, null);
+    const warnings = result.stderr.split('\n').filter((line) => /push|upload|pyroscope/i.test(line) && !/pushed \d+/.test(line));
+    assert.ok(warnings.length >= 1 && warnings.length <= 3, `${mode}: ${result.stderr}`);
+    // The periods were still written locally.
+    assert.ok(fs.readdirSync(dir).length >= 2);
+  }
+});
+
+/** A server that accepts uploads and never answers. */
+async function stalledServer() {
+  const sockets = new Set();
+  const server = http.createServer(() => {});
+  server.on('connection', (socket) => sockets.add(socket));
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+test('continuous mode over 30 periods at 1 ms: RSS stays flat', async () => {
+  const dir = tempDir();
+  const run = startApp({
+    RUN_MS: '31000',
+    RSS_EVERY_MS: '1000',
+    SFPROF_TIMER: 'perf',
+    SFPROF_OUTPUT: path.join(dir, 'app.pb.gz'),
+    SFPROF_PERIOD: '1s',
+    SFPROF_KEEP: '3',
+  });
+  const result = await run.done;
+  assert.equal(result.status, 0, result.stderr);
+  const rss = result.stdout.split('\n').filter((l) => l.startsWith('rss ')).map((l) => Number(l.split(' ')[2]) / 1048576);
+  assert.ok(rss.length >= 25, `${rss.length} readings`);
+  // After 5 periods of warm-up, 25 more periods of sampling may not add more than 16 MB: what a
+  // period holds is written and dropped, so only the code map and V8's own heap can grow.
+  const warm = Math.max(...rss.slice(4, 6));
+  const last = Math.max(...rss.slice(-3));
+  assert.ok(last <= warm + 16, `RSS ${rss.map((v) => v.toFixed(1)).join(' ')} MB`);
+  assert.equal(fs.readdirSync(dir).length, 3);
+});
