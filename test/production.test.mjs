@@ -179,7 +179,11 @@ test('Pyroscope push to a failing or stalled backend: the app runs and exits as 
     assert.equal(result.status, 0, `${mode}: ${result.stderr}`);
     assert.equal(result.signal, null);
     const warnings = result.stderr.split('\n').filter((line) => /push|upload|pyroscope/i.test(line) && !/pushed \d+/.test(line));
-    assert.ok(warnings.length >= 1 && warnings.length <= 3, `${mode}: ${result.stderr}`);
+    // A failing backend is reported at once; a stalled one only when its 10 s timeout runs out,
+    // which this short run does not wait for. Either way no flood, and nothing was acknowledged.
+    assert.ok(warnings.length <= 3, `${mode}: ${result.stderr}`);
+    if (mode === 'failing') assert.ok(warnings.length >= 1, result.stderr);
+    assert.match(result.stderr, /pushed 0, /);
     // The periods were still written locally.
     assert.ok(fs.readdirSync(dir).length >= 2);
   }
