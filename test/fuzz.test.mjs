@@ -21,7 +21,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { Function as PprofFunction, Line, Location, Profile as PprofProfile, Sample, StringTable, ValueType } from 'pprof-format';
 
-import { parseCommandLine } from '../dist/cli/args.js';
+import { parseCommandLine, recordEnv } from '../dist/cli/args.js';
 import { detectFormat, FORMATS, readProfile, renderProfile } from '../dist/formats.js';
 import { OptionError } from '../dist/option-error.js';
 import { optionsFromEnv, resolveOptions } from '../dist/options.js';
@@ -583,14 +583,7 @@ test('CLI argv: a command or an OptionError saying what is wrong', LIMIT, () => 
         assert.ok(command.format === undefined || FORMATS.includes(command.format));
         assert.ok(command.output === undefined || command.output.length > 0);
         // The child's preload reads the flags back from SFPROF_* (cli/main.ts): it must accept them.
-        const env = {};
-        if (command.interval !== undefined) env.SFPROF_INTERVAL = command.interval;
-        if (command.timer !== undefined) env.SFPROF_TIMER = command.timer;
-        if (command.output !== undefined) env.SFPROF_OUTPUT = command.output;
-        if (command.format !== undefined) env.SFPROF_FORMAT = command.format;
-        if (command.lines) env.SFPROF_LINES = '1';
-        if (command.tiers) env.SFPROF_TIERS = '1';
-        const config = optionsFromEnv(env, 1);
+        const config = optionsFromEnv(recordEnv(command), 1);
         if (command.format !== undefined) assert.equal(config.format, command.format);
         assert.equal(config.tiers, command.tiers);
         break;

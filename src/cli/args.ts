@@ -250,3 +250,15 @@ export function withPreload(nodeOptions: string | undefined, preload: string): s
   const quoted = `"${preload.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
   return [nodeOptions?.trim(), `-r ${quoted}`].filter(Boolean).join(' ');
 }
+
+/** The SFPROF_* variables that carry `record`'s flags to the preload in the profiled processes. */
+export function recordEnv(command: Extract<Command, { kind: 'record' }>): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (command.interval !== undefined) env.SFPROF_INTERVAL = command.interval;
+  if (command.timer !== undefined) env.SFPROF_TIMER = command.timer;
+  if (command.output !== undefined) env.SFPROF_OUTPUT = command.output;
+  if (command.format !== undefined) env.SFPROF_FORMAT = command.format;
+  if (command.lines) env.SFPROF_LINES = '1';
+  if (command.tiers) env.SFPROF_TIERS = '1';
+  return env;
+}

@@ -11,7 +11,7 @@ import { InputError } from '../readers/input-error';
 import { formatRunSummary, formatTopTable, type RunSummary } from '../summary';
 import { sfprofVersion } from '../version';
 import { writeOutputSync } from '../write-file';
-import { parseCommandLine, withPreload, type Command } from './args';
+import { parseCommandLine, recordEnv, withPreload, type Command } from './args';
 
 /** Exit statuses: 2 for a usage error, 1 for a file that cannot be read or written. */
 const EXIT_USAGE = 2;
@@ -113,14 +113,8 @@ function readSummaries(file: string): RunSummary[] {
 }
 
 function record(command: Extract<Command, { kind: 'record' }>): void {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...recordEnv(command) };
   env.NODE_OPTIONS = withPreload(process.env.NODE_OPTIONS, path.join(__dirname, '..', 'auto.js'));
-  if (command.interval !== undefined) env.SFPROF_INTERVAL = command.interval;
-  if (command.timer !== undefined) env.SFPROF_TIMER = command.timer;
-  if (command.output !== undefined) env.SFPROF_OUTPUT = command.output;
-  if (command.format !== undefined) env.SFPROF_FORMAT = command.format;
-  if (command.lines) env.SFPROF_LINES = '1';
-  if (command.tiers) env.SFPROF_TIERS = '1';
   // Each profiled process appends its summary here; without a place for it, profiles are still written.
   let summaryDir: string | undefined;
   try {
