@@ -74,10 +74,12 @@ export function startProduction(config: ProductionConfig, warn: (line: string) =
   const writePeriod = (profile: Profile): void => {
     const end = new Date();
     const file = stampedFileName(config.output, config.format, end);
-    pusher?.push(profile, periodStart, end.getTime());
+    const from = periodStart;
     periodStart = end.getTime();
+    let data: string | Buffer | undefined;
     try {
-      writeOutputSync(file, renderProfile(profile, config.format, { tiers: config.tiers, title }));
+      data = renderProfile(profile, config.format, { tiers: config.tiers, title });
+      writeOutputSync(file, data);
       periods++;
       samples += profile.totalSamples;
       files.push(file);
@@ -92,6 +94,8 @@ export function startProduction(config: ProductionConfig, warn: (line: string) =
       // One line for the first failure and a count at exit: a full disk must not flood stderr.
       if (failures++ === 0) warn(`could not write a profile to ${file}: ${error instanceof Error ? error.message : String(error)}`);
     }
+    // A pprof period file is the very body the backend takes: rendered once for both.
+    pusher?.push(profile, from, periodStart, config.format === 'pprof' && Buffer.isBuffer(data) ? data : undefined);
   };
   const periodTimer =
     config.periodMs !== undefined

@@ -180,10 +180,13 @@ export class Pusher {
     this.agent = this.endpoint.protocol === 'https:' ? new HttpsAgent({ keepAlive: false }) : new HttpAgent({ keepAlive: false });
   }
 
-  /** Queues one profile covering [fromMs, untilMs) (epoch milliseconds). Never throws, never blocks. */
-  push(profile: Profile, fromMs: number, untilMs: number): void {
+  /**
+   * Queues one profile covering [fromMs, untilMs) (epoch milliseconds), with its gzipped pprof when
+   * the caller has rendered it already. Never throws, never blocks.
+   */
+  push(profile: Profile, fromMs: number, untilMs: number, pprof?: Buffer): void {
     try {
-      const job = this.makeJob(profile, fromMs, untilMs);
+      const job = this.makeJob(profile, fromMs, untilMs, pprof);
       while (this.queue.length + (this.current ? 1 : 0) >= this.maxQueued) {
         // The oldest waiting upload goes; only with a queue of one is that the one in flight.
         const victim = this.queue.shift() ?? this.current;
@@ -214,7 +217,7 @@ export class Pusher {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private makeJob(profile: Profile, fromMs: number, untilMs: number): Job {
+  private makeJob(profile: Profile, fromMs: number, untilMs: number, pprof?: Buffer): Job {
     if (!Number.isFinite(fromMs) || !Number.isFinite(untilMs) || untilMs < fromMs) {
       throw new Error(`the time range ${fromMs}..${untilMs} is not a range of epoch milliseconds`);
     }
@@ -223,7 +226,7 @@ export class Pusher {
     const until = Math.max(Math.ceil(untilMs / 1000), from + 1);
     const weight = sampleWeightNs(profile.metadata);
     const rate = weight > 0 ? Math.round(1e9 / weight) : 0;
-    const rendered = renderProfile(profile, 'pprof');
+    const rendered = pprof ?? renderProfile(profile, 'pprof');
     const url = new URL(this.endpoint.href);
     url.search = new URLSearchParams({
       name: this.seriesName,
