@@ -10,8 +10,20 @@ export const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..'
 export const preload = path.join(root, 'dist', 'auto.js');
 export const fixtures = path.join(root, 'test', 'fixtures');
 
+const tempDirs = [];
+/**
+ * A new directory under the system's temp directory. It is removed when the process exits with
+ * status 0; after a failure it stays, for the messages that name it.
+ */
 export function tempDir(prefix = 'sfprof-test-') {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  if (tempDirs.push(dir) === 1) {
+    process.on('exit', (code) => {
+      if (code !== 0) return;
+      for (const made of tempDirs) fs.rmSync(made, { recursive: true, force: true });
+    });
+  }
+  return dir;
 }
 
 /** Runs `node [nodeArgs] script [args]` and returns status, signal, stdout, stderr. */
