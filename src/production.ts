@@ -172,7 +172,7 @@ export function startProduction(config: ProductionConfig, warn: (line: string) =
       const signals = stats()?.signalsReceived;
       const pushed = pusher ? pusher.stats() : undefined;
       warn(
-        `wrote ${periods} period profiles (${samples} samples` +
+        `wrote ${periods} period profile${periods === 1 ? '' : 's'} (${samples} samples` +
           (signals !== undefined ? ` of ${signals} timer signals` : '') +
           `), kept the newest ${files.length}` +
           (failures ? `; ${failures} writes failed` : '') +
