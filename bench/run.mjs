@@ -1,11 +1,11 @@
 // npm run bench: sampler overhead against the interval, with the peers measured in the same run.
 //
 //   node bench/run.mjs [--quick] [--rounds N] [--workloads w1,w2,w3] [--intervals 10ms,1ms,...]
-//                      [--profilers none,sfprof-itimer,...] [--out DIR]
+//                      [--profilers none,sfprof-itimer,...] [--out DIR] [--tag NAME]
 //
 // Every round runs every configuration once, in an order rotated by one each round, so drift of
 // the machine spreads over all configurations; each ratio compares a run with the unprofiled run
-// of the same round. Results: DIR/<date>-<host>.md and .json, and two SVG charts.
+// of the same round. Results: DIR/<date>-<host>[-NAME].md and .json, and two SVG charts.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -21,8 +21,10 @@ const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const { readProfile } = require(path.join(root, 'dist', 'formats.js'));
 
-const PROFILERS = ['none', 'sfprof-itimer', 'sfprof-perf', 'sfprof-thread-cpu', 'cpu-prof', 'datadog'];
-const CPU_TIME = new Set(['sfprof-itimer', 'sfprof-perf', 'sfprof-thread-cpu']);
+// sfprof-continuous: production mode as deployed (the auto engine), with the shortest period (1 s),
+// so a run of a few seconds pays for several cuts, writes and rotations.
+const PROFILERS = ['none', 'sfprof-itimer', 'sfprof-perf', 'sfprof-thread-cpu', 'sfprof-continuous', 'cpu-prof', 'datadog'];
+const CPU_TIME = new Set(['sfprof-itimer', 'sfprof-perf', 'sfprof-thread-cpu', 'sfprof-continuous']);
 
 const { values } = parseArgs({
   options: {
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     intervals: { type: 'string' },
     profilers: { type: 'string' },
     out: { type: 'string' },
+    tag: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -46,6 +49,7 @@ const intervals = (values.intervals ?? (quick ? '10ms,1ms' : '10ms,4ms,1ms,500us
 const profilers = (values.profilers ?? PROFILERS.join(',')).split(',');
 for (const p of profilers) if (!PROFILERS.includes(p)) throw new Error(`unknown profiler ${p}; expected ${PROFILERS.join(', ')}`);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer`);
+if (values.tag !== undefined && !/^[A-Za-z0-9_.-]+$/.test(values.tag)) throw new Error(`--tag must be letters, digits, '_', '.' or '-', got ${JSON.stringify(values.tag)}`);
 const scale = quick ? 0.15 : 1;
 const httpSeconds = quick ? 1 : 4;
 const outDir = path.resolve(values.out ?? path.join(root, 'bench', 'results'));
@@ -59,7 +63,17 @@ const keyOf = (c) => (c.profiler === 'none' ? 'none' : `${c.profiler} ${c.interv
 function command(config, script, files) {
   const args = ['-r', path.join(root, 'bench', 'child-usage.cjs')];
   const env = { ...process.env, NODE_OPTIONS: '', BENCH_SCALE: String(scale), BENCH_USAGE: files.usage, BENCH_RESULT: files.result };
-  if (config.profiler.startsWith('sfprof-')) {
+  if (config.profiler === 'sfprof-continuous') {
+    fs.mkdirSync(files.profile, { recursive: true });
+    args.push('-r', path.join(root, 'dist', 'auto.js'));
+    Object.assign(env, {
+      SFPROF_TIMER: 'auto',
+      SFPROF_INTERVAL: `${config.intervalUs}us`,
+      SFPROF_PERIOD: '1s',
+      SFPROF_KEEP: '100000',
+      SFPROF_OUTPUT: path.join(files.profile, 'prof.pb.gz'),
+    });
+  } else if (config.profiler.startsWith('sfprof-')) {
     args.push('-r', path.join(root, 'dist', 'auto.js'));
     Object.assign(env, {
       SFPROF_TIMER: config.profiler.slice('sfprof-'.length),
@@ -78,13 +92,15 @@ function command(config, script, files) {
   return { args, env };
 }
 
-function profileFile(config, files) {
-  if (config.profiler === 'none') return undefined;
-  if (config.profiler === 'cpu-prof') {
-    const names = fs.existsSync(files.profile) ? fs.readdirSync(files.profile) : [];
-    return names.length ? path.join(files.profile, names[0]) : undefined;
+/** The run's profile files: one, or one per period in continuous mode. */
+function profileFiles(config, files) {
+  if (config.profiler === 'none') return [];
+  if (config.profiler === 'cpu-prof' || config.profiler === 'sfprof-continuous') {
+    const names = fs.existsSync(files.profile) ? fs.readdirSync(files.profile).sort() : [];
+    const taken = config.profiler === 'cpu-prof' ? names.slice(0, 1) : names;
+    return taken.map((name) => path.join(files.profile, name));
   }
-  return files.profile + '.pb.gz';
+  return [files.profile + '.pb.gz'].filter((file) => fs.existsSync(file));
 }
 
 function readJson(file) {
@@ -131,15 +147,16 @@ async function runOnce(workload, config, index) {
   const usage = readJson(files.usage);
   measurement.cpuMs = usage ? usage.cpuUs / 1000 : undefined;
   measurement.maxRssMb = usage ? usage.maxRssKb / 1024 : undefined;
-  const file = profileFile(config, files);
-  if (file && fs.existsSync(file)) {
-    measurement.outputBytes = fs.statSync(file).size;
-    const profile = readProfile(fs.readFileSync(file), file);
-    measurement.samples = profile.totalSamples;
+  const profiles = profileFiles(config, files).map((file) => {
+    measurement.outputBytes = (measurement.outputBytes ?? 0) + fs.statSync(file).size;
+    return readProfile(fs.readFileSync(file), file);
+  });
+  if (profiles.length) {
+    measurement.samples = profiles.reduce((sum, profile) => sum + profile.totalSamples, 0);
     if (workload === 'w2') {
       const truth = readJson(files.result);
-      const a = samplesUnder(profile, 'runA');
-      const b = samplesUnder(profile, 'runB');
+      const a = profiles.reduce((sum, profile) => sum + samplesUnder(profile, 'runA'), 0);
+      const b = profiles.reduce((sum, profile) => sum + samplesUnder(profile, 'runB'), 0);
       if (truth && a + b > 0) {
         measurement.splitErrorPp = 100 * (b / (a + b) - truth.runBUs / (truth.runAUs + truth.runBUs));
       }
@@ -171,7 +188,7 @@ function machine() {
 }
 
 async function main() {
-  const results = { machine: machine(), date: new Date().toISOString(), rounds, quick, scale, httpSeconds, intervals, workloads: {} };
+  const results = { machine: machine(), date: new Date().toISOString(), args: process.argv.slice(2), rounds, quick, scale, httpSeconds, intervals, workloads: {} };
   const total = workloads.length * rounds * configs.length;
   let done = 0;
   for (const workload of workloads) {
@@ -216,7 +233,8 @@ async function main() {
   }
   process.stderr.write('\n');
   fs.mkdirSync(outDir, { recursive: true });
-  const stamp = `${results.date.slice(0, 10)}-${results.machine.host}`;
+  // --tag keeps a run of some configurations beside the day's full run instead of over it.
+  const stamp = `${results.date.slice(0, 10)}-${results.machine.host}${values.tag ? `-${values.tag}` : ''}`;
   fs.writeFileSync(path.join(outDir, `${stamp}.json`), JSON.stringify(results, null, 1) + '\n');
   const charts = writeCharts(results, outDir, stamp);
   fs.writeFileSync(path.join(outDir, `${stamp}.md`), markdown(results, charts));
@@ -253,6 +271,8 @@ function markdown(results, charts) {
       'Delivered/nominal: samples in the profile over CPU time ÷ interval for CPU-time profilers (sfprof) and wall time ÷ interval for wall-time ones (`--cpu-prof`, @datadog/pprof). ' +
       'The machine is noisy: these are ratios from one run, not absolute claims.',
     '',
+    '`sfprof-continuous` is production mode as deployed: the `auto` engine with `SFPROF_PERIOD=1s` (the shortest period), so every second of a run pays for a cut, a pprof file and a rotation.',
+    '',
   ];
   for (const chart of charts) lines.push(`![${chart}](${chart})`, '');
   const titles = { w1: 'W1, CPU-bound mix', w2: 'W2, known split (runA → calc(n), runB → calc(2n))', w3: 'W3, HTTP server under autocannon' };
@@ -279,7 +299,7 @@ function markdown(results, charts) {
     }
     lines.push('');
   }
-  lines.push(`Reproduce: \`npm run bench -- --rounds ${results.rounds}${results.quick ? ' --quick' : ''}\``, '');
+  lines.push(`Reproduce: \`npm run bench -- ${results.args.join(' ')}\``, '');
   return lines.join('\n');
 }
 

@@ -1,9 +1,11 @@
-// The benchmark's own pieces: summary statistics, round rotation and the SVG chart writer.
+// The benchmark's own pieces: summary statistics, round rotation, the memory run's arithmetic and
+// the SVG chart writer.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
+import { linearSlope, minuteMedians } from '../bench/memory-stats.mjs';
 import { formatSummary, intervalUs, median, rotatedOrder, summarize } from '../bench/stats.mjs';
 import { lineChart } from '../bench/svg.mjs';
 import { root } from './helpers.mjs';
@@ -33,6 +35,22 @@ test('every round runs every configuration once, each round starting one further
 test('intervals parse like the CLI writes them', () => {
   assert.deepEqual(['10ms', '4ms', '500us', '100us', '1s', '250'].map(intervalUs), [10000, 4000, 500, 100, 1_000_000, 250]);
   assert.throws(() => intervalUs('fast'), /not an interval: fast/);
+});
+
+test('the memory run reduces readings to per-minute medians and fits a slope through them', () => {
+  // Minute m takes the readings in (m-1, m]; a minute without readings stays empty.
+  const points = [[0, 5], [0.2, 10], [0.9, 30], [1, 20], [1.5, 40], [3.1, 7]];
+  assert.deepEqual(minuteMedians(points), [5, 20, 40, undefined, 7]);
+  assert.deepEqual(minuteMedians([]), []);
+  // An exact line gives its slope; a flat series 0; gaps are skipped; too few points, no slope.
+  assert.equal(linearSlope([10, 12, 14, 16, 18], 0, 4), 2);
+  assert.equal(linearSlope([7, 7, 7], 0, 2), 0);
+  assert.equal(linearSlope([1, undefined, 5, 7], 0, 3), 2);
+  assert.equal(linearSlope([1, 100, 3, 5, 7, 9], 2, 5), 2, 'only from..to counts');
+  assert.equal(linearSlope([1, 100, 3], 2, 9), undefined, 'one point is no line');
+  // Noise around a rising line still gives about its slope.
+  const noisy = Array.from({ length: 60 }, (_, i) => 50 + 0.5 * i + (i % 2 ? 1 : -1));
+  assert.ok(Math.abs(linearSlope(noisy, 0, 59) - 0.5) < 0.01);
 });
 
 test('the chart writer matches its golden SVG and escapes names', () => {
