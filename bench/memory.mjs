@@ -53,7 +53,7 @@ try {
     process.exit(0);
   }
   options = {
-    minutes: numberOption('minutes', values.minutes, 0.5, 1440),
+    minutes: numberOption('minutes', values.minutes, 0.1, 1440),
     everySeconds: numberOption('every', values.every, 1, 600),
     busyMs: numberOption('busy', values.busy, 1, 90),
     outDir: path.resolve(values.out ?? path.join(root, 'bench', 'results')),

@@ -1,6 +1,7 @@
 // The benchmark's own pieces: summary statistics, round rotation, the memory run's arithmetic and
 // the SVG chart writer.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -8,7 +9,7 @@ import { test } from 'node:test';
 import { linearSlope, minuteMedians } from '../bench/memory-stats.mjs';
 import { formatSummary, intervalUs, median, rotatedOrder, summarize } from '../bench/stats.mjs';
 import { lineChart } from '../bench/svg.mjs';
-import { root } from './helpers.mjs';
+import { root, tempDir } from './helpers.mjs';
 
 test('median, summaries and their formatting', () => {
   assert.equal(median([3, 1, 2]), 2);
@@ -69,4 +70,29 @@ test('the chart writer matches its golden SVG and escapes names', () => {
   assert.match(svg, /a &#60;b&#62; &#38; &#34;c&#34;/);
   // Longest interval on the left; the NaN point is left out.
   assert.equal((svg.match(/<circle /g) ?? []).length, 6);
+});
+
+test('the memory run refuses bad options by name and, run briefly, measures all five apps and ends each one', () => {
+  const script = path.join(root, 'bench', 'memory.mjs');
+  const bad = spawnSync(process.execPath, [script, '--minutes', '0'], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--minutes must be a number from 0\.1 to 1440, got "0"/);
+  const out = tempDir('sfprof-memory-test-');
+  const run = spawnSync(process.execPath, [script, '--minutes', '0.1', '--every', '1', '--out', out], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(run.status, 0, run.stderr);
+  const [json] = fs.readdirSync(out).filter((f) => f.endsWith('-memory.json'));
+  const results = JSON.parse(fs.readFileSync(path.join(out, json), 'utf8'));
+  assert.equal(results.finished, true);
+  assert.deepEqual(results.configs.map((c) => c.name), ['none', 'exit', 'period-60s', 'push-10s', 'period-1s']);
+  for (const config of results.configs) {
+    assert.ok(config.points.length >= 3, `${config.name}: RSS read ${config.points.length} times`);
+    assert.ok(config.points.every(([, kb]) => kb > 10_000), `${config.name}: RSS in kB`);
+    assert.equal(config.exit.signal, 'SIGTERM', `${config.name} died of the SIGTERM that ended it`);
+  }
+  // The 1 s period cut at least 4 files in 6 s (one more at exit); the others wrote the exit period.
+  const files = Object.fromEntries(results.configs.map((c) => [c.name, c.periodFiles]));
+  assert.ok(files['period-1s'] >= 4, `period-1s wrote ${files['period-1s']} files`);
+  assert.equal(files['period-60s'], 1);
+  assert.equal(files['push-10s'], 1);
+  assert.match(fs.readFileSync(path.join(out, json.replace(/json$/, 'md')), 'utf8'), /\| minute \| none \| exit \| period-60s \| push-10s \| period-1s \|/);
 });
