@@ -43,6 +43,9 @@ export function stampedFileName(output: string, format: Format, at: Date, tag?: 
     : `${output}-${stamp}`;
 }
 
+/** How long a process that ends on its own waits for its last period's upload. */
+export const EXIT_PUSH_WAIT_MS = 3000;
+
 function mergeInto(into: Profile | undefined, cut: Profile): Profile {
   const profile = into ?? cut.emptyCopy();
   profile.merge(cut);
@@ -158,9 +161,30 @@ export function startProduction(config: ProductionConfig, warn: (line: string) =
     );
   }
 
+  // A process that ends because it ran out of work (a batch job, a server closed gracefully) reaches
+  // 'beforeExit': its last period is cut and pushed, and the process waits for that upload, up to
+  // EXIT_PUSH_WAIT_MS. process.exit(), a signal or an uncaught exception end it at once: then the
+  // last period is only written to its file.
+  let pushedAtExit = false;
+  const pushAtExit = (): void => {
+    if (pushedAtExit || stopped || !pusher) return;
+    pushedAtExit = true;
+    try {
+      collect();
+      const profile = pending;
+      pending = undefined;
+      if (profile && profile.totalSamples > 0) writePeriod(profile);
+    } catch (error) {
+      if (failures++ === 0) warn(`could not cut a profile: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    void pusher.flushBeforeExit(EXIT_PUSH_WAIT_MS);
+  };
+  if (pusher) process.on('beforeExit', pushAtExit);
+
   return {
     finish(): Profile | undefined {
       stopped = true;
+      process.off('beforeExit', pushAtExit);
       if (periodTimer) clearInterval(periodTimer);
       if (config.snapshotSignal) process.off(config.snapshotSignal, snapshot);
       void server?.close();
@@ -168,7 +192,8 @@ export function startProduction(config: ProductionConfig, warn: (line: string) =
       const whole = pending ? mergeInto(pending, last) : last;
       pending = undefined;
       if (config.periodMs === undefined) return whole;
-      writePeriod(whole);
+      // After the push at 'beforeExit' the process only waited for the upload: nothing new to write.
+      if (!(pushedAtExit && whole.totalSamples === 0)) writePeriod(whole);
       const signals = stats()?.signalsReceived;
       const pushed = pusher ? pusher.stats() : undefined;
       warn(

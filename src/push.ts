@@ -139,6 +139,10 @@ export class Pusher {
   private current: Job | undefined;
   private running = false;
   private idleWaiters: (() => void)[] = [];
+  /** Set by flushBeforeExit: each upload gets one more attempt at most. */
+  private lastAttempts = false;
+  /** Ends the backoff wait of the upload waiting for its retry. */
+  private wakeRetry: (() => void) | undefined;
 
   private sent = 0;
   private failed = 0;
@@ -217,6 +221,24 @@ export class Pusher {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * For a process about to end: no retries from now on (a failed upload is counted at once, and one
+   * waiting for its retry tries now), and a wait until the queue is empty or `deadlineMs` has passed,
+   * whichever comes first. Unlike everything else here the wait is ref'd: it keeps the process alive
+   * until then. Never rejects.
+   */
+  flushBeforeExit(deadlineMs: number): Promise<void> {
+    this.lastAttempts = true;
+    this.wakeRetry?.();
+    return new Promise((resolve) => {
+      const hold = setTimeout(resolve, deadlineMs);
+      void this.flush().then(() => {
+        clearTimeout(hold);
+        resolve();
+      });
+    });
+  }
+
   private makeJob(profile: Profile, fromMs: number, untilMs: number, pprof?: Buffer): Job {
     if (!Number.isFinite(fromMs) || !Number.isFinite(untilMs) || untilMs < fromMs) {
       throw new Error(`the time range ${fromMs}..${untilMs} is not a range of epoch milliseconds`);
@@ -279,7 +301,7 @@ export class Pusher {
         this.sent++;
         return;
       }
-      if (!outcome.retry || attempt >= this.maxAttempts) {
+      if (!outcome.retry || attempt >= this.maxAttempts || this.lastAttempts) {
         const tries = attempt > 1 ? ` (${attempt} attempts)` : outcome.retry ? '' : ' (not retried)';
         this.recordFailure(outcome.error + tries);
         return;
@@ -287,9 +309,26 @@ export class Pusher {
       this.retries++;
       // Full jitter: a fleet that lost its backend does not come back in lockstep.
       const ceiling = Math.min(BACKOFF_CAP_MS, this.backoffBaseMs * 2 ** (attempt - 1));
-      await sleep(Math.random() * ceiling, job.controller.signal);
+      await this.backoff(Math.random() * ceiling, job.controller.signal);
       if (job.dropped) return;
     }
+  }
+
+  /** Waits `ms` (unref'd) or until the upload is dropped or the process is about to end. */
+  private backoff(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal.aborted || this.lastAttempts) return resolve();
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        if (this.wakeRetry === done) this.wakeRetry = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      signal.addEventListener('abort', done, { once: true });
+      this.wakeRetry = done;
+    });
   }
 
   /** One request. Resolves with what happened; never rejects. */
@@ -388,20 +427,6 @@ export class Pusher {
   private redact(text: string): string {
     return this.authToken ? text.split(this.authToken).join('<token>') : text;
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    timer.unref();
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -141,8 +141,8 @@ test('Pyroscope push: each period arrives as pprof with the app name, tags and t
   await backend.close();
   assert.equal(result.status, 0, result.stderr);
   assert.doesNotMatch(result.stderr, /secret-token-123/);
-  // Periods end while the app runs; the last one is written at exit, when no upload can finish.
-  assert.ok(backend.requests.length >= 2, `${backend.requests.length} uploads`);
+  // Three periods end while the app runs, and the app ends on its own, so its last period is pushed too.
+  assert.ok(backend.requests.length >= 3, `${backend.requests.length} uploads`);
   for (const request of backend.requests) {
     assert.equal(request.url.pathname, '/ingest');
     const name = request.url.searchParams.get('name');
@@ -189,14 +189,58 @@ test('Pyroscope push to a failing or stalled backend: the app runs and exits as 
   }
 });
 
+test('an app that ends on its own pushes its last period and waits for it; process.exit() does not wait', async (t) => {
+  const backend = await receiver(200);
+  t.after(backend.close); // also when an assertion fails: an open server would keep this file running
+  const dir = tempDir();
+  // A 60 s period never ends in this run: the one upload is the period cut when the app ran out of work.
+  const natural = await startApp({ RUN_MS: '1500', SFPROF_OUTPUT: path.join(dir, 'app.pb.gz'), SFPROF_PERIOD: '60s', SFPROF_PYROSCOPE_URL: backend.url }).done;
+  assert.equal(natural.status, 0, natural.stderr);
+  assert.equal(backend.requests.length, 1, natural.stderr);
+  assert.match(natural.stderr, /pushed 1, failed 0, dropped 0/);
+  // The upload is the first period file, byte for byte; a second file holds what came after, if anything.
+  const files = fs.readdirSync(dir).sort();
+  assert.ok(files.length === 1 || files.length === 2, files.join());
+  assert.ok(backend.requests[0].body.equals(fs.readFileSync(path.join(dir, files[0]))));
+  assert.ok(readProfile(backend.requests[0].body, 'upload.pb.gz').totalSamples > 0);
+
+  const exiting = tempDir();
+  const exited = await startApp({ RUN_MS: '1500', EXIT_AT_END: '1', SFPROF_OUTPUT: path.join(exiting, 'app.pb.gz'), SFPROF_PERIOD: '60s', SFPROF_PYROSCOPE_URL: backend.url }).done;
+  assert.equal(exited.status, 0, exited.stderr);
+  assert.equal(backend.requests.length, 1, 'no upload from the app that called process.exit()');
+  assert.match(exited.stderr, /pushed 0, failed 0, dropped 0/);
+  assert.equal(fs.readdirSync(exiting).length, 1, 'its last period is in its file');
+});
+
+test('at its end an app makes one attempt at its last upload: no retries for a failing backend, a bounded wait for a stalled one', async (t) => {
+  for (const mode of ['failing', 'stalled']) {
+    const backend = mode === 'failing' ? await receiver(503) : await stalledServer();
+    t.after(backend.close);
+    const dir = tempDir();
+    const started = Date.now();
+    const result = await startApp({ RUN_MS: '1000', SFPROF_OUTPUT: path.join(dir, 'app.pb.gz'), SFPROF_PERIOD: '60s', SFPROF_PYROSCOPE_URL: backend.url }).done;
+    const seconds = (Date.now() - started) / 1000;
+    const arrived = mode === 'failing' ? backend.requests.length : backend.requestCount();
+    assert.equal(result.status, 0, `${mode}: ${result.stderr}`);
+    assert.equal(arrived, 1, `${mode}: one attempt at exit`);
+    // The failing upload is counted; the stalled one is still in flight when the process ends.
+    assert.match(result.stderr, mode === 'failing' ? /pushed 0, failed 1, dropped 0/ : /pushed 0, failed 0, dropped 0/);
+    if (mode === 'failing') assert.match(result.stderr, /could not push a profile to .*: HTTP 503/);
+    // The stalled upload is given up after the wait (3 s), long before the request's own 10 s timeout.
+    assert.ok(seconds < 30, `${mode}: the app took ${seconds} s`);
+  }
+});
+
 /** A server that accepts uploads and never answers. */
 async function stalledServer() {
   const sockets = new Set();
-  const server = http.createServer(() => {});
+  let requests = 0;
+  const server = http.createServer(() => requests++);
   server.on('connection', (socket) => sockets.add(socket));
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${server.address().port}`,
+    requestCount: () => requests,
     close: () => {
       for (const socket of sockets) socket.destroy();
       return new Promise((resolve) => server.close(resolve));
