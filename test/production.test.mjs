@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
@@ -229,6 +230,39 @@ test('at its end an app makes one attempt at its last upload: no retries for a f
     // The stalled upload is given up after the wait (3 s), long before the request's own 10 s timeout.
     assert.ok(seconds < 30, `${mode}: the app took ${seconds} s`);
   }
+});
+
+test('Pyroscope push over HTTPS: uploads arrive when the app trusts the certificate; an untrusted one costs a warning', async (t) => {
+  // A self-signed certificate for 127.0.0.1, made for this test only (test/fixtures/tls).
+  const tls = path.join(fixtures, 'tls');
+  const requests = [];
+  const server = https.createServer({ cert: fs.readFileSync(path.join(tls, 'cert.pem')), key: fs.readFileSync(path.join(tls, 'key.pem')) }, (request, response) => {
+    const chunks = [];
+    request.on('data', (chunk) => chunks.push(chunk));
+    request.on('end', () => {
+      requests.push({ url: new URL(request.url, 'https://x'), body: Buffer.concat(chunks) });
+      response.end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => server.close(resolve)));
+  const url = `https://127.0.0.1:${server.address().port}`;
+
+  // Node reads extra trusted certificates from NODE_EXTRA_CA_CERTS, as it would a private CA's.
+  const trusted = await startApp({ RUN_MS: '2500', SFPROF_OUTPUT: path.join(tempDir(), 'app.pb.gz'), SFPROF_PERIOD: '1s', SFPROF_PYROSCOPE_URL: url, NODE_EXTRA_CA_CERTS: path.join(tls, 'cert.pem') }).done;
+  assert.equal(trusted.status, 0, trusted.stderr);
+  assert.ok(requests.length >= 2, `${requests.length} uploads: ${trusted.stderr}`);
+  for (const request of requests) {
+    assert.equal(request.url.pathname, '/ingest');
+    assert.ok(readProfile(request.body, 'upload.pb.gz').totalSamples > 0);
+  }
+  assert.match(trusted.stderr, new RegExp(`pushed ${requests.length}, failed 0, dropped 0`));
+
+  const before = requests.length;
+  const untrusted = await startApp({ RUN_MS: '1500', SFPROF_OUTPUT: path.join(tempDir(), 'app.pb.gz'), SFPROF_PERIOD: '1s', SFPROF_PYROSCOPE_URL: url }).done;
+  assert.equal(untrusted.status, 0, untrusted.stderr);
+  assert.equal(requests.length, before, 'nothing is sent to a server whose certificate is not trusted');
+  assert.match(untrusted.stderr, /could not push a profile to https:\/\/127\.0\.0\.1:\d+\/ingest: .*certificate/);
 });
 
 /** A server that accepts uploads and never answers. */
