@@ -152,6 +152,7 @@ async function runOnce(workload, config, index) {
     return readProfile(fs.readFileSync(file), file);
   });
   if (profiles.length) {
+    measurement.files = profiles.length;
     measurement.samples = profiles.reduce((sum, profile) => sum + profile.totalSamples, 0);
     if (workload === 'w2') {
       const truth = readJson(files.result);
@@ -223,6 +224,7 @@ async function main() {
         samples: pick('samples'),
         rssAddedMb: pick('rssAddedMb'),
         outputBytes: pick('outputBytes'),
+        files: pick('files'),
         handlerMedianUs: pick('handlerMedianUs'),
         handlerP99Us: pick('handlerP99Us'),
         drops: pick('drops'),
@@ -271,7 +273,8 @@ function markdown(results, charts) {
       'Delivered/nominal: samples in the profile over CPU time ÷ interval for CPU-time profilers (sfprof) and wall time ÷ interval for wall-time ones (`--cpu-prof`, @datadog/pprof). ' +
       'The machine is noisy: these are ratios from one run, not absolute claims.',
     '',
-    '`sfprof-continuous` is production mode as deployed: the `auto` engine with `SFPROF_PERIOD=1s` (the shortest period), so every second of a run pays for a cut, a pprof file and a rotation.',
+    '`sfprof-continuous` is production mode as deployed: the `auto` engine with `SFPROF_PERIOD=1s`, the shortest period. ' +
+      'Periods end on the event loop, so a workload that never yields to it (W1, W2) writes its one file at exit, and only W3 pays for a cut, a pprof file and a rotation every second; the files per run are under each table.',
     '',
   ];
   for (const chart of charts) lines.push(`![${chart}](${chart})`, '');
@@ -296,6 +299,10 @@ function markdown(results, charts) {
       if (workload === 'w2') cells.push(formatSummary(r.splitErrorPp, 1));
       if (workload === 'w3') cells.push(r.requestsPerSecond ? r.requestsPerSecond.median.toFixed(0) : '–', r.p99Ms ? r.p99Ms.median.toFixed(1) : '–');
       lines.push(`| ${cells.join(' | ')} |`);
+    }
+    const continuous = rows.filter((r) => r.profiler === 'sfprof-continuous' && r.files);
+    if (continuous.length) {
+      lines.push('', `sfprof-continuous files per run (median): ${continuous.map((r) => `${r.files.median} at ${label(r.intervalUs)}`).join(', ')}.`);
     }
     lines.push('');
   }
