@@ -11,11 +11,12 @@ import { OptionError, optionsFromEnv, type EnvConfig } from './options';
 import { startProduction, type ProductionConfig } from './production';
 import { start, stats, stop } from './profiler';
 import { parsePushEnv } from './push';
+import { stderrLine } from './stderr';
 import { summarizeRun } from './summary';
 import { writeOutputSync } from './write-file';
 
 function warn(message: string): void {
-  process.stderr.write(`${message.startsWith('sfprof') ? '' : 'sfprof: '}${message}\n`);
+  stderrLine(`${message.startsWith('sfprof') ? '' : 'sfprof: '}${message}`);
 }
 
 /**

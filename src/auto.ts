@@ -4,8 +4,10 @@
 // cheap.
 import { isMainThread, threadId } from 'node:worker_threads';
 
+import { stderrLine } from './stderr';
+
 function warn(message: string): void {
-  process.stderr.write(`sfprof: ${message}\n`);
+  stderrLine(`sfprof: ${message}`);
 }
 
 function joinIfRunning(): void {

@@ -19,6 +19,7 @@ import { checkRate, engineCandidates, readKernelFacts } from './engine';
 import { resolveOptions, type ResolvedOptions, type StartOptions } from './options';
 import { Profile, SYNTHETIC, type Drops, type Frame } from './profile';
 import { decodeSamples, SAMPLE_TRUNCATED, VmState, type RawSample } from './records';
+import { stderrLine } from './stderr';
 import { Symbolizer } from './symbolize';
 import { joinSession } from './worker';
 
@@ -372,7 +373,7 @@ class Session {
       this.ingestAll(this.native.drain().threads, false);
     } catch (error) {
       // The app must never see a profiler error from a timer callback.
-      if (this.drainErrors++ === 0) process.stderr.write(`sfprof: drain failed, samples may be missing: ${String(error)}\n`);
+      if (this.drainErrors++ === 0) stderrLine(`sfprof: drain failed, samples may be missing: ${String(error)}`);
     }
   }
 

@@ -9,6 +9,7 @@ import { basename, extname } from 'node:path';
 import { renderProfile } from './formats';
 import { OptionError } from './option-error';
 import { sampleWeightNs, type Profile } from './profile';
+import { stderrLine } from './stderr';
 
 export interface PushConfig {
   /** Base URL, e.g. http://127.0.0.1:4040; requests go to <url>/ingest. */
@@ -119,7 +120,7 @@ function positiveInteger(value: number | undefined, fallback: number, what: stri
 }
 
 function defaultWarn(line: string): void {
-  process.stderr.write(`sfprof: ${line}\n`);
+  stderrLine(`sfprof: ${line}`);
 }
 
 export class Pusher {

@@ -265,6 +265,25 @@ test('Pyroscope push over HTTPS: uploads arrive when the app trusts the certific
   assert.match(untrusted.stderr, /could not push a profile to https:\/\/127\.0\.0\.1:\d+\/ingest: .*certificate/);
 });
 
+test('an app whose stderr reader is gone keeps running when sfprof has a line to say', async () => {
+  // A log collector at the end of the pipe died: a write to process.stderr would emit an unhandled
+  // 'error' and end the app. The snapshot's line and the exit line go nowhere, and the app goes on.
+  const dir = tempDir();
+  const child = spawn(process.execPath, ['-r', preload, app], {
+    cwd: root,
+    env: { ...process.env, NODE_OPTIONS: '', RUN_MS: '2500', SFPROF_PERIOD: '1s', SFPROF_OUTPUT: path.join(dir, 'app.pb.gz') },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr.destroy();
+  const exited = new Promise((resolve) => child.on('exit', (status, signal) => resolve({ status, signal })));
+  await new Promise((resolve) => setTimeout(resolve, 800));
+  child.kill('SIGUSR2');
+  assert.deepEqual(await exited, { status: 0, signal: null });
+  const files = fs.readdirSync(dir);
+  assert.equal(files.filter((f) => f.includes('-snapshot-')).length, 1, files.join());
+  assert.ok(files.filter((f) => !f.includes('-snapshot-')).length >= 2, files.join());
+});
+
 /** A server that accepts uploads and never answers. */
 async function stalledServer() {
   const sockets = new Set();
