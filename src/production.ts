@@ -43,7 +43,7 @@ export function stampedFileName(output: string, format: Format, at: Date, tag?: 
     : `${output}-${stamp}`;
 }
 
-/** How long a process that ends on its own waits for its last period's upload. */
+/** How long an exiting process waits for its last period's upload. */
 export const EXIT_PUSH_WAIT_MS = 3000;
 
 function mergeInto(into: Profile | undefined, cut: Profile): Profile {
@@ -74,7 +74,8 @@ export function startProduction(config: ProductionConfig, warn: (line: string) =
   let failures = 0;
   let periodStart = Date.now();
   const pusher = config.push ? new Pusher({ ...config.push, warn }) : undefined;
-  const writePeriod = (profile: Profile): void => {
+  /** Writes a period's file and pushes it; at exit the push waits for its upload, briefly. */
+  const writePeriod = (profile: Profile, atExit = false): void => {
     const end = new Date();
     const file = stampedFileName(config.output, config.format, end);
     const from = periodStart;
@@ -98,7 +99,9 @@ export function startProduction(config: ProductionConfig, warn: (line: string) =
       if (failures++ === 0) warn(`could not write a profile to ${file}: ${error instanceof Error ? error.message : String(error)}`);
     }
     // A pprof period file is the very body the backend takes: rendered once for both.
-    pusher?.push(profile, from, periodStart, config.format === 'pprof' && Buffer.isBuffer(data) ? data : undefined);
+    const pprof = config.format === 'pprof' && Buffer.isBuffer(data) ? data : undefined;
+    if (atExit) pusher?.pushAtExit(profile, from, periodStart, pprof, EXIT_PUSH_WAIT_MS);
+    else pusher?.push(profile, from, periodStart, pprof);
   };
   const periodTimer =
     config.periodMs !== undefined
@@ -161,30 +164,9 @@ export function startProduction(config: ProductionConfig, warn: (line: string) =
     );
   }
 
-  // A process that ends because it ran out of work (a batch job, a server closed gracefully) reaches
-  // 'beforeExit': its last period is cut and pushed, and the process waits for that upload, up to
-  // EXIT_PUSH_WAIT_MS. process.exit(), a signal or an uncaught exception end it at once: then the
-  // last period is only written to its file.
-  let pushedAtExit = false;
-  const pushAtExit = (): void => {
-    if (pushedAtExit || stopped || !pusher) return;
-    pushedAtExit = true;
-    try {
-      collect();
-      const profile = pending;
-      pending = undefined;
-      if (profile && profile.totalSamples > 0) writePeriod(profile);
-    } catch (error) {
-      if (failures++ === 0) warn(`could not cut a profile: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    void pusher.flushBeforeExit(EXIT_PUSH_WAIT_MS);
-  };
-  if (pusher) process.on('beforeExit', pushAtExit);
-
   return {
     finish(): Profile | undefined {
       stopped = true;
-      process.off('beforeExit', pushAtExit);
       if (periodTimer) clearInterval(periodTimer);
       if (config.snapshotSignal) process.off(config.snapshotSignal, snapshot);
       void server?.close();
@@ -192,16 +174,19 @@ export function startProduction(config: ProductionConfig, warn: (line: string) =
       const whole = pending ? mergeInto(pending, last) : last;
       pending = undefined;
       if (config.periodMs === undefined) return whole;
-      // After the push at 'beforeExit' the process only waited for the upload: nothing new to write.
-      if (!(pushedAtExit && whole.totalSamples === 0)) writePeriod(whole);
+      // The last period, unless it is empty and earlier ones were written (it would only push an
+      // older file out of the newest SFPROF_KEEP).
+      if (whole.totalSamples > 0 || periods === 0) writePeriod(whole, true);
       const signals = stats()?.signalsReceived;
       const pushed = pusher ? pusher.stats() : undefined;
+      const unsent = pusher ? pusher.unsent() : 0;
       warn(
         `wrote ${periods} period profile${periods === 1 ? '' : 's'} (${samples} samples` +
           (signals !== undefined ? ` of ${signals} timer signals` : '') +
           `), kept the newest ${files.length}` +
-          (failures ? `; ${failures} writes failed` : '') +
-          (pushed ? `; pushed ${pushed.sent}, failed ${pushed.failed}, dropped ${pushed.dropped}` : ''),
+          (failures ? `; ${failures} periods could not be cut or written` : '') +
+          (pushed ? `; pushed ${pushed.sent}, failed ${pushed.failed}, dropped ${pushed.dropped}` : '') +
+          (unsent ? `, unsent ${unsent} (still queued or in flight)` : ''),
       );
       return undefined;
     },

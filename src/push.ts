@@ -1,14 +1,17 @@
 // Pushes profiles to a Pyroscope-compatible server (POST /ingest, raw gzipped pprof). Uploads go one
 // at a time through a small bounded queue; a slow or dead backend costs a rate-limited warning and
-// dropped profiles, never memory, an exception or a process kept alive.
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+// dropped profiles, never memory, an exception or a process kept alive. At exit, the last profile
+// goes through a short-lived child process instead (pushAtExit): the app's event loop is done.
+import { spawnSync } from 'node:child_process';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { hostname } from 'node:os';
-import { basename, extname } from 'node:path';
+import { basename, extname, join } from 'node:path';
 
 import { renderProfile } from './formats';
 import { OptionError } from './option-error';
 import { sampleWeightNs, type Profile } from './profile';
+import { describeError, postOnce, type PostOutcome } from './push-request';
 import { stderrLine } from './stderr';
 
 export interface PushConfig {
@@ -48,8 +51,6 @@ const DEFAULT_MAX_QUEUED = 3;
 const DEFAULT_BACKOFF_BASE_MS = 1000;
 const BACKOFF_CAP_MS = 30_000;
 const WARN_EVERY_MS = 60_000;
-/** How much of an error response's body goes into the error text. */
-const ERROR_BODY_CHARS = 200;
 
 const APP_NAME = /^[A-Za-z0-9_.-]+$/;
 const TAG_KEY = /^[A-Za-z0-9_]+$/;
@@ -65,7 +66,6 @@ interface Job {
   dropped: boolean;
 }
 
-type Outcome = { ok: true } | { ok: false; retry: boolean; error: string };
 
 /** Validates a service name; `what` names the variable or option in the error. */
 function checkAppName(name: unknown, what: string): string {
@@ -140,10 +140,6 @@ export class Pusher {
   private current: Job | undefined;
   private running = false;
   private idleWaiters: (() => void)[] = [];
-  /** Set by flushBeforeExit: each upload gets one more attempt at most. */
-  private lastAttempts = false;
-  /** Ends the backoff wait of the upload waiting for its retry. */
-  private wakeRetry: (() => void) | undefined;
 
   private sent = 0;
   private failed = 0;
@@ -206,7 +202,7 @@ export class Pusher {
       this.queue.push(job);
       this.pump();
     } catch (error) {
-      this.recordFailure(`could not prepare the upload: ${this.describeError(error)}`);
+      this.recordFailure(`could not prepare the upload: ${describeError(error, (text) => this.redact(text))}`);
     }
   }
 
@@ -222,22 +218,28 @@ export class Pusher {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Uploads queued or in flight: at exit, the ones that will never arrive. */
+  unsent(): number {
+    return this.queue.length + (this.current ? 1 : 0);
+  }
+
   /**
-   * For a process about to end: no retries from now on (a failed upload is counted at once, and one
-   * waiting for its retry tries now), and a wait until the queue is empty or `deadlineMs` has passed,
-   * whichever comes first. Unlike everything else here the wait is ref'd: it keeps the process alive
-   * until then. Never rejects.
+   * For a process that is exiting (an 'exit' listener, a fatal signal): its event loop will not run
+   * again, so the upload runs in a child process that this call waits for, `deadlineMs` at most. One
+   * attempt, no retries. The child is a bare `node` (no NODE_OPTIONS, so no sfprof in it) that gets
+   * the TLS settings of this process's environment. Not where `process.execPath` is not a plain
+   * Node (a single executable application, Electron): there it counts a failure. Never throws.
    */
-  flushBeforeExit(deadlineMs: number): Promise<void> {
-    this.lastAttempts = true;
-    this.wakeRetry?.();
-    return new Promise((resolve) => {
-      const hold = setTimeout(resolve, deadlineMs);
-      void this.flush().then(() => {
-        clearTimeout(hold);
-        resolve();
-      });
-    });
+  pushAtExit(profile: Profile, fromMs: number, untilMs: number, pprof: Buffer | undefined, deadlineMs: number): void {
+    let outcome: PostOutcome;
+    try {
+      const job = this.makeJob(profile, fromMs, untilMs, pprof);
+      outcome = runExitUpload(job.url, job.body, this.headers, deadlineMs);
+    } catch (error) {
+      outcome = { ok: false, retry: false, error: describeError(error, (text) => this.redact(text)) };
+    }
+    if (outcome.ok) this.sent++;
+    else this.recordFailure(`${outcome.error} (at exit)`);
   }
 
   private makeJob(profile: Profile, fromMs: number, untilMs: number, pprof?: Buffer): Job {
@@ -291,18 +293,21 @@ export class Pusher {
 
   private async send(job: Job): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      let outcome: Outcome;
-      try {
-        outcome = await this.attempt(job);
-      } catch (error) {
-        outcome = { ok: false, retry: false, error: this.describeError(error) };
-      }
+      const outcome = await postOnce({
+        url: job.url,
+        body: job.body,
+        headers: this.headers,
+        timeoutMs: this.timeoutMs,
+        redact: (text) => this.redact(text),
+        agent: this.agent,
+        signal: job.controller.signal,
+      });
       if (job.dropped) return;
       if (outcome.ok) {
         this.sent++;
         return;
       }
-      if (!outcome.retry || attempt >= this.maxAttempts || this.lastAttempts) {
+      if (!outcome.retry || attempt >= this.maxAttempts) {
         const tries = attempt > 1 ? ` (${attempt} attempts)` : outcome.retry ? '' : ' (not retried)';
         this.recordFailure(outcome.error + tries);
         return;
@@ -310,76 +315,9 @@ export class Pusher {
       this.retries++;
       // Full jitter: a fleet that lost its backend does not come back in lockstep.
       const ceiling = Math.min(BACKOFF_CAP_MS, this.backoffBaseMs * 2 ** (attempt - 1));
-      await this.backoff(Math.random() * ceiling, job.controller.signal);
+      await sleep(Math.random() * ceiling, job.controller.signal);
       if (job.dropped) return;
     }
-  }
-
-  /** Waits `ms` (unref'd) or until the upload is dropped or the process is about to end. */
-  private backoff(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      if (signal.aborted || this.lastAttempts) return resolve();
-      const done = (): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        if (this.wakeRetry === done) this.wakeRetry = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      timer.unref();
-      signal.addEventListener('abort', done, { once: true });
-      this.wakeRetry = done;
-    });
-  }
-
-  /** One request. Resolves with what happened; never rejects. */
-  private attempt(job: Job): Promise<Outcome> {
-    return new Promise<Outcome>((resolve) => {
-      let request: ClientRequest | undefined;
-      let settled = false;
-      const finish = (outcome: Outcome): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        job.controller.signal.removeEventListener('abort', onAbort);
-        request?.destroy();
-        resolve(outcome);
-      };
-      const onAbort = (): void => finish({ ok: false, retry: false, error: 'dropped' });
-      // Unref'd like the socket: a pending upload never keeps the process alive.
-      const timer = setTimeout(() => finish({ ok: false, retry: true, error: `no answer within ${this.timeoutMs} ms` }), this.timeoutMs);
-      timer.unref();
-      if (job.controller.signal.aborted) return onAbort();
-      job.controller.signal.addEventListener('abort', onAbort, { once: true });
-
-      const send = job.url.protocol === 'https:' ? httpsRequest : httpRequest;
-      request = send(
-        job.url,
-        { method: 'POST', agent: this.agent, headers: { ...this.headers, 'Content-Length': String(job.body.length) } },
-        (response: IncomingMessage) => {
-          const status = response.statusCode ?? 0;
-          const chunks: Buffer[] = [];
-          let kept = 0;
-          response.on('data', (chunk: Buffer) => {
-            if (kept < ERROR_BODY_CHARS * 4) {
-              chunks.push(chunk);
-              kept += chunk.length;
-            }
-          });
-          response.on('end', () => {
-            if (status >= 200 && status < 300) return finish({ ok: true });
-            const text = Buffer.concat(chunks).toString('utf8').replace(/\s+/g, ' ').trim();
-            const detail = text ? `: ${text.length > ERROR_BODY_CHARS ? text.slice(0, ERROR_BODY_CHARS) + '…' : text}` : '';
-            finish({ ok: false, retry: status === 429 || status >= 500, error: `HTTP ${status}${detail}` });
-          });
-          response.on('error', (error) => finish({ ok: false, retry: true, error: this.describeError(error) }));
-          response.on('close', () => finish({ ok: false, retry: true, error: `HTTP ${status}: connection closed before the end of the answer` }));
-        },
-      );
-      request.on('socket', (socket) => socket.unref());
-      request.on('error', (error) => finish({ ok: false, retry: true, error: this.describeError(error) }));
-      request.end(job.body);
-    });
   }
 
   private recordFailure(error: string): void {
@@ -419,14 +357,66 @@ export class Pusher {
     }
   }
 
-  private describeError(error: unknown): string {
-    const text = error instanceof Error ? error.message || error.name : String(error);
-    return this.redact(text.replace(/\s+/g, ' ').trim());
-  }
-
   /** Servers or proxies may echo headers back; the token never leaves in a message. */
   private redact(text: string): string {
     return this.authToken ? text.split(this.authToken).join('<token>') : text;
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Variables the exit upload's child takes from this process: where to find trusted certificates. */
+const EXIT_CHILD_ENV = ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'NODE_TLS_REJECT_UNAUTHORIZED'];
+
+/** Why `process.execPath` cannot run the exit upload's script, or undefined when it can. */
+function execPathUnfit(): string | undefined {
+  if (process.versions['electron']) return 'Electron';
+  try {
+    // node:sea exists from Node 20.12; a single executable application runs itself, not a script.
+    const sea = require('node:sea') as { isSea?: () => boolean };
+    if (sea.isSea?.()) return 'a single executable application';
+  } catch {
+    // no node:sea: not one
+  }
+  return undefined;
+}
+
+/** Runs one upload in a child process and waits for it, `deadlineMs` at most. */
+function runExitUpload(url: URL, body: Buffer, headers: Record<string, string>, deadlineMs: number): PostOutcome {
+  const unfit = execPathUnfit();
+  if (unfit) return { ok: false, retry: false, error: `no upload at exit in ${unfit}` };
+  const env: Record<string, string> = { SFPROF_PUSH_EXIT: JSON.stringify({ url: url.href, headers, timeoutMs: deadlineMs }) };
+  for (const name of EXIT_CHILD_ENV) if (process.env[name] !== undefined) env[name] = process.env[name]!;
+  const child = spawnSync(process.execPath, [join(__dirname, 'push-exit.js')], {
+    input: body,
+    env,
+    timeout: deadlineMs + 500,
+    killSignal: 'SIGKILL',
+    stdio: ['pipe', 'pipe', 'pipe'],
+    maxBuffer: 64 * 1024,
+    windowsHide: true,
+  });
+  if (child.error) {
+    const timedOut = (child.error as NodeJS.ErrnoException).code === 'ETIMEDOUT';
+    return { ok: false, retry: false, error: timedOut ? `no answer within ${deadlineMs} ms` : `could not start the upload: ${child.error.message}` };
+  }
+  try {
+    return JSON.parse(String(child.stdout).trim().split('\n').pop() ?? '') as PostOutcome;
+  } catch {
+    const said = String(child.stderr).replace(/\s+/g, ' ').trim().slice(0, 200);
+    return { ok: false, retry: false, error: `the upload's process ended with ${child.signal ?? `status ${child.status}`}${said ? `: ${said}` : ''}` };
   }
 }
 

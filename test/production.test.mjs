@@ -142,7 +142,7 @@ test('Pyroscope push: each period arrives as pprof with the app name, tags and t
   await backend.close();
   assert.equal(result.status, 0, result.stderr);
   assert.doesNotMatch(result.stderr, /secret-token-123/);
-  // Three periods end while the app runs, and the app ends on its own, so its last period is pushed too.
+  // Three periods end while the app runs; the last, partial one is pushed at exit.
   assert.ok(backend.requests.length >= 3, `${backend.requests.length} uploads`);
   for (const request of backend.requests) {
     assert.equal(request.url.pathname, '/ingest');
@@ -190,30 +190,39 @@ test('Pyroscope push to a failing or stalled backend: the app runs and exits as 
   }
 });
 
-test('an app that ends on its own pushes its last period and waits for it; process.exit() does not wait', async (t) => {
+test('the last period is pushed at exit however the app ends: on its own, by process.exit(), by SIGTERM', async (t) => {
   const backend = await receiver(200);
   t.after(backend.close); // also when an assertion fails: an open server would keep this file running
-  const dir = tempDir();
-  // A 60 s period never ends in this run: the one upload is the period cut when the app ran out of work.
-  const natural = await startApp({ RUN_MS: '1500', SFPROF_OUTPUT: path.join(dir, 'app.pb.gz'), SFPROF_PERIOD: '60s', SFPROF_PYROSCOPE_URL: backend.url }).done;
-  assert.equal(natural.status, 0, natural.stderr);
-  assert.equal(backend.requests.length, 1, natural.stderr);
-  assert.match(natural.stderr, /pushed 1, failed 0, dropped 0/);
-  // The upload is the first period file, byte for byte; a second file holds what came after, if anything.
-  const files = fs.readdirSync(dir).sort();
-  assert.ok(files.length === 1 || files.length === 2, files.join());
-  assert.ok(backend.requests[0].body.equals(fs.readFileSync(path.join(dir, files[0]))));
-  assert.ok(readProfile(backend.requests[0].body, 'upload.pb.gz').totalSamples > 0);
-
-  const exiting = tempDir();
-  const exited = await startApp({ RUN_MS: '1500', EXIT_AT_END: '1', SFPROF_OUTPUT: path.join(exiting, 'app.pb.gz'), SFPROF_PERIOD: '60s', SFPROF_PYROSCOPE_URL: backend.url }).done;
-  assert.equal(exited.status, 0, exited.stderr);
-  assert.equal(backend.requests.length, 1, 'no upload from the app that called process.exit()');
-  assert.match(exited.stderr, /pushed 0, failed 0, dropped 0/);
-  assert.equal(fs.readdirSync(exiting).length, 1, 'its last period is in its file');
+  const ways = {
+    'runs out of work': { RUN_MS: '1500' },
+    'calls process.exit(0)': { RUN_MS: '1500', EXIT_AT_END: '1' },
+    'gets SIGTERM': { RUN_MS: '60000' },
+  };
+  for (const [how, env] of Object.entries(ways)) {
+    const dir = tempDir();
+    const before = backend.requests.length;
+    // A 60 s period never ends in these runs: the one upload is the period cut at exit.
+    const run = startApp({ ...env, SFPROF_OUTPUT: path.join(dir, 'app.pb.gz'), SFPROF_PERIOD: '60s', SFPROF_PYROSCOPE_URL: backend.url });
+    if (how === 'gets SIGTERM') {
+      await new Promise((resolve) => setTimeout(resolve, 1000)); // a second of work to profile
+      run.child.kill('SIGTERM');
+    }
+    const result = await run.done;
+    if (how === 'gets SIGTERM') assert.equal(result.signal, 'SIGTERM', `${how}: ${result.stderr}`);
+    else assert.equal(result.status, 0, `${how}: ${result.stderr}`);
+    assert.equal(backend.requests.length - before, 1, `${how}: ${result.stderr}`);
+    assert.match(result.stderr, /pushed 1, failed 0, dropped 0/, how);
+    // The upload is the period's file, byte for byte.
+    const files = fs.readdirSync(dir);
+    assert.equal(files.length, 1, `${how}: ${files.join()}`);
+    const upload = backend.requests.at(-1);
+    assert.ok(upload.body.equals(fs.readFileSync(path.join(dir, files[0]))), how);
+    assert.ok(readProfile(upload.body, 'upload.pb.gz').totalSamples > 0, how);
+    assert.equal(upload.url.searchParams.get('format'), 'pprof');
+  }
 });
 
-test('at its end an app makes one attempt at its last upload: no retries for a failing backend, a bounded wait for a stalled one', async (t) => {
+test('at exit one attempt at the last upload: no retries for a failing backend, a bounded wait for a stalled one', async (t) => {
   for (const mode of ['failing', 'stalled']) {
     const backend = mode === 'failing' ? await receiver(503) : await stalledServer();
     t.after(backend.close);
@@ -224,11 +233,11 @@ test('at its end an app makes one attempt at its last upload: no retries for a f
     const arrived = mode === 'failing' ? backend.requests.length : backend.requestCount();
     assert.equal(result.status, 0, `${mode}: ${result.stderr}`);
     assert.equal(arrived, 1, `${mode}: one attempt at exit`);
-    // The failing upload is counted; the stalled one is still in flight when the process ends.
-    assert.match(result.stderr, mode === 'failing' ? /pushed 0, failed 1, dropped 0/ : /pushed 0, failed 0, dropped 0/);
-    if (mode === 'failing') assert.match(result.stderr, /could not push a profile to .*: HTTP 503/);
+    assert.match(result.stderr, /pushed 0, failed 1, dropped 0/, mode);
+    assert.match(result.stderr, mode === 'failing' ? /could not push a profile to .*: HTTP 503 \(at exit\)/ : /no answer within 3000 ms \(at exit\)/);
     // The stalled upload is given up after the wait (3 s), long before the request's own 10 s timeout.
     assert.ok(seconds < 30, `${mode}: the app took ${seconds} s`);
+    assert.equal(fs.readdirSync(dir).length, 1, 'the period is in its file all the same');
   }
 });
 
