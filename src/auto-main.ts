@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { renderProfile } from './formats';
 import { parseHttpEnv } from './http-server';
 import { OptionError, optionsFromEnv, type EnvConfig } from './options';
-import { startProduction, type ProductionConfig } from './production';
+import { startProduction, type Production, type ProductionConfig } from './production';
 import { start, stats, stop } from './profiler';
 import { parsePushEnv } from './push';
 import { stderrLine } from './stderr';
@@ -77,7 +77,15 @@ export function run(): void {
     warn(oneLine ? `${message.split('\n')[0]}; not profiling` : `${message}\nsfprof: not profiling`);
     return;
   }
-  const production = productionConfig ? startProduction(productionConfig, warn) : undefined;
+  let production: Production | undefined;
+  try {
+    production = productionConfig ? startProduction(productionConfig, warn) : undefined;
+  } catch (error) {
+    // Sampling has started: stop it, so the app runs as it would without sfprof.
+    stop();
+    warn(`${error instanceof Error ? error.message : String(error)}; not profiling`);
+    return;
+  }
   let written = false;
   const finish = (): void => {
     if (written) return;

@@ -105,7 +105,8 @@ function parseBaseUrl(text: unknown, what: string): URL {
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
     throw new OptionError(`sfprof: ${what} is ${shown}; expected an http:// or https:// URL such as http://127.0.0.1:4040`);
   }
-  if (url.search || url.hash) {
+  // A bare "?" or "#" leaves url.search and url.hash empty, and /ingest would land after it.
+  if (url.search || url.hash || /[?#]/.test(String(text))) {
     throw new OptionError(`sfprof: ${what} is ${shown}; expected a base URL without query or fragment (sfprof appends /ingest)`);
   }
   return url;
@@ -153,7 +154,8 @@ export class Pusher {
 
   constructor(config: PushConfig) {
     const base = parseBaseUrl(config.url, 'push option "url"');
-    this.endpoint = new URL(base.href.replace(/\/+$/, '') + '/ingest');
+    this.endpoint = new URL(base.href);
+    this.endpoint.pathname = `${base.pathname.replace(/\/+$/, '')}/ingest`;
     this.shownEndpoint = displayUrl(this.endpoint);
     const app = checkAppName(config.appName, 'push option "appName"');
     const tags = Object.entries(config.tags ?? {});

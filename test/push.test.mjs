@@ -441,6 +441,9 @@ test('parsePushEnv: bad values throw an OptionError naming the variable, the val
     [{ SFPROF_PYROSCOPE_URL: 'ftp://host/' }, /SFPROF_PYROSCOPE_URL is "ftp:\/\/host\/"; expected an http:\/\/ or https:\/\/ URL/],
     [{ SFPROF_PYROSCOPE_URL: 'not a url' }, /SFPROF_PYROSCOPE_URL is "not a url"; expected an http:\/\/ or https:\/\/ URL/],
     [{ SFPROF_PYROSCOPE_URL: 'http://h:4040/?x=1' }, /SFPROF_PYROSCOPE_URL is "http:\/\/h:4040\/\?x=1"; expected a base URL without query/],
+    // An empty query or fragment too: /ingest would land after it, and uploads would go to /.
+    [{ SFPROF_PYROSCOPE_URL: 'http://h:4040/?' }, /SFPROF_PYROSCOPE_URL is "http:\/\/h:4040\/\?"; expected a base URL without query/],
+    [{ SFPROF_PYROSCOPE_URL: 'http://h:4040#' }, /SFPROF_PYROSCOPE_URL is "http:\/\/h:4040#"; expected a base URL without query or fragment/],
     [{ ...url, SFPROF_PYROSCOPE_APP: 'my app' }, /SFPROF_PYROSCOPE_APP is "my app"; expected a name of letters, digits, _ \. and -/],
     [{ ...url, SFPROF_PYROSCOPE_APP: 'team/app' }, /SFPROF_PYROSCOPE_APP is "team\/app"/],
     [{ ...url, SFPROF_PYROSCOPE_TAGS: 'env' }, /SFPROF_PYROSCOPE_TAGS is "env"; expected key=value pairs/],
