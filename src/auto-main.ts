@@ -12,7 +12,7 @@ import { startProduction, type Production, type ProductionConfig } from './produ
 import { start, stats, stop } from './profiler';
 import { parsePushEnv } from './push';
 import { stderrLine } from './stderr';
-import { summarizeRun } from './summary';
+import { summarizePeriods, summarizeRun } from './summary';
 import { writeOutputSync } from './write-file';
 
 function warn(message: string): void {
@@ -91,8 +91,13 @@ export function run(): void {
     if (written) return;
     written = true;
     try {
-      const profile = production ? production.finish() : stop();
-      if (!profile) return; // continuous mode wrote its last period itself
+      const ended = production ? production.finish() : { profile: stop() };
+      if ('periods' in ended) {
+        // Continuous mode wrote its periods (and said so); `sfprof record` still gets its summary.
+        if (config.summaryFile) appendSummary(config.summaryFile, JSON.stringify(summarizePeriods(ended.periods, stats(), config.format)));
+        return;
+      }
+      const profile = ended.profile;
       const title = `sfprof: ${path.basename(process.argv[1] ?? 'node')} (pid ${process.pid})`;
       writeOutputSync(output, renderProfile(profile, config.format, { tiers: config.tiers, title }));
       const final = stats();

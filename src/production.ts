@@ -26,12 +26,22 @@ export interface ProductionConfig {
   push?: PushConfig;
 }
 
+/** What continuous mode wrote over a run. */
+export interface PeriodsWritten {
+  periods: number;
+  samples: number;
+  /** Files this process still keeps (the newest SFPROF_KEEP), and the newest of them. */
+  kept: number;
+  newest?: string;
+  durationMs: number;
+}
+
 export interface Production {
   /**
-   * At exit: stops sampling. In continuous mode writes the last period and returns undefined;
+   * At exit: stops sampling. In continuous mode writes the last period and says what was written;
    * otherwise returns the whole run's profile for the caller to write.
    */
-  finish(): Profile | undefined;
+  finish(): { profile: Profile } | { periods: PeriodsWritten };
 }
 
 /** "app-1234.pb.gz" → "app-1234-20261127T164512.345Z.pb.gz" (a tag goes before the time). */
@@ -54,6 +64,7 @@ function mergeInto(into: Profile | undefined, cut: Profile): Profile {
 
 export function startProduction(config: ProductionConfig, warn: (line: string) => void): Production {
   const title = `sfprof: ${path.basename(process.argv[1] ?? 'node')} (pid ${process.pid})`;
+  const startedAt = Date.now();
   let stopped = false;
   /** Samples cut but not yet written: the current period's, or the whole run's without periods. */
   let pending: Profile | undefined;
@@ -165,7 +176,7 @@ export function startProduction(config: ProductionConfig, warn: (line: string) =
   }
 
   return {
-    finish(): Profile | undefined {
+    finish(): { profile: Profile } | { periods: PeriodsWritten } {
       stopped = true;
       if (periodTimer) clearInterval(periodTimer);
       if (config.snapshotSignal) process.off(config.snapshotSignal, snapshot);
@@ -173,7 +184,7 @@ export function startProduction(config: ProductionConfig, warn: (line: string) =
       const last = stop();
       const whole = pending ? mergeInto(pending, last) : last;
       pending = undefined;
-      if (config.periodMs === undefined) return whole;
+      if (config.periodMs === undefined) return { profile: whole };
       // The last period, unless it is empty and earlier ones were written (it would only push an
       // older file out of the newest SFPROF_KEEP).
       if (whole.totalSamples > 0 || periods === 0) writePeriod(whole, true);
@@ -188,7 +199,7 @@ export function startProduction(config: ProductionConfig, warn: (line: string) =
           (pushed ? `; pushed ${pushed.sent}, failed ${pushed.failed}, dropped ${pushed.dropped}` : '') +
           (unsent ? `, unsent ${unsent} (still queued or in flight)` : ''),
       );
-      return undefined;
+      return { periods: { periods, samples, kept: files.length, newest: files.at(-1), durationMs: Date.now() - startedAt } };
     },
   };
 }

@@ -381,6 +381,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /** Variables the exit upload's child takes from this process: where to find trusted certificates. */
 const EXIT_CHILD_ENV = ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'NODE_TLS_REJECT_UNAUTHORIZED'];
+/** Node flags that choose the trusted certificates; the child gets the ones this process has. */
+const EXIT_CHILD_FLAGS = ['--use-openssl-ca', '--use-bundled-ca', '--use-system-ca'];
+
+function tlsFlags(): string[] {
+  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  return EXIT_CHILD_FLAGS.filter((flag) => given.includes(flag));
+}
 
 /** Why `process.execPath` cannot run the exit upload's script, or undefined when it can. */
 function execPathUnfit(): string | undefined {
@@ -401,7 +408,7 @@ function runExitUpload(url: URL, body: Buffer, headers: Record<string, string>, 
   if (unfit) return { ok: false, retry: false, error: `no upload at exit in ${unfit}` };
   const env: Record<string, string> = { SFPROF_PUSH_EXIT: JSON.stringify({ url: url.href, headers, timeoutMs: deadlineMs }) };
   for (const name of EXIT_CHILD_ENV) if (process.env[name] !== undefined) env[name] = process.env[name]!;
-  const child = spawnSync(process.execPath, [join(__dirname, 'push-exit.js')], {
+  const child = spawnSync(process.execPath, [...tlsFlags(), join(__dirname, 'push-exit.js')], {
     input: body,
     env,
     timeout: deadlineMs + 500,

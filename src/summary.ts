@@ -1,5 +1,6 @@
 // What a run amounted to, for the one-line stderr note of the preload and the `sfprof record`
 // summary; the self/total table of `sfprof top`; and the call-site split `npm run demo` prints.
+import type { PeriodsWritten } from './production';
 import type { Profile } from './profile';
 import type { SamplerStats } from './profiler';
 import { frameLabel } from './writers/folded';
@@ -90,6 +91,29 @@ export function summarizeRun(profile: Profile, stats: SamplerStats | undefined, 
 
 function percent(share: number): string {
   return `${(100 * share).toFixed(1)}%`.padStart(6);
+}
+
+/** The summary of a process in continuous mode: no whole-run profile is kept, so no top functions. */
+export function summarizePeriods(written: PeriodsWritten, stats: SamplerStats | undefined, format: string): RunSummary {
+  const drops = stats?.drops;
+  const files = `${written.periods} period file${written.periods === 1 ? '' : 's'}`;
+  return {
+    pid: process.pid,
+    samples: written.samples,
+    durationMs: written.durationMs,
+    engine: stats?.engine ?? 'unknown',
+    ...(stats?.engineReason ? { engineReason: stats.engineReason } : {}),
+    intervalUs: stats?.intervalUs ?? 0,
+    ...(stats ? { engineRateHz: stats.engineRateHz } : {}),
+    ...(stats?.rateWarning ? { rateWarning: stats.rateWarning } : {}),
+    achievedRateHz: stats?.achievedRateHz ?? 0,
+    jsThreadRateHz: stats?.jsThreadRateHz ?? 0,
+    drops: { ringFull: drops?.ringFull ?? 0, samplingPaused: drops?.busy ?? 0, otherThreads: drops?.nonJsThread ?? 0, truncated: drops?.truncated ?? 0 },
+    output: written.newest ? `${files}, the newest ${written.kept} kept (the last: ${written.newest})` : `${files}`,
+    format,
+    ...(stats ? { handlerTimeMedianUs: stats.handlerTimeMedianUs, handlerTimeP99Us: stats.handlerTimeP99Us } : {}),
+    top: [],
+  };
 }
 
 /** The multi-line summary `sfprof record` prints to stderr for each profiled process. */

@@ -33,6 +33,20 @@ test('record writes the profile of the child and passes its exit code through', 
   assert.ok(total(parseFoldedFile(output), (s) => s.frames.some((f) => f.startsWith('spin ('))) > 10);
 });
 
+test('record of an app in continuous mode prints its summary: the period files, not a missing profile', () => {
+  const dir = tempDir();
+  const run = runNode([bin, 'record', '-o', path.join(dir, 'app.pb.gz'), '--', process.execPath, path.join(fixtures, 'busy-slices.js')], {
+    env: { RUN_MS: '2500', SFPROF_PERIOD: '1s' },
+  });
+  assert.equal(run.status, 0, run.stderr);
+  const files = fs.readdirSync(dir).sort();
+  assert.ok(files.length >= 2, files.join());
+  const samples = files.reduce((sum, file) => sum + readProfile(fs.readFileSync(path.join(dir, file)), file).totalSamples, 0);
+  assert.match(run.stderr, new RegExp(`sfprof: process \\d+: ${samples} samples over `));
+  assert.match(run.stderr, new RegExp(`wrote pprof to ${files.length} period files, the newest ${files.length} kept \\(the last: .*${files.at(-1).replace(/\./g, '\\.')}\\)`));
+  assert.doesNotMatch(run.stderr, /no profile was written/);
+});
+
 test('record reports a child killed by a signal like a shell does', () => {
   const pipe = runNode([bin, 'record', '--', 'sh', '-c', 'kill -PIPE $$']);
   assert.equal(pipe.status, 128 + 13);

@@ -267,6 +267,14 @@ test('Pyroscope push over HTTPS: uploads arrive when the app trusts the certific
   }
   assert.match(trusted.stderr, new RegExp(`pushed ${requests.length}, failed 0, dropped 0`));
 
+  // Trusted through OpenSSL's store instead (--use-openssl-ca and SSL_CERT_FILE): the upload at exit,
+  // made by a child process, needs the flag passed on, or its certificate check fails.
+  const viaOpenssl = requests.length;
+  const openssl = await startApp({ RUN_MS: '1500', SFPROF_OUTPUT: path.join(tempDir(), 'app.pb.gz'), SFPROF_PERIOD: '60s', SFPROF_PYROSCOPE_URL: url, NODE_OPTIONS: '--use-openssl-ca', SSL_CERT_FILE: path.join(tls, 'cert.pem') }).done;
+  assert.equal(openssl.status, 0, openssl.stderr);
+  assert.equal(requests.length - viaOpenssl, 1, openssl.stderr);
+  assert.match(openssl.stderr, /pushed 1, failed 0, dropped 0/);
+
   const before = requests.length;
   const untrusted = await startApp({ RUN_MS: '1500', SFPROF_OUTPUT: path.join(tempDir(), 'app.pb.gz'), SFPROF_PERIOD: '1s', SFPROF_PYROSCOPE_URL: url }).done;
   assert.equal(untrusted.status, 0, untrusted.stderr);
