@@ -219,7 +219,6 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, pid: number = process.pid
   const period = env.SFPROF_PERIOD;
   if (period !== undefined && period !== '') {
     config.periodMs = parsePeriodMs(period, 'SFPROF_PERIOD');
-
   }
   const keep = env.SFPROF_KEEP;
   if (keep !== undefined && keep !== '') {

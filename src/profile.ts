@@ -184,9 +184,9 @@ export class Profile {
     if (count > 0) into.sampleWeightNs = Math.round(cpuNs / count);
   }
 
-  /** An empty profile with this one's metadata (drops zero), to merge spans into. */
-  emptyCopy(): Profile {
-    return new Profile({ ...this.metadata, durationNs: 0, drops: { ringFull: 0, nonJsThread: 0, truncated: 0, busy: 0 } }, { timelineCapacity: 0 });
+  /** An empty profile with this one's metadata (no duration, drops zero), to merge spans into. */
+  emptyCopy(timelineCapacity = 0): Profile {
+    return new Profile({ ...this.metadata, durationNs: 0, drops: { ringFull: 0, nonJsThread: 0, truncated: 0, busy: 0 } }, { timelineCapacity });
   }
 
   addSynthetic(names: string[], count: number): void {

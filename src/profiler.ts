@@ -387,10 +387,8 @@ class Session {
     const ended = this.profile;
     const span = spanOf(now, this.base);
     this.base = now;
-    const next = new Profile(
-      { ...ended.metadata, startTime: Date.now(), durationNs: 0, drops: { ringFull: 0, nonJsThread: 0, truncated: 0, busy: 0 } },
-      { timelineCapacity: this.options.timelineSamples },
-    );
+    const next = ended.emptyCopy(this.options.timelineSamples);
+    next.metadata.startTime = Date.now();
     delete next.metadata.sampleWeightNs;
     for (const ingester of this.ingesters.values()) ingester.retarget(next, now.elapsedNs ?? 0);
     this.profile = next;
