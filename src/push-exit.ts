@@ -4,7 +4,7 @@
 // of sfprof but the request.
 import { readFileSync, writeSync } from 'node:fs';
 
-import { postOnce, type PostOutcome } from './push-request';
+import { postOnce, redactToken, type PostOutcome } from './push-request';
 
 interface ExitRequest {
   url: string;
@@ -25,7 +25,7 @@ try {
   const body = readFileSync(0);
   // Redacted here too, before an error text is cut short: the app redacts only what it is given.
   const token = /^Bearer (.+)$/.exec(spec.headers['Authorization'] ?? '')?.[1];
-  const redact = (text: string): string => (token ? text.split(token).join('<token>') : text);
+  const redact = (text: string): string => redactToken(text, token);
   void postOnce({ url: new URL(spec.url), body, headers: spec.headers, timeoutMs: spec.timeoutMs, redact, ref: true }).then(report);
 } catch (error) {
   report({ ok: false, retry: false, error: `the exit upload could not start: ${error instanceof Error ? error.message : String(error)}` });

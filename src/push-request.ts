@@ -22,6 +22,11 @@ export interface PostRequest {
   ref?: boolean;
 }
 
+/** `text` with every occurrence of the token replaced by "<token>" (as is, without a token). */
+export function redactToken(text: string, token: string | undefined): string {
+  return token ? text.split(token).join('<token>') : text;
+}
+
 /** The message of an error, on one line and redacted. */
 export function describeError(error: unknown, redact: (text: string) => string): string {
   const text = error instanceof Error ? error.message || error.name : String(error);

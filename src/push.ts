@@ -11,7 +11,7 @@ import { basename, extname, join } from 'node:path';
 import { renderProfile } from './formats';
 import { OptionError } from './option-error';
 import { sampleWeightNs, type Profile } from './profile';
-import { describeError, postOnce, type PostOutcome } from './push-request';
+import { describeError, postOnce, redactToken, type PostOutcome } from './push-request';
 import { stderrLine } from './stderr';
 
 export interface PushConfig {
@@ -361,7 +361,7 @@ export class Pusher {
 
   /** Servers or proxies may echo headers back; the token never leaves in a message. */
   private redact(text: string): string {
-    return this.authToken ? text.split(this.authToken).join('<token>') : text;
+    return redactToken(text, this.authToken);
   }
 }
 
