@@ -1,7 +1,7 @@
 // What a run amounted to, for the one-line stderr note of the preload and the `sfprof record`
 // summary; the self/total table of `sfprof top`; and the call-site split `npm run demo` prints.
 import type { PeriodsWritten } from './production';
-import type { Profile } from './profile';
+import type { Drops, Profile } from './profile';
 import type { SamplerStats } from './profiler';
 import { frameLabel } from './writers/folded';
 
@@ -64,9 +64,23 @@ export interface RunSummary {
   top: { label: string; samples: number; share: number }[];
 }
 
+/** The sampler's rates and handler times for a summary (zero rates without stats). */
+function samplerFields(stats: SamplerStats | undefined): Pick<RunSummary, 'engineRateHz' | 'rateWarning' | 'achievedRateHz' | 'jsThreadRateHz' | 'handlerTimeMedianUs' | 'handlerTimeP99Us'> {
+  return {
+    ...(stats ? { engineRateHz: stats.engineRateHz } : {}),
+    ...(stats?.rateWarning ? { rateWarning: stats.rateWarning } : {}),
+    achievedRateHz: stats?.achievedRateHz ?? 0,
+    jsThreadRateHz: stats?.jsThreadRateHz ?? 0,
+    ...(stats ? { handlerTimeMedianUs: stats.handlerTimeMedianUs, handlerTimeP99Us: stats.handlerTimeP99Us } : {}),
+  };
+}
+
+function summaryDrops(drops: Drops | undefined): RunSummary['drops'] {
+  return { ringFull: drops?.ringFull ?? 0, samplingPaused: drops?.busy ?? 0, otherThreads: drops?.nonJsThread ?? 0, truncated: drops?.truncated ?? 0 };
+}
+
 export function summarizeRun(profile: Profile, stats: SamplerStats | undefined, output: string, format: string): RunSummary {
   const samples = profile.totalSamples;
-  const drops = profile.metadata.drops;
   return {
     pid: profile.metadata.pid,
     samples,
@@ -74,14 +88,10 @@ export function summarizeRun(profile: Profile, stats: SamplerStats | undefined, 
     engine: profile.metadata.engine,
     ...(profile.metadata.engineReason ? { engineReason: profile.metadata.engineReason } : {}),
     intervalUs: profile.metadata.intervalUs,
-    ...(stats ? { engineRateHz: stats.engineRateHz } : {}),
-    ...(stats?.rateWarning ? { rateWarning: stats.rateWarning } : {}),
-    achievedRateHz: stats?.achievedRateHz ?? 0,
-    jsThreadRateHz: stats?.jsThreadRateHz ?? 0,
-    drops: { ringFull: drops.ringFull, samplingPaused: drops.busy, otherThreads: drops.nonJsThread, truncated: drops.truncated },
+    ...samplerFields(stats),
+    drops: summaryDrops(profile.metadata.drops),
     output,
     format,
-    ...(stats ? { handlerTimeMedianUs: stats.handlerTimeMedianUs, handlerTimeP99Us: stats.handlerTimeP99Us } : {}),
     top: functionShares(profile)
       .filter((share) => share.self > 0)
       .slice(0, 10)
@@ -95,7 +105,6 @@ function percent(share: number): string {
 
 /** The summary of a process in continuous mode: no whole-run profile is kept, so no top functions. */
 export function summarizePeriods(written: PeriodsWritten, stats: SamplerStats | undefined, format: string): RunSummary {
-  const drops = stats?.drops;
   const files = `${written.periods} period file${written.periods === 1 ? '' : 's'}`;
   return {
     pid: process.pid,
@@ -104,14 +113,10 @@ export function summarizePeriods(written: PeriodsWritten, stats: SamplerStats | 
     engine: stats?.engine ?? 'unknown',
     ...(stats?.engineReason ? { engineReason: stats.engineReason } : {}),
     intervalUs: stats?.intervalUs ?? 0,
-    ...(stats ? { engineRateHz: stats.engineRateHz } : {}),
-    ...(stats?.rateWarning ? { rateWarning: stats.rateWarning } : {}),
-    achievedRateHz: stats?.achievedRateHz ?? 0,
-    jsThreadRateHz: stats?.jsThreadRateHz ?? 0,
-    drops: { ringFull: drops?.ringFull ?? 0, samplingPaused: drops?.busy ?? 0, otherThreads: drops?.nonJsThread ?? 0, truncated: drops?.truncated ?? 0 },
-    output: written.newest ? `${files}, the newest ${written.kept} kept (the last: ${written.newest})` : `${files}`,
+    ...samplerFields(stats),
+    drops: summaryDrops(stats?.drops),
+    output: written.newest ? `${files}, the newest ${written.kept} kept (the last: ${written.newest})` : files,
     format,
-    ...(stats ? { handlerTimeMedianUs: stats.handlerTimeMedianUs, handlerTimeP99Us: stats.handlerTimeP99Us } : {}),
     top: [],
   };
 }
