@@ -1,7 +1,10 @@
 // Shared helpers for tests that run real Node processes with the preload.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,4 +77,61 @@ export function requireTool(t, name, available, debianPackage = name) {
   }
   t.skip(message);
   return false;
+}
+
+/**
+ * A receiver of uploads on 127.0.0.1, over HTTPS when given `tls` ({ cert, key }), else HTTP.
+ * `answer(entry, res, n)` answers the n-th request (1-based) or leaves it hanging; every request is
+ * recorded with its query, headers and body.
+ */
+export async function receiver(answer, { tls } = {}) {
+  const requests = [];
+  const sockets = new Set();
+  const waiting = [];
+  const server = (tls ? https.createServer.bind(undefined, tls) : http.createServer)((req, res) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => {
+      const entry = {
+        method: req.method,
+        rawUrl: req.url,
+        url: new URL(req.url, 'http://receiver'),
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+      };
+      requests.push(entry);
+      answer(entry, res, requests.length);
+      for (const w of waiting.filter((w) => requests.length >= w.count)) {
+        waiting.splice(waiting.indexOf(w), 1);
+        w.resolve();
+      }
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${server.address().port}`,
+    requests,
+    /** Resolves once `count` requests have arrived. */
+    waitFor(count) {
+      if (requests.length >= count) return Promise.resolve();
+      return new Promise((resolve) => waiting.push({ count, resolve }));
+    },
+    dropConnections() {
+      for (const socket of sockets) socket.destroy();
+    },
+    close() {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+export function reply(res, status, body = '') {
+  res.writeHead(status, { 'Content-Type': 'application/json' });
+  res.end(body);
 }

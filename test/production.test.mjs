@@ -3,14 +3,12 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 
 import { readProfile } from '../dist/formats.js';
-import { fixtures, preload, requireTool, root, tempDir, toolWorks } from './helpers.mjs';
+import { fixtures, preload, receiver, reply, requireTool, root, tempDir, toolWorks } from './helpers.mjs';
 
 const app = path.join(fixtures, 'busy-slices.js');
 const goWorks = toolWorks('go', ['version']);
@@ -109,24 +107,13 @@ test('SIGUSR2 writes a snapshot and sampling goes on; an app that listens for SI
   }
 });
 
-/** A Pyroscope-compatible receiver on 127.0.0.1 that answers `status` and keeps what arrives. */
-async function receiver(status) {
-  const requests = [];
-  const server = http.createServer((request, response) => {
-    const chunks = [];
-    request.on('data', (chunk) => chunks.push(chunk));
-    request.on('end', () => {
-      requests.push({ url: new URL(request.url, 'http://x'), headers: request.headers, body: Buffer.concat(chunks) });
-      response.statusCode = status;
-      response.end();
-    });
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { requests, url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((resolve) => server.close(resolve)) };
-}
+/** A Pyroscope-compatible receiver that answers every upload with `status`. */
+const answering = (status, options) => receiver((_entry, response) => reply(response, status), options);
+/** A receiver that takes uploads and never answers. */
+const stalled = () => receiver(() => {});
 
 test('Pyroscope push: each period arrives as pprof with the app name, tags and times; the token is sent, never printed', async (t) => {
-  const backend = await receiver(200);
+  const backend = await answering(200);
   const dir = tempDir();
   const run = startApp({
     RUN_MS: '3500',
@@ -167,7 +154,7 @@ test('Pyroscope push: each period arrives as pprof with the app name, tags and t
 
 test('Pyroscope push to a failing or stalled backend: the app runs and exits as usual, one warning', async () => {
   for (const mode of ['failing', 'stalled']) {
-    const backend = mode === 'failing' ? await receiver(500) : await stalledServer();
+    const backend = mode === 'failing' ? await answering(500) : await stalled();
     const dir = tempDir();
     const run = startApp({
       RUN_MS: '3000',
@@ -191,7 +178,7 @@ test('Pyroscope push to a failing or stalled backend: the app runs and exits as 
 });
 
 test('the last period is pushed at exit however the app ends: on its own, by process.exit(), by SIGTERM', async (t) => {
-  const backend = await receiver(200);
+  const backend = await answering(200);
   t.after(backend.close); // also when an assertion fails: an open server would keep this file running
   const ways = {
     'runs out of work': { RUN_MS: '1500' },
@@ -224,15 +211,14 @@ test('the last period is pushed at exit however the app ends: on its own, by pro
 
 test('at exit one attempt at the last upload: no retries for a failing backend, a bounded wait for a stalled one', async (t) => {
   for (const mode of ['failing', 'stalled']) {
-    const backend = mode === 'failing' ? await receiver(503) : await stalledServer();
+    const backend = mode === 'failing' ? await answering(503) : await stalled();
     t.after(backend.close);
     const dir = tempDir();
     const started = Date.now();
     const result = await startApp({ RUN_MS: '1000', SFPROF_OUTPUT: path.join(dir, 'app.pb.gz'), SFPROF_PERIOD: '60s', SFPROF_PYROSCOPE_URL: backend.url }).done;
     const seconds = (Date.now() - started) / 1000;
-    const arrived = mode === 'failing' ? backend.requests.length : backend.requestCount();
     assert.equal(result.status, 0, `${mode}: ${result.stderr}`);
-    assert.equal(arrived, 1, `${mode}: one attempt at exit`);
+    assert.equal(backend.requests.length, 1, `${mode}: one attempt at exit`);
     assert.match(result.stderr, /pushed 0, failed 1, dropped 0/, mode);
     assert.match(result.stderr, mode === 'failing' ? /could not push a profile to .*: HTTP 503 \(at exit\)/ : /no answer within 3000 ms \(at exit\)/);
     // The stalled upload is given up after the wait (3 s), long before the request's own 10 s timeout.
@@ -244,18 +230,9 @@ test('at exit one attempt at the last upload: no retries for a failing backend, 
 test('Pyroscope push over HTTPS: uploads arrive when the app trusts the certificate; an untrusted one costs a warning', async (t) => {
   // A self-signed certificate for 127.0.0.1, made for this test only (test/fixtures/tls).
   const tls = path.join(fixtures, 'tls');
-  const requests = [];
-  const server = https.createServer({ cert: fs.readFileSync(path.join(tls, 'cert.pem')), key: fs.readFileSync(path.join(tls, 'key.pem')) }, (request, response) => {
-    const chunks = [];
-    request.on('data', (chunk) => chunks.push(chunk));
-    request.on('end', () => {
-      requests.push({ url: new URL(request.url, 'https://x'), body: Buffer.concat(chunks) });
-      response.end();
-    });
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise((resolve) => server.close(resolve)));
-  const url = `https://127.0.0.1:${server.address().port}`;
+  const backend = await answering(200, { tls: { cert: fs.readFileSync(path.join(tls, 'cert.pem')), key: fs.readFileSync(path.join(tls, 'key.pem')) } });
+  t.after(backend.close);
+  const { requests, url } = backend;
 
   // Node reads extra trusted certificates from NODE_EXTRA_CA_CERTS, as it would a private CA's.
   const trusted = await startApp({ RUN_MS: '2500', SFPROF_OUTPUT: path.join(tempDir(), 'app.pb.gz'), SFPROF_PERIOD: '1s', SFPROF_PYROSCOPE_URL: url, NODE_EXTRA_CA_CERTS: path.join(tls, 'cert.pem') }).done;
@@ -300,23 +277,6 @@ test('an app whose stderr reader is gone keeps running when sfprof has a line to
   assert.equal(files.filter((f) => f.includes('-snapshot-')).length, 1, files.join());
   assert.ok(files.filter((f) => !f.includes('-snapshot-')).length >= 2, files.join());
 });
-
-/** A server that accepts uploads and never answers. */
-async function stalledServer() {
-  const sockets = new Set();
-  let requests = 0;
-  const server = http.createServer(() => requests++);
-  server.on('connection', (socket) => sockets.add(socket));
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    requestCount: () => requests,
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      return new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 test('continuous mode over 30 periods at 1 ms: RSS stays flat', async () => {
   const dir = tempDir();

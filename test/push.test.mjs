@@ -12,67 +12,11 @@ import { pathToFileURL } from 'node:url';
 
 import { OptionError } from '../dist/option-error.js';
 import { parsePushEnv, Pusher } from '../dist/push.js';
-import { requireTool, root, tempDir, toolWorks } from './helpers.mjs';
+import { receiver, reply, requireTool, root, tempDir, toolWorks } from './helpers.mjs';
 import { buildTimedProfile, emptyProfile } from './profiles.mjs';
 
 const TOKEN = 'tok-5ecret-Qx81';
 const T0 = 1_700_000_000_000;
-
-/**
- * An HTTP receiver on 127.0.0.1. `answer(entry, res, n)` answers the n-th request (1-based) or
- * leaves it hanging; every request is recorded with its query, headers and body.
- */
-async function receiver(answer) {
-  const requests = [];
-  const sockets = new Set();
-  const waiting = [];
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (chunk) => chunks.push(chunk));
-    req.on('end', () => {
-      const entry = {
-        method: req.method,
-        rawUrl: req.url,
-        url: new URL(req.url, 'http://receiver'),
-        headers: req.headers,
-        body: Buffer.concat(chunks),
-      };
-      requests.push(entry);
-      answer(entry, res, requests.length);
-      for (const w of waiting.filter((w) => requests.length >= w.count)) {
-        waiting.splice(waiting.indexOf(w), 1);
-        w.resolve();
-      }
-    });
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    requests,
-    /** Resolves once `count` requests have arrived. */
-    waitFor(count) {
-      if (requests.length >= count) return Promise.resolve();
-      return new Promise((resolve) => waiting.push({ count, resolve }));
-    },
-    dropConnections() {
-      for (const socket of sockets) socket.destroy();
-    },
-    close() {
-      server.closeAllConnections();
-      return new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
-
-function reply(res, status, body = '') {
-  res.writeHead(status, { 'Content-Type': 'application/json' });
-  res.end(body);
-}
 
 /** A pusher whose warnings are captured. */
 function makePusher(url, overrides = {}) {
