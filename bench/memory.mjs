@@ -21,20 +21,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { parseDuration } from '../test/soak-lib.mjs';
 import { linearSlope, minuteMedians } from './memory-stats.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function usageText() {
   return fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n');
-}
-
-function numberOption(name, text, min, max) {
-  const value = Number(text);
-  if (text === undefined || text === '' || !Number.isFinite(value) || value < min || value > max) {
-    throw new Error(`--${name} must be a number from ${min} to ${max}, got ${JSON.stringify(text)}`);
-  }
-  return value;
 }
 
 let options;
@@ -53,9 +46,9 @@ try {
     process.exit(0);
   }
   options = {
-    minutes: numberOption('minutes', values.minutes, 0.1, 1440),
-    everySeconds: numberOption('every', values.every, 1, 600),
-    busyMs: numberOption('busy', values.busy, 1, 90),
+    minutes: parseDuration(values.minutes, '--minutes', 'minutes', 0.1, 1440),
+    everySeconds: parseDuration(values.every, '--every', 'seconds', 1, 600),
+    busyMs: parseDuration(values.busy, '--busy', 'milliseconds', 1, 90),
     outDir: path.resolve(values.out ?? path.join(root, 'bench', 'results')),
   };
 } catch (error) {
