@@ -1,6 +1,6 @@
 // An HTTP endpoint for on-demand profiles, shaped like Go's net/http/pprof so that
 // `go tool pprof http://host:port/debug/pprof/profile?seconds=N` works against a Node.js process.
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import * as net from 'node:net';
 import { inspect } from 'node:util';
 
@@ -246,7 +246,9 @@ export function startProfileServer(config: HttpConfig, source: ProfileSource): P
     await serveProfile(res, parsed.seconds, path === FLAMEGRAPH_PATH);
   }
 
-  const server = http.createServer((req, res) => {
+  // Loaded here, not at the top: every preloaded process reads this module, few serve HTTP.
+  const { createServer } = require('node:http') as typeof import('node:http');
+  const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       if (res.headersSent) res.destroy();
       else sendText(res, 500, `sfprof: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,8 +1,7 @@
 // One POST of a profile to a Pyroscope ingest URL and what came of it. Shared by the pusher (in the
 // app, with an unref'd socket so an upload never keeps the app alive) and by the exit upload's child
 // process (push-exit.ts, where the request is all there is to wait for). Loads only node:http(s).
-import { request as httpRequest, type Agent, type ClientRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
 
 export type PostOutcome = { ok: true } | { ok: false; retry: boolean; error: string };
 
@@ -52,7 +51,11 @@ export function postOnce(post: PostRequest): Promise<PostOutcome> {
     if (post.signal?.aborted) return onAbort();
     post.signal?.addEventListener('abort', onAbort, { once: true });
 
-    const send = post.url.protocol === 'https:' ? httpsRequest : httpRequest;
+    // node:http(s) load on first use: the preload reads this module in every process, few push.
+    const send =
+      post.url.protocol === 'https:'
+        ? (require('node:https') as typeof import('node:https')).request
+        : (require('node:http') as typeof import('node:http')).request;
     try {
       request = send(
         post.url,

@@ -2,9 +2,7 @@
 // at a time through a small bounded queue; a slow or dead backend costs a rate-limited warning and
 // dropped profiles, never memory, an exception or a process kept alive. At exit, the last profile
 // goes through a short-lived child process instead (pushAtExit): the app's event loop is done.
-import { spawnSync } from 'node:child_process';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import type { Agent as HttpAgent } from 'node:http';
 import { hostname } from 'node:os';
 import { basename, extname, join } from 'node:path';
 
@@ -180,7 +178,9 @@ export class Pusher {
     this.backoffBaseMs = positiveInteger(config.backoffBaseMs, DEFAULT_BACKOFF_BASE_MS, 'push option "backoffBaseMs"');
     this.warnLine = config.warn ?? defaultWarn;
     // No keep-alive: uploads are minutes apart, and a reused stale socket would only cost a retry.
-    this.agent = this.endpoint.protocol === 'https:' ? new HttpsAgent({ keepAlive: false }) : new HttpAgent({ keepAlive: false });
+    // node:http(s) load here, when pushing is on, not with the preload in every process.
+    const { Agent } = (this.endpoint.protocol === 'https:' ? require('node:https') : require('node:http')) as typeof import('node:http');
+    this.agent = new Agent({ keepAlive: false });
   }
 
   /**
@@ -408,6 +408,7 @@ function runExitUpload(url: URL, body: Buffer, headers: Record<string, string>, 
   if (unfit) return { ok: false, retry: false, error: `no upload at exit in ${unfit}` };
   const env: Record<string, string> = { SFPROF_PUSH_EXIT: JSON.stringify({ url: url.href, headers, timeoutMs: deadlineMs }) };
   for (const name of EXIT_CHILD_ENV) if (process.env[name] !== undefined) env[name] = process.env[name]!;
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const child = spawnSync(process.execPath, [...tlsFlags(), join(__dirname, 'push-exit.js')], {
     input: body,
     env,

@@ -108,6 +108,23 @@ for (const { name, value, message } of badEnvironments) {
   });
 }
 
+test('the preload loads the network and process modules only for the features that need them', () => {
+  // Loading node:http and node:https cost about 18 ms of the preload's start here; most processes
+  // use neither the HTTP endpoint nor the push.
+  const script = `console.log(JSON.stringify(['http', 'https', 'child_process'].filter((m) => process.moduleLoadList.includes('NativeModule ' + m))))`;
+  const dir = tempDir();
+  const plain = runNode(['-r', preload, '-e', script], { env: { SFPROF_OUTPUT: path.join(dir, 'plain.folded'), SFPROF_PERIOD: '60s' } });
+  assert.equal(plain.status, 0, plain.stderr);
+  assert.deepEqual(JSON.parse(plain.stdout), [], 'nothing loaded for continuous mode alone');
+  const pushing = runNode(['-r', preload, '-e', script], {
+    env: { SFPROF_OUTPUT: path.join(dir, 'push.pb.gz'), SFPROF_PYROSCOPE_URL: 'https://127.0.0.1:9' },
+  });
+  assert.equal(pushing.status, 0, pushing.stderr);
+  // An https:// backend: node:https (which does without the node:http module itself); the exit's
+  // child process module only when the last period goes, after this line.
+  assert.deepEqual(JSON.parse(pushing.stdout), ['https'], 'the pusher loads what it sends with');
+});
+
 test('an unwritable output path is reported on stderr and does not change the exit status', () => {
   const run = runNode(['-r', preload, path.join(fixtures, 'exit-paths.js')], {
     env: { SPIN_MS: '50', SFPROF_OUTPUT: '/nonexistent-dir/x.folded' },
