@@ -9,12 +9,12 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const { childrenOf, functionShares } = require(path.join(root, 'dist/summary.js'));
-const { readProfile, renderProfile } = require(path.join(root, 'dist/formats.js'));
+const { childrenOf, functionShares } = require(path.join(root, 'dist/delivery/summary.js'));
+const { readProfile, renderProfile } = require(path.join(root, 'dist/formats/render.js'));
 
 const output = path.resolve('sfprof-demo.folded');
 const started = Date.now();
-const child = spawnSync(process.execPath, ['-r', path.join(root, 'dist/auto.js'), path.join(root, 'examples/calc.js')], {
+const child = spawnSync(process.execPath, ['-r', path.join(root, 'dist/preload/auto.js'), path.join(root, 'examples/calc.js')], {
   stdio: ['ignore', 'inherit', 'inherit'],
   env: { ...process.env, SFPROF_INTERVAL: '1ms', SFPROF_LINES: '1', SFPROF_OUTPUT: output, CALC_SCALE: process.env.CALC_SCALE ?? '1' },
 });

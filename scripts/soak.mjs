@@ -1,9 +1,9 @@
-// `npm run soak -- --minutes 10`: the soak of test/soak.test.mjs for longer. Prints RSS per minute,
+// `npm run soak -- --minutes 10`: the soak of test/e2e/soak.test.mjs for longer. Prints RSS per minute,
 // the activity counts and every check; exits 1 when a check fails, 2 on a usage error.
 import fs from 'node:fs';
 
-import { tempDir } from '../test/helpers.mjs';
-import { analyze, formatFacts, formatRssTable, parseDuration, rssTable, runSoak } from '../test/soak-lib.mjs';
+import { tempDir } from '../test/lib/helpers.mjs';
+import { analyze, formatFacts, formatRssTable, parseDuration, rssTable, runSoak } from '../test/lib/soak-lib.mjs';
 
 const USAGE = 'usage: npm run soak -- [--minutes N]   (default 10; from 0.1 to 1440, fractions allowed)';
 

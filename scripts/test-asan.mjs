@@ -10,7 +10,7 @@
 //
 // Usage:
 //   node scripts/test-asan.mjs                        native tests and the default test files
-//   node scripts/test-asan.mjs test/api.test.mjs ...  native tests and only these files
+//   node scripts/test-asan.mjs test/e2e/api.test.mjs ...  native tests and only these files
 // SFPROF_ASAN_KEEP=1 keeps the temporary copy (it is always kept when the run fails).
 
 import { spawnSync } from 'node:child_process';
@@ -30,7 +30,7 @@ const COPIED = ['package.json', 'binding.gyp', 'tsconfig.json', 'bin', 'native',
 // bench (other profilers' addons, minutes long), ring-buffer (runs the native tests, which run below)
 // and the pure-JS tests.
 const DEFAULT_TESTS = ['api', 'lifecycle', 'threads', 'eintr', 'coexist', 'engines', 'auto', 'storm', 'output-safety']
-  .map((name) => `test/${name}.test.mjs`);
+  .map((name) => `test/e2e/${name}.test.mjs`);
 // Not 1, so that a test expecting a plain failure cannot mistake a sanitizer report for it.
 const REPORT_EXIT_CODE = 86;
 // How a report starts, in a log file or in the test output.

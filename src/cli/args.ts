@@ -1,10 +1,10 @@
 // Argument parsing for the `sfprof` bin: a pure function, tested on its own.
 import { parseArgs } from 'node:util';
 
-import { parseTimer, type TimerChoice } from '../engine';
-import { chooseFormat, FORMATS, parseFormat, type Format } from '../format-names';
-import { OptionError } from '../option-error';
-import { defaultOutput, parseIntervalUs } from '../options';
+import { parseTimer, type TimerChoice } from '../config/engine';
+import { chooseFormat, FORMATS, parseFormat, type Format } from '../config/format-names';
+import { OptionError } from '../config/option-error';
+import { defaultOutput, parseIntervalUs } from '../config/options';
 
 const FORMAT_HELP = `  -f, --format <name>        ${FORMATS.join(' | ')}; by default implied by the
                              output's extension (.folded/.txt, .pb.gz/.pprof, .cpuprofile,

@@ -5,12 +5,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { readProfile, renderProfile } from '../formats';
-import { OptionError } from '../option-error';
-import { InputError } from '../readers/input-error';
-import { formatRunSummary, formatTopTable, type RunSummary } from '../summary';
-import { sfprofVersion } from '../version';
-import { writeOutputSync } from '../write-file';
+import { readProfile, renderProfile } from '../formats/render';
+import { OptionError } from '../config/option-error';
+import { InputError } from '../formats/readers/input-error';
+import { formatRunSummary, formatTopTable, type RunSummary } from '../delivery/summary';
+import { sfprofVersion } from '../common/version';
+import { writeOutputSync } from '../formats/write-file';
 import { parseCommandLine, recordEnv, withPreload, type Command } from './args';
 
 /** Exit statuses: 2 for a usage error, 1 for a file that cannot be read or written. */
@@ -114,7 +114,7 @@ function readSummaries(file: string): RunSummary[] {
 
 function record(command: Extract<Command, { kind: 'record' }>): void {
   const env: NodeJS.ProcessEnv = { ...process.env, ...recordEnv(command) };
-  env.NODE_OPTIONS = withPreload(process.env.NODE_OPTIONS, path.join(__dirname, '..', 'auto.js'));
+  env.NODE_OPTIONS = withPreload(process.env.NODE_OPTIONS, path.join(__dirname, '..', 'preload', 'auto.js'));
   // Each profiled process appends its summary here; without a place for it, profiles are still written.
   let summaryDir: string | undefined;
   try {

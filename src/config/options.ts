@@ -1,0 +1,232 @@
+// Options, defaults and SFPROF_* environment parsing. Every error names the option (or variable),
+// the value given and what is allowed.
+import { inspect } from 'node:util';
+
+import { chooseFormat, EXTENSIONS, parseFormat, type Format } from './format-names';
+import { OptionError } from './option-error';
+import { parseTimer, TIMERS, type TimerChoice } from './engine';
+import { DEFAULT_TIMELINE_CAPACITY } from '../model/timeline';
+
+export interface StartOptions {
+  /** Sampling interval of CPU time: microseconds as a number, or a duration such as "10ms", "500us". */
+  interval?: number | string;
+  /** Line mode: each frame carries the line executing in it, not the line the function starts on. */
+  lines?: boolean;
+  /** Ring capacity in samples (power of two). Samples beyond it between drains are dropped and counted. */
+  ringSlots?: number;
+  /** Deepest stack kept per sample (1–255); deeper stacks are cut and counted as truncated. */
+  maxFrames?: number;
+  /** How often the ring is drained, in milliseconds. */
+  drainIntervalMs?: number;
+  /**
+   * Samples whose order and time are kept for the .cpuprofile format (0–16777216, default 1048576,
+   * 12 bytes each); past it the kept order is thinned. 0 keeps none: folded, pprof and HTML do not
+   * need it.
+   */
+  timelineSamples?: number;
+  /**
+   * Timer engine: "auto" (default), "itimer", "perf" or "thread-cpu" (the last two on Linux). auto
+   * takes itimer at or above the kernel's tick, else perf, else thread-cpu.
+   */
+  timer?: TimerChoice;
+}
+
+export interface ResolvedOptions {
+  intervalUs: number;
+  lines: boolean;
+  ringSlots: number;
+  maxFrames: number;
+  drainIntervalMs: number;
+  timelineSamples: number;
+  timer: TimerChoice;
+}
+
+export const DEFAULTS: ResolvedOptions = {
+  intervalUs: 10_000,
+  lines: false,
+  ringSlots: 4096,
+  maxFrames: 128,
+  drainIntervalMs: 100,
+  timelineSamples: DEFAULT_TIMELINE_CAPACITY,
+  timer: 'auto',
+};
+
+export const INTERVAL_MIN_US = 100;
+export const INTERVAL_MAX_US = 1_000_000;
+
+export { OptionError };
+
+const UNIT_US: Record<string, number> = { us: 1, 'µs': 1, ms: 1000, s: 1_000_000 };
+
+/**
+ * Parses a duration into microseconds: "10ms", "500us", "2.5ms", "1s"; a bare number is
+ * microseconds. Returns undefined when the text is not a duration.
+ */
+export function parseDurationUs(text: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(us|µs|ms|s)?\s*$/.exec(text);
+  if (!match) return undefined;
+  const value = Number(match[1]) * UNIT_US[match[2] ?? 'us']!;
+  return Number.isFinite(value) ? Math.round(value) : undefined;
+}
+
+// inspect, not String(): an object without a prototype or a symbol cannot be turned into a string.
+function describe(value: unknown): string {
+  return typeof value === 'string'
+    ? JSON.stringify(value)
+    : inspect(value, { depth: 1, breakLength: Infinity, maxArrayLength: 5, maxStringLength: 60 });
+}
+
+/** Interval in microseconds, or OptionError naming `what` (an option, variable or flag) and the value. */
+export function parseIntervalUs(value: number | string, what: string): number {
+  const allowed = `a duration from 100us to 1s, such as 10ms, 500us or 2.5ms (a bare number is microseconds)`;
+  const us = typeof value === 'number' ? value : typeof value === 'string' ? parseDurationUs(value) : undefined;
+  if (us === undefined || !Number.isFinite(us)) {
+    throw new OptionError(`sfprof: ${what} is ${describe(value)}; expected ${allowed}`);
+  }
+  if (us < INTERVAL_MIN_US || us > INTERVAL_MAX_US) {
+    throw new OptionError(`sfprof: ${what} is ${describe(value)}; expected ${allowed}`);
+  }
+  return Math.round(us);
+}
+
+function integerIn(value: unknown, what: string, min: number, max: number, extra = ''): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new OptionError(
+      `sfprof: ${what} is ${describe(value)}; expected an integer from ${min} to ${max}${extra}`,
+    );
+  }
+  return value;
+}
+
+/** Checks API options and fills in defaults. Throws OptionError naming the bad option. */
+export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new OptionError(`sfprof: options is ${describe(options)}; expected an object`);
+  }
+  const known = new Set(['interval', 'lines', 'ringSlots', 'maxFrames', 'drainIntervalMs', 'timelineSamples', 'timer']);
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) {
+      throw new OptionError(
+        `sfprof: unknown option ${JSON.stringify(key)}; allowed: ${[...known].join(', ')}`,
+      );
+    }
+  }
+  const resolved = { ...DEFAULTS };
+  if (options.interval !== undefined) resolved.intervalUs = parseIntervalUs(options.interval, 'option "interval"');
+  if (options.lines !== undefined) {
+    if (typeof options.lines !== 'boolean') {
+      throw new OptionError(`sfprof: option "lines" is ${describe(options.lines)}; expected true or false`);
+    }
+    resolved.lines = options.lines;
+  }
+  if (options.ringSlots !== undefined) {
+    const slots = integerIn(options.ringSlots, 'option "ringSlots"', 16, 1 << 20, ' that is a power of two');
+    if ((slots & (slots - 1)) !== 0) {
+      throw new OptionError(
+        `sfprof: option "ringSlots" is ${slots}; expected an integer from 16 to ${1 << 20} that is a power of two`,
+      );
+    }
+    resolved.ringSlots = slots;
+  }
+  if (options.maxFrames !== undefined) resolved.maxFrames = integerIn(options.maxFrames, 'option "maxFrames"', 1, 255);
+  if (options.drainIntervalMs !== undefined) {
+    resolved.drainIntervalMs = integerIn(options.drainIntervalMs, 'option "drainIntervalMs"', 1, 60_000);
+  }
+  if (options.timer !== undefined) {
+    if (typeof options.timer !== 'string') {
+      throw new OptionError(`sfprof: option "timer" is ${describe(options.timer)}; expected one of ${TIMERS.join(', ')}`);
+    }
+    resolved.timer = parseTimer(options.timer, 'option "timer"');
+  }
+  if (options.timelineSamples !== undefined) {
+    resolved.timelineSamples = integerIn(options.timelineSamples, 'option "timelineSamples"', 0, 1 << 24);
+  }
+  return resolved;
+}
+
+export interface EnvConfig {
+  options: StartOptions;
+  /** Output path with {pid} expanded; "-" is standard output. */
+  output: string;
+  format: Format;
+  /** Folded output: tier suffixes on JS frames. */
+  tiers: boolean;
+  /** Where `sfprof record` asked for a one-line JSON summary per process, if it did. */
+  summaryFile?: string;
+  /** Continuous mode (SFPROF_PERIOD): a profile file every this many milliseconds. */
+  periodMs?: number;
+  /** Continuous mode: how many of its newest files the process keeps (SFPROF_KEEP). */
+  keep: number;
+}
+
+export const DEFAULT_KEEP = 10;
+export const PERIOD_MIN_MS = 1000;
+export const PERIOD_MAX_MS = 24 * 3600 * 1000;
+const PERIOD_UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A period such as "60s", "5m", "1h" or "1500ms" in milliseconds, or OptionError naming `what`. */
+export function parsePeriodMs(text: string, what: string): number {
+  const allowed = `a duration from 1s to 24h with a unit: ms, s, m or h (such as 60s or 5m)`;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(text);
+  const ms = match ? Math.round(Number(match[1]) * PERIOD_UNIT_MS[match[2]!]!) : NaN;
+  if (!Number.isFinite(ms) || ms < PERIOD_MIN_MS || ms > PERIOD_MAX_MS) {
+    throw new OptionError(`sfprof: ${what} is ${describe(text)}; expected ${allowed}`);
+  }
+  return ms;
+}
+
+/** The default output name before {pid} expansion, by format. */
+export function defaultOutput(format: Format): string {
+  return `sfprof-{pid}${EXTENSIONS[format]}`;
+}
+
+export const DEFAULT_OUTPUT = defaultOutput('folded');
+
+const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
+const FALSE_WORDS = new Set(['0', 'false', 'no', 'off', '']);
+
+function booleanVariable(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const value = env[name];
+  if (value === undefined) return undefined;
+  const word = value.trim().toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  throw new OptionError(`sfprof: ${name} is ${describe(value)}; expected 1 or 0 (also true/false, yes/no, on/off)`);
+}
+
+/** Reads SFPROF_* variables. Throws OptionError naming the variable, its value and what is allowed. */
+export function optionsFromEnv(env: NodeJS.ProcessEnv, pid: number = process.pid): EnvConfig {
+  const options: StartOptions = {};
+  const interval = env.SFPROF_INTERVAL;
+  if (interval !== undefined && interval !== '') {
+    options.interval = parseIntervalUs(interval, 'SFPROF_INTERVAL');
+  }
+  const timer = env.SFPROF_TIMER;
+  if (timer !== undefined && timer !== '') options.timer = parseTimer(timer, 'SFPROF_TIMER');
+  const lines = booleanVariable(env, 'SFPROF_LINES');
+  if (lines !== undefined) options.lines = lines;
+  const tiers = booleanVariable(env, 'SFPROF_TIERS') ?? false;
+  const formatText = env.SFPROF_FORMAT;
+  const given = formatText ? parseFormat(formatText, 'SFPROF_FORMAT') : undefined;
+  let output = env.SFPROF_OUTPUT;
+  if (output !== undefined && output !== '' && output !== '-' && output.endsWith('/')) {
+    throw new OptionError(`sfprof: SFPROF_OUTPUT is ${describe(output)}; expected a file path (or - for standard output), not a directory`);
+  }
+  const format = chooseFormat(given, output || undefined, 'SFPROF_FORMAT');
+  if (output === undefined || output === '') output = defaultOutput(format);
+  const config: EnvConfig = { options, output: output.split('{pid}').join(String(pid)), format, tiers, keep: DEFAULT_KEEP };
+  if (env.SFPROF_SUMMARY_FILE) config.summaryFile = env.SFPROF_SUMMARY_FILE;
+  const period = env.SFPROF_PERIOD;
+  if (period !== undefined && period !== '') {
+    config.periodMs = parsePeriodMs(period, 'SFPROF_PERIOD');
+  }
+  const keep = env.SFPROF_KEEP;
+  if (keep !== undefined && keep !== '') {
+    const value = /^\s*\d+\s*$/.test(keep) ? Number(keep) : NaN;
+    if (!(value >= 1 && value <= 100_000)) {
+      throw new OptionError(`sfprof: SFPROF_KEEP is ${describe(keep)}; expected an integer from 1 to 100000 (the newest files continuous mode keeps)`);
+    }
+    config.keep = value;
+  }
+  return config;
+}

@@ -1,0 +1,206 @@
+// The in-memory profile every writer consumes: an interned frame table and unique stacks with counts.
+import { DEFAULT_TIMELINE_CAPACITY, SampleTimeline } from './timeline';
+import { writeFolded } from '../formats/writers/folded';
+
+export type FrameKind =
+  | 'js'
+  | 'node'
+  | 'builtin'
+  | 'bytecode-handler'
+  | 'regexp'
+  | 'native'
+  | 'wasm'
+  | 'gc'
+  | 'synthetic'
+  /** The root of a worker thread's stacks: "[worker N]" or "[worker N file]". */
+  | 'thread';
+
+export type Tier = 'interpreted' | 'baseline' | 'maglev' | 'optimized';
+
+export interface Frame {
+  /** Function name; '(anonymous)' for unnamed functions, '(…)' for synthetic frames. */
+  name: string;
+  /** Relative to the working directory when under it, else absolute; 'node:…' for internals. */
+  file?: string;
+  /** 1-based: the function's first line, or the executing line in line mode. */
+  line?: number;
+  /** 1-based column where the function starts. */
+  column?: number;
+  /** 1-based line where the function starts (equal to `line` unless in line mode). */
+  startLine?: number;
+  kind: FrameKind;
+  /** How the JS code ran, where V8's code name says so. */
+  tier?: Tier;
+}
+
+/**
+ * Longest function name or file name a profile keeps, in UTF-16 code units. Generated code can have
+ * names of megabytes (an object literal key names its function), and every format repeats them.
+ */
+export const MAX_TEXT_LENGTH = 1000;
+
+/** `text` cut to MAX_TEXT_LENGTH, ending in '…', never between the halves of a surrogate pair. */
+export function truncateText(text: string): string {
+  if (text.length <= MAX_TEXT_LENGTH) return text;
+  let end = MAX_TEXT_LENGTH - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return text.slice(0, end) + '…';
+}
+
+export interface ProfileStack {
+  /** Index in `Profile.stackList`. */
+  id: number;
+  /** Frame ids, root first. */
+  frames: number[];
+  count: number;
+  /** CPU time measured for the samples whose engine measured it (per-thread engines), ns. */
+  cpuNs: number;
+  /** Samples without a measured CPU time: they stand for `sampleWeightNs(metadata)` each. */
+  unweighted: number;
+}
+
+export interface Drops {
+  /** Samples lost because the ring was full when the signal arrived. */
+  ringFull: number;
+  /** Timer signals that landed on a thread without a JS isolate. */
+  nonJsThread: number;
+  /** Samples whose stack was deeper than maxFrames; kept, cut at the root end. */
+  truncated: number;
+  /** Signals that arrived while sampling was paused on the JS thread (start/stop). */
+  busy: number;
+}
+
+export interface ProfileMetadata {
+  /** Wall-clock start, ms since the epoch. */
+  startTime: number;
+  /** Monotonic duration of sampling, ns. */
+  durationNs: number;
+  intervalUs: number;
+  engine: string;
+  /** Why this engine (requested, or what auto saw), when known. */
+  engineReason?: string;
+  lines: boolean;
+  pid: number;
+  drops: Drops;
+  /**
+   * CPU time one sample stands for, ns: process CPU time over timer signals, measured over the run.
+   * Absent in profiles read from files without it; the interval stands in then.
+   */
+  sampleWeightNs?: number;
+  /** Working directory that relative frame files are relative to, when known. */
+  cwd?: string;
+}
+
+/** The CPU time one sample stands for, ns, where the engine did not measure it. */
+export function sampleWeightNs(metadata: ProfileMetadata): number {
+  return metadata.sampleWeightNs ?? metadata.intervalUs * 1000;
+}
+
+/** CPU time of a stack's samples, ns: measured where the engine measured it, else estimated. */
+export function stackCpuNs(stack: ProfileStack, metadata: ProfileMetadata): number {
+  return stack.cpuNs + stack.unweighted * sampleWeightNs(metadata);
+}
+
+export const SYNTHETIC = {
+  gc: '(garbage collector)',
+  program: '(program)',
+  idle: '(idle)',
+  unknown: '(unknown)',
+  native: '(native)',
+  lost: '(lost samples)',
+  truncated: '(truncated)',
+  otherThreads: '[other threads]',
+} as const;
+
+
+export class Profile {
+  readonly frames: Frame[] = [];
+  /** Unique stacks by key; `stackList` holds the same objects by id. */
+  readonly stacks = new Map<string, ProfileStack>();
+  readonly stackList: ProfileStack[] = [];
+  /** Samples in the order they were taken (stack id + time), for formats that show time. */
+  readonly timeline: SampleTimeline;
+  readonly metadata: ProfileMetadata;
+  private readonly frameIds = new Map<string, number>();
+
+  constructor(metadata: ProfileMetadata, options: { timelineCapacity?: number } = {}) {
+    this.metadata = metadata;
+    this.timeline = new SampleTimeline(options.timelineCapacity ?? DEFAULT_TIMELINE_CAPACITY);
+  }
+
+  internFrame(frame: Frame): number {
+    if (frame.name.length > MAX_TEXT_LENGTH || (frame.file?.length ?? 0) > MAX_TEXT_LENGTH) {
+      frame = { ...frame, name: truncateText(frame.name), ...(frame.file !== undefined && { file: truncateText(frame.file) }) };
+    }
+    const key = [frame.kind, frame.name, frame.file ?? '', frame.line ?? '', frame.startLine ?? '', frame.column ?? '', frame.tier ?? ''].join('\u0000');
+    let id = this.frameIds.get(key);
+    if (id === undefined) {
+      id = this.frames.length;
+      this.frames.push(frame);
+      this.frameIds.set(key, id);
+    }
+    return id;
+  }
+
+  /**
+   * Adds `count` samples of a stack given as frame ids, root first. With `timeNs` (since the start
+   * of the profile) the sample also goes on the timeline; without it the samples are untimed.
+   */
+  addStack(frameIds: number[], count = 1, timeNs?: number, weightNs?: number): ProfileStack | undefined {
+    if (count <= 0) return undefined;
+    const key = frameIds.join(',');
+    let stack = this.stacks.get(key);
+    if (!stack) {
+      stack = { id: this.stackList.length, frames: frameIds.slice(), count: 0, cpuNs: 0, unweighted: 0 };
+      this.stacks.set(key, stack);
+      this.stackList.push(stack);
+    }
+    stack.count += count;
+    if (weightNs !== undefined && weightNs > 0) stack.cpuNs += weightNs;
+    else stack.unweighted += count;
+    if (timeNs !== undefined && count === 1) this.timeline.add(stack.id, timeNs);
+    return stack;
+  }
+
+  /**
+   * Adds every stack of `source` (a later span of the same session): frames are interned again,
+   * each stack keeps its CPU time, durations and drops add up. Merged samples carry no time order.
+   */
+  merge(source: Profile): void {
+    const ids = source.frames.map((frame) => this.internFrame(frame));
+    for (const stack of source.stackList) {
+      this.addStack(stack.frames.map((id) => ids[id]!), stack.count, undefined, stackCpuNs(stack, source.metadata));
+    }
+    const into = this.metadata;
+    into.durationNs += source.metadata.durationNs;
+    for (const key of Object.keys(into.drops) as (keyof Drops)[]) into.drops[key] += source.metadata.drops[key];
+    let cpuNs = 0;
+    let count = 0;
+    for (const stack of this.stackList) {
+      cpuNs += stackCpuNs(stack, into);
+      count += stack.count;
+    }
+    if (count > 0) into.sampleWeightNs = Math.round(cpuNs / count);
+  }
+
+  /** An empty profile with this one's metadata (no duration, drops zero), to merge spans into. */
+  emptyCopy(timelineCapacity = 0): Profile {
+    return new Profile({ ...this.metadata, durationNs: 0, drops: { ringFull: 0, nonJsThread: 0, truncated: 0, busy: 0 } }, { timelineCapacity });
+  }
+
+  addSynthetic(names: string[], count: number): void {
+    this.addStack(names.map((name) => this.internFrame({ name, kind: 'synthetic' })), count);
+  }
+
+  /** Folded stacks (see writers/folded.ts). */
+  toFolded(): string {
+    return writeFolded(this);
+  }
+
+  get totalSamples(): number {
+    let total = 0;
+    for (const stack of this.stackList) total += stack.count;
+    return total;
+  }
+}

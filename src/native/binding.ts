@@ -1,0 +1,217 @@
+// The one place that loads the native addon. Prebuilds (prebuilds/<platform>-<arch>/) come first,
+// then a local build/Release; when neither loads, the error says what to do about it.
+import * as path from 'node:path';
+
+export interface NativeCodeEvent {
+  seq: number;
+  /** 0 added, 1 moved, 2 line positions */
+  type: number;
+  /** 0 bytecode, 1 JIT, 2 wasm */
+  codeType: number;
+  start: number;
+  size: number;
+  name?: string;
+  scriptId?: number;
+  newStart?: number;
+  /** (pc offset, script offset) pairs */
+  positions?: Uint32Array;
+}
+
+/** Code events as the binding hands them over (see EncodeEvents in native/addon.cc). */
+export interface PackedCodeEvents {
+  numbers: Float64Array;
+  names: string;
+  positions: Uint32Array;
+}
+
+/** Unpacks the binding's code events into one object each. */
+export function unpackEvents(packed: PackedCodeEvents): NativeCodeEvent[] {
+  const { numbers, positions } = packed;
+  const names = packed.names.split('\u0000');
+  const events: NativeCodeEvent[] = [];
+  let name = 0;
+  let position = 0;
+  for (let at = 0; at + 8 <= numbers.length; at += 8) {
+    const type = numbers[at + 1]!;
+    const event: NativeCodeEvent = { seq: numbers[at]!, type, codeType: numbers[at + 2]!, start: numbers[at + 3]!, size: numbers[at + 4]! };
+    if (type === 0) {
+      event.name = names[name++] ?? '';
+      event.scriptId = numbers[at + 6]!;
+    } else if (type === 1) {
+      event.newStart = numbers[at + 5]!;
+    } else {
+      const count = numbers[at + 7]!;
+      event.positions = positions.subarray(position, position + count);
+      position += count;
+    }
+    events.push(event);
+  }
+  return events;
+}
+
+/** What one drain moved out for one sampled thread, as the binding hands it over. */
+export interface PackedThreadBatch extends Omit<NativeThreadBatch, 'events'> {
+  events: PackedCodeEvents;
+}
+
+/** What one drain moved out for one sampled thread. */
+export interface NativeThreadBatch {
+  /** Node's threadId: 0 for the main thread. */
+  threadId: number;
+  /** The worker's script, when known. */
+  name?: string;
+  /** The thread stopped sampling; this is its last batch. */
+  finished: boolean;
+  /** Encoded samples; see decodeSamples in records.ts. */
+  samples: Float64Array;
+  sampleCount: number;
+  events: NativeCodeEvent[];
+}
+
+export type NativeBatch = Pick<NativeThreadBatch, 'samples' | 'events'>;
+
+export interface NativeDrain {
+  threads: PackedThreadBatch[];
+}
+
+export interface NativeStats {
+  running: boolean;
+  engine: string;
+  intervalUs: number;
+  timerSignals: number;
+  nonJsThread: number;
+  forwarded: number;
+  foreignIgnored: number;
+  handlerReinstalls: number;
+  handlerDisplaced: number;
+  forwardLoops: number;
+  spillInterrupts: number;
+  samplesRecorded?: number;
+  /** Threads sampled in this session (the main thread and attached workers). */
+  threads?: number;
+  /** CPU time of those threads while they were sampled. */
+  sampledThreadsCpuNs?: number;
+  droppedRingFull?: number;
+  droppedBusy?: number;
+  truncated?: number;
+  ringSlots?: number;
+  maxFrames?: number;
+  handlerTimeHistogram?: Float64Array;
+  handlerBucketNs?: number;
+  threadCpuNs?: number;
+  processCpuNs?: number;
+  /** User-mode CPU time of the JS thread (what the perf engine counts). */
+  threadUserNs?: number;
+  elapsedNs?: number;
+  /** The timer signal's number (SIGPROF, or the real-time signal of a per-thread engine). */
+  signal?: number;
+  /** Per-thread timer signals that arrived after their thread stopped sampling. */
+  afterStop?: number;
+}
+
+export interface NativeBinding {
+  start(options: {
+    intervalUs: number;
+    ringSlots: number;
+    maxFrames: number;
+    allowV8Profiler: boolean;
+    engine: 'itimer' | 'perf' | 'thread-cpu';
+    simulatePerfFailure?: boolean;
+  }): { engine: string };
+  drain(): NativeDrain;
+  stop(): NativeDrain & { stats: NativeStats };
+  /** In a worker: join the running session (throws when none runs). */
+  attachThread(threadId: number): void;
+  detachThread(): void;
+  nameThread(name: string): void;
+  sessionRunning(): boolean;
+  stats(): NativeStats;
+  embeddedCodeRange(): { start: number; size: number };
+  /** Disarms the timer while the app's last JS SIGPROF listener is being removed. */
+  pauseTimer(): void;
+  /** Reinstalls our handler if the default disposition came back, and re-arms the timer. */
+  resumeTimer(): void;
+  /** The shared object and (demangled) dynamic symbol containing a C++ address, or null. */
+  nativeSymbol(address: number): NativeSymbol | null;
+}
+
+export interface NativeSymbol {
+  /** Path of the shared object (the executable's name for the main program). */
+  object: string;
+  /** Demangled name of the dynamic symbol covering the address. */
+  symbol?: string;
+  /** The symbol's range; without a symbol, the unnamed gap between symbols around the address. */
+  start?: number;
+  /** 0 when the symbol table does not say. */
+  size?: number;
+}
+
+let cached: NativeBinding | undefined;
+let cachedPath: string | undefined;
+
+export const PACKAGE_ROOT = path.join(__dirname, '..', '..');
+
+export interface LoadContext {
+  version: string;
+  abi: string;
+  platform: string;
+  arch: string;
+  execArgv: string[];
+  packageRoot: string;
+}
+
+/** The loader's error: what failed, for which Node.js, and only the solutions that fit the cause. */
+export function explainLoadFailure(message: string, context: LoadContext): string {
+  const target = `node ${context.version} (ABI ${context.abi}) on ${context.platform}-${context.arch}`;
+  const build = `build it from source: run "npx node-gyp rebuild" in ${context.packageRoot} (needs Python, make and a C++ compiler)`;
+  const scripts = "or reinstall with this package's install scripts allowed (npm 11 skips a dependency's install scripts unless they are allowed), which builds it";
+  const solutions: string[] = [];
+  if (context.execArgv.includes('--no-addons') || /loading addons is disabled|--no-addons/i.test(message)) {
+    solutions.push('native addons are disabled (--no-addons): remove that flag; sfprof needs its addon to sample');
+  } else if (/NODE_MODULE_VERSION|compiled against a different Node\.js version/.test(message)) {
+    solutions.push(`the binary was built for another Node.js: rebuild it for ${target}`, build);
+  } else if (/No native build was found/.test(message)) {
+    solutions.push(`no prebuilt binary in this package matches ${target}`, build, scripts);
+  } else {
+    solutions.push(build, scripts);
+  }
+  return [`sfprof: could not load the native addon for ${target}: ${message.split('\n')[0]}`, 'Possible solutions:', ...solutions.map((s) => `  - ${s}`)].join('\n');
+}
+
+function explain(cause: unknown): string {
+  return explainLoadFailure(cause instanceof Error ? cause.message : String(cause), {
+    version: process.version,
+    abi: process.versions.modules,
+    platform: process.platform,
+    arch: process.arch,
+    execArgv: process.execArgv,
+    packageRoot: PACKAGE_ROOT,
+  });
+}
+
+interface NodeGypBuild {
+  (dir: string): NativeBinding;
+  /** The file node-gyp-build would load: a local build/Release first, else a matching prebuild. */
+  path(dir: string): string;
+}
+
+/** Loads the addon once. Throws an Error whose message lists possible solutions. */
+export function loadNative(): NativeBinding {
+  if (cached) return cached;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const load = require('node-gyp-build') as NodeGypBuild;
+    const file = load.path(PACKAGE_ROOT);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    cached = require(file) as NativeBinding;
+    cachedPath = file;
+  } catch (error) {
+    throw new Error(explain(error), { cause: error });
+  }
+  return cached;
+}
+
+/** Path of the loaded addon binary (a prebuild or a local build), once loaded. */
+export function nativePath(): string | undefined {
+  return cachedPath;
+}

@@ -1,0 +1,202 @@
+// Code address → Frame. Names come from V8 code events, whose JS names read
+//   "JS:<tier><function> <script>:<line>:<column>"   tier: ~ interpreted, ^ baseline, + maglev, * optimized
+// and other code "Builtin:<name>", "BytecodeHandler:<name>", "RegExp:<source>", "Stub:<name>", ….
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { CodeType, type CodeEntry } from './code-map';
+import type { Frame, FrameKind, Tier } from '../model/profile';
+
+export interface ParsedName {
+  kind: FrameKind;
+  name: string;
+  url?: string;
+  line?: number;
+  column?: number;
+  tier?: Tier;
+}
+
+const TIERS: Record<string, Tier> = { '~': 'interpreted', '^': 'baseline', '+': 'maglev', '*': 'optimized' };
+// Prefer a script that looks like a path or URL so function names with spaces ("get x") survive.
+// the s flag: a name taken from a string key can hold line breaks, U+2028 and U+2029.
+const LOCATED = [/^(.*?) ((?:node:|file:\/\/|\/|[A-Za-z]:\\).*):(\d+):(\d+)$/s, /^(.*) (\S*):(\d+):(\d+)$/s];
+
+export function parseCodeName(raw: string): ParsedName {
+  const colon = raw.indexOf(':');
+  const prefix = colon > 0 ? raw.slice(0, colon) : '';
+  const rest = colon > 0 ? raw.slice(colon + 1) : raw;
+  switch (prefix) {
+    case 'JS':
+    case 'Script':
+    case 'Function':
+    case 'LazyCompile':
+    case 'Eval': {
+      const tier = TIERS[rest.charAt(0)];
+      const body = tier ? rest.slice(1) : rest;
+      let name = body;
+      let url: string | undefined;
+      let line: number | undefined;
+      let column: number | undefined;
+      for (const pattern of LOCATED) {
+        const match = pattern.exec(body);
+        if (match) {
+          name = match[1]!;
+          url = match[2] || undefined;
+          line = Number(match[3]);
+          column = Number(match[4]);
+          break;
+        }
+      }
+      if (url === undefined && prefix === 'Script') {
+        // "Script:~ /path/app.js": the top level of a script, no position.
+        const space = body.indexOf(' ');
+        url = space >= 0 ? body.slice(space + 1) || undefined : undefined;
+        name = space >= 0 ? body.slice(0, space) : body;
+        line = 1;
+        column = 1;
+      }
+      const kind: FrameKind = url?.startsWith('node:') ? 'node' : 'js';
+      return { kind, name: name.trim() || '(anonymous)', url, line, column, tier };
+    }
+    case 'Builtin':
+      return { kind: 'builtin', name: raw };
+    case 'BytecodeHandler':
+      return { kind: 'bytecode-handler', name: raw };
+    case 'RegExp':
+      return { kind: 'regexp', name: raw };
+    case 'Wasm':
+      return { kind: 'wasm', name: raw };
+    default:
+      return { kind: 'native', name: raw || '(unnamed code)' };
+  }
+}
+
+/** Display form of a script: relative to `cwd` when under it, absolute otherwise, node:… kept. */
+export function displayFile(url: string, cwd: string): string {
+  let file = url;
+  if (url.startsWith('file://')) {
+    try {
+      file = fileURLToPath(url);
+    } catch {
+      return url;
+    }
+  }
+  if (path.isAbsolute(file)) {
+    const relative = path.relative(cwd, file);
+    const outside = relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative);
+    if (relative && !outside) return relative;
+  }
+  return file;
+}
+
+/** Offsets where lines start, with V8's line terminators: \n, \r\n, a lone \r, U+2028, U+2029. */
+export function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x0d && text.charCodeAt(i + 1) === 0x0a) continue;
+    if (c === 0x0a || c === 0x0d || c === 0x2028 || c === 0x2029) starts.push(i + 1);
+  }
+  return starts;
+}
+
+/** Maps script offsets to lines by reading the script's source once. */
+export class SourceLines {
+  private readonly cache = new Map<string, number[] | null>();
+  private readonly lengths = new Map<string, number>();
+
+  constructor(private readonly read: (file: string) => string = (file) => fs.readFileSync(file, 'utf8')) {}
+
+  /**
+   * 1-based line of a UTF-16 offset in the script at `url`, or undefined when its source is unknown
+   * or the offset lies outside it.
+   */
+  lineAt(url: string, offset: number): number | undefined {
+    const starts = this.lineStarts(url);
+    if (!starts || offset < 0 || offset > (this.lengths.get(url) ?? 0)) return undefined;
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >>> 1;
+      if (starts[mid]! <= offset) low = mid;
+      else high = mid - 1;
+    }
+    return low + 1;
+  }
+
+  private lineStarts(url: string): number[] | null {
+    let starts = this.cache.get(url);
+    if (starts !== undefined) return starts;
+    starts = null;
+    if (!url.startsWith('node:')) {
+      try {
+        const file = url.startsWith('file://') ? fileURLToPath(url) : url;
+        if (path.isAbsolute(file)) {
+          const text = this.read(file);
+          starts = lineStarts(text);
+          this.lengths.set(url, text.length);
+        }
+      } catch {
+        starts = null;
+      }
+    }
+    this.cache.set(url, starts);
+    return starts;
+  }
+}
+
+/**
+ * Script offset executing at `address` inside `entry`, from its position table. A caller frame's
+ * address is a return address, which lies after the call, so it is looked up strictly before.
+ */
+export function scriptOffsetAt(entry: CodeEntry, address: number, isLeaf: boolean): number | undefined {
+  const positions = entry.positions;
+  if (!positions || positions.length < 2) return undefined;
+  let pcOffset = address - entry.start;
+  if (entry.codeType === CodeType.Jit && !isLeaf) pcOffset -= 1;
+  let found: number | undefined;
+  for (let i = 0; i + 1 < positions.length; i += 2) {
+    if (positions[i]! <= pcOffset) found = positions[i + 1]!;
+    else break;
+  }
+  return found;
+}
+
+/** Resolves code entries to frames, caching the parsed name per entry. */
+export class Symbolizer {
+  private readonly parsed = new WeakMap<CodeEntry, ParsedName>();
+  readonly sources: SourceLines;
+
+  constructor(
+    private readonly cwd: string,
+    private readonly lines: boolean,
+    sources?: SourceLines,
+  ) {
+    this.sources = sources ?? new SourceLines();
+  }
+
+  frame(entry: CodeEntry, address: number, isLeaf: boolean): Frame {
+    let parsed = this.parsed.get(entry);
+    if (!parsed) {
+      parsed = parseCodeName(entry.name);
+      this.parsed.set(entry, parsed);
+    }
+    const frame: Frame = { name: parsed.name, kind: parsed.kind };
+    if (parsed.tier) frame.tier = parsed.tier;
+    if (parsed.url) {
+      frame.file = displayFile(parsed.url, this.cwd);
+      frame.line = parsed.line;
+      frame.startLine = parsed.line;
+      frame.column = parsed.column;
+      if (this.lines) {
+        const offset = scriptOffsetAt(entry, address, isLeaf);
+        const line = offset === undefined ? undefined : this.sources.lineAt(parsed.url, offset);
+        // Optimized code's positions include inlined functions, whose offsets belong to their own
+        // scripts: a line before the function's own start cannot be in this file's function.
+        if (line !== undefined && (parsed.line === undefined || line >= parsed.line)) frame.line = line;
+      }
+    }
+    return frame;
+  }
+}

@@ -1,0 +1,115 @@
+// The published package: packed, installed into a fresh project with install scripts disabled (as
+// npm 11 does for dependencies by default), and used the three ways people use it.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { before, test } from 'node:test';
+
+import { parseFoldedFile, root, tempDir, total } from '../lib/helpers.mjs';
+
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+let project;
+let installed;
+
+const app = `function spin(ms) { const u = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1000; }; const e = u() + ms; let x = 0; while (u() < e) for (let i = 0; i < 1000; i++) x += Math.sqrt(x + 1); return x; }
+spin(300);
+console.log('app ran');
+`;
+
+function run(command, args, options = {}) {
+  return spawnSync(command, args, { cwd: project, encoding: 'utf8', timeout: 120_000, ...options, env: { ...process.env, NODE_OPTIONS: '', ...options.env } });
+}
+
+before(() => {
+  const packDir = tempDir('sfprof-pack-');
+  // prepack builds the prebuild for this platform and Node ABI into the tarball.
+  const packed = JSON.parse(execFileSync(npm, ['pack', '--json', '--pack-destination', packDir], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+  const tarball = path.join(packDir, packed[0].filename);
+  project = tempDir('sfprof-consumer-');
+  fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+  const install = run(npm, ['install', tarball, '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error']);
+  assert.equal(install.status, 0, install.stderr);
+  installed = path.join(project, 'node_modules', 'sfprof');
+  fs.writeFileSync(path.join(project, 'app.js'), app);
+  fs.writeFileSync(path.join(project, 'app.mjs'), app);
+});
+
+test('the tarball carries dist, a stripped prebuild and no sources of tests', () => {
+  const prebuild = path.join(installed, 'prebuilds', `${process.platform}-${process.arch}`, `sfprof.abi${process.versions.modules}.node`);
+  assert.ok(fs.existsSync(prebuild), 'prebuild present');
+  assert.ok(fs.existsSync(path.join(installed, 'dist', 'preload', 'auto.js')));
+  assert.ok(fs.existsSync(path.join(installed, 'binding.gyp')), 'sources for a fallback build');
+  assert.ok(!fs.existsSync(path.join(installed, 'test')));
+  assert.ok(!fs.existsSync(path.join(installed, 'build')), 'no local build: scripts were disabled');
+});
+
+test('node -r sfprof/auto writes a profile, from the prebuild', () => {
+  const output = path.join(project, 'cjs.folded');
+  const result = run(process.execPath, ['-r', 'sfprof/auto', 'app.js'], { env: { SFPROF_OUTPUT: output, SFPROF_INTERVAL: '1ms' } });
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /app ran/);
+  assert.ok(total(parseFoldedFile(output), (s) => s.frames.some((f) => f.startsWith('spin (app.js:'))) > 10);
+  const which = run(process.execPath, ['-e', "const s = require('sfprof'); s.start(); s.stop(); console.log(s.nativePath())"]);
+  assert.match(which.stdout.trim(), /node_modules\/sfprof\/prebuilds\/.*\/sfprof\.abi\d+\.node$/);
+});
+
+test('node --import sfprof/auto profiles an ES module app', () => {
+  const output = path.join(project, 'esm.folded');
+  const result = run(process.execPath, ['--import', 'sfprof/auto', 'app.mjs'], { env: { SFPROF_OUTPUT: output, SFPROF_INTERVAL: '1ms' } });
+  assert.equal(result.status, 0, result.stderr);
+  assert.ok(total(parseFoldedFile(output), (s) => s.frames.some((f) => f.startsWith('spin (app.mjs:'))) > 10);
+});
+
+test('every format works from the installed package (the HTML template and pprof-format ship with it)', () => {
+  for (const [file, pattern] of [['p.html', /^<!DOCTYPE html>/i], ['p.pb.gz', /^\x1f\x8b/], ['p.cpuprofile', /^\{"nodes":/]]) {
+    const output = path.join(project, file);
+    const result = run(process.execPath, ['-r', 'sfprof/auto', 'app.js'], { env: { SFPROF_OUTPUT: output } });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(fs.readFileSync(output, 'latin1'), pattern, file);
+  }
+  const top = run(process.platform === 'win32' ? 'npx.cmd' : 'npx', ['--no', '--', 'sfprof', 'top', 'p.pb.gz', '-n', '3']);
+  assert.equal(top.status, 0, top.stderr);
+  assert.match(top.stdout, /spin \(app\.js:1\)/);
+});
+
+test('npx sfprof --help works from the installed package', () => {
+  const result = run(process.platform === 'win32' ? 'npx.cmd' : 'npx', ['--no', '--', 'sfprof', '--help']);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /sfprof record \[options\]/);
+});
+
+test('the TypeScript types compile in a consumer', () => {
+  fs.writeFileSync(
+    path.join(project, 'consumer.ts'),
+    `import { start, stop, stats, OptionError, type SamplerStats, type Profile } from 'sfprof';
+start({ interval: '1ms', lines: true });
+const profile: Profile = stop();
+const folded: string = profile.toFolded();
+const s: SamplerStats | undefined = stats();
+const rate: number | undefined = s?.achievedRateHz;
+const bad: OptionError = new OptionError('x');
+console.log(folded.length, rate, bad.message);
+`,
+  );
+  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const result = run(process.execPath, [
+    tsc, '--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022',
+    '--types', 'node', '--typeRoots', path.join(root, 'node_modules', '@types'), 'consumer.ts',
+  ]);
+  assert.equal(result.status, 0, result.stdout + result.stderr);
+});
+
+test('without a usable binary the preload explains why once and the app runs unprofiled', () => {
+  fs.rmSync(path.join(installed, 'prebuilds'), { recursive: true, force: true });
+  const output = path.join(project, 'none.folded');
+  const result = run(process.execPath, ['-r', 'sfprof/auto', 'app.js'], { env: { SFPROF_OUTPUT: output } });
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout, 'app ran\n');
+  assert.match(result.stderr, /sfprof: could not load the native addon for node v\d+.* \(ABI \d+\) on \w+-\w+/);
+  assert.match(result.stderr, /no prebuilt binary in this package matches/);
+  assert.match(result.stderr, /npx node-gyp rebuild/);
+  assert.equal(result.stderr.match(/could not load the native addon/g).length, 1);
+  assert.match(result.stderr, /sfprof: not profiling/);
+  assert.ok(!fs.existsSync(output));
+});

@@ -1,0 +1,71 @@
+// Profiles and page helpers shared by the HTML writer's tests and the page's tests in Chromium.
+import assert from 'node:assert/strict';
+
+import { Profile } from '../../dist/model/profile.js';
+export const XSS = '<img src=x onerror=alert(1)>';
+export const SCRIPT_CLOSE = '</script><script>alert(2)</script>';
+export const TITLE = 'calc <b>"bold"</b> & \'co\'';
+
+export function emptyProfile(drops = { ringFull: 0, nonJsThread: 0, truncated: 0, busy: 0 }) {
+  return new Profile({ startTime: 0, durationNs: 2_500_000_000, intervalUs: 1000, engine: 'itimer', lines: false, pid: 1, drops });
+}
+
+export function buildBasicProfile() {
+  const p = emptyProfile({ ringFull: 3, nonJsThread: 1, truncated: 0, busy: 0 });
+  const main = p.internFrame({ name: 'main', file: 'app.js', line: 1, kind: 'js', tier: 'baseline' });
+  const calc = p.internFrame({ name: 'calc', file: 'examples/calc.js', line: 21, column: 14, kind: 'js', tier: 'optimized' });
+  // Differs from calc only in column: the same box in the graph, so its stacks merge with calc's.
+  const calcColumn = p.internFrame({ name: 'calc', file: 'examples/calc.js', line: 21, column: 3, kind: 'js', tier: 'optimized' });
+  const calcMaglev = p.internFrame({ name: 'calc', file: 'examples/calc.js', line: 21, kind: 'js', tier: 'maglev' });
+  const helper = p.internFrame({ name: 'helper', file: 'lib/help.js', line: 7, kind: 'js', tier: 'interpreted' });
+  const anon = p.internFrame({ name: '(anonymous)', file: 'lib/x.js', kind: 'js' });
+  const emit = p.internFrame({ name: 'emit', file: 'node:events', line: 517, kind: 'node' });
+  const toString = p.internFrame({ name: 'Builtin:ToString', kind: 'builtin' });
+  const regexp = p.internFrame({ name: 'RegExp: \\d+<b>', kind: 'regexp' });
+  const native = p.internFrame({ name: 'v8::internal::Runtime_StringAdd', kind: 'native' });
+  const wasm = p.internFrame({ name: 'wasm-function[3]', file: 'mod.wasm', kind: 'wasm' });
+  const gc = p.internFrame({ name: '(garbage collector)', kind: 'gc' });
+  const xss = p.internFrame({ name: XSS, file: `evil${SCRIPT_CLOSE}.js`, line: 2, kind: 'js', tier: 'interpreted' });
+  const dollars = p.internFrame({ name: "$& $' $` $$", kind: 'js' });
+  const separators = p.internFrame({ name: 'line\u2028para\u2029end', kind: 'native' });
+
+  p.addStack([main, calc], 9);
+  p.addStack([main, calcColumn], 2);
+  p.addStack([main, calcMaglev], 3);
+  p.addStack([main, calc, toString], 4);
+  p.addStack([main, calc, helper, calc], 2); // recursion: a search for calc counts these samples once
+  p.addStack([main, calc, native], 2);
+  p.addStack([main, emit, anon, regexp], 3);
+  p.addStack([main, emit], 1);
+  p.addStack([main, wasm], 1);
+  p.addStack([main, xss], 6);
+  p.addStack([main, xss, dollars], 2);
+  p.addStack([main, separators], 1);
+  p.addStack([main], 2);
+  p.addStack([gc], 4);
+  p.addSynthetic(['(lost samples)', '(ring full)'], 3);
+  p.addSynthetic(['[other threads]'], 1);
+  return p;
+}
+
+export const DATA_RE = /<script type="application\/json" id="sfprof-data">([\s\S]*?)<\/script>/;
+
+export function embeddedData(html) {
+  const match = DATA_RE.exec(html);
+  assert.ok(match, 'the page embeds its data');
+  return match[1];
+}
+
+export function where(frame) {
+  if (!frame.file) return '';
+  return frame.line !== undefined ? `${frame.file}:${frame.line}` : frame.file;
+}
+
+/** Share of samples with a frame whose name or file:line contains `needle` (case-insensitive). */
+export function matchedPercent(profile, needle) {
+  const lower = needle.toLowerCase();
+  const hit = profile.frames.map((f) => f.name.toLowerCase().includes(lower) || where(f).toLowerCase().includes(lower));
+  let samples = 0;
+  for (const stack of profile.stackList) if (stack.frames.some((id) => hit[id])) samples += stack.count;
+  return (100 * samples) / profile.totalSamples;
+}

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { parseCommandLine, withPreload, USAGE, RECORD_USAGE, REPORT_USAGE, TOP_USAGE } from '../../dist/cli/args.js';
+import { readFolded } from '../../dist/formats/readers/folded.js';
+import { childrenOf, functionShares } from '../../dist/delivery/summary.js';
+
+const RECORD_DEFAULTS = { kind: 'record', interval: undefined, timer: undefined, output: undefined, format: undefined, lines: false, tiers: false };
+
+test('record: options before "--" or before the first word, the rest is the command', () => {
+  assert.deepEqual(parseCommandLine(['record', '--', 'node', 'app.js', '--port', '3']), {
+    ...RECORD_DEFAULTS, command: ['node', 'app.js', '--port', '3'],
+  });
+  assert.deepEqual(parseCommandLine(['record', '-i', '1ms', '--lines', '-o', 'x.folded', 'node', 'app.js', '--lines']), {
+    ...RECORD_DEFAULTS, interval: '1ms', output: 'x.folded', format: 'folded', lines: true, command: ['node', 'app.js', '--lines'],
+  });
+  assert.equal(parseCommandLine(['record', '--interval=500us', 'node']).interval, '500us');
+  assert.equal(parseCommandLine(['record', '-t', 'perf', 'node']).timer, 'perf');
+  assert.equal(parseCommandLine(['record', '--timer', 'thread-cpu', '--', 'node']).timer, 'thread-cpu');
+  assert.throws(() => parseCommandLine(['record', '--timer', 'rdtsc', 'node']), /^OptionError: sfprof: --timer is "rdtsc"; expected one of auto, itimer, perf, thread-cpu$/);
+});
+
+test('record --format: given, or implied by --output; the default name follows the format', () => {
+  assert.deepEqual(parseCommandLine(['record', '-f', 'pprof', 'node']), {
+    ...RECORD_DEFAULTS, format: 'pprof', output: 'sfprof-{pid}.pb.gz', command: ['node'],
+  });
+  // The format an --output implies is passed on, so an SFPROF_FORMAT in the shell cannot contradict it.
+  assert.deepEqual(parseCommandLine(['record', '-o', 'a.html', 'node']), { ...RECORD_DEFAULTS, output: 'a.html', format: 'html', command: ['node'] });
+  assert.deepEqual(parseCommandLine(['record', '-o', 'a.data', 'node']), { ...RECORD_DEFAULTS, output: 'a.data', format: 'folded', command: ['node'] });
+  assert.equal(parseCommandLine(['record', '--tiers', 'node']).tiers, true);
+  assert.throws(() => parseCommandLine(['record', '--tiers', '-o', 'x.html', 'node']), /^OptionError: sfprof record: --tiers applies to the folded format only, and the output is html$/);
+  assert.equal(parseCommandLine(['record', '--format', 'html', '-o', '-', 'node']).output, '-');
+  assert.throws(() => parseCommandLine(['record', '-f', 'svg', 'node']), /^OptionError: sfprof: --format is "svg"; expected one of folded, pprof, cpuprofile, html$/);
+  assert.throws(() => parseCommandLine(['record', '-f', 'html', '-o', 'x.pb.gz', 'node']), /--format is html but the output "x.pb.gz" has the extension of pprof/);
+});
+
+test('report: one input, output to stdout unless given, format from the flag or the extension', () => {
+  assert.deepEqual(parseCommandLine(['report', 'a.folded']), { kind: 'report', input: 'a.folded', output: '-', format: 'folded', tiers: false });
+  assert.deepEqual(parseCommandLine(['report', '-', '--format', 'html']), { kind: 'report', input: '-', output: '-', format: 'html', tiers: false });
+  assert.deepEqual(parseCommandLine(['report', 'a.pb.gz', '-o', 'b.html', '--title', 'T']), {
+    kind: 'report', input: 'a.pb.gz', output: 'b.html', format: 'html', tiers: false, title: 'T',
+  });
+  assert.throws(() => parseCommandLine(['report']), /^OptionError: sfprof report: no input file given; use - for standard input/);
+  assert.throws(() => parseCommandLine(['report', 'a', 'b']), /sfprof report: expected one input file, got 2: "a" "b"/);
+  assert.throws(() => parseCommandLine(['report', 'a', '--lines']), /sfprof report: Unknown option '--lines'.*\(see sfprof report --help\)/);
+  assert.throws(() => parseCommandLine(['report', 'a', '-o', '']), /--output is empty/);
+  assert.throws(() => parseCommandLine(['report', 'a', '--title', 'T']), /sfprof report: --title applies to the html format only, and the output is folded/);
+  assert.throws(() => parseCommandLine(['report', 'a', '--tiers', '-f', 'pprof']), /--tiers applies to the folded format only, and the output is pprof/);
+});
+
+test('top: one input and a row count', () => {
+  assert.deepEqual(parseCommandLine(['top', 'a.folded']), { kind: 'top', input: 'a.folded', count: 20 });
+  assert.deepEqual(parseCommandLine(['top', '-n', '5', '-']), { kind: 'top', input: '-', count: 5 });
+  for (const bad of ['0', '-1', '2.5', 'ten', '100001']) {
+    assert.throws(() => parseCommandLine(['top', 'a', `--count=${bad}`]), /sfprof top: -n\/--count is ".*"; expected a whole number from 1 to 100000/, bad);
+  }
+});
+
+test('help for every command, version, and errors that name the problem', () => {
+  assert.deepEqual(parseCommandLine([]), { kind: 'help', usage: USAGE });
+  assert.deepEqual(parseCommandLine(['--help']), { kind: 'help', usage: USAGE });
+  assert.deepEqual(parseCommandLine(['record', '--help']), { kind: 'help', usage: RECORD_USAGE });
+  assert.deepEqual(parseCommandLine(['report', '--help']), { kind: 'help', usage: REPORT_USAGE });
+  assert.deepEqual(parseCommandLine(['top', '-h']), { kind: 'help', usage: TOP_USAGE });
+  assert.deepEqual(parseCommandLine(['--version']), { kind: 'version' });
+  assert.throws(() => parseCommandLine(['convert']), /unknown command "convert"; expected record, report or top/);
+  assert.throws(() => parseCommandLine(['record', '--interval', '2 weeks', 'node']), /--interval is "2 weeks"; expected a duration from 100us to 1s/);
+  assert.throws(() => parseCommandLine(['record', '--interval', '50us', 'node']), /--interval is "50us"/);
+  assert.throws(() => parseCommandLine(['record', '--frobnicate', '--', 'node']), /Unknown option '--frobnicate'/);
+  assert.throws(() => parseCommandLine(['record', '--lines']), /no command given/);
+  assert.match(USAGE, /sfprof record \[options\] \[--\] <command>/);
+  // Every option the parser accepts is in the help of its command.
+  for (const flag of ['--interval', '--timer', '--output', '--format', '--lines', '--tiers']) assert.match(RECORD_USAGE, new RegExp(flag));
+  for (const flag of ['--output', '--format', '--tiers', '--title']) assert.match(REPORT_USAGE, new RegExp(flag));
+  assert.match(TOP_USAGE, /-n, --count/);
+});
+
+test('withPreload appends a quoted -r to NODE_OPTIONS', () => {
+  assert.equal(withPreload(undefined, '/p/auto.js'), '-r "/p/auto.js"');
+  assert.equal(withPreload(' --max-old-space-size=100 ', '/my dir/a"b.js'), '--max-old-space-size=100 -r "/my dir/a\\"b.js"');
+});
+
+test('summaries: self and total per function, children of a frame', () => {
+  const profile = readFolded('a;b;c 3\na;b 1\na;d 2\n\n');
+  assert.deepEqual(functionShares(profile).slice(0, 2).map((r) => [r.label, r.self]), [['c', 3], ['d', 2]]);
+  assert.deepEqual(functionShares(profile).find((r) => r.label === 'a'), { label: 'a', self: 0, total: 6 });
+  assert.deepEqual([...childrenOf(profile, (f) => f === 'a')], [['b', 4], ['d', 2]]);
+  assert.throws(() => readFolded('no count here'), /line 1: expected "frame;frame;… count"/);
+});

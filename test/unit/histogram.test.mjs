@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { histogramQuantile } from '../../dist/pipeline/profiler.js';
+
+test('median and p99 are bucket midpoints', () => {
+  // 100 values: 50 in [0,1000), 30 in [1000,2000), 15, 4, and 1 in the open-ended last bucket.
+  const buckets = [50, 30, 15, 4, 1];
+  assert.equal(histogramQuantile(buckets, 1000, 0.5), 500); // the 50th value is the last of bucket 0
+  assert.equal(histogramQuantile(buckets, 1000, 0.8), 1500);
+  assert.equal(histogramQuantile(buckets, 1000, 0.81), 2500);
+  assert.equal(histogramQuantile(buckets, 1000, 0.99), 3500); // 99th value: last of bucket 3
+});
+
+test('the median moves to the next bucket one value past the boundary', () => {
+  assert.equal(histogramQuantile([49, 51, 0], 100, 0.5), 150);
+  assert.equal(histogramQuantile([50, 50, 0], 100, 0.5), 50);
+  assert.equal(histogramQuantile([0, 10, 0, 0], 100, 0.5), 150);
+  assert.equal(histogramQuantile([0, 10, 0, 0], 100, 0.99), 150);
+});
+
+test('p99 over a thousand values', () => {
+  const buckets = Float64Array.from([900, 89, 10, 1]);
+  assert.equal(histogramQuantile(buckets, 250, 0.99), 625); // 990th value in bucket 2: 2.5 * 250
+  assert.equal(histogramQuantile(buckets, 250, 0.5), 125);
+});
+
+test('an empty histogram gives 0', () => {
+  assert.equal(histogramQuantile([], 1000, 0.5), 0);
+  assert.equal(histogramQuantile([0, 0, 0], 1000, 0.5), 0);
+  assert.equal(histogramQuantile(new Float64Array(8), 1000, 0.99), 0);
+});
+
+test('the overflow bucket reports its lower bound, not a midpoint', () => {
+  assert.equal(histogramQuantile([1, 0, 0, 9], 10, 0.5), 30);
+  assert.equal(histogramQuantile([1, 0, 0, 9], 10, 0.99), 30);
+  assert.equal(histogramQuantile([50, 30, 15, 4, 1], 1000, 1), 4000);
+  assert.equal(histogramQuantile([0, 0, 7], 10, 0.5), 20);
+});
+
+test('q = 0 gives the first non-empty bucket', () => {
+  assert.equal(histogramQuantile([0, 0, 3, 1], 2, 0), 5);
+});
