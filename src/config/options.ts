@@ -1,9 +1,9 @@
-// Options, defaults and SFPROF_* environment parsing. Every error names the option (or variable),
-// the value given and what is allowed.
-import { inspect } from 'node:util';
-
+// start()'s options: their defaults, bounds and checks, and the value parsers the SFPROF_* variables
+// and the CLI's flags share (env.ts, cli/args.ts). Every error names the option (or variable), the
+// value given and what is allowed.
 import { chooseFormat, EXTENSIONS, parseFormat, type Format } from './format-names';
 import { OptionError } from './option-error';
+import { describe } from './values';
 import { parseTimer, TIMERS, type TimerChoice } from './engine';
 import { DEFAULT_TIMELINE_CAPACITY } from '../model/timeline';
 
@@ -67,13 +67,6 @@ export function parseDurationUs(text: string): number | undefined {
   if (!match) return undefined;
   const value = Number(match[1]) * UNIT_US[match[2] ?? 'us']!;
   return Number.isFinite(value) ? Math.round(value) : undefined;
-}
-
-// inspect, not String(): an object without a prototype or a symbol cannot be turned into a string.
-function describe(value: unknown): string {
-  return typeof value === 'string'
-    ? JSON.stringify(value)
-    : inspect(value, { depth: 1, breakLength: Infinity, maxArrayLength: 5, maxStringLength: 60 });
 }
 
 /** Interval in microseconds, or OptionError naming `what` (an option, variable or flag) and the value. */
@@ -144,21 +137,6 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
   return resolved;
 }
 
-export interface EnvConfig {
-  options: StartOptions;
-  /** Output path with {pid} expanded; "-" is standard output. */
-  output: string;
-  format: Format;
-  /** Folded output: tier suffixes on JS frames. */
-  tiers: boolean;
-  /** Where `sfprof record` asked for a one-line JSON summary per process, if it did. */
-  summaryFile?: string;
-  /** Continuous mode (SFPROF_PERIOD): a profile file every this many milliseconds. */
-  periodMs?: number;
-  /** Continuous mode: how many of its newest files the process keeps (SFPROF_KEEP). */
-  keep: number;
-}
-
 export const DEFAULT_KEEP = 10;
 export const PERIOD_MIN_MS = 1000;
 export const PERIOD_MAX_MS = 24 * 3600 * 1000;
@@ -181,52 +159,3 @@ export function defaultOutput(format: Format): string {
 }
 
 export const DEFAULT_OUTPUT = defaultOutput('folded');
-
-const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
-const FALSE_WORDS = new Set(['0', 'false', 'no', 'off', '']);
-
-function booleanVariable(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
-  const value = env[name];
-  if (value === undefined) return undefined;
-  const word = value.trim().toLowerCase();
-  if (TRUE_WORDS.has(word)) return true;
-  if (FALSE_WORDS.has(word)) return false;
-  throw new OptionError(`sfprof: ${name} is ${describe(value)}; expected 1 or 0 (also true/false, yes/no, on/off)`);
-}
-
-/** Reads SFPROF_* variables. Throws OptionError naming the variable, its value and what is allowed. */
-export function optionsFromEnv(env: NodeJS.ProcessEnv, pid: number = process.pid): EnvConfig {
-  const options: StartOptions = {};
-  const interval = env.SFPROF_INTERVAL;
-  if (interval !== undefined && interval !== '') {
-    options.interval = parseIntervalUs(interval, 'SFPROF_INTERVAL');
-  }
-  const timer = env.SFPROF_TIMER;
-  if (timer !== undefined && timer !== '') options.timer = parseTimer(timer, 'SFPROF_TIMER');
-  const lines = booleanVariable(env, 'SFPROF_LINES');
-  if (lines !== undefined) options.lines = lines;
-  const tiers = booleanVariable(env, 'SFPROF_TIERS') ?? false;
-  const formatText = env.SFPROF_FORMAT;
-  const given = formatText ? parseFormat(formatText, 'SFPROF_FORMAT') : undefined;
-  let output = env.SFPROF_OUTPUT;
-  if (output !== undefined && output !== '' && output !== '-' && output.endsWith('/')) {
-    throw new OptionError(`sfprof: SFPROF_OUTPUT is ${describe(output)}; expected a file path (or - for standard output), not a directory`);
-  }
-  const format = chooseFormat(given, output || undefined, 'SFPROF_FORMAT');
-  if (output === undefined || output === '') output = defaultOutput(format);
-  const config: EnvConfig = { options, output: output.split('{pid}').join(String(pid)), format, tiers, keep: DEFAULT_KEEP };
-  if (env.SFPROF_SUMMARY_FILE) config.summaryFile = env.SFPROF_SUMMARY_FILE;
-  const period = env.SFPROF_PERIOD;
-  if (period !== undefined && period !== '') {
-    config.periodMs = parsePeriodMs(period, 'SFPROF_PERIOD');
-  }
-  const keep = env.SFPROF_KEEP;
-  if (keep !== undefined && keep !== '') {
-    const value = /^\s*\d+\s*$/.test(keep) ? Number(keep) : NaN;
-    if (!(value >= 1 && value <= 100_000)) {
-      throw new OptionError(`sfprof: SFPROF_KEEP is ${describe(keep)}; expected an integer from 1 to 100000 (the newest files continuous mode keeps)`);
-    }
-    config.keep = value;
-  }
-  return config;
-}

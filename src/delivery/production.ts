@@ -7,24 +7,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { EXTENSIONS, renderProfile } from '../formats/render';
+import type { ProductionConfig } from '../config/env';
 import type { Format } from '../config/format-names';
-import { startProfileServer, type HttpConfig, type ProfileServer } from './http-server';
+import { startProfileServer, type ProfileServer } from './http-server';
 import type { Profile } from '../model/profile';
 import { stats, stop, takeProfile } from '../pipeline/profiler';
-import { Pusher, type PushConfig } from './push';
+import { Pusher } from './push';
 import { writeOutputSync } from '../formats/write-file';
 
-export interface ProductionConfig {
-  output: string;
-  format: Format;
-  tiers: boolean;
-  periodMs?: number;
-  keep: number;
-  /** The signal that writes a snapshot, or undefined for none. */
-  snapshotSignal?: NodeJS.Signals;
-  http?: HttpConfig;
-  push?: PushConfig;
-}
+export type { ProductionConfig };
 
 /** What continuous mode wrote over a run. */
 export interface PeriodsWritten {

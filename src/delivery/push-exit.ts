@@ -1,32 +1,58 @@
-// The exit upload's child process (see Pusher.pushAtExit): the app is exiting, so its event loop can
-// no longer wait for a request; it runs this script synchronously instead, with the profile on stdin
-// and the request in SFPROF_PUSH_EXIT, and reads one JSON line of outcome from stdout. Loads nothing
-// of sfprof but the request.
-import { readFileSync, writeSync } from 'node:fs';
+// The upload at exit, on the app's side: the app is exiting and its event loop can no longer wait
+// for a request, so one upload runs in a short-lived child process (push-exit-child.ts) that the exit
+// waits for, with a deadline.
+import { join } from 'node:path';
 
-import { postOnce, redactToken, type PostOutcome } from './push-request';
+import type { PostOutcome } from './push-request';
 
-interface ExitRequest {
-  url: string;
-  headers: Record<string, string>;
-  timeoutMs: number;
+/** Variables the exit upload's child takes from this process: where to find trusted certificates. */
+const EXIT_CHILD_ENV = ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'NODE_TLS_REJECT_UNAUTHORIZED'];
+/** Node flags that choose the trusted certificates; the child gets the ones this process has. */
+const EXIT_CHILD_FLAGS = ['--use-openssl-ca', '--use-bundled-ca', '--use-system-ca'];
+
+function tlsFlags(): string[] {
+  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  return EXIT_CHILD_FLAGS.filter((flag) => given.includes(flag));
 }
 
-function report(outcome: PostOutcome): void {
+/** Why `process.execPath` cannot run the exit upload's script, or undefined when it can. */
+function execPathUnfit(): string | undefined {
+  if (process.versions['electron']) return 'Electron';
   try {
-    writeSync(1, JSON.stringify(outcome) + '\n');
+    // node:sea exists from Node 20.12; a single executable application runs itself, not a script.
+    const sea = require('node:sea') as { isSea?: () => boolean };
+    if (sea.isSea?.()) return 'a single executable application';
   } catch {
-    // the app gave up waiting
+    // no node:sea: not one
+  }
+  return undefined;
+}
+
+/** Runs one upload in a child process and waits for it, `deadlineMs` at most. */
+export function runExitUpload(url: URL, body: Buffer, headers: Record<string, string>, deadlineMs: number): PostOutcome {
+  const unfit = execPathUnfit();
+  if (unfit) return { ok: false, retry: false, error: `no upload at exit in ${unfit}` };
+  const env: Record<string, string> = { SFPROF_PUSH_EXIT: JSON.stringify({ url: url.href, headers, timeoutMs: deadlineMs }) };
+  for (const name of EXIT_CHILD_ENV) if (process.env[name] !== undefined) env[name] = process.env[name]!;
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  const child = spawnSync(process.execPath, [...tlsFlags(), join(__dirname, 'push-exit-child.js')], {
+    input: body,
+    env,
+    timeout: deadlineMs + 500,
+    killSignal: 'SIGKILL',
+    stdio: ['pipe', 'pipe', 'pipe'],
+    maxBuffer: 64 * 1024,
+    windowsHide: true,
+  });
+  if (child.error) {
+    const timedOut = (child.error as NodeJS.ErrnoException).code === 'ETIMEDOUT';
+    return { ok: false, retry: false, error: timedOut ? `no answer within ${deadlineMs} ms` : `could not start the upload: ${child.error.message}` };
+  }
+  try {
+    return JSON.parse(String(child.stdout).trim().split('\n').pop() ?? '') as PostOutcome;
+  } catch {
+    const said = String(child.stderr).replace(/\s+/g, ' ').trim().slice(0, 200);
+    return { ok: false, retry: false, error: `the upload's process ended with ${child.signal ?? `status ${child.status}`}${said ? `: ${said}` : ''}` };
   }
 }
 
-try {
-  const spec = JSON.parse(process.env.SFPROF_PUSH_EXIT ?? '') as ExitRequest;
-  const body = readFileSync(0);
-  // Redacted here too, before an error text is cut short: the app redacts only what it is given.
-  const token = /^Bearer (.+)$/.exec(spec.headers['Authorization'] ?? '')?.[1];
-  const redact = (text: string): string => redactToken(text, token);
-  void postOnce({ url: new URL(spec.url), body, headers: spec.headers, timeoutMs: spec.timeoutMs, redact, ref: true }).then(report);
-} catch (error) {
-  report({ ok: false, retry: false, error: `the exit upload could not start: ${error instanceof Error ? error.message : String(error)}` });
-}

@@ -3,37 +3,14 @@
 // dropped profiles, never memory, an exception or a process kept alive. At exit, the last profile
 // goes through a short-lived child process instead (pushAtExit): the app's event loop is done.
 import type { Agent as HttpAgent } from 'node:http';
-import { hostname } from 'node:os';
-import { basename, extname, join } from 'node:path';
 
 import { renderProfile } from '../formats/render';
 import { OptionError } from '../config/option-error';
+import { checkAppName, checkTag, displayUrl, parseBaseUrl, TOKEN, type PushConfig } from '../config/push';
 import { sampleWeightNs, type Profile } from '../model/profile';
+import { runExitUpload } from './push-exit';
 import { describeError, postOnce, redactToken, type PostOutcome } from './push-request';
 import { stderrLine } from '../common/stderr';
-
-export interface PushConfig {
-  /** Base URL, e.g. http://127.0.0.1:4040; requests go to <url>/ingest. */
-  url: string;
-  /** Service name: [A-Za-z0-9_.-]. */
-  appName: string;
-  /** Series labels, e.g. { hostname, pid, version }: keys [A-Za-z0-9_], values without , } { = and not empty. */
-  tags: Record<string, string>;
-  /** Sent as "Authorization: Bearer <token>"; never printed, logged or put in an error message. */
-  authToken?: string;
-  /** Sent as X-Scope-OrgID when set. */
-  tenant?: string;
-  /** Per request, default 10000. */
-  timeoutMs?: number;
-  /** Tries per upload, default 3 (first try + 2 retries). */
-  maxAttempts?: number;
-  /** Uploads waiting or in flight, default 3; when full the oldest queued upload is dropped and counted. */
-  maxQueued?: number;
-  /** First retry's backoff ceiling, ms, default 1000 (doubling per retry up to 30 s, full jitter). */
-  backoffBaseMs?: number;
-  /** One-line warnings; default: standard error with a "sfprof: " prefix. */
-  warn?: (line: string) => void;
-}
 
 export interface PushStats {
   sent: number;
@@ -50,13 +27,6 @@ const DEFAULT_BACKOFF_BASE_MS = 1000;
 const BACKOFF_CAP_MS = 30_000;
 const WARN_EVERY_MS = 60_000;
 
-const APP_NAME = /^[A-Za-z0-9_.-]+$/;
-const TAG_KEY = /^[A-Za-z0-9_]+$/;
-// The server splits the name on these; control characters would break the one-line warnings.
-const TAG_VALUE_FORBIDDEN = /[,{}=\u0000-\u001f\u007f]/;
-// Visible ASCII: anything else is either not a valid header value or not a bearer token.
-const TOKEN = /^[\x21-\x7e]+$/;
-
 interface Job {
   body: Buffer;
   url: URL;
@@ -64,51 +34,6 @@ interface Job {
   dropped: boolean;
 }
 
-
-/** Validates a service name; `what` names the variable or option in the error. */
-function checkAppName(name: unknown, what: string): string {
-  if (typeof name !== 'string' || !APP_NAME.test(name)) {
-    throw new OptionError(`sfprof: ${what} is ${JSON.stringify(name)}; expected a name of letters, digits, _ . and -`);
-  }
-  return name;
-}
-
-function checkTag(key: string, value: unknown, what: string): void {
-  if (!TAG_KEY.test(key) || key === '__name__') {
-    throw new OptionError(
-      `sfprof: ${what} has the tag key ${JSON.stringify(key)}; expected letters, digits and _ (and not the reserved __name__)`,
-    );
-  }
-  if (typeof value !== 'string' || value === '' || TAG_VALUE_FORBIDDEN.test(value)) {
-    throw new OptionError(
-      `sfprof: ${what} has ${key}=${JSON.stringify(value)}; expected a value that is not empty and holds none of , { } = or control characters`,
-    );
-  }
-}
-
-/** The URL as shown in messages: no user info, no query. */
-function displayUrl(url: URL): string {
-  return `${url.protocol}//${url.host}${url.pathname}`;
-}
-
-function parseBaseUrl(text: unknown, what: string): URL {
-  let url: URL | undefined;
-  try {
-    url = typeof text === 'string' ? new URL(text) : undefined;
-  } catch {
-    url = undefined;
-  }
-  // The value as given, unless it carries credentials.
-  const shown = url && (url.username || url.password) ? JSON.stringify(displayUrl(url) + url.search + url.hash) : JSON.stringify(text);
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new OptionError(`sfprof: ${what} is ${shown}; expected an http:// or https:// URL such as http://127.0.0.1:4040`);
-  }
-  // A bare "?" or "#" leaves url.search and url.hash empty, and /ingest would land after it.
-  if (url.search || url.hash || /[?#]/.test(String(text))) {
-    throw new OptionError(`sfprof: ${what} is ${shown}; expected a base URL without query or fragment (sfprof appends /ingest)`);
-  }
-  return url;
-}
 
 function positiveInteger(value: number | undefined, fallback: number, what: string): number {
   if (value === undefined) return fallback;
@@ -377,137 +302,4 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     timer.unref();
     signal.addEventListener('abort', done, { once: true });
   });
-}
-
-/** Variables the exit upload's child takes from this process: where to find trusted certificates. */
-const EXIT_CHILD_ENV = ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'NODE_TLS_REJECT_UNAUTHORIZED'];
-/** Node flags that choose the trusted certificates; the child gets the ones this process has. */
-const EXIT_CHILD_FLAGS = ['--use-openssl-ca', '--use-bundled-ca', '--use-system-ca'];
-
-function tlsFlags(): string[] {
-  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  return EXIT_CHILD_FLAGS.filter((flag) => given.includes(flag));
-}
-
-/** Why `process.execPath` cannot run the exit upload's script, or undefined when it can. */
-function execPathUnfit(): string | undefined {
-  if (process.versions['electron']) return 'Electron';
-  try {
-    // node:sea exists from Node 20.12; a single executable application runs itself, not a script.
-    const sea = require('node:sea') as { isSea?: () => boolean };
-    if (sea.isSea?.()) return 'a single executable application';
-  } catch {
-    // no node:sea: not one
-  }
-  return undefined;
-}
-
-/** Runs one upload in a child process and waits for it, `deadlineMs` at most. */
-function runExitUpload(url: URL, body: Buffer, headers: Record<string, string>, deadlineMs: number): PostOutcome {
-  const unfit = execPathUnfit();
-  if (unfit) return { ok: false, retry: false, error: `no upload at exit in ${unfit}` };
-  const env: Record<string, string> = { SFPROF_PUSH_EXIT: JSON.stringify({ url: url.href, headers, timeoutMs: deadlineMs }) };
-  for (const name of EXIT_CHILD_ENV) if (process.env[name] !== undefined) env[name] = process.env[name]!;
-  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
-  const child = spawnSync(process.execPath, [...tlsFlags(), join(__dirname, 'push-exit.js')], {
-    input: body,
-    env,
-    timeout: deadlineMs + 500,
-    killSignal: 'SIGKILL',
-    stdio: ['pipe', 'pipe', 'pipe'],
-    maxBuffer: 64 * 1024,
-    windowsHide: true,
-  });
-  if (child.error) {
-    const timedOut = (child.error as NodeJS.ErrnoException).code === 'ETIMEDOUT';
-    return { ok: false, retry: false, error: timedOut ? `no answer within ${deadlineMs} ms` : `could not start the upload: ${child.error.message}` };
-  }
-  try {
-    return JSON.parse(String(child.stdout).trim().split('\n').pop() ?? '') as PostOutcome;
-  } catch {
-    const said = String(child.stderr).replace(/\s+/g, ' ').trim().slice(0, 200);
-    return { ok: false, retry: false, error: `the upload's process ended with ${child.signal ?? `status ${child.status}`}${said ? `: ${said}` : ''}` };
-  }
-}
-
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-function defaultAppName(): string {
-  const script = process.argv[1];
-  if (!script) return 'node';
-  const name = basename(script, extname(script)).replace(/[^A-Za-z0-9_.-]/g, '_');
-  return name && APP_NAME.test(name) ? name : 'node';
-}
-
-/** "k=v,k2=v2" into tags; whitespace around keys and values is dropped, as the server does. */
-function parseTags(text: string, what: string): Record<string, string> {
-  const tags: Record<string, string> = {};
-  for (const item of text.split(',')) {
-    if (item.trim() === '') continue;
-    const equals = item.indexOf('=');
-    if (equals < 0) {
-      throw new OptionError(`sfprof: ${what} is ${JSON.stringify(text)}; expected key=value pairs separated by commas, and ${JSON.stringify(item.trim())} has no =`);
-    }
-    const key = item.slice(0, equals).trim();
-    const value = item.slice(equals + 1).trim();
-    checkTag(key, value, `${what} (${JSON.stringify(text)})`);
-    if (Object.prototype.hasOwnProperty.call(tags, key)) {
-      throw new OptionError(`sfprof: ${what} is ${JSON.stringify(text)}; expected each tag key once, and ${key} appears twice`);
-    }
-    tags[key] = value;
-  }
-  return tags;
-}
-
-/**
- * Push settings from SFPROF_PYROSCOPE_* variables; undefined when SFPROF_PYROSCOPE_URL is unset or
- * empty. Throws OptionError naming the variable, its value and what is allowed (never the token).
- */
-export function parsePushEnv(env: NodeJS.ProcessEnv): PushConfig | undefined {
-  const urlText = env.SFPROF_PYROSCOPE_URL;
-  if (urlText === undefined || urlText.trim() === '') return undefined;
-  const url = parseBaseUrl(urlText.trim(), 'SFPROF_PYROSCOPE_URL');
-  if (url.username || url.password) {
-    // The credentials stay out of the message, and out of SFPROF_* variables.
-    throw new OptionError(
-      `sfprof: SFPROF_PYROSCOPE_URL is ${JSON.stringify(displayUrl(url))} with user info; expected a URL without credentials ` +
-        '(name the variable that holds a token in SFPROF_PYROSCOPE_TOKEN_VAR)',
-    );
-  }
-  const appText = env.SFPROF_PYROSCOPE_APP;
-  const appName = appText === undefined || appText === '' ? defaultAppName() : checkAppName(appText, 'SFPROF_PYROSCOPE_APP');
-  const tags = parseTags(env.SFPROF_PYROSCOPE_TAGS ?? '', 'SFPROF_PYROSCOPE_TAGS');
-  if (tags.hostname === undefined) {
-    const host = hostname();
-    if (host && !TAG_VALUE_FORBIDDEN.test(host)) tags.hostname = host;
-  }
-  if (tags.pid === undefined) tags.pid = String(process.pid);
-  const config: PushConfig = { url: url.href, appName, tags };
-
-  const tokenVar = env.SFPROF_PYROSCOPE_TOKEN_VAR;
-  if (tokenVar !== undefined && tokenVar !== '') {
-    if (!ENV_NAME.test(tokenVar)) {
-      throw new OptionError(
-        `sfprof: SFPROF_PYROSCOPE_TOKEN_VAR is ${JSON.stringify(tokenVar)}; expected the name of the environment variable that holds the token (letters, digits, _)`,
-      );
-    }
-    const token = env[tokenVar];
-    if (token === undefined || token === '') {
-      throw new OptionError(`sfprof: SFPROF_PYROSCOPE_TOKEN_VAR is ${JSON.stringify(tokenVar)}, and ${tokenVar} is not set or empty; expected it to hold the token`);
-    }
-    if (!TOKEN.test(token)) {
-      throw new OptionError(
-        `sfprof: ${tokenVar} (named by SFPROF_PYROSCOPE_TOKEN_VAR) holds characters other than visible ASCII; expected a bearer token (value not shown)`,
-      );
-    }
-    config.authToken = token;
-  }
-  const tenant = env.SFPROF_PYROSCOPE_TENANT;
-  if (tenant !== undefined && tenant !== '') {
-    if (!TOKEN.test(tenant)) {
-      throw new OptionError(`sfprof: SFPROF_PYROSCOPE_TENANT is ${JSON.stringify(tenant)}; expected a tenant id of visible ASCII without spaces`);
-    }
-    config.tenant = tenant;
-  }
-  return config;
 }

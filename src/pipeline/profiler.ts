@@ -16,6 +16,7 @@ import {
   type PackedThreadBatch,
 } from '../native/binding';
 import { checkRate, engineCandidates, readKernelFacts } from '../config/engine';
+import { perfRefusedForTests } from '../config/env';
 import { resolveOptions, type ResolvedOptions, type StartOptions } from '../config/options';
 import { Profile, SYNTHETIC, type Drops, type Frame } from '../model/profile';
 import { decodeSamples, SAMPLE_TRUNCATED, VmState, type RawSample } from '../native/records';
@@ -494,7 +495,7 @@ export function start(options: StartOptions = {}): void {
         allowV8Profiler: cpuProfFlagGiven(),
         engine: candidate.engine,
         // Tests of the fallback make perf_event_open fail as a locked-down kernel would.
-        simulatePerfFailure: process.env.SFPROF_TEST_REFUSE_PERF === '1',
+        simulatePerfFailure: perfRefusedForTests(process.env),
       }));
       engineReason = candidate.reason + (refused.length ? ` (${refused.join('; ')})` : '');
       break;

@@ -6,11 +6,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { renderProfile } from '../formats/render';
-import { parseHttpEnv } from '../delivery/http-server';
-import { OptionError, optionsFromEnv, type EnvConfig } from '../config/options';
-import { startProduction, type Production, type ProductionConfig } from '../delivery/production';
+import { optionsFromEnv, productionFromEnv, type EnvConfig, type ProductionConfig } from '../config/env';
+import { OptionError } from '../config/option-error';
+import { startProduction, type Production } from '../delivery/production';
 import { start, stats, stop } from '../pipeline/profiler';
-import { parsePushEnv } from '../delivery/push';
 import { stderrLine } from '../common/stderr';
 import { summarizePeriods, summarizeRun } from '../delivery/summary';
 import { writeOutputSync } from '../formats/write-file';
@@ -32,34 +31,6 @@ function appendSummary(file: string, line: string): boolean {
   }
 }
 
-/** Production mode's settings from the environment, or undefined when none is set. */
-function productionFromEnv(config: EnvConfig, output: string): ProductionConfig | undefined {
-  const http = parseHttpEnv(process.env);
-  const push = parsePushEnv(process.env);
-  // Pushing needs periods: a minute unless told.
-  const periodMs = config.periodMs ?? (push ? 60_000 : undefined);
-  const production = periodMs !== undefined || http !== undefined;
-  const signalText = (process.env.SFPROF_SNAPSHOT_SIGNAL ?? '').trim();
-  let snapshotSignal: NodeJS.Signals | undefined;
-  if (signalText === '') snapshotSignal = production ? 'SIGUSR2' : undefined;
-  else if (signalText === 'SIGUSR2' || signalText === 'off') snapshotSignal = signalText === 'off' ? undefined : 'SIGUSR2';
-  else throw new OptionError(`sfprof: SFPROF_SNAPSHOT_SIGNAL is ${JSON.stringify(signalText)}; expected SIGUSR2 or off`);
-  if (!production && !snapshotSignal) return undefined;
-  if (output === '-') {
-    throw new OptionError(`sfprof: SFPROF_OUTPUT is "-"; expected a file path when periods, snapshots or the HTTP endpoint are on`);
-  }
-  return {
-    output,
-    format: config.format,
-    tiers: config.tiers,
-    keep: config.keep,
-    ...(periodMs !== undefined && { periodMs }),
-    ...(snapshotSignal && { snapshotSignal }),
-    ...(http && { http }),
-    ...(push && { push }),
-  };
-}
-
 export function run(): void {
   let config: EnvConfig;
   let output: string;
@@ -67,7 +38,7 @@ export function run(): void {
   try {
     config = optionsFromEnv(process.env);
     output = config.output === '-' ? '-' : path.resolve(config.output);
-    productionConfig = productionFromEnv(config, output);
+    productionConfig = productionFromEnv(process.env, config, output);
     // Only the .cpuprofile shows samples in time order; the others need no timeline.
     start(config.format === 'cpuprofile' ? config.options : { ...config.options, timelineSamples: 0 });
   } catch (error) {

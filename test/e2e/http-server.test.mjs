@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 
 import { readProfile } from '../../dist/formats/render.js';
-import { parseHttpEnv, startProfileServer } from '../../dist/delivery/http-server.js';
+import { parseHttpEnv } from '../../dist/config/http.js';
+import { startProfileServer } from '../../dist/delivery/http-server.js';
 import { OptionError } from '../../dist/config/option-error.js';
 import { requireTool, root, tempDir, toolWorks } from '../lib/helpers.mjs';
 import { buildTimedProfile } from '../lib/profiles.mjs';

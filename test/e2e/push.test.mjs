@@ -11,7 +11,8 @@ import test from 'node:test';
 import { pathToFileURL } from 'node:url';
 
 import { OptionError } from '../../dist/config/option-error.js';
-import { parsePushEnv, Pusher } from '../../dist/delivery/push.js';
+import { parsePushEnv } from '../../dist/config/push.js';
+import { Pusher } from '../../dist/delivery/push.js';
 import { receiver, reply, requireTool, root, tempDir, toolWorks } from '../lib/helpers.mjs';
 import { buildTimedProfile, emptyProfile } from '../lib/profiles.mjs';
 

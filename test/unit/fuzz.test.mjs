@@ -24,7 +24,8 @@ import { Function as PprofFunction, Line, Location, Profile as PprofProfile, Sam
 import { parseCommandLine, recordEnv } from '../../dist/cli/args.js';
 import { detectFormat, FORMATS, readProfile, renderProfile } from '../../dist/formats/render.js';
 import { OptionError } from '../../dist/config/option-error.js';
-import { optionsFromEnv, resolveOptions } from '../../dist/config/options.js';
+import { optionsFromEnv } from '../../dist/config/env.js';
+import { resolveOptions } from '../../dist/config/options.js';
 import { Profile } from '../../dist/model/profile.js';
 import { readCpuProfile } from '../../dist/formats/readers/cpuprofile.js';
 import { readFolded } from '../../dist/formats/readers/folded.js';

@@ -1,14 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import {
-  DEFAULTS,
-  DEFAULT_OUTPUT,
-  OptionError,
-  optionsFromEnv,
-  parseDurationUs,
-  resolveOptions,
-} from '../../dist/config/options.js';
+import { optionsFromEnv } from '../../dist/config/env.js';
+import { DEFAULTS, DEFAULT_OUTPUT, OptionError, parseDurationUs, resolveOptions } from '../../dist/config/options.js';
 
 test('parseDurationUs accepts durations with units, a bare number is microseconds', () => {
   assert.equal(parseDurationUs('10ms'), 10000);
