@@ -44,7 +44,7 @@ const calcScript = `
   const log = console.log; console.log = () => {};
   require(${JSON.stringify(path.join(root, 'examples/calc.js'))});
   console.log = log;
-  const folded = sfprof.stop().toFolded();
+  const folded = sfprof.renderProfile(sfprof.stop(), 'folded');
   const count = (line) => folded.split('\\n').filter((l) => l.includes('main (examples/calc.js:' + line + ')')).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
   const src = require('fs').readFileSync(${JSON.stringify(path.join(root, 'examples/calc.js'))}, 'utf8').split('\\n');
   const a = count(src.findIndex((l) => /^\\s*calc\\(100_000\\);/.test(l)) + 1);

@@ -1,7 +1,7 @@
 // start()'s options: their defaults, bounds and checks, and the value parsers the SFPROF_* variables
 // and the CLI's flags share (env.ts, cli/args.ts). Every error names the option (or variable), the
 // value given and what is allowed.
-import { chooseFormat, EXTENSIONS, parseFormat, type Format } from './format-names';
+import { EXTENSIONS, type Format } from './format-names';
 import { OptionError } from './option-error';
 import { describe } from './values';
 import { parseTimer, TIMERS, type TimerChoice } from './engine';

@@ -1,6 +1,5 @@
 // The in-memory profile every writer consumes: an interned frame table and unique stacks with counts.
 import { DEFAULT_TIMELINE_CAPACITY, SampleTimeline } from './timeline';
-import { writeFolded } from '../formats/writers/folded';
 
 export type FrameKind =
   | 'js'
@@ -191,11 +190,6 @@ export class Profile {
 
   addSynthetic(names: string[], count: number): void {
     this.addStack(names.map((name) => this.internFrame({ name, kind: 'synthetic' })), count);
-  }
-
-  /** Folded stacks (see writers/folded.ts). */
-  toFolded(): string {
-    return writeFolded(this);
   }
 
   get totalSamples(): number {

@@ -43,7 +43,7 @@ test('start/stop returns a profile; stats are filled and final after stop', () =
   // Every timer signal is in the profile: recorded samples plus counted drops and other threads.
   const d = stats.drops;
   assert.equal(profile.totalSamples, stats.samplesRecorded + d.ringFull + d.busy + d.nonJsThread);
-  assert.match(profile.toFolded(), /burn \(test\/api\.test\.mjs:\d+\)/);
+  assert.match(sfprof.renderProfile(profile, 'folded'), /burn \(test\/e2e\/api\.test\.mjs:\d+\)/);
 });
 
 test('bad options throw OptionError naming the option, value and allowed values', () => {
@@ -85,7 +85,7 @@ test('a full ring drops samples, counts them, and the profile shows them as (los
   const profile = sfprof.stop();
   const stats = sfprof.stats();
   assert.ok(stats.drops.ringFull > 0, 'ring overflowed');
-  const folded = profile.toFolded();
+  const folded = sfprof.renderProfile(profile, 'folded');
   assert.match(folded, new RegExp(`^\\(lost samples\\);\\(ring full\\) ${stats.drops.ringFull}$`, 'm'));
   assert.equal(profile.totalSamples, stats.samplesRecorded + stats.drops.ringFull + stats.drops.busy + stats.drops.nonJsThread);
 });

@@ -170,7 +170,7 @@ for (const engine of ['itimer', 'perf']) {
         const profile = sfprof.stop();
         process.kill(process.pid, 'SIGPROF');
         await turn(); await turn();
-        console.log(JSON.stringify({ during, after: seen, samplesAt, final: profile.totalSamples, forwarded: running.signalsForwarded, folded: profile.toFolded() }));
+        console.log(JSON.stringify({ during, after: seen, samplesAt, final: profile.totalSamples, forwarded: running.signalsForwarded, folded: sfprof.renderProfile(profile, 'folded') }));
       })();`;
     const run = runNode(['-e', script]);
     assert.equal(run.signal, null, run.stderr);

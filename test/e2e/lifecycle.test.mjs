@@ -115,7 +115,7 @@ test('an inspector Profiler started and stopped while sfprof runs: both work, ex
           burn(400);
           const profile = sfprof.stop();
           const stats = sfprof.stats();
-          console.log(JSON.stringify({ v8Samples: result.profile.samples.length, ours: stats.samplesRecorded, folded: profile.toFolded() }));
+          console.log(JSON.stringify({ v8Samples: result.profile.samples.length, ours: stats.samplesRecorded, folded: sfprof.renderProfile(profile, 'folded') }));
         }, 200);
       });
     });`;
@@ -142,7 +142,7 @@ test('per-thread engines run beside V8\'s profiler both ways round: each gets it
           burn(300);
           const profile = sfprof.stop();
           const stats = sfprof.stats();
-          console.log(JSON.stringify({ v8Samples: result.profile.samples.length, stats, folded: profile.toFolded() }));
+          console.log(JSON.stringify({ v8Samples: result.profile.samples.length, stats, folded: sfprof.renderProfile(profile, 'folded') }));
         });
       });`;
     const run = runNode(['-e', script]);

@@ -82,10 +82,10 @@ test('npx sfprof --help works from the installed package', () => {
 test('the TypeScript types compile in a consumer', () => {
   fs.writeFileSync(
     path.join(project, 'consumer.ts'),
-    `import { start, stop, stats, OptionError, type SamplerStats, type Profile } from 'sfprof';
+    `import { start, stop, stats, renderProfile, OptionError, type SamplerStats, type Profile } from 'sfprof';
 start({ interval: '1ms', lines: true });
 const profile: Profile = stop();
-const folded: string = profile.toFolded();
+const folded = renderProfile(profile, 'folded') as string;
 const s: SamplerStats | undefined = stats();
 const rate: number | undefined = s?.achievedRateHz;
 const bad: OptionError = new OptionError('x');

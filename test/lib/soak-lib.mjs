@@ -1,4 +1,4 @@
-// The soak run shared by test/soak.test.mjs (60 s in CI) and scripts/soak.mjs (`npm run soak`):
+// The soak run shared by test/e2e/soak.test.mjs (60 s in CI) and scripts/soak.mjs (`npm run soak`):
 // runs test/fixtures/soak.js under the preload with perf at 100 µs, reads back what it wrote and
 // checks it. The checks are returned, not thrown, so both callers report every failure at once.
 import { spawn } from 'node:child_process';

@@ -9,7 +9,7 @@
 //     naming the option, the value and what is allowed, nothing else.
 //
 // A failing property prints its seed and counterexample path. To replay only that one:
-//   FUZZ_SEED=<seed> FUZZ_PATH=<path> node --test --test-name-pattern='<test name>' test/fuzz.test.mjs
+//   FUZZ_SEED=<seed> FUZZ_PATH=<path> node --test --test-name-pattern='<test name>' test/unit/fuzz.test.mjs
 // FUZZ_RUNS=<n> runs every property n times (for a longer hunt; the default keeps the file fast).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { histogramQuantile } from '../../dist/pipeline/profiler.js';
+import { histogramQuantile } from '../../dist/pipeline/stats.js';
 
 test('median and p99 are bucket midpoints', () => {
   // 100 values: 50 in [0,1000), 30 in [1000,2000), 15, 4, and 1 in the open-ended last bucket.

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { Profile } from '../../dist/model/profile.js';
-import { SampleIngester, addDropStacks } from '../../dist/pipeline/profiler.js';
+import { SampleIngester } from '../../dist/pipeline/ingest.js';
+import { addDropStacks } from '../../dist/pipeline/session.js';
 import { encodeSamples } from '../../dist/native/records.js';
 import { SourceLines, Symbolizer } from '../../dist/pipeline/symbolize.js';
 

@@ -3,8 +3,7 @@
 import { Profile, type Frame } from '../../model/profile';
 import { displayFile } from '../../pipeline/symbolize';
 import type { CpuProfile, CpuProfileNode } from '../writers/cpuprofile';
-import { checkTotal, emptyMetadata } from './folded';
-import { inferKind } from './frame-kind';
+import { checkTotal, emptyMetadata, inferKind } from './shared';
 import { InputError } from './input-error';
 
 /** A frame's file as sfprof shows it: file:// URLs become paths, relative to the working directory. */

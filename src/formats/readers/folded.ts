@@ -1,7 +1,7 @@
 // Reads folded stacks (writers/folded.ts, flamegraph.pl's input) back into a Profile. Frames written
 // as "name (file:line)" get their file and line back, and "_[j]" / "_[i]" their tier.
-import { Profile, type Frame, type ProfileMetadata, type Tier } from '../../model/profile';
-import { inferKind } from './frame-kind';
+import { Profile, type Frame, type Tier } from '../../model/profile';
+import { checkTotal, emptyMetadata, inferKind } from './shared';
 import { InputError } from './input-error';
 
 // A file is never empty, and a line is a whole number as a writer prints it (no leading zero, at most
@@ -26,28 +26,6 @@ export function frameFromLabel(label: string): Frame {
   frame.kind = inferKind(frame.name, frame.file);
   if (tier) frame.tier = tier;
   return frame;
-}
-
-export function emptyMetadata(engine: string): ProfileMetadata {
-  return {
-    startTime: 0,
-    durationNs: 0,
-    intervalUs: 0,
-    engine,
-    lines: false,
-    pid: 0,
-    drops: { ringFull: 0, nonJsThread: 0, truncated: 0, busy: 0 },
-    // Relative files in a profile read from disk are taken as relative to where it is read.
-    cwd: process.cwd(),
-  };
-}
-
-/** Samples are counted in doubles: a total past 2^53 - 1 would no longer be exact. */
-export function checkTotal(profile: Profile): Profile {
-  if (!Number.isSafeInteger(profile.totalSamples)) {
-    throw new InputError(`the sample counts add up to ${profile.totalSamples}, more than ${Number.MAX_SAFE_INTEGER}`);
-  }
-  return profile;
 }
 
 /** Parses folded text. Throws InputError naming the first bad line. */

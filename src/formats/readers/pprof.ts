@@ -4,8 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { Profile as PprofProfile } from 'pprof-format';
 
 import { Profile, SYNTHETIC, type Frame } from '../../model/profile';
-import { checkTotal, emptyMetadata } from './folded';
-import { inferKind } from './frame-kind';
+import { checkTotal, emptyMetadata, inferKind } from './shared';
 import { InputError } from './input-error';
 
 export function isGzip(data: Uint8Array): boolean {

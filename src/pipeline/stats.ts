@@ -1,0 +1,131 @@
+// The stats() projection: the native counters of a session turned into rates, drops and handler
+// times for users, the CLI summary and the profile's metadata.
+import { checkRate, readKernelFacts } from '../config/engine';
+import type { NativeStats } from '../native/binding';
+import type { Drops } from '../model/profile';
+
+export interface SamplerStats {
+  running: boolean;
+  engine: string;
+  /** Why this engine: "requested", or what auto saw (and which engines it could not start). */
+  engineReason: string;
+  intervalUs: number;
+  /** Samples per second requested (1 s / interval) and achieved per CPU second of what the engine
+   * samples (the process for itimer, the sampled JS threads for perf and thread-cpu). */
+  requestedRateHz: number;
+  engineRateHz: number;
+  /** Set when engineRateHz is under 80% of requestedRateHz: the likely cause. */
+  rateWarning?: string;
+  /** The timer's signal: SIGPROF (itimer) or the real-time signal of a per-thread engine. */
+  signal: number;
+  /** Timer signals received, on any thread. */
+  signalsReceived: number;
+  /** Stacks captured on the JS thread. */
+  samplesRecorded: number;
+  drops: Drops;
+  /** SIGPROF not sent by our timer (another profiler's), handed to the previous handler. */
+  signalsForwarded: number;
+  /** SIGPROF not sent by our timer with no previous handler to take it: ignored, not fatal. */
+  foreignSignalsIgnored: number;
+  /** Times our handler was found replaced by the default disposition while sampling, and put back. */
+  handlerReinstalls: number;
+  /** Watcher checks that found another live SIGPROF handler in our place (V8's profiler while it runs). */
+  handlerDisplaced: number;
+  /** Foreign signals dropped because the previous handler forwarded them back to us. */
+  forwardLoops: number;
+  /** Times a long synchronous stretch of JS was interrupted to move samples out of the ring. */
+  spillInterrupts: number;
+  /** Timer signals per second of process CPU time. */
+  achievedRateHz: number;
+  /** Samples recorded per second of JS-thread CPU time. */
+  jsThreadRateHz: number;
+  processCpuMs: number;
+  jsThreadCpuMs: number;
+  handlerTimeMedianUs: number;
+  handlerTimeP99Us: number;
+  /** Frames V8's walk returned on the JS thread, and how many no code event or symbol covered. */
+  framesTotal: number;
+  /** ... of which were C++ frames named from the symbol table. */
+  framesNative: number;
+  framesUnresolved: number;
+  /** Threads sampled: the main thread and the workers attached so far (finished ones included until drained). */
+  threads: number;
+}
+
+/** Value at quantile `q` of a histogram of equal-width buckets (midpoints; last bucket open-ended). */
+export function histogramQuantile(buckets: ArrayLike<number>, bucketWidth: number, q: number): number {
+  let total = 0;
+  for (let i = 0; i < buckets.length; i++) total += buckets[i]!;
+  if (total === 0) return 0;
+  const target = Math.max(1, Math.ceil(q * total));
+  let seen = 0;
+  for (let i = 0; i < buckets.length; i++) {
+    seen += buckets[i]!;
+    if (seen >= target) return i === buckets.length - 1 ? i * bucketWidth : (i + 0.5) * bucketWidth;
+  }
+  return (buckets.length - 1) * bucketWidth;
+}
+
+/** The drops of a span of native counters, by cause. */
+export function dropsOf(stats: NativeStats): Drops {
+  return {
+    ringFull: stats.droppedRingFull ?? 0,
+    nonJsThread: stats.nonJsThread,
+    truncated: stats.truncated ?? 0,
+    busy: (stats.droppedBusy ?? 0) + (stats.afterStop ?? 0),
+  };
+}
+
+export function toStats(
+  native: NativeStats,
+  frames: { total: number; native: number; unresolved: number },
+  engineReason: string,
+): SamplerStats {
+  const processCpuMs = (native.processCpuNs ?? 0) / 1e6;
+  const jsThreadCpuMs = (native.threadCpuNs ?? 0) / 1e6;
+  const samplesRecorded = native.samplesRecorded ?? 0;
+  const histogram = native.handlerTimeHistogram ?? [];
+  const bucketNs = native.handlerBucketNs ?? 1;
+  const drops = dropsOf(native);
+  // Each engine's rate over the CPU time it samples: the process's for itimer, the JS thread's
+  // (user and system: perf counts only user time, so time in syscalls shows as a lower rate) else.
+  const engineCpuNs = native.engine === 'itimer' ? native.processCpuNs : (native.sampledThreadsCpuNs ?? native.threadCpuNs);
+  const engineSamples = native.engine === 'itimer' ? native.timerSignals : samplesRecorded + drops.ringFull + drops.busy;
+  const rate = checkRate({
+    engine: native.engine,
+    intervalUs: native.intervalUs,
+    samples: engineSamples,
+    cpuSeconds: (engineCpuNs ?? 0) / 1e9,
+    lost: drops.ringFull + drops.busy,
+    configHz: readKernelFacts().configHz,
+  });
+  return {
+    running: native.running,
+    engine: native.engine,
+    engineReason,
+    signal: native.signal ?? 0,
+    intervalUs: native.intervalUs,
+    requestedRateHz: rate.requestedHz,
+    engineRateHz: rate.achievedHz,
+    ...(rate.warning ? { rateWarning: rate.warning } : {}),
+    signalsReceived: native.timerSignals,
+    samplesRecorded,
+    drops,
+    signalsForwarded: native.forwarded,
+    foreignSignalsIgnored: native.foreignIgnored,
+    handlerReinstalls: native.handlerReinstalls,
+    handlerDisplaced: native.handlerDisplaced,
+    forwardLoops: native.forwardLoops,
+    spillInterrupts: native.spillInterrupts,
+    achievedRateHz: processCpuMs > 0 ? native.timerSignals / (processCpuMs / 1000) : 0,
+    jsThreadRateHz: jsThreadCpuMs > 0 ? samplesRecorded / (jsThreadCpuMs / 1000) : 0,
+    processCpuMs,
+    jsThreadCpuMs,
+    handlerTimeMedianUs: histogramQuantile(histogram, bucketNs, 0.5) / 1000,
+    handlerTimeP99Us: histogramQuantile(histogram, bucketNs, 0.99) / 1000,
+    framesTotal: frames.total,
+    framesNative: frames.native,
+    framesUnresolved: frames.unresolved,
+    threads: native.threads ?? 0,
+  };
+}
