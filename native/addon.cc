@@ -203,7 +203,6 @@ Napi::Object BuildStats(Napi::Env env) {
     stats.Set("handlerTimeHistogram", histogram);
     set("handlerBucketNs", static_cast<double>(kHandlerBucketNs));
     set("threadCpuNs", ClockNs(CLOCK_THREAD_CPUTIME_ID) - sampler.thread_cpu_start_ns());
-    set("threadUserNs", ThreadUserNs() - sampler.thread_user_start_ns());
     set("processCpuNs", ClockNs(CLOCK_PROCESS_CPUTIME_ID) - sampler.process_cpu_start_ns());
     set("elapsedNs", ClockNs(CLOCK_MONOTONIC) - static_cast<double>(sampler.start_ns()));
   }

@@ -4,7 +4,6 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -102,16 +101,6 @@ constexpr size_t kSpillLimitWords = 8u << 20;  // 64 MiB of encoded samples, the
 constexpr long kWatcherPeriodNs = 20 * 1000 * 1000;
 
 }  // namespace
-
-double ThreadUserNs() {
-#if defined(RUSAGE_THREAD)
-  struct rusage usage;
-  if (getrusage(RUSAGE_THREAD, &usage) != 0) return 0;
-  return static_cast<double>(usage.ru_utime.tv_sec) * 1e9 + static_cast<double>(usage.ru_utime.tv_usec) * 1e3;
-#else
-  return 0;
-#endif
-}
 
 double ClockNs(int clock_id) {
   struct timespec ts;
@@ -351,7 +340,6 @@ bool Sampler::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
   start_ns_ = static_cast<uint64_t>(ClockNs(CLOCK_MONOTONIC));
   thread_cpu_start_ns_ = ClockNs(CLOCK_THREAD_CPUTIME_ID);
   process_cpu_start_ns_ = ClockNs(CLOCK_PROCESS_CPUTIME_ID);
-  thread_user_start_ns_ = ThreadUserNs();
   SetCurrentThreadSampler(main->sampler.get());
 
   const bool armed = engine->per_thread()

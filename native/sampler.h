@@ -104,7 +104,6 @@ class Sampler {
   uint64_t start_ns() const { return start_ns_; }
   double thread_cpu_start_ns() const { return thread_cpu_start_ns_; }
   double process_cpu_start_ns() const { return process_cpu_start_ns_; }
-  double thread_user_start_ns() const { return thread_user_start_ns_; }
   uint64_t handler_reinstalls() const { return handler_reinstalls_.load(); }
   uint64_t handler_displaced() const { return handler_displaced_.load(); }
   uint64_t spill_interrupts() const { return spill_interrupts_; }
@@ -167,7 +166,6 @@ class Sampler {
   uint64_t start_ns_ = 0;
   double thread_cpu_start_ns_ = 0;
   double process_cpu_start_ns_ = 0;
-  double thread_user_start_ns_ = 0;
   int signal_ = SIGPROF;
   std::atomic<uint64_t> handler_reinstalls_{0};
   std::atomic<uint64_t> handler_displaced_{0};
@@ -193,8 +191,6 @@ class Sampler {
 };
 
 double ClockNs(int clock_id);
-// User-mode CPU time of the calling thread (what the perf engine counts), ns.
-double ThreadUserNs();
 
 }  // namespace sfprof
 

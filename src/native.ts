@@ -100,8 +100,6 @@ export interface NativeStats {
   handlerBucketNs?: number;
   threadCpuNs?: number;
   processCpuNs?: number;
-  /** User-mode CPU time of the JS thread (what the perf engine counts). */
-  threadUserNs?: number;
   elapsedNs?: number;
   /** The timer signal's number (SIGPROF, or the real-time signal of a per-thread engine). */
   signal?: number;
