@@ -269,6 +269,19 @@ double Sampler::ThreadCpuNs(const ThreadEntry* entry) {
   return end > entry->cpu_start_ns ? end - entry->cpu_start_ns : 0;
 }
 
+// The one place a thread's counters are summed: for live threads by Totals, and into retired_ when
+// the drain frees a finished thread (so the session's totals never lose it).
+void Sampler::AddThreadCounters(const ThreadEntry& entry, ThreadTotals* totals) {
+  const ThreadSampler& sampler = *entry.sampler;
+  totals->threads++;
+  totals->thread_cpu_ns += ThreadCpuNs(&entry);
+  totals->samples_recorded += sampler.samples_recorded.load();
+  totals->dropped_ring_full += sampler.dropped_ring_full.load();
+  totals->dropped_busy += sampler.dropped_busy.load();
+  totals->truncated += sampler.truncated.load();
+  for (size_t i = 0; i < kHandlerBuckets; ++i) totals->handler_time[i] += sampler.handler_time[i].load();
+}
+
 ThreadEntry* Sampler::FindEntry(v8::Isolate* isolate) {
   for (auto& entry : entries_) {
     if (entry->isolate == isolate && !entry->finished) return entry.get();
@@ -545,24 +558,9 @@ bool Sampler::Totals(ThreadTotals* totals) {
   if (forked_child_.load()) return false;
   RegistryLock lock(&registry_mutex_);
   if (entries_.empty()) return false;
-  totals->handler_time.assign(kHandlerBuckets, 0);
-  totals->samples_recorded = retired_.samples_recorded;
-  totals->dropped_ring_full = retired_.dropped_ring_full;
-  totals->dropped_busy = retired_.dropped_busy;
-  totals->truncated = retired_.truncated;
-  totals->threads = retired_.threads;
-  totals->thread_cpu_ns = retired_.thread_cpu_ns;
-  for (size_t i = 0; i < retired_.handler_time.size() && i < kHandlerBuckets; ++i) totals->handler_time[i] = retired_.handler_time[i];
+  *totals = retired_;
   for (auto& entry : entries_) {
-    if (entry->session != session_) continue;
-    const ThreadSampler& sampler = *entry->sampler;
-    totals->threads++;
-    totals->thread_cpu_ns += ThreadCpuNs(entry.get());
-    totals->samples_recorded += sampler.samples_recorded.load();
-    totals->dropped_ring_full += sampler.dropped_ring_full.load();
-    totals->dropped_busy += sampler.dropped_busy.load();
-    totals->truncated += sampler.truncated.load();
-    for (size_t i = 0; i < kHandlerBuckets; ++i) totals->handler_time[i] += sampler.handler_time[i].load();
+    if (entry->session == session_) AddThreadCounters(*entry, totals);
   }
   return true;
 }
@@ -690,15 +688,7 @@ void Sampler::Drain(std::vector<DrainedThread>* out) {
     out->push_back(std::move(drained));
     if (entry->finished) {
       CodeEventLog::Unregister(entry->isolate, entry->log.get());
-      const ThreadSampler& sampler = *entry->sampler;
-      retired_.threads++;
-      retired_.thread_cpu_ns += ThreadCpuNs(entry);
-      retired_.samples_recorded += sampler.samples_recorded.load();
-      retired_.dropped_ring_full += sampler.dropped_ring_full.load();
-      retired_.dropped_busy += sampler.dropped_busy.load();
-      retired_.truncated += sampler.truncated.load();
-      if (retired_.handler_time.size() != kHandlerBuckets) retired_.handler_time.assign(kHandlerBuckets, 0);
-      for (size_t i = 0; i < kHandlerBuckets; ++i) retired_.handler_time[i] += sampler.handler_time[i].load();
+      AddThreadCounters(*entry, &retired_);
       it = entries_.erase(it);
     } else {
       ++it;

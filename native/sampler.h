@@ -71,7 +71,7 @@ struct ThreadTotals {
   uint64_t truncated = 0;
   uint64_t threads = 0;
   double thread_cpu_ns = 0;          // CPU time of the sampled threads while they were sampled
-  std::vector<double> handler_time;  // histogram, kHandlerBuckets
+  std::vector<double> handler_time = std::vector<double>(kHandlerBuckets, 0);  // histogram
 };
 
 class Sampler {
@@ -144,6 +144,7 @@ class Sampler {
   // The calling thread's CPU clock into `entry` (its own thread, at attach).
   static void StartThreadClock(ThreadEntry* entry);
   static double ThreadCpuNs(const ThreadEntry* entry);
+  static void AddThreadCounters(const ThreadEntry& entry, ThreadTotals* totals);
   ThreadEntry* FindEntry(v8::Isolate* isolate);  // registry locked
   // Rings have one reader: the main JS thread. A long synchronous stretch of JS there never lets
   // the drain run, so a watcher thread asks V8 to interrupt it when any ring is half full; the
