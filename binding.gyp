@@ -8,9 +8,14 @@
       "sources": [
         "native/addon.cc",
         "native/code_events.cc",
-        "native/sampler.cc",
+        "native/drain.cc",
+        "native/ring_watcher.cc",
+        "native/session.cc",
+        "native/session_process.cc",
+        "native/signal_chain.cc",
         "native/signal_handler.cc",
         "native/symbol_table.cc",
+        "native/thread_registry.cc",
         "native/timer_itimer.cc",
         "native/timer_linux.cc"
       ],

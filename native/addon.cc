@@ -16,7 +16,7 @@
 #include <string>
 
 #include "code_events.h"
-#include "sampler.h"
+#include "session.h"
 #include "symbol_table.h"
 
 namespace sfprof {
@@ -95,7 +95,7 @@ Napi::Value EncodeEvents(Napi::Env env, const std::vector<CodeEvent>& events) {
 // refers to was appended before the sample was taken, so it is in the same batch or an earlier one).
 Napi::Value DrainBatch(Napi::Env env) {
   std::vector<DrainedThread> drained;
-  Sampler::Get().Drain(&drained);
+  Session::Get().Drain(&drained);
   Napi::Array threads = Napi::Array::New(env, drained.size());
   for (size_t i = 0; i < drained.size(); ++i) {
     const DrainedThread& thread = drained[i];
@@ -114,8 +114,8 @@ Napi::Value DrainBatch(Napi::Env env) {
 }
 
 bool IsOwner(const Napi::Env& env) {
-  Sampler& sampler = Sampler::Get();
-  if (sampler.owner() != nullptr && sampler.owner() != CurrentIsolate()) {
+  Session& session = Session::Get();
+  if (session.owner() != nullptr && session.owner() != CurrentIsolate()) {
     Napi::Error::New(env, "sfprof: the sampler belongs to another thread")
         .ThrowAsJavaScriptException();
     return false;
@@ -145,12 +145,12 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
   sampler_options.simulate_perf_failure = options.Get("simulatePerfFailure").ToBoolean().Value();
 
   std::string error;
-  if (!Sampler::Get().Start(CurrentIsolate(), sampler_options, &error)) {
+  if (!Session::Get().Start(CurrentIsolate(), sampler_options, &error)) {
     Napi::Error::New(env, "sfprof: " + error).ThrowAsJavaScriptException();
     return env.Undefined();
   }
   Napi::Object result = Napi::Object::New(env);
-  result.Set("engine", Napi::String::New(env, Sampler::Get().engine_name()));
+  result.Set("engine", Napi::String::New(env, Session::Get().engine_name()));
   return result;
 }
 
@@ -163,35 +163,35 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
 // Around the removal of the app's last JS SIGPROF listener: libuv then restores the default
 // disposition, and a tick of our timer before the watcher's next look would kill the app.
 Napi::Value PauseTimer(const Napi::CallbackInfo& info) {
-  if (IsOwner(info.Env())) Sampler::Get().PauseTimer();
+  if (IsOwner(info.Env())) Session::Get().PauseTimer();
   return info.Env().Undefined();
 }
 
 Napi::Value ResumeTimer(const Napi::CallbackInfo& info) {
-  if (IsOwner(info.Env())) Sampler::Get().ResumeTimer();
+  if (IsOwner(info.Env())) Session::Get().ResumeTimer();
   return info.Env().Undefined();
 }
 
 Napi::Object BuildStats(Napi::Env env) {
-  Sampler& sampler = Sampler::Get();
+  Session& session = Session::Get();
   ProcessCounters& process = GetProcessCounters();
   Napi::Object stats = Napi::Object::New(env);
   auto set = [&](const char* key, double value) { stats.Set(key, Napi::Number::New(env, value)); };
-  stats.Set("running", Napi::Boolean::New(env, sampler.running()));
-  stats.Set("engine", Napi::String::New(env, sampler.engine_name()));
-  set("signal", sampler.signal_number());
+  stats.Set("running", Napi::Boolean::New(env, session.running()));
+  stats.Set("engine", Napi::String::New(env, session.engine_name()));
+  set("signal", session.signal_number());
   set("afterStop", static_cast<double>(process.after_stop.load()));
-  set("intervalUs", static_cast<double>(sampler.interval_us()));
+  set("intervalUs", static_cast<double>(session.interval_us()));
   set("timerSignals", static_cast<double>(process.timer_signals.load()));
   set("nonJsThread", static_cast<double>(process.non_js_thread.load()));
   set("forwarded", static_cast<double>(process.forwarded.load()));
   set("foreignIgnored", static_cast<double>(process.foreign_ignored.load()));
-  set("handlerReinstalls", static_cast<double>(sampler.handler_reinstalls()));
-  set("handlerDisplaced", static_cast<double>(sampler.handler_displaced()));
+  set("handlerReinstalls", static_cast<double>(session.handler_reinstalls()));
+  set("handlerDisplaced", static_cast<double>(session.handler_displaced()));
   set("forwardLoops", static_cast<double>(process.forward_loops.load()));
-  set("spillInterrupts", static_cast<double>(sampler.spill_interrupts()));
+  set("spillInterrupts", static_cast<double>(session.spill_interrupts()));
   ThreadTotals totals;
-  if (sampler.Totals(&totals)) {
+  if (session.Totals(&totals)) {
     set("samplesRecorded", static_cast<double>(totals.samples_recorded));
     set("droppedRingFull", static_cast<double>(totals.dropped_ring_full));
     set("droppedBusy", static_cast<double>(totals.dropped_busy));
@@ -202,9 +202,9 @@ Napi::Object BuildStats(Napi::Env env) {
     for (size_t i = 0; i < kHandlerBuckets; ++i) histogram[i] = totals.handler_time[i];
     stats.Set("handlerTimeHistogram", histogram);
     set("handlerBucketNs", static_cast<double>(kHandlerBucketNs));
-    set("threadCpuNs", ClockNs(CLOCK_THREAD_CPUTIME_ID) - sampler.thread_cpu_start_ns());
-    set("processCpuNs", ClockNs(CLOCK_PROCESS_CPUTIME_ID) - sampler.process_cpu_start_ns());
-    set("elapsedNs", ClockNs(CLOCK_MONOTONIC) - static_cast<double>(sampler.start_ns()));
+    set("threadCpuNs", ClockNs(CLOCK_THREAD_CPUTIME_ID) - session.thread_cpu_start_ns());
+    set("processCpuNs", ClockNs(CLOCK_PROCESS_CPUTIME_ID) - session.process_cpu_start_ns());
+    set("elapsedNs", ClockNs(CLOCK_MONOTONIC) - static_cast<double>(session.start_ns()));
   }
   return stats;
 }
@@ -215,11 +215,11 @@ Napi::Value Stats(const Napi::CallbackInfo& info) { return BuildStats(info.Env()
 Napi::Value Stop(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!IsOwner(env)) return env.Undefined();
-  Sampler& sampler = Sampler::Get();
-  sampler.Stop();
+  Session& session = Session::Get();
+  session.Stop();
   Napi::Object batch = DrainBatch(env).As<Napi::Object>();
   batch.Set("stats", BuildStats(env));
-  sampler.Release();
+  session.Release();
   return batch;
 }
 
@@ -232,26 +232,26 @@ Napi::Value AttachThread(const Napi::CallbackInfo& info) {
   }
   std::string error;
   const int thread_id = info[0].As<Napi::Number>().Int32Value();
-  if (!Sampler::Get().AttachThread(CurrentIsolate(), thread_id, &error)) {
+  if (!Session::Get().AttachThread(CurrentIsolate(), thread_id, &error)) {
     Napi::Error::New(env, "sfprof: " + error).ThrowAsJavaScriptException();
   }
   return env.Undefined();
 }
 
 Napi::Value DetachThread(const Napi::CallbackInfo& info) {
-  Sampler::Get().DetachThread(CurrentIsolate());
+  Session::Get().DetachThread(CurrentIsolate());
   return info.Env().Undefined();
 }
 
 Napi::Value NameThread(const Napi::CallbackInfo& info) {
   if (info.Length() >= 1 && info[0].IsString()) {
-    Sampler::Get().NameThread(CurrentIsolate(), info[0].As<Napi::String>().Utf8Value());
+    Session::Get().NameThread(CurrentIsolate(), info[0].As<Napi::String>().Utf8Value());
   }
   return info.Env().Undefined();
 }
 
 Napi::Value SessionRunning(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), Sampler::Get().running());
+  return Napi::Boolean::New(info.Env(), Session::Get().running());
 }
 
 // Addresses that need aliasing: V8 reports builtins at their place in the node binary but runs them
@@ -306,13 +306,13 @@ void CleanupHook(void* isolate) {
     std::lock_guard<std::mutex> lock(g_hooked_mutex);
     g_hooked->erase(isolate);
   }
-  Sampler& sampler = Sampler::Get();
-  if (sampler.owner() == isolate) {
-    sampler.Stop();
-    sampler.Release();
+  Session& session = Session::Get();
+  if (session.owner() == isolate) {
+    session.Stop();
+    session.Release();
   } else {
     // A worker's teardown (its end, or Worker.terminate()): what it sampled stays for the drain.
-    sampler.DetachThread(static_cast<v8::Isolate*>(isolate));
+    session.DetachThread(static_cast<v8::Isolate*>(isolate));
   }
 }
 
@@ -320,8 +320,8 @@ void CleanupHook(void* isolate) {
 // and before `node --cpu-prof` stops V8's profiler, which restores the default SIGPROF disposition:
 // our timer must be disarmed by then.
 void StopAtNodeExit(void* isolate) {
-  Sampler& sampler = Sampler::Get();
-  if (sampler.owner() == isolate) sampler.Stop();
+  Session& session = Session::Get();
+  if (session.owner() == isolate) session.Stop();
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
