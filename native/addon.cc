@@ -10,14 +10,17 @@
 #include <v8.h>
 
 #include <cstdlib>
+#include <initializer_list>
 
 #include <mutex>
 #include <set>
 #include <string>
+#include <utility>
 
 #include "code_events.h"
 #include "session.h"
 #include "symbol_table.h"
+#include "wire_format.h"
 
 namespace sfprof {
 namespace {
@@ -52,13 +55,10 @@ Napi::Value EncodeSamples(Napi::Env env, const DrainedThread& drained) {
   return array;
 }
 
-// Events cross into JS packed, not as one object each (setting properties through N-API cost ~4 µs
-// per event, and a worker brings thousands):
-//   numbers    8 per event: seq, type, code type, start, size, new start, script id, position count
-//   names      the added events' names, each followed by a NUL
-//   positions  every line-position event's (pc offset, script offset) pairs, one after another
+// Events cross into JS packed as wire_format.h lays them out, not as one object each (setting
+// properties through N-API cost ~4 µs per event, and a worker brings thousands).
 Napi::Value EncodeEvents(Napi::Env env, const std::vector<CodeEvent>& events) {
-  Napi::Float64Array numbers = Napi::Float64Array::New(env, events.size() * 8);
+  Napi::Float64Array numbers = Napi::Float64Array::New(env, events.size() * wire::kEventWords);
   std::string names;
   size_t position_count = 0;
   for (const CodeEvent& event : events) position_count += event.positions.size();
@@ -66,15 +66,15 @@ Napi::Value EncodeEvents(Napi::Env env, const std::vector<CodeEvent>& events) {
   size_t at = 0;
   for (size_t i = 0; i < events.size(); ++i) {
     const CodeEvent& event = events[i];
-    double* n = numbers.Data() + i * 8;
-    n[0] = static_cast<double>(event.seq);
-    n[1] = static_cast<double>(event.type);
-    n[2] = event.code_type;
-    n[3] = static_cast<double>(event.start);
-    n[4] = static_cast<double>(event.size);
-    n[5] = static_cast<double>(event.new_start);
-    n[6] = event.script_id;
-    n[7] = static_cast<double>(event.positions.size());
+    double* n = numbers.Data() + i * wire::kEventWords;
+    n[wire::kEventSeq] = static_cast<double>(event.seq);
+    n[wire::kEventType] = static_cast<double>(event.type);
+    n[wire::kEventCodeType] = event.code_type;
+    n[wire::kEventStart] = static_cast<double>(event.start);
+    n[wire::kEventSize] = static_cast<double>(event.size);
+    n[wire::kEventNewStart] = static_cast<double>(event.new_start);
+    n[wire::kEventScriptId] = event.script_id;
+    n[wire::kEventPositionCount] = static_cast<double>(event.positions.size());
     if (event.type == CodeEventType::kAdded) {
       names.append(event.name);
       names.push_back('\0');
@@ -324,7 +324,32 @@ void StopAtNodeExit(void* isolate) {
   if (session.owner() == isolate) session.Stop();
 }
 
+// wire_format.h as numbers, so the JS decoders can be checked against the binary they read.
+Napi::Object WireFormat(Napi::Env env) {
+  auto object = [&](std::initializer_list<std::pair<const char*, size_t>> fields) {
+    Napi::Object result = Napi::Object::New(env);
+    for (const auto& field : fields) result.Set(field.first, Napi::Number::New(env, static_cast<double>(field.second)));
+    return result;
+  };
+  Napi::Object format = Napi::Object::New(env);
+  format.Set("sampleHeaderWords", Napi::Number::New(env, wire::kSampleHeaderWords));
+  format.Set("sampleFields", object({{"timeNs", wire::kSampleTimeNs}, {"codeSeq", wire::kSampleCodeSeq},
+                                     {"vmState", wire::kSampleVmState}, {"flags", wire::kSampleFlags},
+                                     {"weightUs", wire::kSampleWeightUs}, {"frameCount", wire::kSampleFrameCount}}));
+  format.Set("sampleFlags", object({{"truncated", kSampleTruncated}}));
+  format.Set("eventWords", Napi::Number::New(env, wire::kEventWords));
+  format.Set("eventFields", object({{"seq", wire::kEventSeq}, {"type", wire::kEventType},
+                                    {"codeType", wire::kEventCodeType}, {"start", wire::kEventStart},
+                                    {"size", wire::kEventSize}, {"newStart", wire::kEventNewStart},
+                                    {"scriptId", wire::kEventScriptId}, {"positionCount", wire::kEventPositionCount}}));
+  format.Set("eventTypes", object({{"added", static_cast<size_t>(CodeEventType::kAdded)},
+                                   {"moved", static_cast<size_t>(CodeEventType::kMoved)},
+                                   {"linePositions", static_cast<size_t>(CodeEventType::kLinePositions)}}));
+  return format;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("wireFormat", WireFormat(env));
   exports.Set("start", Napi::Function::New(env, Start, "start"));
   exports.Set("drain", Napi::Function::New(env, Drain, "drain"));
   exports.Set("stop", Napi::Function::New(env, Stop, "stop"));

@@ -3,13 +3,16 @@
 
 #include <cstdint>
 
+#include "wire_format.h"
+
 namespace sfprof {
 namespace {
 
 constexpr size_t kSpillLimitWords = 8u << 20;  // 64 MiB of encoded samples, then the ring drops
 
-// Appends the ring's published samples to `records` and releases their slots, stopping before
-// `records` would pass `limit_words`.
+// Appends the ring's published samples to `records` as wire_format.h lays them out and releases
+// their slots. Stops before `records` would pass `limit_words`: the rest stays in the ring, which
+// counts what it then drops.
 void ReadRing(SampleRing& ring, uint64_t start_ns, std::vector<double>* records, uint64_t* count,
               size_t limit_words) {
   const uint64_t begin = ring.ReadBegin();
@@ -17,20 +20,21 @@ void ReadRing(SampleRing& ring, uint64_t start_ns, std::vector<double>* records,
   uint64_t position = begin;
   for (; position < end; ++position) {
     const SampleHeader* slot = ring.SlotAt(position);
-    // Leave the rest in the ring (it counts what it then drops) rather than pass the limit.
-    if (records->size() + 6 + slot->frame_count > limit_words) break;
-    const double relative_ns =
-        slot->timestamp_ns >= start_ns ? static_cast<double>(slot->timestamp_ns - start_ns) : 0;
-    records->push_back(relative_ns);
-    records->push_back(static_cast<double>(slot->code_seq));
-    records->push_back(slot->vm_state);
-    records->push_back(slot->flags);
-    records->push_back(slot->weight_us);
     const uint32_t frames = slot->frame_count;
-    records->push_back(frames);
+    if (records->size() + wire::kSampleHeaderWords + frames > limit_words) break;
+    const size_t at = records->size();
+    records->resize(at + wire::kSampleHeaderWords + frames);
+    double* record = records->data() + at;
+    record[wire::kSampleTimeNs] =
+        slot->timestamp_ns >= start_ns ? static_cast<double>(slot->timestamp_ns - start_ns) : 0;
+    record[wire::kSampleCodeSeq] = static_cast<double>(slot->code_seq);
+    record[wire::kSampleVmState] = slot->vm_state;
+    record[wire::kSampleFlags] = slot->flags;
+    record[wire::kSampleWeightUs] = slot->weight_us;
+    record[wire::kSampleFrameCount] = frames;
     void* const* addresses = reinterpret_cast<void* const*>(slot + 1);
     for (uint32_t i = 0; i < frames; ++i) {
-      records->push_back(static_cast<double>(reinterpret_cast<uintptr_t>(addresses[i])));
+      record[wire::kSampleHeaderWords + i] = static_cast<double>(reinterpret_cast<uintptr_t>(addresses[i]));
     }
     (*count)++;
   }

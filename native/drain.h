@@ -19,9 +19,7 @@ struct DrainedThread {
   int thread_id = 0;
   std::string name;
   bool finished = false;
-  // [time since start (ns), code sequence, vm state, flags, weight (µs, 0 = unknown), frame count,
-  //  frame 0 … frame n-1]...
-  std::vector<double> records;
+  std::vector<double> records;  // sample records, as wire_format.h lays them out
   uint64_t count = 0;
   std::vector<CodeEvent> events;
 };

@@ -17,6 +17,14 @@ export interface NativeCodeEvent {
   positions?: Uint32Array;
 }
 
+/**
+ * The packing of code events (native/wire_format.h): EVENT_WORDS numbers per event. The addon reports
+ * it as `wireFormat`; test/wire-format.test.mjs checks that these constants agree with it.
+ */
+export const EVENT_WORDS = 8;
+export const EVENT_FIELDS = { seq: 0, type: 1, codeType: 2, start: 3, size: 4, newStart: 5, scriptId: 6, positionCount: 7 } as const;
+export const EVENT_TYPES = { added: 0, moved: 1, linePositions: 2 } as const;
+
 /** Code events as the binding hands them over (see EncodeEvents in native/addon.cc). */
 export interface PackedCodeEvents {
   numbers: Float64Array;
@@ -31,16 +39,17 @@ export function unpackEvents(packed: PackedCodeEvents): NativeCodeEvent[] {
   const events: NativeCodeEvent[] = [];
   let name = 0;
   let position = 0;
-  for (let at = 0; at + 8 <= numbers.length; at += 8) {
-    const type = numbers[at + 1]!;
-    const event: NativeCodeEvent = { seq: numbers[at]!, type, codeType: numbers[at + 2]!, start: numbers[at + 3]!, size: numbers[at + 4]! };
-    if (type === 0) {
+  const F = EVENT_FIELDS;
+  for (let at = 0; at + EVENT_WORDS <= numbers.length; at += EVENT_WORDS) {
+    const type = numbers[at + F.type]!;
+    const event: NativeCodeEvent = { seq: numbers[at + F.seq]!, type, codeType: numbers[at + F.codeType]!, start: numbers[at + F.start]!, size: numbers[at + F.size]! };
+    if (type === EVENT_TYPES.added) {
       event.name = names[name++] ?? '';
-      event.scriptId = numbers[at + 6]!;
-    } else if (type === 1) {
-      event.newStart = numbers[at + 5]!;
+      event.scriptId = numbers[at + F.scriptId]!;
+    } else if (type === EVENT_TYPES.moved) {
+      event.newStart = numbers[at + F.newStart]!;
     } else {
-      const count = numbers[at + 7]!;
+      const count = numbers[at + F.positionCount]!;
       event.positions = positions.subarray(position, position + count);
       position += count;
     }
@@ -131,6 +140,17 @@ export interface NativeBinding {
   resumeTimer(): void;
   /** The shared object and (demangled) dynamic symbol containing a C++ address, or null. */
   nativeSymbol(address: number): NativeSymbol | null;
+  /** native/wire_format.h as numbers: the layout the decoders in records.ts and here must match. */
+  wireFormat: NativeWireFormat;
+}
+
+export interface NativeWireFormat {
+  sampleHeaderWords: number;
+  sampleFields: Record<'timeNs' | 'codeSeq' | 'vmState' | 'flags' | 'weightUs' | 'frameCount', number>;
+  sampleFlags: { truncated: number };
+  eventWords: number;
+  eventFields: Record<keyof typeof EVENT_FIELDS, number>;
+  eventTypes: Record<keyof typeof EVENT_TYPES, number>;
 }
 
 export interface NativeSymbol {
