@@ -17,7 +17,8 @@
         "native/symbol_table.cc",
         "native/thread_registry.cc",
         "native/timer_itimer.cc",
-        "native/timer_linux.cc"
+        "native/timer_linux.cc",
+        "native/timer_linux_weight.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
