@@ -113,6 +113,13 @@ Napi::Value DrainBatch(Napi::Env env) {
   return result;
 }
 
+// The message for people, the code (failure.h) for src/profiler.ts to decide on.
+void ThrowFailure(Napi::Env env, const Failure& failure) {
+  Napi::Error error = Napi::Error::New(env, "sfprof: " + failure.message);
+  error.Set("code", Napi::String::New(env, failure.code));
+  error.ThrowAsJavaScriptException();
+}
+
 bool IsOwner(const Napi::Env& env) {
   Session& session = Session::Get();
   if (session.owner() != nullptr && session.owner() != CurrentIsolate()) {
@@ -144,9 +151,9 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
   if (engine.IsString()) sampler_options.engine = engine.As<Napi::String>().Utf8Value();
   sampler_options.simulate_perf_failure = options.Get("simulatePerfFailure").ToBoolean().Value();
 
-  std::string error;
-  if (!Session::Get().Start(CurrentIsolate(), sampler_options, &error)) {
-    Napi::Error::New(env, "sfprof: " + error).ThrowAsJavaScriptException();
+  Failure failure;
+  if (!Session::Get().Start(CurrentIsolate(), sampler_options, &failure)) {
+    ThrowFailure(env, failure);
     return env.Undefined();
   }
   Napi::Object result = Napi::Object::New(env);
@@ -230,11 +237,9 @@ Napi::Value AttachThread(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "sfprof: attachThread(threadId) expects a number").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  std::string error;
+  Failure failure;
   const int thread_id = info[0].As<Napi::Number>().Int32Value();
-  if (!Session::Get().AttachThread(CurrentIsolate(), thread_id, &error)) {
-    Napi::Error::New(env, "sfprof: " + error).ThrowAsJavaScriptException();
-  }
+  if (!Session::Get().AttachThread(CurrentIsolate(), thread_id, &failure)) ThrowFailure(env, failure);
   return env.Undefined();
 }
 

@@ -23,21 +23,26 @@ Session& Session::Get() {
   return *session;
 }
 
-bool Session::PickSignal(const TimerEngine& engine, std::string* error) {
+bool Session::PickSignal(const TimerEngine& engine, Failure* failure) {
   signal_ = SIGPROF;
   if (!engine.per_thread()) return true;
   signal_ = SignalChain::PickRealtimeSignal();
   if (signal_ == 0) {
-    *error = "no free real-time signal for the " + options_.engine + " timer engine";
-    return false;
+    return Fail(failure, failure_code::kEngineRefused,
+                "no free real-time signal for the " + options_.engine + " timer engine");
   }
   RealtimeSignal().store(signal_);
   return true;
 }
 
-bool Session::ArmTimer(TimerEngine* engine, ThreadSampler* sampler, std::string* error) {
-  return engine->per_thread() ? engine->AttachThread(sampler, signal_, options_.interval_us, error)
-                              : engine->Arm(options_.interval_us, error);
+bool Session::ArmTimer(TimerEngine* engine, ThreadSampler* sampler, Failure* failure) {
+  std::string error;
+  if (engine->per_thread()) {
+    if (engine->AttachThread(sampler, signal_, options_.interval_us, &error)) return true;
+    return Fail(failure, failure_code::kEngineRefused, error);
+  }
+  if (engine->Arm(options_.interval_us, &error)) return true;
+  return Fail(failure, failure_code::kTimerUnavailable, error);
 }
 
 DrainScope Session::Scope() const {
@@ -50,36 +55,28 @@ DrainScope Session::Scope() const {
   return scope;
 }
 
-bool Session::Start(v8::Isolate* isolate, const SamplerOptions& options, std::string* error) {
-  if (running_) {
-    *error = "sfprof is already running in this process";
-    return false;
-  }
+bool Session::Start(v8::Isolate* isolate, const SamplerOptions& options, Failure* failure) {
+  if (running_) return Fail(failure, failure_code::kAlreadyRunning, "sfprof is already running in this process");
   if (forked_child_.load()) {
-    *error = "sfprof cannot start in a forked child that did not exec";
-    return false;
+    return Fail(failure, failure_code::kForkedChild, "sfprof cannot start in a forked child that did not exec");
   }
   Release();
   options_ = options;
   std::shared_ptr<TimerEngine> engine = CreateEngine(options);
   if (!engine) {
-    *error = "the " + options.engine + " timer engine is not available on this platform";
-    return false;
+    return Fail(failure, failure_code::kEngineUnavailable,
+                "the " + options.engine + " timer engine is not available on this platform");
   }
-  if (!PickSignal(*engine, error)) return false;
+  if (!PickSignal(*engine, failure)) return false;
   std::unique_ptr<ThreadEntry> entry =
       NewThreadEntry(isolate, 0, session_ + 1, options.ring_slots, options.max_frames);
-  if (!entry) {
-    *error = "could not allocate the sample ring";
-    return false;
-  }
+  if (!entry) return Fail(failure, failure_code::kOutOfResources, "could not allocate the sample ring");
   // Checked here, not in SignalChain::Install: putting our handler back must never be refused.
   if (!engine->per_thread() && !options.allow_v8_profiler && V8ProfilerThreadRunning()) {
-    *error = kV8ProfilerRunning;
-    return false;
+    return Fail(failure, failure_code::kSignalOwned, kV8ProfilerRunning);
   }
   GetProcessCounters().Reset();
-  if (!chain_.Install(signal_, options.allow_v8_profiler, error)) return false;
+  if (!chain_.Install(signal_, options.allow_v8_profiler, failure)) return false;
 
   ThreadEntry* main = entry.get();
   main->engine = engine;
@@ -106,7 +103,7 @@ bool Session::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
   process_cpu_start_ns_ = ClockNs(CLOCK_PROCESS_CPUTIME_ID);
   SetCurrentThreadSampler(main->sampler.get());
 
-  if (!ArmTimer(engine.get(), main->sampler.get(), error)) {
+  if (!ArmTimer(engine.get(), main->sampler.get(), failure)) {
     // Not armed by us (it may be someone else's timer): nothing to disarm.
     UndoStart(/*timer_armed=*/false);
     return false;
@@ -123,9 +120,10 @@ bool Session::Start(v8::Isolate* isolate, const SamplerOptions& options, std::st
     registry_.ForgetRetired();
     running_ = true;
   }
-  if (!watcher_.Start(this, isolate, error)) {
+  std::string error;
+  if (!watcher_.Start(this, isolate, &error)) {
     UndoStart(/*timer_armed=*/true);
-    return false;
+    return Fail(failure, failure_code::kOutOfResources, error);
   }
   return true;
 }
@@ -214,32 +212,26 @@ void Session::Release() {
   owner_ = nullptr;
 }
 
-bool Session::AttachThread(v8::Isolate* isolate, int thread_id, std::string* error) {
+bool Session::AttachThread(v8::Isolate* isolate, int thread_id, Failure* failure) {
   if (forked_child_.load()) {
-    *error = "sfprof cannot run in a forked child that did not exec";
-    return false;
+    return Fail(failure, failure_code::kForkedChild, "sfprof cannot run in a forked child that did not exec");
   }
   // All of it with the registry locked, so Stop() cannot slip in between the check and the timer:
   // a timer armed after the handler was restored would kill the process with its first signal.
   ThreadRegistry::Lock lock(&registry_);
   if (!running_.load()) {
-    *error = "no sfprof session is running in this process; start one on the main thread first";
-    return false;
+    return Fail(failure, failure_code::kNoSession,
+                "no sfprof session is running in this process; start one on the main thread first");
   }
   if (isolate == owner_) {
-    *error = "the main thread is sampled by start() itself";
-    return false;
+    return Fail(failure, failure_code::kAlreadyAttached, "the main thread is sampled by start() itself");
   }
   if (registry_.Find(isolate) != nullptr) {
-    *error = "this thread is already being sampled";
-    return false;
+    return Fail(failure, failure_code::kAlreadyAttached, "this thread is already being sampled");
   }
   std::unique_ptr<ThreadEntry> entry =
       NewThreadEntry(isolate, thread_id, session_, options_.ring_slots, options_.max_frames);
-  if (!entry) {
-    *error = "could not allocate the sample ring";
-    return false;
-  }
+  if (!entry) return Fail(failure, failure_code::kOutOfResources, "could not allocate the sample ring");
   ThreadEntry* added = entry.get();
   added->engine = engine_;
   StartThreadClock(added);
@@ -247,7 +239,7 @@ bool Session::AttachThread(v8::Isolate* isolate, int thread_id, std::string* err
   CodeEventLog::Enable(isolate, added->log.get());
   SetCurrentThreadSampler(added->sampler.get());
   if (added->engine->per_thread()) {
-    if (!added->engine->AttachThread(added->sampler.get(), signal_, options_.interval_us, error)) {
+    if (!ArmTimer(added->engine.get(), added->sampler.get(), failure)) {
       added->sampler->paused.store(true, std::memory_order_release);
       SetCurrentThreadSampler(nullptr);
       CodeEventLog::Disable(isolate);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "drain.h"
+#include "failure.h"
 #include "ring_watcher.h"
 #include "signal_chain.h"
 #include "thread_registry.h"
@@ -37,9 +38,9 @@ class Session {
  public:
   static Session& Get();
 
-  // Main JS thread of `isolate`. Fails (with a reason) when already running, when another copy of
-  // sfprof owns the signal, or when the timer cannot be armed.
-  bool Start(v8::Isolate* isolate, const SamplerOptions& options, std::string* error);
+  // Main JS thread of `isolate`. Fails (with a code and a reason) when already running, when another
+  // copy of sfprof owns the signal, or when the timer cannot be armed.
+  bool Start(v8::Isolate* isolate, const SamplerOptions& options, Failure* failure);
   // Owner's JS thread. Disarms the timers, restores the previous disposition, stops code events on
   // the main thread and closes the workers' logs. Rings stay readable until Release().
   void Stop();
@@ -47,7 +48,7 @@ class Session {
 
   // A worker's JS thread: samples it into the running session (its own ring, code log and, for
   // per-thread engines, timer). Fails when no session runs or the thread is already attached.
-  bool AttachThread(v8::Isolate* isolate, int thread_id, std::string* error);
+  bool AttachThread(v8::Isolate* isolate, int thread_id, Failure* failure);
   // That worker's thread (explicitly, or its environment teardown): stops sampling it. What it
   // sampled stays for the main thread's next drain.
   void DetachThread(v8::Isolate* isolate);
@@ -95,9 +96,9 @@ class Session {
 
  private:
   // Picks the signal for `engine` into signal_ (a free real-time one for per-thread engines).
-  bool PickSignal(const TimerEngine& engine, std::string* error);
+  bool PickSignal(const TimerEngine& engine, Failure* failure);
   // Arms `engine` for the calling thread: its own timer, or the process-wide one.
-  bool ArmTimer(TimerEngine* engine, ThreadSampler* sampler, std::string* error);
+  bool ArmTimer(TimerEngine* engine, ThreadSampler* sampler, Failure* failure);
   // A failed Start() after the handler was installed: put everything back as it was.
   void UndoStart(bool timer_armed);
   // Stops the per-thread timer of an entry and keeps the handler from sampling it. Registry locked.

@@ -112,19 +112,19 @@ int SignalChain::PickRealtimeSignal() {
   return 0;
 }
 
-bool SignalChain::Install(int signo, bool allow_v8_profiler, std::string* error) {
+bool SignalChain::Install(int signo, bool allow_v8_profiler, Failure* failure) {
   signo_ = signo;
   allow_v8_profiler_ = allow_v8_profiler;
-  return InstallCurrent(error);
+  return InstallCurrent(failure);
 }
 
-bool SignalChain::InstallCurrent(std::string* error) {
+bool SignalChain::InstallCurrent(Failure* failure) {
   const int signo = signo_;
   const std::string signal_name = signo == SIGPROF ? "SIGPROF" : "signal " + std::to_string(signo);
   struct sigaction current;
   if (sigaction(signo, nullptr, &current) != 0) {
-    *error = "sigaction(" + signal_name + ") query failed: " + strerror(errno);
-    return false;
+    return Fail(failure, failure_code::kSignalFailed,
+                "sigaction(" + signal_name + ") query failed: " + strerror(errno));
   }
   if (signo != SIGPROF && !IsOurHandler(current)) {
     GetPreviousAction(signo).action = current;
@@ -132,13 +132,11 @@ bool SignalChain::InstallCurrent(std::string* error) {
   } else if (!IsOurHandler(current)) {
     std::string other;
     if (IsAnotherSfprof(current, &other)) {
-      *error = "SIGPROF is already handled by another copy of sfprof (" + other +
-               "); this copy will not profile";
-      return false;
+      return Fail(failure, failure_code::kSignalOwned,
+                  "SIGPROF is already handled by another copy of sfprof (" + other + "); this copy will not profile");
     }
     if (!allow_v8_profiler_ && IsV8ProfilerHandler(current)) {
-      *error = kV8ProfilerRunning;
-      return false;
+      return Fail(failure, failure_code::kSignalOwned, kV8ProfilerRunning);
     }
     // Only ever written while our handler is not installed, so the handler never sees it torn.
     GetPreviousAction(signo).action = current;
@@ -152,8 +150,8 @@ bool SignalChain::InstallCurrent(std::string* error) {
   ours.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
   sigemptyset(&ours.sa_mask);
   if (sigaction(signo, &ours, nullptr) != 0) {
-    *error = "sigaction(" + signal_name + ") install failed: " + strerror(errno);
-    return false;
+    return Fail(failure, failure_code::kSignalFailed,
+                "sigaction(" + signal_name + ") install failed: " + strerror(errno));
   }
   installed_ = true;
   return true;
@@ -194,7 +192,7 @@ void SignalChain::Ensure() {
     if (!IsDefaultOrIgnore(current)) {
       displaced_++;
     } else {
-      std::string ignored;
+      Failure ignored;
       installed_ = false;
       if (InstallCurrent(&ignored)) reinstalls_++;
     }

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <string>
 
+#include "failure.h"
+
 namespace sfprof {
 
 // Why start() refuses while V8's CPU profiler runs (checked by InstallHandler and by the session).
@@ -25,7 +27,7 @@ class SignalChain {
   // Installs our handler for `signo` and remembers what it replaces. Refuses SIGPROF when another copy
   // of sfprof owns it, or V8's profiler does (unless `allow_v8_profiler`: V8's CPU profiler restores
   // the default disposition when it stops, so chaining to it is safe only if it stops after us).
-  bool Install(int signo, bool allow_v8_profiler, std::string* error);
+  bool Install(int signo, bool allow_v8_profiler, Failure* failure);
   // Puts the previous disposition back, unless someone installed over us since.
   void Restore();
   // Any thread, after Install and while the timer is armed: reinstalls our handler if the disposition went back to
@@ -41,7 +43,7 @@ class SignalChain {
   }
 
  private:
-  bool InstallCurrent(std::string* error);
+  bool InstallCurrent(Failure* failure);
 
   int signo_ = 0;
   bool allow_v8_profiler_ = false;

@@ -116,6 +116,25 @@ export interface NativeStats {
   afterStop?: number;
 }
 
+/** The `code` of a native start() or attachThread() failure (native/failure.h says when each applies). */
+export type NativeErrorCode =
+  | 'SFPROF_ALREADY_RUNNING'
+  | 'SFPROF_ALREADY_ATTACHED'
+  | 'SFPROF_NO_SESSION'
+  | 'SFPROF_FORKED_CHILD'
+  | 'SFPROF_ENGINE_UNAVAILABLE'
+  | 'SFPROF_ENGINE_REFUSED'
+  | 'SFPROF_TIMER_UNAVAILABLE'
+  | 'SFPROF_SIGNAL_OWNED'
+  | 'SFPROF_SIGNAL_FAILED'
+  | 'SFPROF_OUT_OF_RESOURCES';
+
+/** The native code of an error the binding threw; undefined for any other error. */
+export function nativeErrorCode(error: unknown): NativeErrorCode | undefined {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && code.startsWith('SFPROF_') ? (code as NativeErrorCode) : undefined;
+}
+
 export interface NativeBinding {
   start(options: {
     intervalUs: number;

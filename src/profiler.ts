@@ -7,6 +7,7 @@ import { findEmbeddedCopyInProcess } from './embedded-copy';
 import { NativeSymbols } from './native-symbols';
 import {
   loadNative,
+  nativeErrorCode,
   unpackEvents,
   type NativeBatch,
   type NativeBinding,
@@ -500,10 +501,8 @@ export function start(options: StartOptions = {}): void {
       break;
     } catch (error) {
       // Only a per-thread engine that the kernel refused falls back; anything else is the answer.
+      if (index === candidates.length - 1 || nativeErrorCode(error) !== 'SFPROF_ENGINE_REFUSED') throw error;
       const message = error instanceof Error ? error.message : String(error);
-      if (index === candidates.length - 1 || !/perf_event_open|perf signals|perf event|timer_create|timer_settime|real-time signal/.test(message)) {
-        throw error;
-      }
       refused.push(`${candidate.engine}: ${message.replace(/^sfprof: /, '')}`);
     }
   }
