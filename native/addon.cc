@@ -140,11 +140,11 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
   Napi::Object options = info[0].As<Napi::Object>();
   bool ok = true;
   SamplerOptions sampler_options;
-  sampler_options.interval_us = RequireUint(options, "intervalUs", 1, 60000000, &ok);
+  sampler_options.interval_us = RequireUint(options, "intervalUs", kIntervalUsMin, kIntervalUsMax, &ok);
   if (!ok) return env.Undefined();
-  sampler_options.ring_slots = RequireUint(options, "ringSlots", 2, 1u << 20, &ok);
+  sampler_options.ring_slots = RequireUint(options, "ringSlots", kRingSlotsMin, kRingSlotsMax, &ok);
   if (!ok) return env.Undefined();
-  sampler_options.max_frames = RequireUint(options, "maxFrames", 1, 255, &ok);
+  sampler_options.max_frames = RequireUint(options, "maxFrames", kMaxFramesMin, kMaxFramesMax, &ok);
   if (!ok) return env.Undefined();
   sampler_options.allow_v8_profiler = options.Get("allowV8Profiler").ToBoolean().Value();
   Napi::Value engine = options.Get("engine");
@@ -353,8 +353,24 @@ Napi::Object WireFormat(Napi::Env env) {
   return format;
 }
 
+// session.h's option bounds, so a test can check that src/options.ts validates with the same ones.
+Napi::Object OptionBounds(Napi::Env env) {
+  auto range = [&](uint64_t min, uint64_t max) {
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("min", Napi::Number::New(env, static_cast<double>(min)));
+    result.Set("max", Napi::Number::New(env, static_cast<double>(max)));
+    return result;
+  };
+  Napi::Object bounds = Napi::Object::New(env);
+  bounds.Set("intervalUs", range(kIntervalUsMin, kIntervalUsMax));
+  bounds.Set("ringSlots", range(kRingSlotsMin, kRingSlotsMax));
+  bounds.Set("maxFrames", range(kMaxFramesMin, kMaxFramesMax));
+  return bounds;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("wireFormat", WireFormat(env));
+  exports.Set("optionBounds", OptionBounds(env));
   exports.Set("start", Napi::Function::New(env, Start, "start"));
   exports.Set("drain", Napi::Function::New(env, Drain, "drain"));
   exports.Set("stop", Napi::Function::New(env, Stop, "stop"));

@@ -21,6 +21,17 @@
 
 namespace sfprof {
 
+// Bounds of the options start() takes. src/options.ts is the one validator (its errors name the
+// option, the value and what is allowed); these are its numbers, so addon.cc only rejects what
+// options.ts would never send. The addon reports them as `optionBounds`, and
+// test/wire-format.test.mjs checks that options.ts agrees.
+constexpr uint64_t kIntervalUsMin = 100;
+constexpr uint64_t kIntervalUsMax = 1000000;
+constexpr uint64_t kRingSlotsMin = 16;  // and a power of two (SampleRing::Init refuses others)
+constexpr uint64_t kRingSlotsMax = 1u << 20;
+constexpr uint64_t kMaxFramesMin = 1;
+constexpr uint64_t kMaxFramesMax = 255;
+
 struct SamplerOptions {
   uint64_t interval_us = 10000;
   size_t ring_slots = 4096;

@@ -161,6 +161,8 @@ export interface NativeBinding {
   nativeSymbol(address: number): NativeSymbol | null;
   /** native/wire_format.h as numbers: the layout the decoders in records.ts and here must match. */
   wireFormat: NativeWireFormat;
+  /** The bounds start() defends (native/session.h); options.ts validates with the same ones. */
+  optionBounds: Record<'intervalUs' | 'ringSlots' | 'maxFrames', { min: number; max: number }>;
 }
 
 export interface NativeWireFormat {

@@ -1,5 +1,6 @@
-// The JS decoders against the layout the addon reports (native/wire_format.h as its `wireFormat`):
-// a change on one side only fails here rather than as garbage in every profile.
+// The JS decoders against the layout the addon reports (native/wire_format.h as its `wireFormat`),
+// and options.ts against the bounds it defends (`optionBounds`): a change on one side only fails
+// here rather than as garbage in every profile or a start() that fails for no stated reason.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
@@ -39,4 +40,13 @@ test('code events: native.ts unpacks the packing the addon writes', () => {
     { seq: 2, type: 1, codeType: 1, start: 0x1000, size: 64, newStart: 0x2000, positions: undefined },
     { seq: 3, type: 2, codeType: 0, start: 0x3000, size: 16, positions: [4, 40] },
   ]);
+});
+
+test('option bounds: options.ts validates with the bounds the addon defends', async () => {
+  const options = await import('../dist/options.js');
+  assert.deepEqual({ ...loadNative().optionBounds }, {
+    intervalUs: { min: options.INTERVAL_MIN_US, max: options.INTERVAL_MAX_US },
+    ringSlots: { min: options.RING_SLOTS_MIN, max: options.RING_SLOTS_MAX },
+    maxFrames: { min: options.MAX_FRAMES_MIN, max: options.MAX_FRAMES_MAX },
+  });
 });
