@@ -1,4 +1,6 @@
 // The only file that includes napi.h: argument checks and conversions for start/stop/drain/stats.
+// Longer than the ~350 lines other files keep to, on purpose: every conversion to and from JS is
+// here, so that nothing else in native/ depends on N-API.
 #include <node.h>
 #include <napi.h>
 #include <cxxabi.h>
