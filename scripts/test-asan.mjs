@@ -29,7 +29,7 @@ const COPIED = ['package.json', 'binding.gyp', 'tsconfig.json', 'bin', 'native',
 // loader (--no-addons: the addon never loads), signal-safety (a static check of the object file),
 // bench (other profilers' addons, minutes long), ring-buffer (runs the native tests, which run below)
 // and the pure-JS tests.
-const DEFAULT_TESTS = ['api', 'lifecycle', 'threads', 'eintr', 'coexist', 'engines', 'auto', 'storm', 'output-safety']
+const DEFAULT_TESTS = ['api', 'lifecycle', 'threads', 'eintr', 'coexist', 'engines', 'auto', 'storm', 'output-safety', 'native-errors']
   .map((name) => `test/${name}.test.mjs`);
 // Not 1, so that a test expecting a plain failure cannot mistake a sanitizer report for it.
 const REPORT_EXIT_CODE = 86;
