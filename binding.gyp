@@ -8,11 +8,17 @@
       "sources": [
         "native/addon.cc",
         "native/code_events.cc",
-        "native/sampler.cc",
+        "native/drain.cc",
+        "native/ring_watcher.cc",
+        "native/session.cc",
+        "native/session_process.cc",
+        "native/signal_chain.cc",
         "native/signal_handler.cc",
         "native/symbol_table.cc",
+        "native/thread_registry.cc",
         "native/timer_itimer.cc",
-        "native/timer_linux.cc"
+        "native/timer_linux.cc",
+        "native/timer_linux_weight.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

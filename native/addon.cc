@@ -1,4 +1,6 @@
 // The only file that includes napi.h: argument checks and conversions for start/stop/drain/stats.
+// Longer than the ~350 lines other files keep to, on purpose: every conversion to and from JS is
+// here, so that nothing else in native/ depends on N-API.
 #include <node.h>
 #include <napi.h>
 #include <cxxabi.h>
@@ -10,14 +12,17 @@
 #include <v8.h>
 
 #include <cstdlib>
+#include <initializer_list>
 
 #include <mutex>
 #include <set>
 #include <string>
+#include <utility>
 
 #include "code_events.h"
-#include "sampler.h"
+#include "session.h"
 #include "symbol_table.h"
+#include "wire_format.h"
 
 namespace sfprof {
 namespace {
@@ -52,13 +57,10 @@ Napi::Value EncodeSamples(Napi::Env env, const DrainedThread& drained) {
   return array;
 }
 
-// Events cross into JS packed, not as one object each (setting properties through N-API cost ~4 µs
-// per event, and a worker brings thousands):
-//   numbers    8 per event: seq, type, code type, start, size, new start, script id, position count
-//   names      the added events' names, each followed by a NUL
-//   positions  every line-position event's (pc offset, script offset) pairs, one after another
+// Events cross into JS packed as wire_format.h lays them out, not as one object each (setting
+// properties through N-API cost ~4 µs per event, and a worker brings thousands).
 Napi::Value EncodeEvents(Napi::Env env, const std::vector<CodeEvent>& events) {
-  Napi::Float64Array numbers = Napi::Float64Array::New(env, events.size() * 8);
+  Napi::Float64Array numbers = Napi::Float64Array::New(env, events.size() * wire::kEventWords);
   std::string names;
   size_t position_count = 0;
   for (const CodeEvent& event : events) position_count += event.positions.size();
@@ -66,15 +68,15 @@ Napi::Value EncodeEvents(Napi::Env env, const std::vector<CodeEvent>& events) {
   size_t at = 0;
   for (size_t i = 0; i < events.size(); ++i) {
     const CodeEvent& event = events[i];
-    double* n = numbers.Data() + i * 8;
-    n[0] = static_cast<double>(event.seq);
-    n[1] = static_cast<double>(event.type);
-    n[2] = event.code_type;
-    n[3] = static_cast<double>(event.start);
-    n[4] = static_cast<double>(event.size);
-    n[5] = static_cast<double>(event.new_start);
-    n[6] = event.script_id;
-    n[7] = static_cast<double>(event.positions.size());
+    double* n = numbers.Data() + i * wire::kEventWords;
+    n[wire::kEventSeq] = static_cast<double>(event.seq);
+    n[wire::kEventType] = static_cast<double>(event.type);
+    n[wire::kEventCodeType] = event.code_type;
+    n[wire::kEventStart] = static_cast<double>(event.start);
+    n[wire::kEventSize] = static_cast<double>(event.size);
+    n[wire::kEventNewStart] = static_cast<double>(event.new_start);
+    n[wire::kEventScriptId] = event.script_id;
+    n[wire::kEventPositionCount] = static_cast<double>(event.positions.size());
     if (event.type == CodeEventType::kAdded) {
       names.append(event.name);
       names.push_back('\0');
@@ -95,7 +97,7 @@ Napi::Value EncodeEvents(Napi::Env env, const std::vector<CodeEvent>& events) {
 // refers to was appended before the sample was taken, so it is in the same batch or an earlier one).
 Napi::Value DrainBatch(Napi::Env env) {
   std::vector<DrainedThread> drained;
-  Sampler::Get().Drain(&drained);
+  Session::Get().Drain(&drained);
   Napi::Array threads = Napi::Array::New(env, drained.size());
   for (size_t i = 0; i < drained.size(); ++i) {
     const DrainedThread& thread = drained[i];
@@ -113,9 +115,16 @@ Napi::Value DrainBatch(Napi::Env env) {
   return result;
 }
 
+// The message for people, the code (failure.h) for src/profiler.ts to decide on.
+void ThrowFailure(Napi::Env env, const Failure& failure) {
+  Napi::Error error = Napi::Error::New(env, "sfprof: " + failure.message);
+  error.Set("code", Napi::String::New(env, failure.code));
+  error.ThrowAsJavaScriptException();
+}
+
 bool IsOwner(const Napi::Env& env) {
-  Sampler& sampler = Sampler::Get();
-  if (sampler.owner() != nullptr && sampler.owner() != CurrentIsolate()) {
+  Session& session = Session::Get();
+  if (session.owner() != nullptr && session.owner() != CurrentIsolate()) {
     Napi::Error::New(env, "sfprof: the sampler belongs to another thread")
         .ThrowAsJavaScriptException();
     return false;
@@ -133,24 +142,24 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
   Napi::Object options = info[0].As<Napi::Object>();
   bool ok = true;
   SamplerOptions sampler_options;
-  sampler_options.interval_us = RequireUint(options, "intervalUs", 1, 60000000, &ok);
+  sampler_options.interval_us = RequireUint(options, "intervalUs", kIntervalUsMin, kIntervalUsMax, &ok);
   if (!ok) return env.Undefined();
-  sampler_options.ring_slots = RequireUint(options, "ringSlots", 2, 1u << 20, &ok);
+  sampler_options.ring_slots = RequireUint(options, "ringSlots", kRingSlotsMin, kRingSlotsMax, &ok);
   if (!ok) return env.Undefined();
-  sampler_options.max_frames = RequireUint(options, "maxFrames", 1, 255, &ok);
+  sampler_options.max_frames = RequireUint(options, "maxFrames", kMaxFramesMin, kMaxFramesMax, &ok);
   if (!ok) return env.Undefined();
   sampler_options.allow_v8_profiler = options.Get("allowV8Profiler").ToBoolean().Value();
   Napi::Value engine = options.Get("engine");
   if (engine.IsString()) sampler_options.engine = engine.As<Napi::String>().Utf8Value();
   sampler_options.simulate_perf_failure = options.Get("simulatePerfFailure").ToBoolean().Value();
 
-  std::string error;
-  if (!Sampler::Get().Start(CurrentIsolate(), sampler_options, &error)) {
-    Napi::Error::New(env, "sfprof: " + error).ThrowAsJavaScriptException();
+  Failure failure;
+  if (!Session::Get().Start(CurrentIsolate(), sampler_options, &failure)) {
+    ThrowFailure(env, failure);
     return env.Undefined();
   }
   Napi::Object result = Napi::Object::New(env);
-  result.Set("engine", Napi::String::New(env, Sampler::Get().engine_name()));
+  result.Set("engine", Napi::String::New(env, Session::Get().engine_name()));
   return result;
 }
 
@@ -163,35 +172,35 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
 // Around the removal of the app's last JS SIGPROF listener: libuv then restores the default
 // disposition, and a tick of our timer before the watcher's next look would kill the app.
 Napi::Value PauseTimer(const Napi::CallbackInfo& info) {
-  if (IsOwner(info.Env())) Sampler::Get().PauseTimer();
+  if (IsOwner(info.Env())) Session::Get().PauseTimer();
   return info.Env().Undefined();
 }
 
 Napi::Value ResumeTimer(const Napi::CallbackInfo& info) {
-  if (IsOwner(info.Env())) Sampler::Get().ResumeTimer();
+  if (IsOwner(info.Env())) Session::Get().ResumeTimer();
   return info.Env().Undefined();
 }
 
 Napi::Object BuildStats(Napi::Env env) {
-  Sampler& sampler = Sampler::Get();
+  Session& session = Session::Get();
   ProcessCounters& process = GetProcessCounters();
   Napi::Object stats = Napi::Object::New(env);
   auto set = [&](const char* key, double value) { stats.Set(key, Napi::Number::New(env, value)); };
-  stats.Set("running", Napi::Boolean::New(env, sampler.running()));
-  stats.Set("engine", Napi::String::New(env, sampler.engine_name()));
-  set("signal", sampler.signal_number());
+  stats.Set("running", Napi::Boolean::New(env, session.running()));
+  stats.Set("engine", Napi::String::New(env, session.engine_name()));
+  set("signal", session.signal_number());
   set("afterStop", static_cast<double>(process.after_stop.load()));
-  set("intervalUs", static_cast<double>(sampler.interval_us()));
+  set("intervalUs", static_cast<double>(session.interval_us()));
   set("timerSignals", static_cast<double>(process.timer_signals.load()));
   set("nonJsThread", static_cast<double>(process.non_js_thread.load()));
   set("forwarded", static_cast<double>(process.forwarded.load()));
   set("foreignIgnored", static_cast<double>(process.foreign_ignored.load()));
-  set("handlerReinstalls", static_cast<double>(sampler.handler_reinstalls()));
-  set("handlerDisplaced", static_cast<double>(sampler.handler_displaced()));
+  set("handlerReinstalls", static_cast<double>(session.handler_reinstalls()));
+  set("handlerDisplaced", static_cast<double>(session.handler_displaced()));
   set("forwardLoops", static_cast<double>(process.forward_loops.load()));
-  set("spillInterrupts", static_cast<double>(sampler.spill_interrupts()));
+  set("spillInterrupts", static_cast<double>(session.spill_interrupts()));
   ThreadTotals totals;
-  if (sampler.Totals(&totals)) {
+  if (session.Totals(&totals)) {
     set("samplesRecorded", static_cast<double>(totals.samples_recorded));
     set("droppedRingFull", static_cast<double>(totals.dropped_ring_full));
     set("droppedBusy", static_cast<double>(totals.dropped_busy));
@@ -202,10 +211,9 @@ Napi::Object BuildStats(Napi::Env env) {
     for (size_t i = 0; i < kHandlerBuckets; ++i) histogram[i] = totals.handler_time[i];
     stats.Set("handlerTimeHistogram", histogram);
     set("handlerBucketNs", static_cast<double>(kHandlerBucketNs));
-    set("threadCpuNs", ClockNs(CLOCK_THREAD_CPUTIME_ID) - sampler.thread_cpu_start_ns());
-    set("threadUserNs", ThreadUserNs() - sampler.thread_user_start_ns());
-    set("processCpuNs", ClockNs(CLOCK_PROCESS_CPUTIME_ID) - sampler.process_cpu_start_ns());
-    set("elapsedNs", ClockNs(CLOCK_MONOTONIC) - static_cast<double>(sampler.start_ns()));
+    set("threadCpuNs", ClockNs(CLOCK_THREAD_CPUTIME_ID) - session.thread_cpu_start_ns());
+    set("processCpuNs", ClockNs(CLOCK_PROCESS_CPUTIME_ID) - session.process_cpu_start_ns());
+    set("elapsedNs", ClockNs(CLOCK_MONOTONIC) - static_cast<double>(session.start_ns()));
   }
   return stats;
 }
@@ -216,11 +224,11 @@ Napi::Value Stats(const Napi::CallbackInfo& info) { return BuildStats(info.Env()
 Napi::Value Stop(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!IsOwner(env)) return env.Undefined();
-  Sampler& sampler = Sampler::Get();
-  sampler.Stop();
+  Session& session = Session::Get();
+  session.Stop();
   Napi::Object batch = DrainBatch(env).As<Napi::Object>();
   batch.Set("stats", BuildStats(env));
-  sampler.Release();
+  session.Release();
   return batch;
 }
 
@@ -231,28 +239,26 @@ Napi::Value AttachThread(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "sfprof: attachThread(threadId) expects a number").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  std::string error;
+  Failure failure;
   const int thread_id = info[0].As<Napi::Number>().Int32Value();
-  if (!Sampler::Get().AttachThread(CurrentIsolate(), thread_id, &error)) {
-    Napi::Error::New(env, "sfprof: " + error).ThrowAsJavaScriptException();
-  }
+  if (!Session::Get().AttachThread(CurrentIsolate(), thread_id, &failure)) ThrowFailure(env, failure);
   return env.Undefined();
 }
 
 Napi::Value DetachThread(const Napi::CallbackInfo& info) {
-  Sampler::Get().DetachThread(CurrentIsolate());
+  Session::Get().DetachThread(CurrentIsolate());
   return info.Env().Undefined();
 }
 
 Napi::Value NameThread(const Napi::CallbackInfo& info) {
   if (info.Length() >= 1 && info[0].IsString()) {
-    Sampler::Get().NameThread(CurrentIsolate(), info[0].As<Napi::String>().Utf8Value());
+    Session::Get().NameThread(CurrentIsolate(), info[0].As<Napi::String>().Utf8Value());
   }
   return info.Env().Undefined();
 }
 
 Napi::Value SessionRunning(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), Sampler::Get().running());
+  return Napi::Boolean::New(info.Env(), Session::Get().running());
 }
 
 // Addresses that need aliasing: V8 reports builtins at their place in the node binary but runs them
@@ -307,13 +313,13 @@ void CleanupHook(void* isolate) {
     std::lock_guard<std::mutex> lock(g_hooked_mutex);
     g_hooked->erase(isolate);
   }
-  Sampler& sampler = Sampler::Get();
-  if (sampler.owner() == isolate) {
-    sampler.Stop();
-    sampler.Release();
+  Session& session = Session::Get();
+  if (session.owner() == isolate) {
+    session.Stop();
+    session.Release();
   } else {
     // A worker's teardown (its end, or Worker.terminate()): what it sampled stays for the drain.
-    sampler.DetachThread(static_cast<v8::Isolate*>(isolate));
+    session.DetachThread(static_cast<v8::Isolate*>(isolate));
   }
 }
 
@@ -321,11 +327,52 @@ void CleanupHook(void* isolate) {
 // and before `node --cpu-prof` stops V8's profiler, which restores the default SIGPROF disposition:
 // our timer must be disarmed by then.
 void StopAtNodeExit(void* isolate) {
-  Sampler& sampler = Sampler::Get();
-  if (sampler.owner() == isolate) sampler.Stop();
+  Session& session = Session::Get();
+  if (session.owner() == isolate) session.Stop();
+}
+
+// wire_format.h as numbers, so the JS decoders can be checked against the binary they read.
+Napi::Object WireFormat(Napi::Env env) {
+  auto object = [&](std::initializer_list<std::pair<const char*, size_t>> fields) {
+    Napi::Object result = Napi::Object::New(env);
+    for (const auto& field : fields) result.Set(field.first, Napi::Number::New(env, static_cast<double>(field.second)));
+    return result;
+  };
+  Napi::Object format = Napi::Object::New(env);
+  format.Set("sampleHeaderWords", Napi::Number::New(env, wire::kSampleHeaderWords));
+  format.Set("sampleFields", object({{"timeNs", wire::kSampleTimeNs}, {"codeSeq", wire::kSampleCodeSeq},
+                                     {"vmState", wire::kSampleVmState}, {"flags", wire::kSampleFlags},
+                                     {"weightUs", wire::kSampleWeightUs}, {"frameCount", wire::kSampleFrameCount}}));
+  format.Set("sampleFlags", object({{"truncated", kSampleTruncated}}));
+  format.Set("eventWords", Napi::Number::New(env, wire::kEventWords));
+  format.Set("eventFields", object({{"seq", wire::kEventSeq}, {"type", wire::kEventType},
+                                    {"codeType", wire::kEventCodeType}, {"start", wire::kEventStart},
+                                    {"size", wire::kEventSize}, {"newStart", wire::kEventNewStart},
+                                    {"scriptId", wire::kEventScriptId}, {"positionCount", wire::kEventPositionCount}}));
+  format.Set("eventTypes", object({{"added", static_cast<size_t>(CodeEventType::kAdded)},
+                                   {"moved", static_cast<size_t>(CodeEventType::kMoved)},
+                                   {"linePositions", static_cast<size_t>(CodeEventType::kLinePositions)}}));
+  return format;
+}
+
+// session.h's option bounds, so a test can check that src/options.ts validates with the same ones.
+Napi::Object OptionBounds(Napi::Env env) {
+  auto range = [&](uint64_t min, uint64_t max) {
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("min", Napi::Number::New(env, static_cast<double>(min)));
+    result.Set("max", Napi::Number::New(env, static_cast<double>(max)));
+    return result;
+  };
+  Napi::Object bounds = Napi::Object::New(env);
+  bounds.Set("intervalUs", range(kIntervalUsMin, kIntervalUsMax));
+  bounds.Set("ringSlots", range(kRingSlotsMin, kRingSlotsMax));
+  bounds.Set("maxFrames", range(kMaxFramesMin, kMaxFramesMax));
+  return bounds;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("wireFormat", WireFormat(env));
+  exports.Set("optionBounds", OptionBounds(env));
   exports.Set("start", Napi::Function::New(env, Start, "start"));
   exports.Set("drain", Napi::Function::New(env, Drain, "drain"));
   exports.Set("stop", Napi::Function::New(env, Stop, "stop"));

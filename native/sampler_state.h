@@ -41,6 +41,9 @@ struct ThreadSampler {
   std::atomic<bool> paused{false};
 
   // ---- per-thread engines: set by AttachThread before the timer runs, cleared by DetachThread ----
+  // The engine's own weight for each sample (timer.h), called by the handler in signal context;
+  // null when the engine cannot say (itimer): the sample's weight is then 0, "unknown".
+  uint64_t (*sample_weight_ns)(ThreadSampler* sampler) = nullptr;
   uint64_t interval_ns = 0;
   int perf_fd = -1;                 // perf: the task-clock event (read for weights)
 #if defined(__linux__)

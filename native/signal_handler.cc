@@ -1,23 +1,20 @@
 // THE signal-context file. Everything here runs inside the timer signal's handler (SIGPROF, or the
 // real-time signal of the per-thread engines), which can interrupt any instruction of any thread,
-// including malloc, a held lock, or V8 itself.
+// including malloc, a held lock, or V8 itself. The only other code the handler runs is an engine's
+// sample-weight function (timer.h), kept apart in timer_linux_weight.cc under this same rule.
 //
 // Rule: code in this file may only do async-signal-safe work: atomics, reads and writes of memory
-// preallocated before the timer was armed, clock_gettime, errno save/restore, raw syscalls on our
-// own descriptors and timers (read, ioctl, timer_getoverrun), v8::Isolate::GetStackSample, and
-// calling the previous handler. It must never allocate (malloc,
-// new), take a lock (pthread mutexes, std::mutex, function-local statics), print, throw, or touch V8
-// handles. scripts/check-signal-safety.mjs enforces this on the object file; keep anything else out.
+// preallocated before the timer was armed, clock_gettime, errno save/restore,
+// v8::Isolate::GetStackSample, calling the previous handler, and calling the engine's sample-weight
+// function. It must never allocate (malloc, new), take a lock (pthread mutexes, std::mutex,
+// function-local statics), print, throw, or touch V8 handles. scripts/check-signal-safety.mjs
+// enforces this on both object files (ring_buffer.h and registers.h inline into this one); keep
+// anything else out.
 #include <errno.h>
 #include <signal.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cstdint>
-#if defined(__linux__)
-#include <linux/perf_event.h>
-#include <sys/ioctl.h>
-#endif
 
 #include <v8-isolate.h>
 #include <v8-unwinder.h>
@@ -63,41 +60,6 @@ inline bool IsTimerSignal(int signo, const siginfo_t* info) {
 #endif
 }
 
-// Signal-safe: the CPU time this sample stands for, from the per-thread engine's own count; 0 under
-// itimer, whose signals carry none. The first sample stands for the random first period.
-// perf: the counter's advance, at most one period. The counter also runs in the kernel, where
-// exclude_kernel keeps it from firing: time in syscalls would otherwise land on whatever user stack
-// comes next. Real-time signals queue, so perf samples do not coalesce.
-// thread-cpu: one interval per expiry the kernel folded into this signal (overruns).
-inline uint64_t SampleWeightNs(ThreadSampler* sampler) {
-#if defined(__linux__)
-  const bool first = sampler->first_pending;
-  sampler->first_pending = false;
-  const uint64_t period = first ? sampler->first_period_ns : sampler->interval_ns;
-  if (sampler->perf_fd >= 0) {
-    uint64_t count = 0;
-    uint64_t weight = period;
-    if (read(sampler->perf_fd, &count, sizeof(count)) == static_cast<ssize_t>(sizeof(count))) {
-      const uint64_t advance = count - sampler->perf_last_count;
-      sampler->perf_last_count = count;
-      if (advance < weight) weight = advance;
-    }
-    if (first) {
-      // From now on, whole intervals.
-      uint64_t interval = sampler->interval_ns;
-      ioctl(sampler->perf_fd, PERF_EVENT_IOC_PERIOD, &interval);
-    }
-    return weight;
-  }
-  if (sampler->has_cpu_timer) {
-    const int overruns = first ? 0 : timer_getoverrun(sampler->cpu_timer);
-    return period + static_cast<uint64_t>(overruns > 0 ? overruns : 0) * sampler->interval_ns;
-  }
-#endif
-  (void)sampler;
-  return 0;
-}
-
 // Signal-safe: calls the handler we replaced, exactly as the kernel would have.
 void ForwardToPrevious(int signo, siginfo_t* info, void* ucontext) {
   if (tls_forwarding) {
@@ -134,7 +96,8 @@ void ForwardToPrevious(int signo, siginfo_t* info, void* ucontext) {
 // Signal-safe: one sample into the calling thread's ring.
 void TakeSample(ThreadSampler* sampler, void* ucontext) {
   const uint64_t started = MonotonicNs();
-  const uint64_t weight_ns = SampleWeightNs(sampler);
+  // The engine's weight (timer.h): the handler knows no engine.
+  const uint64_t weight_ns = sampler->sample_weight_ns != nullptr ? sampler->sample_weight_ns(sampler) : 0;
   SampleHeader* slot = sampler->ring.BeginWrite();
   if (slot == nullptr) {
     sampler->dropped_ring_full.fetch_add(1, std::memory_order_relaxed);

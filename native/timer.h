@@ -6,6 +6,16 @@
 //
 // Process-wide engines use Arm/Disarm; per-thread engines attach to the calling JS thread and keep
 // their state in its ThreadSampler, where the signal handler reads it.
+//
+// Each engine weighs its own samples: the CPU time one sample stands for. A per-thread engine's
+// AttachThread sets ThreadSampler::sample_weight_ns to a function of its own, which the handler calls
+// for every sample; an engine that leaves it null (itimer, whose signals carry no count) gives weight
+// 0, "unknown". A plain function pointer in the ThreadSampler rather than a virtual call on the
+// engine: the handler reaches nothing but the ThreadSampler (the engine object is shared by registry
+// entries, whose lifetime the handler cannot see), and the pointer is written before the timer runs,
+// like every other field the handler reads. Those functions run in signal context, so they live apart
+// from the engines' setup code, in timer_linux_weight.cc, under signal_handler.cc's rule and checked
+// by scripts/check-signal-safety.mjs.
 #ifndef SFPROF_TIMER_H_
 #define SFPROF_TIMER_H_
 
@@ -42,6 +52,12 @@ std::unique_ptr<TimerEngine> CreateItimerEngine();
 // refused perf_event_open would (tests of the fallback).
 std::unique_ptr<TimerEngine> CreatePerfEngine(bool simulate_failure);
 std::unique_ptr<TimerEngine> CreateThreadCpuEngine();
+
+#if defined(__linux__)
+// Signal context (timer_linux_weight.cc): the per-thread Linux engines' sample weights, in ns.
+uint64_t PerfSampleWeightNs(ThreadSampler* sampler);
+uint64_t ThreadCpuSampleWeightNs(ThreadSampler* sampler);
+#endif
 
 }  // namespace sfprof
 

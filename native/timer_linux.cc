@@ -91,6 +91,7 @@ class PerfEngine : public TimerEngine {
       close(fd);
       return false;
     }
+    sampler->sample_weight_ns = PerfSampleWeightNs;
     sampler->interval_ns = interval_ns;
     sampler->first_period_ns = first;
     sampler->perf_last_count = 0;
@@ -139,6 +140,7 @@ class ThreadCpuEngine : public TimerEngine {
       return false;
     }
     const uint64_t first = RandomFirstNs(interval_ns);
+    sampler->sample_weight_ns = ThreadCpuSampleWeightNs;
     sampler->interval_ns = interval_ns;
     sampler->first_period_ns = first;
     sampler->first_pending = true;

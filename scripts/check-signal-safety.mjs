@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Checks that the compiled signal-context code (the SIGPROF handler and what
 // it calls) references no function that is unsafe to run inside a signal
-// handler. It lists the object file's undefined symbols with `nm -u` and
-// matches them against a table of forbidden patterns.
+// handler. It lists each object file's undefined symbols with `nm -u` and
+// matches them against a table of forbidden patterns. The signal-context
+// objects are SIGNAL_CONTEXT_OBJECTS: the handler (with the headers it
+// inlines, ring_buffer.h and registers.h) and the engines' sample weights.
 //
 // Why: a signal can interrupt the thread anywhere, including inside malloc,
 // inside printf, or while it holds a mutex. If the handler then calls malloc
@@ -12,21 +14,21 @@
 // and no V8 handle or N-API calls (they allocate and touch isolate state).
 //
 // Usage:
-//   node scripts/check-signal-safety.mjs [path/to/object.o]
+//   node scripts/check-signal-safety.mjs [path/to/object.o ...]
 //   node scripts/check-signal-safety.mjs --self-test
 // Exit status: 0 if clean, 1 on a forbidden symbol or any error.
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const DEFAULT_OBJECTS = [
-  'build/Release/obj.target/sfprof/native/signal_handler.o',
-  'build/Debug/obj.target/sfprof/native/signal_handler.o',
-];
+// Every translation unit whose code runs in signal context (each says so at its top). A new one
+// must be added here, or it goes unchecked.
+export const SIGNAL_CONTEXT_OBJECTS = ['signal_handler.o', 'timer_linux_weight.o'];
+const BUILD_DIRS = ['build/Release/obj.target/sfprof/native', 'build/Debug/obj.target/sfprof/native'];
 
 // Each rule is tested against both the raw (mangled) and the demangled name.
 // Add a row to forbid something new.
@@ -249,28 +251,38 @@ function selfTest() {
 
 function main(argv) {
   if (argv.includes('--help') || argv.includes('-h')) {
-    console.log('usage: node scripts/check-signal-safety.mjs [path/to/object.o] | --self-test');
+    console.log('usage: node scripts/check-signal-safety.mjs [path/to/object.o ...] | --self-test');
     return 0;
   }
   if (argv.includes('--self-test')) return selfTest();
 
-  let file;
-  if (argv[0]) {
-    file = resolve(argv[0]);
-    if (!existsSync(file)) {
-      console.error(`check-signal-safety: ${file} does not exist`);
+  let files;
+  if (argv.length > 0) {
+    files = argv.map((arg) => resolve(arg));
+    const missing = files.find((file) => !existsSync(file));
+    if (missing) {
+      console.error(`check-signal-safety: ${missing} does not exist`);
       return 1;
     }
   } else {
-    file = DEFAULT_OBJECTS.map((p) => join(ROOT, p)).find((p) => existsSync(p));
-    if (!file) {
-      console.error('check-signal-safety: no signal_handler.o found; looked for:');
-      for (const p of DEFAULT_OBJECTS) console.error(`  ${p}`);
-      console.error('Build the native addon first (e.g. `npx node-gyp rebuild`), or pass the object file path.');
+    // The first build that has the handler; every signal-context object must be in it.
+    const dir = BUILD_DIRS.map((d) => join(ROOT, d)).find((d) => existsSync(join(d, SIGNAL_CONTEXT_OBJECTS[0])));
+    if (!dir) {
+      console.error(`check-signal-safety: no ${SIGNAL_CONTEXT_OBJECTS[0]} found; looked in:`);
+      for (const d of BUILD_DIRS) console.error(`  ${d}`);
+      console.error('Build the native addon first (e.g. `npx node-gyp rebuild`), or pass the object file paths.');
+      return 1;
+    }
+    files = SIGNAL_CONTEXT_OBJECTS.map((name) => join(dir, name));
+    const missing = files.filter((file) => !existsSync(file));
+    if (missing.length > 0) {
+      console.error(`check-signal-safety: signal-context objects missing from ${dir}: ${missing.map((f) => basename(f)).join(', ')}`);
       return 1;
     }
   }
-  return runCheck(file);
+  let status = 0;
+  for (const file of files) status |= runCheck(file);
+  return status;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

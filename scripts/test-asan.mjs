@@ -29,8 +29,10 @@ const COPIED = ['package.json', 'binding.gyp', 'tsconfig.json', 'bin', 'native',
 // loader (--no-addons: the addon never loads), signal-safety (a static check of the object file),
 // bench (other profilers' addons, minutes long), ring-buffer (runs the native tests, which run below)
 // and the pure-JS tests.
-const DEFAULT_TESTS = ['api', 'lifecycle', 'threads', 'eintr', 'coexist', 'engines', 'auto', 'storm', 'output-safety']
-  .map((name) => `test/e2e/${name}.test.mjs`);
+const DEFAULT_TESTS = [
+  ...['api', 'lifecycle', 'threads', 'eintr', 'coexist', 'engines', 'auto', 'storm', 'output-safety'].map((name) => `test/e2e/${name}.test.mjs`),
+  'test/native/native-errors.test.mjs',
+];
 // Not 1, so that a test expecting a plain failure cannot mistake a sanitizer report for it.
 const REPORT_EXIT_CODE = 86;
 // How a report starts, in a log file or in the test output.

@@ -51,8 +51,13 @@ export const DEFAULTS: ResolvedOptions = {
   timer: 'auto',
 };
 
+// The addon defends against garbage with the same bounds (native/session.h); a test compares them.
 export const INTERVAL_MIN_US = 100;
 export const INTERVAL_MAX_US = 1_000_000;
+export const RING_SLOTS_MIN = 16;
+export const RING_SLOTS_MAX = 1 << 20;
+export const MAX_FRAMES_MIN = 1;
+export const MAX_FRAMES_MAX = 255;
 
 export { OptionError };
 
@@ -113,15 +118,15 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
     resolved.lines = options.lines;
   }
   if (options.ringSlots !== undefined) {
-    const slots = integerIn(options.ringSlots, 'option "ringSlots"', 16, 1 << 20, ' that is a power of two');
+    const slots = integerIn(options.ringSlots, 'option "ringSlots"', RING_SLOTS_MIN, RING_SLOTS_MAX, ' that is a power of two');
     if ((slots & (slots - 1)) !== 0) {
       throw new OptionError(
-        `sfprof: option "ringSlots" is ${slots}; expected an integer from 16 to ${1 << 20} that is a power of two`,
+        `sfprof: option "ringSlots" is ${slots}; expected an integer from ${RING_SLOTS_MIN} to ${RING_SLOTS_MAX} that is a power of two`,
       );
     }
     resolved.ringSlots = slots;
   }
-  if (options.maxFrames !== undefined) resolved.maxFrames = integerIn(options.maxFrames, 'option "maxFrames"', 1, 255);
+  if (options.maxFrames !== undefined) resolved.maxFrames = integerIn(options.maxFrames, 'option "maxFrames"', MAX_FRAMES_MIN, MAX_FRAMES_MAX);
   if (options.drainIntervalMs !== undefined) {
     resolved.drainIntervalMs = integerIn(options.drainIntervalMs, 'option "drainIntervalMs"', 1, 60_000);
   }

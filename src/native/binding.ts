@@ -17,6 +17,14 @@ export interface NativeCodeEvent {
   positions?: Uint32Array;
 }
 
+/**
+ * The packing of code events (native/wire_format.h): EVENT_WORDS numbers per event. The addon reports
+ * it as `wireFormat`; test/wire-format.test.mjs checks that these constants agree with it.
+ */
+export const EVENT_WORDS = 8;
+export const EVENT_FIELDS = { seq: 0, type: 1, codeType: 2, start: 3, size: 4, newStart: 5, scriptId: 6, positionCount: 7 } as const;
+export const EVENT_TYPES = { added: 0, moved: 1, linePositions: 2 } as const;
+
 /** Code events as the binding hands them over (see EncodeEvents in native/addon.cc). */
 export interface PackedCodeEvents {
   numbers: Float64Array;
@@ -31,16 +39,17 @@ export function unpackEvents(packed: PackedCodeEvents): NativeCodeEvent[] {
   const events: NativeCodeEvent[] = [];
   let name = 0;
   let position = 0;
-  for (let at = 0; at + 8 <= numbers.length; at += 8) {
-    const type = numbers[at + 1]!;
-    const event: NativeCodeEvent = { seq: numbers[at]!, type, codeType: numbers[at + 2]!, start: numbers[at + 3]!, size: numbers[at + 4]! };
-    if (type === 0) {
+  const F = EVENT_FIELDS;
+  for (let at = 0; at + EVENT_WORDS <= numbers.length; at += EVENT_WORDS) {
+    const type = numbers[at + F.type]!;
+    const event: NativeCodeEvent = { seq: numbers[at + F.seq]!, type, codeType: numbers[at + F.codeType]!, start: numbers[at + F.start]!, size: numbers[at + F.size]! };
+    if (type === EVENT_TYPES.added) {
       event.name = names[name++] ?? '';
-      event.scriptId = numbers[at + 6]!;
-    } else if (type === 1) {
-      event.newStart = numbers[at + 5]!;
+      event.scriptId = numbers[at + F.scriptId]!;
+    } else if (type === EVENT_TYPES.moved) {
+      event.newStart = numbers[at + F.newStart]!;
     } else {
-      const count = numbers[at + 7]!;
+      const count = numbers[at + F.positionCount]!;
       event.positions = positions.subarray(position, position + count);
       position += count;
     }
@@ -100,13 +109,30 @@ export interface NativeStats {
   handlerBucketNs?: number;
   threadCpuNs?: number;
   processCpuNs?: number;
-  /** User-mode CPU time of the JS thread (what the perf engine counts). */
-  threadUserNs?: number;
   elapsedNs?: number;
   /** The timer signal's number (SIGPROF, or the real-time signal of a per-thread engine). */
   signal?: number;
   /** Per-thread timer signals that arrived after their thread stopped sampling. */
   afterStop?: number;
+}
+
+/** The `code` of a native start() or attachThread() failure (native/failure.h says when each applies). */
+export type NativeErrorCode =
+  | 'SFPROF_ALREADY_RUNNING'
+  | 'SFPROF_ALREADY_ATTACHED'
+  | 'SFPROF_NO_SESSION'
+  | 'SFPROF_FORKED_CHILD'
+  | 'SFPROF_ENGINE_UNAVAILABLE'
+  | 'SFPROF_ENGINE_REFUSED'
+  | 'SFPROF_TIMER_UNAVAILABLE'
+  | 'SFPROF_SIGNAL_OWNED'
+  | 'SFPROF_SIGNAL_FAILED'
+  | 'SFPROF_OUT_OF_RESOURCES';
+
+/** The native code of an error the binding threw; undefined for any other error. */
+export function nativeErrorCode(error: unknown): NativeErrorCode | undefined {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && code.startsWith('SFPROF_') ? (code as NativeErrorCode) : undefined;
 }
 
 export interface NativeBinding {
@@ -133,6 +159,19 @@ export interface NativeBinding {
   resumeTimer(): void;
   /** The shared object and (demangled) dynamic symbol containing a C++ address, or null. */
   nativeSymbol(address: number): NativeSymbol | null;
+  /** native/wire_format.h as numbers: the layout the decoders in records.ts and here must match. */
+  wireFormat: NativeWireFormat;
+  /** The bounds start() defends (native/session.h); options.ts validates with the same ones. */
+  optionBounds: Record<'intervalUs' | 'ringSlots' | 'maxFrames', { min: number; max: number }>;
+}
+
+export interface NativeWireFormat {
+  sampleHeaderWords: number;
+  sampleFields: Record<'timeNs' | 'codeSeq' | 'vmState' | 'flags' | 'weightUs' | 'frameCount', number>;
+  sampleFlags: { truncated: number };
+  eventWords: number;
+  eventFields: Record<keyof typeof EVENT_FIELDS, number>;
+  eventTypes: Record<keyof typeof EVENT_TYPES, number>;
 }
 
 export interface NativeSymbol {

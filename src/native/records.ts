@@ -5,7 +5,8 @@
 // timeNs is CLOCK_MONOTONIC nanoseconds since start; codeSeq the code-event sequence number visible
 // when the sample was taken; vmState a v8::StateTag; weightUs the CPU time the sample stands for as
 // the per-thread engines measure it (0: unknown, as under itimer); frames are code addresses, leaf
-// first.
+// first. The layout is native/wire_format.h's: the addon reports it as `wireFormat`, and
+// test/wire-format.test.mjs checks that these constants agree with it.
 
 export const enum VmState {
   JS = 0,
@@ -20,7 +21,10 @@ export const enum VmState {
 }
 
 export const SAMPLE_TRUNCATED = 1;
-const HEADER_WORDS = 6;
+export const SAMPLE_HEADER_WORDS = 6;
+export const SAMPLE_FIELDS = { timeNs: 0, codeSeq: 1, vmState: 2, flags: 3, weightUs: 4, frameCount: 5 } as const;
+const HEADER_WORDS = SAMPLE_HEADER_WORDS;
+const F = SAMPLE_FIELDS;
 
 export interface RawSample {
   timeNs: number;
@@ -42,18 +46,18 @@ export function decodeSamples(words: Float64Array): RawSample[] {
     if (at + HEADER_WORDS > words.length) {
       throw new RecordFormatError(`truncated sample header at word ${at} of ${words.length}`);
     }
-    const frameCount = words[at + 5]!;
+    const frameCount = words[at + F.frameCount]!;
     if (!Number.isInteger(frameCount) || frameCount < 0 || at + HEADER_WORDS + frameCount > words.length) {
       throw new RecordFormatError(`bad frame count ${frameCount} at word ${at}`);
     }
     const frames: number[] = [];
     for (let i = 0; i < frameCount; i++) frames.push(words[at + HEADER_WORDS + i]!);
     samples.push({
-      timeNs: words[at]!,
-      codeSeq: words[at + 1]!,
-      vmState: words[at + 2]!,
-      flags: words[at + 3]!,
-      weightUs: words[at + 4]!,
+      timeNs: words[at + F.timeNs]!,
+      codeSeq: words[at + F.codeSeq]!,
+      vmState: words[at + F.vmState]!,
+      flags: words[at + F.flags]!,
+      weightUs: words[at + F.weightUs]!,
       frames,
     });
     at += HEADER_WORDS + frameCount;

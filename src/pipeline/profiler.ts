@@ -7,7 +7,7 @@ import { engineCandidates, readKernelFacts } from '../config/engine';
 import { perfRefusedForTests } from '../config/env';
 import { resolveOptions, type StartOptions } from '../config/options';
 import { Profile } from '../model/profile';
-import { loadNative } from '../native/binding';
+import { loadNative, nativeErrorCode } from '../native/binding';
 import { completeProfile, Session } from './session';
 import { toStats, type SamplerStats } from './stats';
 import { joinSession } from './worker';
@@ -54,10 +54,8 @@ export function start(options: StartOptions = {}): void {
       break;
     } catch (error) {
       // Only a per-thread engine that the kernel refused falls back; anything else is the answer.
+      if (index === candidates.length - 1 || nativeErrorCode(error) !== 'SFPROF_ENGINE_REFUSED') throw error;
       const message = error instanceof Error ? error.message : String(error);
-      if (index === candidates.length - 1 || !/perf_event_open|perf signals|perf event|timer_create|timer_settime|real-time signal/.test(message)) {
-        throw error;
-      }
       refused.push(`${candidate.engine}: ${message.replace(/^sfprof: /, '')}`);
     }
   }

@@ -83,7 +83,7 @@ test(`no source file over ${LONG_LINES} lines without a reason stated at its top
   for (const file of files) {
     const lines = fs.readFileSync(file, 'utf8').split('\n');
     const head = lines.slice(0, 12).join('\n');
-    if (lines.length > LONG_LINES && !/\bLong because\b/i.test(head)) long.push(`${path.relative(root, file)}: ${lines.length} lines`);
+    if (lines.length > LONG_LINES && !/\b(long because|longer than)\b/i.test(head)) long.push(`${path.relative(root, file)}: ${lines.length} lines`);
   }
   assert.deepEqual(long, []);
 });

@@ -1,0 +1,60 @@
+// See ring_watcher.h. The watcher runs on its own thread, never in signal context.
+#include "ring_watcher.h"
+
+#include <string.h>
+#include <time.h>
+
+#include <v8.h>
+
+#include "session.h"
+
+namespace sfprof {
+namespace {
+
+constexpr long kWatcherPeriodNs = 20 * 1000 * 1000;
+
+}  // namespace
+
+bool RingWatcher::Start(Session* session, v8::Isolate* isolate, std::string* error) {
+  session_ = session;
+  isolate_ = isolate;
+  stop_.store(false);
+  interrupt_pending_.store(false);
+  // pthread rather than std::thread: a failure (a process at its thread limit) must become an
+  // error from start(), not std::terminate in a build without exceptions.
+  const int failed = pthread_create(&thread_, nullptr, Main, this);
+  if (failed != 0) {
+    *error = std::string("could not start the sampler's watcher thread: ") + strerror(failed);
+    return false;
+  }
+  running_.store(true);
+  return true;
+}
+
+void* RingWatcher::Main(void* data) {
+  RingWatcher* watcher = static_cast<RingWatcher*>(data);
+  while (!watcher->stop_.load()) {
+    struct timespec period = {0, kWatcherPeriodNs};
+    nanosleep(&period, nullptr);
+    if (watcher->stop_.load()) break;
+    watcher->session_->EnsureHandler();
+    if (watcher->session_->AnyRingHalfFull() && !watcher->interrupt_pending_.exchange(true)) {
+      watcher->isolate_->RequestInterrupt(OnInterrupt, watcher);
+    }
+  }
+  return nullptr;
+}
+
+void RingWatcher::Stop() {
+  if (!running_.exchange(false)) return;
+  stop_.store(true);
+  pthread_join(thread_, nullptr);
+}
+
+void RingWatcher::OnInterrupt(v8::Isolate* isolate, void* data) {
+  RingWatcher* watcher = static_cast<RingWatcher*>(data);
+  watcher->interrupt_pending_.store(false);
+  watcher->session_->SpillFromInterrupt(isolate);
+}
+
+}  // namespace sfprof

@@ -1,0 +1,45 @@
+// The watcher thread: every 20 ms it puts our signal handler back if someone reset it, and asks V8
+// to interrupt the owner's JS thread when any ring is half full. Rings have one reader, that thread;
+// a long synchronous stretch of JS there never lets the drain run, and the interrupt (on that thread,
+// outside signal context) spills the rings instead. The watcher never waits on the registry.
+#ifndef SFPROF_RING_WATCHER_H_
+#define SFPROF_RING_WATCHER_H_
+
+#include <pthread.h>
+
+#include <atomic>
+#include <string>
+
+namespace v8 {
+class Isolate;
+}
+
+namespace sfprof {
+
+class Session;
+
+class RingWatcher {
+ public:
+  // The owner's JS thread, once the session runs. Fails (with a reason) when no thread can start.
+  bool Start(Session* session, v8::Isolate* isolate, std::string* error);
+  // Any thread (Stop() on the JS thread, exit on another), more than once: whoever stops it joins.
+  void Stop();
+  // A forked child: only the forking thread exists there, so there is nothing to join.
+  void ForgetAfterFork() { running_.store(false); }
+
+ private:
+  static void* Main(void* data);
+  // The owner's JS thread, at a V8 interrupt check; may run after the session stopped.
+  static void OnInterrupt(v8::Isolate* isolate, void* data);
+
+  Session* session_ = nullptr;
+  v8::Isolate* isolate_ = nullptr;
+  pthread_t thread_{};
+  std::atomic<bool> running_{false};            // a thread exists; whoever clears it joins it
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> interrupt_pending_{false};  // set by the watcher, cleared on the JS thread
+};
+
+}  // namespace sfprof
+
+#endif  // SFPROF_RING_WATCHER_H_

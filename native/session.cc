@@ -1,0 +1,335 @@
+// See session.h. The lifecycle of a session; the process's exit and fork hooks are in
+// session_process.cc. Order matters throughout: a timer signal must never find our handler gone.
+#include "session.h"
+
+#include <time.h>
+
+#include <v8.h>
+
+namespace sfprof {
+namespace {
+
+std::shared_ptr<TimerEngine> CreateEngine(const SamplerOptions& options) {
+  if (options.engine == "itimer") return CreateItimerEngine();
+  if (options.engine == "perf") return CreatePerfEngine(options.simulate_perf_failure);
+  if (options.engine == "thread-cpu") return CreateThreadCpuEngine();
+  return nullptr;
+}
+
+}  // namespace
+
+Session& Session::Get() {
+  static Session* session = new Session();  // leaked: atexit and cleanup hooks may run late
+  return *session;
+}
+
+bool Session::PickSignal(const TimerEngine& engine, Failure* failure) {
+  signal_ = SIGPROF;
+  if (!engine.per_thread()) return true;
+  signal_ = SignalChain::PickRealtimeSignal();
+  if (signal_ == 0) {
+    return Fail(failure, failure_code::kEngineRefused,
+                "no free real-time signal for the " + options_.engine + " timer engine");
+  }
+  RealtimeSignal().store(signal_);
+  return true;
+}
+
+bool Session::ArmTimer(TimerEngine* engine, ThreadSampler* sampler, Failure* failure) {
+  std::string error;
+  if (engine->per_thread()) {
+    if (engine->AttachThread(sampler, signal_, options_.interval_us, &error)) return true;
+    return Fail(failure, failure_code::kEngineRefused, error);
+  }
+  if (engine->Arm(options_.interval_us, &error)) return true;
+  return Fail(failure, failure_code::kTimerUnavailable, error);
+}
+
+DrainScope Session::Scope() const {
+  DrainScope scope;
+  scope.session = session_;
+  scope.start_ns = start_ns_;
+  scope.main = main_entry_;
+  scope.embedded_start = embedded_start_;
+  scope.embedded_size = embedded_size_;
+  return scope;
+}
+
+bool Session::Start(v8::Isolate* isolate, const SamplerOptions& options, Failure* failure) {
+  if (running_) return Fail(failure, failure_code::kAlreadyRunning, "sfprof is already running in this process");
+  if (forked_child_.load()) {
+    return Fail(failure, failure_code::kForkedChild, "sfprof cannot start in a forked child that did not exec");
+  }
+  Release();
+  options_ = options;
+  std::shared_ptr<TimerEngine> engine = CreateEngine(options);
+  if (!engine) {
+    return Fail(failure, failure_code::kEngineUnavailable,
+                "the " + options.engine + " timer engine is not available on this platform");
+  }
+  if (!PickSignal(*engine, failure)) return false;
+  std::unique_ptr<ThreadEntry> entry =
+      NewThreadEntry(isolate, 0, session_ + 1, options.ring_slots, options.max_frames);
+  if (!entry) return Fail(failure, failure_code::kOutOfResources, "could not allocate the sample ring");
+  // Checked here, not in SignalChain::Install: putting our handler back must never be refused.
+  if (!engine->per_thread() && !options.allow_v8_profiler && V8ProfilerThreadRunning()) {
+    return Fail(failure, failure_code::kSignalOwned, kV8ProfilerRunning);
+  }
+  GetProcessCounters().Reset();
+  if (!chain_.Install(signal_, options.allow_v8_profiler, failure)) return false;
+
+  ThreadEntry* main = entry.get();
+  main->engine = engine;
+  StartThreadClock(main);
+  {
+    ThreadRegistry::Lock lock(&registry_);
+    session_++;
+    main->session = session_;
+    registry_.Add(std::move(entry));
+    main_entry_ = main;
+    engine_ = engine;
+  }
+  // Code events first: existing code is enumerated now, and samples must never refer to code the
+  // log has not seen.
+  CodeEventLog::Enable(isolate, main->log.get());
+  const void* embedded = nullptr;
+  size_t embedded_size = 0;
+  isolate->GetEmbeddedCodeRange(&embedded, &embedded_size);
+  embedded_start_ = reinterpret_cast<uint64_t>(embedded);
+  embedded_size_ = embedded_size;
+  owner_ = isolate;
+  start_ns_ = static_cast<uint64_t>(ClockNs(CLOCK_MONOTONIC));
+  thread_cpu_start_ns_ = ClockNs(CLOCK_THREAD_CPUTIME_ID);
+  process_cpu_start_ns_ = ClockNs(CLOCK_PROCESS_CPUTIME_ID);
+  SetCurrentThreadSampler(main->sampler.get());
+
+  if (!ArmTimer(engine.get(), main->sampler.get(), failure)) {
+    // Not armed by us (it may be someone else's timer): nothing to disarm.
+    UndoStart(/*timer_armed=*/false);
+    return false;
+  }
+  main->timer_attached = engine->per_thread();
+  RegisterProcessHooks();
+  chain_.ResetCounters();
+  timer_paused_ = false;
+  spill_interrupts_ = 0;
+  spill_words_ = 0;
+  {
+    // Workers attach only while this is set, and check it with the registry locked.
+    ThreadRegistry::Lock lock(&registry_);
+    registry_.ForgetRetired();
+    running_ = true;
+  }
+  std::string error;
+  if (!watcher_.Start(this, isolate, &error)) {
+    UndoStart(/*timer_armed=*/true);
+    return Fail(failure, failure_code::kOutOfResources, error);
+  }
+  return true;
+}
+
+void Session::UndoStart(bool timer_armed) {
+  {
+    ThreadRegistry::Lock lock(&registry_);
+    running_ = false;
+    // A worker that attached in the meantime goes quiet like at Stop().
+    for (auto& entry : registry_.entries()) {
+      if (entry.get() != main_entry_ && entry->session == session_) QuietEntry(entry.get());
+    }
+  }
+  ThreadEntry* main = main_entry_;
+  main->sampler->paused.store(true, std::memory_order_release);
+  SetCurrentThreadSampler(nullptr);
+  if (timer_armed) {
+    if (main->engine->per_thread()) main->engine->DetachThread(main->sampler.get());
+    else main->engine->Disarm();
+  }
+  chain_.Restore();
+  CodeEventLog::Disable(owner_);
+  CodeEventLog::Unregister(owner_, main->log.get());
+  {
+    ThreadRegistry::Lock lock(&registry_);
+    registry_.Remove(main);
+    main_entry_ = nullptr;
+    engine_.reset();
+  }
+  owner_ = nullptr;
+}
+
+void Session::QuietEntry(ThreadEntry* entry) {
+  entry->sampler->paused.store(true, std::memory_order_release);
+  if (entry->timer_attached) entry->engine->QuietThread(entry->sampler.get());
+}
+
+void Session::Stop() {
+  {
+    // With the registry locked: a worker attaching now either finished arming (and is quieted
+    // below) or sees the session gone and does not arm at all.
+    ThreadRegistry::Lock lock(&registry_);
+    if (!running_.exchange(false)) return;
+  }
+  watcher_.Stop();
+  // Order matters: no new signals, then no sampling on this thread, then the old disposition.
+  ThreadEntry* main = main_entry_;
+  main->sampler->paused.store(true, std::memory_order_release);
+  SetCurrentThreadSampler(nullptr);
+  StopThreadClock(main);
+  if (main->engine->per_thread()) {
+    main->engine->DetachThread(main->sampler.get());
+    main->timer_attached = false;
+  } else {
+    main->engine->Disarm();
+  }
+  {
+    // Workers still running keep their TLS pointer (only their own thread may clear it): their
+    // timers go quiet, the handler skips them, and their logs take no more events.
+    ThreadRegistry::Lock lock(&registry_);
+    for (auto& entry : registry_.entries()) {
+      if (entry.get() == main || entry->session != session_) continue;
+      QuietEntry(entry.get());
+      entry->log->Close();
+    }
+  }
+  chain_.Restore();
+  CodeEventLog::Disable(owner_);
+}
+
+void Session::Release() {
+  if (running_ || forked_child_.load()) return;
+  ThreadRegistry::Lock lock(&registry_);
+  auto& entries = registry_.entries();
+  for (auto it = entries.begin(); it != entries.end();) {
+    ThreadEntry* entry = it->get();
+    // A live worker's sampler stays until that worker detaches: its TLS still points at it.
+    if (entry == main_entry_ || entry->finished) {
+      CodeEventLog::Unregister(entry->isolate, entry->log.get());
+      it = entries.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  main_entry_ = nullptr;
+  owner_ = nullptr;
+}
+
+bool Session::AttachThread(v8::Isolate* isolate, int thread_id, Failure* failure) {
+  if (forked_child_.load()) {
+    return Fail(failure, failure_code::kForkedChild, "sfprof cannot run in a forked child that did not exec");
+  }
+  // All of it with the registry locked, so Stop() cannot slip in between the check and the timer:
+  // a timer armed after the handler was restored would kill the process with its first signal.
+  ThreadRegistry::Lock lock(&registry_);
+  if (!running_.load()) {
+    return Fail(failure, failure_code::kNoSession,
+                "no sfprof session is running in this process; start one on the main thread first");
+  }
+  if (isolate == owner_) {
+    return Fail(failure, failure_code::kAlreadyAttached, "the main thread is sampled by start() itself");
+  }
+  if (registry_.Find(isolate) != nullptr) {
+    return Fail(failure, failure_code::kAlreadyAttached, "this thread is already being sampled");
+  }
+  std::unique_ptr<ThreadEntry> entry =
+      NewThreadEntry(isolate, thread_id, session_, options_.ring_slots, options_.max_frames);
+  if (!entry) return Fail(failure, failure_code::kOutOfResources, "could not allocate the sample ring");
+  ThreadEntry* added = entry.get();
+  added->engine = engine_;
+  StartThreadClock(added);
+  registry_.Add(std::move(entry));
+  CodeEventLog::Enable(isolate, added->log.get());
+  SetCurrentThreadSampler(added->sampler.get());
+  if (added->engine->per_thread()) {
+    if (!ArmTimer(added->engine.get(), added->sampler.get(), failure)) {
+      added->sampler->paused.store(true, std::memory_order_release);
+      SetCurrentThreadSampler(nullptr);
+      CodeEventLog::Disable(isolate);
+      CodeEventLog::Unregister(isolate, added->log.get());
+      registry_.Remove(added);
+      return false;
+    }
+    added->timer_attached = true;
+  }
+  return true;
+}
+
+void Session::DetachThread(v8::Isolate* isolate) {
+  if (forked_child_.load()) return;
+  ThreadRegistry::Lock lock(&registry_);
+  ThreadEntry* entry = registry_.Find(isolate);
+  if (entry == nullptr || entry == main_entry_) return;
+  // On the worker's own thread: nothing interrupts this but our handler, which sees `paused` or a
+  // null TLS pointer from here on, so the descriptor or timer can go.
+  entry->sampler->paused.store(true, std::memory_order_release);
+  SetCurrentThreadSampler(nullptr);
+  CodeEventLog::Disable(isolate);
+  StopThreadClock(entry);
+  if (entry->timer_attached) entry->engine->DetachThread(entry->sampler.get());
+  entry->timer_attached = false;
+  entry->finished = true;
+  if (!running_.load() || entry->session != session_) {
+    // Nobody will drain it.
+    CodeEventLog::Unregister(isolate, entry->log.get());
+    registry_.Remove(entry);
+  }
+}
+
+void Session::NameThread(v8::Isolate* isolate, const std::string& name) {
+  if (forked_child_.load()) return;
+  ThreadRegistry::Lock lock(&registry_);
+  ThreadEntry* entry = registry_.Find(isolate);
+  if (entry != nullptr) entry->name = name;
+}
+
+void Session::Drain(std::vector<DrainedThread>* out) {
+  if (forked_child_.load()) return;
+  ThreadRegistry::Lock lock(&registry_);
+  DrainThreads(&registry_, Scope(), out);
+  spill_words_ = 0;
+}
+
+bool Session::Totals(ThreadTotals* totals) {
+  if (forked_child_.load()) return false;
+  ThreadRegistry::Lock lock(&registry_);
+  if (registry_.entries().empty()) return false;
+  registry_.Totals(session_, totals);
+  return true;
+}
+
+void Session::EnsureHandler() {
+  if (running_.load()) chain_.Ensure();
+}
+
+// Only SIGPROF is shared with JS listeners: per-thread engines use their own signal.
+void Session::PauseTimer() {
+  if (!running_.load() || timer_paused_ || engine_->per_thread()) return;
+  engine_->Disarm();
+  timer_paused_ = true;
+}
+
+void Session::ResumeTimer() {
+  EnsureHandler();
+  if (!timer_paused_) return;
+  timer_paused_ = false;
+  std::string ignored;
+  if (running_.load()) engine_->Arm(options_.interval_us, &ignored);
+}
+
+bool Session::AnyRingHalfFull() {
+  if (!registry_.TryLock()) return false;
+  bool half_full = false;
+  for (auto& entry : registry_.entries()) {
+    const SampleRing& ring = entry->sampler->ring;
+    if (ring.Unread() * 2 >= ring.slots()) half_full = true;
+  }
+  registry_.Unlock();
+  return half_full;
+}
+
+void Session::SpillFromInterrupt(v8::Isolate* isolate) {
+  if (!running_ || owner_ != isolate || forked_child_.load()) return;
+  spill_interrupts_++;
+  ThreadRegistry::Lock lock(&registry_);
+  SpillRings(&registry_, Scope(), &spill_words_);
+}
+
+}  // namespace sfprof

@@ -1,0 +1,203 @@
+// See signal_chain.h. Runs on the JS thread (install, restore) and on the watcher (Ensure); the
+// handler itself, and the forwarding to the previous disposition, are in signal_handler.cc.
+#include "signal_chain.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sampler_state.h"
+
+namespace sfprof {
+
+// Exported so that a second copy of sfprof loaded from another path can recognise our handler and
+// refuse to chain to it (two copies forwarding to each other would recurse forever).
+extern "C" __attribute__((visibility("default"))) const char sfprof_signal_handler_marker[] =
+    "sfprof";
+
+namespace {
+
+bool IsDefaultOrIgnore(const struct sigaction& action) {
+  return !(action.sa_flags & SA_SIGINFO) &&
+         (action.sa_handler == SIG_DFL || action.sa_handler == SIG_IGN);
+}
+
+bool IsOurHandler(const struct sigaction& action) {
+  return (action.sa_flags & SA_SIGINFO) && action.sa_sigaction == HandleTimerSignal;
+}
+
+void* HandlerAddress(const struct sigaction& action) {
+  if (action.sa_flags & SA_SIGINFO) return reinterpret_cast<void*>(action.sa_sigaction);
+  if (action.sa_handler == SIG_DFL || action.sa_handler == SIG_IGN) return nullptr;
+  return reinterpret_cast<void*>(action.sa_handler);
+}
+
+// Returns the path of the shared object that installed `action` if it is another copy of sfprof.
+bool IsAnotherSfprof(const struct sigaction& action, std::string* path) {
+  void* address = HandlerAddress(action);
+  if (address == nullptr) return false;
+  Dl_info info;
+  if (dladdr(address, &info) == 0 || info.dli_fname == nullptr) return false;
+  void* handle = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+  if (handle == nullptr) return false;
+  const bool marked = dlsym(handle, "sfprof_signal_handler_marker") != nullptr;
+  dlclose(handle);
+  if (marked) *path = info.dli_fname;
+  return marked;
+}
+
+// True when `action` is V8's own sampler handler (the CPU profiler behind --cpu-prof, the
+// inspector's Profiler domain and libraries built on it), recognised by its exported symbol.
+bool IsV8ProfilerHandler(const struct sigaction& action) {
+  void* address = HandlerAddress(action);
+  if (address == nullptr) return false;
+  Dl_info info;
+  if (dladdr(address, &info) == 0 || info.dli_sname == nullptr) return false;
+  return strstr(info.dli_sname, "sampler13SignalHandler20HandleProfilerSignal") != nullptr;
+}
+
+}  // namespace
+
+// True while V8's CPU profiler runs in this process: it runs a thread named "v8:ProfEvntProc" only
+// then. This also catches a profiler whose SIGPROF handler is hidden under another library's own
+// (@datadog/pprof installs its handler over V8's and later puts V8's back, which then restores the
+// default disposition when V8's profiler stops).
+bool V8ProfilerThreadRunning() {
+#if defined(__linux__)
+  DIR* tasks = opendir("/proc/self/task");
+  if (tasks == nullptr) return false;
+  bool found = false;
+  while (!found) {
+    struct dirent* task = readdir(tasks);
+    if (task == nullptr) break;
+    if (task->d_name[0] == '.') continue;
+    const std::string path = std::string("/proc/self/task/") + task->d_name + "/comm";
+    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    char name[32];
+    const ssize_t length = read(fd, name, sizeof(name) - 1);
+    close(fd);
+    if (length <= 0) continue;
+    name[length] = '\0';
+    found = strncmp(name, "v8:ProfEvntProc", 15) == 0;
+  }
+  closedir(tasks);
+  return found;
+#else
+  return false;
+#endif
+}
+
+const char kV8ProfilerRunning[] =
+    "V8's CPU profiler (inspector Profiler.start or a library built on it) is running and "
+    "owns SIGPROF; it restores the default disposition when it stops, which would kill the "
+    "process while sfprof's timer is armed. Start sfprof before it, or stop it first";
+
+int SignalChain::PickRealtimeSignal() {
+#if defined(SIGRTMIN)
+  // Skip the lowest few, which threading and tracing libraries tend to take first.
+  for (int signo = SIGRTMIN + 6; signo <= SIGRTMAX - 2; ++signo) {
+    struct sigaction current;
+    if (sigaction(signo, nullptr, &current) != 0) continue;
+    if (IsOurHandler(current) || IsDefaultOrIgnore(current)) {
+      if (!(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_IGN) continue;
+      return signo;
+    }
+  }
+#endif
+  return 0;
+}
+
+bool SignalChain::Install(int signo, bool allow_v8_profiler, Failure* failure) {
+  signo_ = signo;
+  allow_v8_profiler_ = allow_v8_profiler;
+  return InstallCurrent(failure);
+}
+
+bool SignalChain::InstallCurrent(Failure* failure) {
+  const int signo = signo_;
+  const std::string signal_name = signo == SIGPROF ? "SIGPROF" : "signal " + std::to_string(signo);
+  struct sigaction current;
+  if (sigaction(signo, nullptr, &current) != 0) {
+    return Fail(failure, failure_code::kSignalFailed,
+                "sigaction(" + signal_name + ") query failed: " + strerror(errno));
+  }
+  if (signo != SIGPROF && !IsOurHandler(current)) {
+    GetPreviousAction(signo).action = current;
+    GetPreviousAction(signo).valid = true;
+  } else if (!IsOurHandler(current)) {
+    std::string other;
+    if (IsAnotherSfprof(current, &other)) {
+      return Fail(failure, failure_code::kSignalOwned,
+                  "SIGPROF is already handled by another copy of sfprof (" + other + "); this copy will not profile");
+    }
+    if (!allow_v8_profiler_ && IsV8ProfilerHandler(current)) {
+      return Fail(failure, failure_code::kSignalOwned, kV8ProfilerRunning);
+    }
+    // Only ever written while our handler is not installed, so the handler never sees it torn.
+    GetPreviousAction(signo).action = current;
+    GetPreviousAction(signo).valid = true;
+  }
+  struct sigaction ours;
+  memset(&ours, 0, sizeof(ours));
+  ours.sa_sigaction = HandleTimerSignal;
+  // SA_RESTART: without it a sample during a slow read surfaced EINTR in fs.readSync.
+  // SA_ONSTACK: run on the thread's alternate stack when it has one (Node installs one).
+  ours.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+  sigemptyset(&ours.sa_mask);
+  if (sigaction(signo, &ours, nullptr) != 0) {
+    return Fail(failure, failure_code::kSignalFailed,
+                "sigaction(" + signal_name + ") install failed: " + strerror(errno));
+  }
+  installed_ = true;
+  return true;
+}
+
+void SignalChain::Restore() {
+  if (!installed_) return;
+  installed_ = false;
+  const int signo = signo_;
+  // The real-time signal keeps our handler. A perf overflow can still send one after its event was
+  // disabled or closed (the kernel delivers it from deferred work), and under the default
+  // disposition that signal would terminate the process. Our handler, with no sampler on the
+  // thread, counts it and returns. The signal was unused when we picked it.
+  if (signo != SIGPROF) return;
+  struct sigaction current;
+  if (sigaction(signo, nullptr, &current) != 0 || !IsOurHandler(current)) {
+    // Someone installed over us; putting our predecessor back would break them. Leave theirs.
+    return;
+  }
+  const struct sigaction& previous = GetPreviousAction(signo).action;
+  if (!(previous.sa_flags & SA_SIGINFO) && previous.sa_handler == SIG_DFL) {
+    // A signal still pending from the stopped timer would terminate the process under the default
+    // disposition (for SIGPROF and real-time signals alike). Ignoring the signal discards pending
+    // instances (POSIX) first.
+    struct sigaction ignore;
+    memset(&ignore, 0, sizeof(ignore));
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(signo, &ignore, nullptr);
+  }
+  sigaction(signo, &previous, nullptr);
+}
+
+void SignalChain::Ensure() {
+  if (ensuring_.exchange(true)) return;
+  struct sigaction current;
+  if (sigaction(signo_, nullptr, &current) == 0 && !IsOurHandler(current)) {
+    if (!IsDefaultOrIgnore(current)) {
+      displaced_++;
+    } else {
+      Failure ignored;
+      installed_ = false;
+      if (InstallCurrent(&ignored)) reinstalls_++;
+    }
+  }
+  ensuring_.store(false);
+}
+
+}  // namespace sfprof

@@ -1,0 +1,63 @@
+// Signal context: the sample weights of the per-thread Linux engines (timer_linux.cc), called by the
+// handler through ThreadSampler::sample_weight_ns. signal_handler.cc's rule applies: async-signal-safe
+// work only (here: reads of the ThreadSampler, read/ioctl on its perf descriptor, timer_getoverrun);
+// scripts/check-signal-safety.mjs checks this object file too. Keep the engines' setup out.
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdint>
+
+#include "sampler_state.h"
+#include "timer.h"
+
+#if defined(__linux__)
+#include <linux/perf_event.h>
+#include <sys/ioctl.h>
+
+namespace sfprof {
+namespace {
+
+// Signal-safe: the period this sample ends. The first one ends the random first period, the rest a
+// whole interval.
+inline uint64_t TakePeriodNs(ThreadSampler* sampler, bool* first) {
+  *first = sampler->first_pending;
+  sampler->first_pending = false;
+  return *first ? sampler->first_period_ns : sampler->interval_ns;
+}
+
+}  // namespace
+
+// Signal-safe. perf: the counter's advance, at most one period. The counter also runs in the kernel,
+// where exclude_kernel keeps it from firing: time in syscalls would otherwise land on whatever user
+// stack comes next. Real-time signals queue, so perf samples do not coalesce.
+uint64_t PerfSampleWeightNs(ThreadSampler* sampler) {
+  bool first = false;
+  const uint64_t period = TakePeriodNs(sampler, &first);
+  if (sampler->perf_fd < 0) return 0;
+  uint64_t count = 0;
+  uint64_t weight = period;
+  if (read(sampler->perf_fd, &count, sizeof(count)) == static_cast<ssize_t>(sizeof(count))) {
+    const uint64_t advance = count - sampler->perf_last_count;
+    sampler->perf_last_count = count;
+    if (advance < weight) weight = advance;
+  }
+  if (first) {
+    // From now on, whole intervals.
+    uint64_t interval = sampler->interval_ns;
+    ioctl(sampler->perf_fd, PERF_EVENT_IOC_PERIOD, &interval);
+  }
+  return weight;
+}
+
+// Signal-safe. thread-cpu: one interval per expiry the kernel folded into this signal (overruns).
+uint64_t ThreadCpuSampleWeightNs(ThreadSampler* sampler) {
+  bool first = false;
+  const uint64_t period = TakePeriodNs(sampler, &first);
+  if (!sampler->has_cpu_timer) return 0;
+  const int overruns = first ? 0 : timer_getoverrun(sampler->cpu_timer);
+  return period + static_cast<uint64_t>(overruns > 0 ? overruns : 0) * sampler->interval_ns;
+}
+
+}  // namespace sfprof
+
+#endif  // __linux__

@@ -1,0 +1,63 @@
+// What crosses from the addon to JS: the sample records of a drain and the packed code events.
+// Mirrored by src/records.ts (samples) and src/native.ts (events); the addon reports these numbers
+// as its `wireFormat` and test/wire-format.test.mjs checks that the decoders agree with them.
+#ifndef SFPROF_WIRE_FORMAT_H_
+#define SFPROF_WIRE_FORMAT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+
+#include "code_events.h"
+#include "ring_buffer.h"
+
+namespace sfprof {
+namespace wire {
+
+// ---- samples: one Float64Array per thread and drain, records back to back ----
+//   record := timeNs codeSeq vmState flags weightUs frameCount frame*
+// timeNs is CLOCK_MONOTONIC since start; codeSeq the code-event sequence visible at capture;
+// vmState a v8::StateTag; flags SampleFlags; weightUs the CPU time the sample stands for (0:
+// unknown); frames are code addresses, leaf first (frame 0 the interrupted pc).
+constexpr size_t kSampleTimeNs = 0;
+constexpr size_t kSampleCodeSeq = 1;
+constexpr size_t kSampleVmState = 2;
+constexpr size_t kSampleFlags = 3;
+constexpr size_t kSampleWeightUs = 4;
+constexpr size_t kSampleFrameCount = 5;
+constexpr size_t kSampleHeaderWords = 6;
+
+// The frame count comes last: a decoder reads it, then exactly that many frames.
+static_assert(kSampleFrameCount == kSampleHeaderWords - 1, "frames follow the frame count");
+// Every integer a record holds must survive a double: addresses (48-bit user space), sequence
+// numbers and nanoseconds (2^53 ns is 104 days), 32-bit header fields.
+static_assert(std::numeric_limits<double>::digits >= 53, "records are IEEE doubles");
+static_assert(sizeof(void*) <= sizeof(uint64_t), "a frame is one word");
+static_assert(sizeof(SampleHeader::vm_state) == 4 && sizeof(SampleHeader::flags) == 4 &&
+                  sizeof(SampleHeader::weight_us) == 4 && sizeof(SampleHeader::frame_count) == 4,
+              "32-bit header fields are exact in a double");
+static_assert(kSampleTruncated == 1, "src/records.ts: SAMPLE_TRUNCATED");
+
+// ---- code events: `numbers` holds kEventWords doubles per event ----
+// `names` holds each added event's name followed by a NUL; `positions` (Uint32Array) holds every
+// line-position event's (pc offset, script offset) pairs, kEventPositionCount of them per event.
+constexpr size_t kEventSeq = 0;
+constexpr size_t kEventType = 1;           // CodeEventType
+constexpr size_t kEventCodeType = 2;       // 0 bytecode, 1 JIT, 2 wasm
+constexpr size_t kEventStart = 3;
+constexpr size_t kEventSize = 4;
+constexpr size_t kEventNewStart = 5;       // moves
+constexpr size_t kEventScriptId = 6;       // adds
+constexpr size_t kEventPositionCount = 7;  // line positions: uint32 words in `positions`
+constexpr size_t kEventWords = 8;
+
+static_assert(kEventPositionCount + 1 == kEventWords, "every event field has a word");
+static_assert(static_cast<int>(CodeEventType::kAdded) == 0 && static_cast<int>(CodeEventType::kMoved) == 1 &&
+                  static_cast<int>(CodeEventType::kLinePositions) == 2,
+              "src/native.ts: event types 0 added, 1 moved, 2 line positions");
+static_assert(sizeof(CodeEvent::positions[0]) == sizeof(uint32_t), "positions cross as a Uint32Array");
+
+}  // namespace wire
+}  // namespace sfprof
+
+#endif  // SFPROF_WIRE_FORMAT_H_

@@ -1,0 +1,52 @@
+// The JS decoders against the layout the addon reports (native/wire_format.h as its `wireFormat`),
+// and options.ts against the bounds it defends (`optionBounds`): a change on one side only fails
+// here rather than as garbage in every profile or a start() that fails for no stated reason.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { EVENT_FIELDS, EVENT_TYPES, EVENT_WORDS, loadNative, unpackEvents } from '../../dist/native/binding.js';
+import { encodeSamples, SAMPLE_FIELDS, SAMPLE_HEADER_WORDS, SAMPLE_TRUNCATED } from '../../dist/native/records.js';
+
+const wire = loadNative().wireFormat;
+
+test('sample records: records.ts reads the header the addon writes', () => {
+  assert.equal(SAMPLE_HEADER_WORDS, wire.sampleHeaderWords);
+  assert.deepEqual({ ...SAMPLE_FIELDS }, { ...wire.sampleFields });
+  assert.equal(SAMPLE_TRUNCATED, wire.sampleFlags.truncated);
+  // encodeSamples (tests and tools build records with it) puts each field where the addon does.
+  const sample = { timeNs: 11, codeSeq: 22, vmState: 6, flags: 1, weightUs: 44, frames: [0x1000, 0x2000] };
+  const words = encodeSamples([sample]);
+  for (const [field, index] of Object.entries(wire.sampleFields)) {
+    assert.equal(words[index], field === 'frameCount' ? sample.frames.length : sample[field], field);
+  }
+  assert.deepEqual([...words.subarray(wire.sampleHeaderWords)], sample.frames);
+});
+
+test('code events: native.ts unpacks the packing the addon writes', () => {
+  assert.equal(EVENT_WORDS, wire.eventWords);
+  assert.deepEqual({ ...EVENT_FIELDS }, { ...wire.eventFields });
+  assert.deepEqual({ ...EVENT_TYPES }, { ...wire.eventTypes });
+  // One event of each type, packed by the addon's field indices.
+  const numbers = new Float64Array(3 * wire.eventWords);
+  const pack = (at, fields) => {
+    for (const [field, value] of Object.entries(fields)) numbers[at * wire.eventWords + wire.eventFields[field]] = value;
+  };
+  pack(0, { seq: 1, type: wire.eventTypes.added, codeType: 1, start: 0x1000, size: 64, scriptId: 7 });
+  pack(1, { seq: 2, type: wire.eventTypes.moved, codeType: 1, start: 0x1000, size: 64, newStart: 0x2000 });
+  pack(2, { seq: 3, type: wire.eventTypes.linePositions, codeType: 0, start: 0x3000, size: 16, positionCount: 2 });
+  const events = unpackEvents({ numbers, names: 'f\u0000', positions: Uint32Array.from([4, 40]) });
+  assert.deepEqual(events.map((e) => ({ ...e, positions: e.positions && [...e.positions] })), [
+    { seq: 1, type: 0, codeType: 1, start: 0x1000, size: 64, name: 'f', scriptId: 7, positions: undefined },
+    { seq: 2, type: 1, codeType: 1, start: 0x1000, size: 64, newStart: 0x2000, positions: undefined },
+    { seq: 3, type: 2, codeType: 0, start: 0x3000, size: 16, positions: [4, 40] },
+  ]);
+});
+
+test('option bounds: options.ts validates with the bounds the addon defends', async () => {
+  const options = await import('../../dist/config/options.js');
+  assert.deepEqual({ ...loadNative().optionBounds }, {
+    intervalUs: { min: options.INTERVAL_MIN_US, max: options.INTERVAL_MAX_US },
+    ringSlots: { min: options.RING_SLOTS_MIN, max: options.RING_SLOTS_MAX },
+    maxFrames: { min: options.MAX_FRAMES_MIN, max: options.MAX_FRAMES_MAX },
+  });
+});
