@@ -103,8 +103,6 @@ export interface NativeStats {
   droppedRingFull?: number;
   droppedBusy?: number;
   truncated?: number;
-  ringSlots?: number;
-  maxFrames?: number;
   handlerTimeHistogram?: Float64Array;
   handlerBucketNs?: number;
   threadCpuNs?: number;

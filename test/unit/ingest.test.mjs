@@ -1,3 +1,5 @@
+// The ingest stage offline: hand-built sample records and code events through SampleIngester into a
+// Profile (event replay order, leaf frames, GC and idle samples, truncation, workers' builtins).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
