@@ -1,6 +1,11 @@
 // Code address → Frame. Names come from V8 code events, whose JS names read
-//   "JS:<tier><function> <script>:<line>:<column>"   tier: ~ interpreted, ^ baseline, + maglev, * optimized
-// and other code "Builtin:<name>", "BytecodeHandler:<name>", "RegExp:<source>", "Stub:<name>", ….
+//   "JS:<marker><function> <script>:<line>:<column>"
+// marker: ~ interpreted, ^ baseline, + maglev, * optimized (TurboFan); from V8 13 (Node 24) a ' after
+// + or * marks context-specialized code, and from V8 14 (Node 26) an o before it marks on-stack
+// replacement ("o*spin" is spin's optimized loop). Other code: "Builtin:<name>",
+// "BytecodeHandler:<name>", "Stub:<name>", …; regexp code "RegExp:<source>" up to V8 12 (Node 22),
+// "RegExp.> src: '<source>' flags: '<flags>'" in V8 13 and "RegExp.< …" in V8 14.
+// test/golden/code-names/ holds the names each supported Node really reports.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +23,9 @@ export interface ParsedName {
 }
 
 const TIERS: Record<string, Tier> = { '~': 'interpreted', '^': 'baseline', '+': 'maglev', '*': 'optimized' };
+// The whole marker; OSR and context specialization are kept as the tier they compile to.
+const MARKER = /^(?:[~^]|o?[+*]'?)/;
+const REGEXP_V13 = /^RegExp\.[<>] src: '(.*)' flags: '[a-z]*'$/s;
 // Prefer a script that looks like a path or URL so function names with spaces ("get x") survive.
 // the s flag: a name taken from a string key can hold line breaks, U+2028 and U+2029.
 const LOCATED = [/^(.*?) ((?:node:|file:\/\/|\/|[A-Za-z]:\\).*):(\d+):(\d+)$/s, /^(.*) (\S*):(\d+):(\d+)$/s];
@@ -32,8 +40,9 @@ export function parseCodeName(raw: string): ParsedName {
     case 'Function':
     case 'LazyCompile':
     case 'Eval': {
-      const tier = TIERS[rest.charAt(0)];
-      const body = tier ? rest.slice(1) : rest;
+      const marker = MARKER.exec(rest)?.[0] ?? '';
+      const tier = marker ? TIERS[marker.replace(/^o/, '').charAt(0)] : undefined;
+      const body = rest.slice(marker.length);
       let name = body;
       let url: string | undefined;
       let line: number | undefined;
@@ -67,8 +76,11 @@ export function parseCodeName(raw: string): ParsedName {
       return { kind: 'regexp', name: raw };
     case 'Wasm':
       return { kind: 'wasm', name: raw };
-    default:
+    default: {
+      const regexp = REGEXP_V13.exec(raw);
+      if (regexp) return { kind: 'regexp', name: `RegExp:${regexp[1]}` };
       return { kind: 'native', name: raw || '(unnamed code)' };
+    }
   }
 }
 
