@@ -25,6 +25,12 @@
       "cflags": ["-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags_cc": ["-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-cast-function-type"],
       "conditions": [
+        ["OS=='linux'", {
+          "cflags": ["-include", "<(module_root_dir)/native/glibc_compat.h"],
+          "cflags_cc": ["-include", "<(module_root_dir)/native/glibc_compat.h"],
+          "ldflags": ["-Wl,-z,now"],
+          "libraries": ["-Wl,--push-state,--no-as-needed", "-l:librt.so.1", "-l:libpthread.so.0", "-l:libdl.so.2", "-Wl,--pop-state"]
+        }],
         ["OS=='mac'", {
           "xcode_settings": {
             "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
