@@ -402,6 +402,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 }  // namespace
 }  // namespace sfprof
 
+// The Node ABI this binary was built for, as text the loader finds in the file before loading it
+// (src/native/binding.ts): the addon uses V8's and Node's C++ API, whose layout changes between
+// majors, yet Node-API registration skips Node's own NODE_MODULE_VERSION check, so a binary built for
+// another Node would load and misbehave.
+#define SFPROF_STRINGIFY_(x) #x
+#define SFPROF_STRINGIFY(x) SFPROF_STRINGIFY_(x)
+extern "C" __attribute__((used, visibility("hidden"))) const char sfprof_abi_tag[] =
+    "sfprof-abi:" SFPROF_STRINGIFY(NODE_MODULE_VERSION) ";";
+
 static Napi::Object InitSfprof(Napi::Env env, Napi::Object exports) {
   return sfprof::Init(env, exports);
 }

@@ -1,5 +1,6 @@
 // The one place that loads the native addon. Prebuilds (prebuilds/<platform>-<arch>/) come first,
 // then a local build/Release; when neither loads, the error says what to do about it.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export interface NativeCodeEvent {
@@ -232,13 +233,42 @@ interface NodeGypBuild {
   path(dir: string): string;
 }
 
+const ABI_TAG = Buffer.from('sfprof-abi:');
+
+/**
+ * The Node ABI (NODE_MODULE_VERSION) a binary was built for, read from its file without loading it
+ * (native/addon.cc embeds it); undefined for a binary without the tag.
+ */
+export function builtAbi(file: string): number | undefined {
+  const bytes = fs.readFileSync(file);
+  const at = bytes.indexOf(ABI_TAG);
+  if (at < 0) return undefined;
+  const match = /^(\d+);/.exec(bytes.subarray(at + ABI_TAG.length, at + ABI_TAG.length + 12).toString('latin1'));
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * The binary to load: a local build when it was made for this Node's ABI, else the prebuild for it.
+ * node-gyp-build alone would take any local build first, and a binary built for another Node loads
+ * without complaint (Node-API registration skips the version check) and then misreads V8's structures.
+ */
+export function chooseBinary(packageRoot: string, findPrebuild: (dir: string) => string, abi = Number(process.versions.modules)): string {
+  const local = path.join(packageRoot, 'build', 'Release', 'sfprof.node');
+  if (!fs.existsSync(local)) return findPrebuild(packageRoot);
+  const built = builtAbi(local);
+  if (built === undefined || built === abi) return local;
+  const prebuild = path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, `sfprof.abi${abi}.node`);
+  if (fs.existsSync(prebuild)) return prebuild;
+  throw new Error(`${local} was compiled against a different Node.js version (NODE_MODULE_VERSION ${built}; this Node.js needs ${abi})`);
+}
+
 /** Loads the addon once. Throws an Error whose message lists possible solutions. */
 export function loadNative(): NativeBinding {
   if (cached) return cached;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const load = require('node-gyp-build') as NodeGypBuild;
-    const file = load.path(PACKAGE_ROOT);
+    const file = chooseBinary(PACKAGE_ROOT, (dir) => load.path(dir));
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     cached = require(file) as NativeBinding;
     cachedPath = file;
