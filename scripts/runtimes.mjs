@@ -69,11 +69,17 @@ export function buildFor(runtime, { quiet = false } = {}) {
   const env = { ...process.env };
   if (runtime.nodedir) env.npm_config_nodedir = runtime.nodedir;
   else delete env.npm_config_nodedir;
-  execFileSync(process.execPath, [gyp, 'rebuild', ...(runtime.nodedir ? [`--nodedir=${runtime.nodedir}`] : [])], {
-    cwd: root,
-    env,
-    stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit',
-  });
+  const args = [gyp, 'rebuild', ...(runtime.nodedir ? [`--nodedir=${runtime.nodedir}`] : [])];
+  if (!quiet) {
+    execFileSync(process.execPath, args, { cwd: root, env, stdio: 'inherit' });
+    return;
+  }
+  // Quiet: node-gyp's lines only when it fails.
+  const run = spawnSync(process.execPath, args, { cwd: root, env, encoding: 'utf8' });
+  if (run.status !== 0) {
+    process.stderr.write(run.stdout + run.stderr);
+    throw new Error(`node-gyp rebuild for Node ${runtime.version} failed (status ${run.status})`);
+  }
 }
 
 function install() {

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, test } from 'node:test';
 
-import { parseFoldedFile, root, tempDir, total } from '../lib/helpers.mjs';
+import { parseFoldedFile, requireTool, root, tempDir, total } from '../lib/helpers.mjs';
+import { installedRuntimes } from '../../scripts/runtimes.mjs';
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 let project;
@@ -53,6 +54,46 @@ test('node -r sfprof/auto writes a profile, from the prebuild', () => {
   const which = run(process.execPath, ['-e', "const s = require('sfprof'); s.start(); s.stop(); console.log(s.nativePath())"]);
   assert.match(which.stdout.trim(), /node_modules\/sfprof\/prebuilds\/.*\/sfprof\.abi\d+\.node$/);
 });
+
+// Every supported Node besides the one running the tests (runtimes/package.json; npm run runtimes).
+const RUNTIMES = Object.keys(JSON.parse(fs.readFileSync(path.join(root, 'runtimes', 'package.json'), 'utf8')).dependencies)
+  .filter((name) => /^node-\d+$/.test(name));
+
+test('the tarball carries a prebuild for every supported Node ABI', (t) => {
+  const installedNow = installedRuntimes();
+  if (!requireTool(t, 'the Node runtimes of runtimes/package.json', RUNTIMES.every((name) => installedNow.some((r) => r.name === name)), 'npm run runtimes')) return;
+  const dir = path.join(installed, 'prebuilds', `${process.platform}-${process.arch}`);
+  const abis = new Set([Number(process.versions.modules), ...installedNow.filter((r) => r.arch === process.arch).map((r) => r.abi)]);
+  assert.deepEqual(fs.readdirSync(dir).sort(), [...abis].sort().map((abi) => `sfprof.abi${abi}.node`).sort());
+});
+
+for (const name of RUNTIMES) {
+  test(`${name}: installed with scripts disabled, the prebuild for its ABI profiles examples/calc.js with the known 1:2 split`, (t) => {
+    const runtime = installedRuntimes().find((r) => r.name === name);
+    if (!requireTool(t, `${name} (runtimes/package.json)`, runtime !== undefined, 'npm run runtimes')) return;
+    fs.copyFileSync(path.join(root, 'examples', 'calc.js'), path.join(project, 'calc.js'));
+    const output = path.join(project, `${name}.folded`);
+    const result = run(runtime.node, ['-r', 'sfprof/auto', 'calc.js'], {
+      env: { SFPROF_OUTPUT: output, SFPROF_INTERVAL: '1ms', SFPROF_LINES: '1', SFPROF_TIMER: 'itimer' },
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.ok(!fs.existsSync(path.join(installed, 'build')), 'no local build: scripts were disabled');
+    const stacks = parseFoldedFile(output);
+    // main's two call sites, by line: calc(100_000) then calc(200_000).
+    const sites = new Map();
+    for (const stack of stacks) {
+      const site = stack.frames.find((f) => /^main \(calc\.js:\d+\)$/.test(f));
+      if (site && stack.frames.some((f) => f.startsWith('calc ('))) sites.set(site, (sites.get(site) ?? 0) + stack.count);
+    }
+    const [first, second] = [...sites].sort((a, b) => a[0].localeCompare(b[0], 'en', { numeric: true })).map(([, n]) => n);
+    assert.ok(first > 50 && second > 50, `samples per call site: ${JSON.stringify([...sites])}`);
+    const share = second / (first + second);
+    assert.ok(share > 0.55 && share < 0.78, `calc(200_000)'s share ${share.toFixed(3)}, expected about 0.67`);
+    const which = run(runtime.node, ['-e', "const s = require('sfprof'); s.start(); s.stop(); console.log(s.nativePath())"]);
+    assert.equal(which.status, 0, which.stderr);
+    assert.ok(which.stdout.trim().endsWith(`/prebuilds/${process.platform}-${process.arch}/sfprof.abi${runtime.abi}.node`), which.stdout);
+  });
+}
 
 test('node --import sfprof/auto profiles an ES module app', () => {
   const output = path.join(project, 'esm.folded');
