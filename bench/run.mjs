@@ -19,7 +19,7 @@ import { lineChart } from './svg.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const { readProfile } = require(path.join(root, 'dist', 'formats.js'));
+const { readProfile } = require(path.join(root, 'dist', 'formats', 'render.js'));
 
 // sfprof-continuous: production mode as deployed (the auto engine), with the shortest period (1 s),
 // so a run of a few seconds pays for several cuts, writes and rotations.
@@ -65,7 +65,7 @@ function command(config, script, files) {
   const env = { ...process.env, NODE_OPTIONS: '', BENCH_SCALE: String(scale), BENCH_USAGE: files.usage, BENCH_RESULT: files.result };
   if (config.profiler === 'sfprof-continuous') {
     fs.mkdirSync(files.profile, { recursive: true });
-    args.push('-r', path.join(root, 'dist', 'auto.js'));
+    args.push('-r', path.join(root, 'dist', 'preload', 'auto.js'));
     Object.assign(env, {
       SFPROF_TIMER: 'auto',
       SFPROF_INTERVAL: `${config.intervalUs}us`,
@@ -74,7 +74,7 @@ function command(config, script, files) {
       SFPROF_OUTPUT: path.join(files.profile, 'prof.pb.gz'),
     });
   } else if (config.profiler.startsWith('sfprof-')) {
-    args.push('-r', path.join(root, 'dist', 'auto.js'));
+    args.push('-r', path.join(root, 'dist', 'preload', 'auto.js'));
     Object.assign(env, {
       SFPROF_TIMER: config.profiler.slice('sfprof-'.length),
       SFPROF_INTERVAL: `${config.intervalUs}us`,
@@ -181,7 +181,7 @@ function machine() {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   let configHz;
   try {
-    configHz = require(path.join(root, 'dist', 'engine.js')).readKernelFacts().configHz;
+    configHz = require(path.join(root, 'dist', 'config', 'engine.js')).readKernelFacts().configHz;
   } catch {
     configHz = undefined;
   }
