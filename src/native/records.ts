@@ -18,6 +18,16 @@ export const enum VmState {
   EXTERNAL = 6,
   ATOMICS_WAIT = 7,
   IDLE = 8,
+  /** V8 13 (Node 24) on. */
+  LOGGING = 9,
+  /** V8 14 (Node 26) on: idle, in the embedder's code. */
+  IDLE_EXTERNAL = 10,
+}
+
+/** The values are the same on every supported V8; later ones only add states (Node 20's enum is an
+ * int, 22's on a uint16_t: the addon widens it either way). */
+export function isIdle(state: number): boolean {
+  return state === VmState.IDLE || state === VmState.IDLE_EXTERNAL;
 }
 
 export const SAMPLE_TRUNCATED = 1;

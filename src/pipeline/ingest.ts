@@ -3,7 +3,7 @@
 import { CodeMap } from './code-map';
 import type { NativeBatch, NativeCodeEvent } from '../native/binding';
 import { Profile, SYNTHETIC, type Frame } from '../model/profile';
-import { decodeSamples, SAMPLE_TRUNCATED, VmState, type RawSample } from '../native/records';
+import { decodeSamples, isIdle, SAMPLE_TRUNCATED, VmState, type RawSample } from '../native/records';
 import type { NativeSymbols } from './native-symbols';
 import { Symbolizer } from './symbolize';
 
@@ -89,7 +89,7 @@ export class SampleIngester {
     if (jsFrameCount <= 0) {
       // No JS on the stack (GC, idle, or V8 declined to walk): the pc alone would be a partial stack.
       const name =
-        sample.vmState === VmState.GC ? SYNTHETIC.gc : sample.vmState === VmState.IDLE ? SYNTHETIC.idle : SYNTHETIC.program;
+        sample.vmState === VmState.GC ? SYNTHETIC.gc : isIdle(sample.vmState) ? SYNTHETIC.idle : SYNTHETIC.program;
       profile.addStack(
         [...this.rootFrames, profile.internFrame({ name, kind: sample.vmState === VmState.GC ? 'gc' : 'synthetic' })],
         1,

@@ -157,6 +157,7 @@ test('synthetic frames: GC, program, idle, unknown, native leaf, truncated root'
         sample(2, [0x2010], 0), // JS state, no JS frames
         sample(2, [], 0), // not even a pc
         sample(2, [0x9990], 8), // idle
+        sample(2, [0x9990], 10), // idle in embedder code (V8 14's IDLE_EXTERNAL)
         sample(2, [HANDLER_PC, 0x2010, 0xdead0]), // caller unresolved, pc in the top frame
         sample(2, [0x9990, 0x2010]), // pc in no code object
         sample(2, [HANDLER_PC, 0x2010], 0, 1), // truncated
@@ -168,7 +169,7 @@ test('synthetic frames: GC, program, idle, unknown, native leaf, truncated root'
   assert.deepEqual(render(profile), {
     '(garbage collector)': 1,
     '(program)': 2,
-    '(idle)': 1,
+    '(idle)': 2,
     '(unknown);main (app.js:1)': 1,
     'main (app.js:1);(native)': 1,
     '(truncated);main (app.js:1)': 1,
