@@ -282,7 +282,9 @@ test('adds at scattered addresses scale about linearly (no quadratic insert)', (
     return Number(process.hrtime.bigint() - started);
   };
   fill(20_000); // warm up the JIT so the small run is not the slow one
-  const small = fill(20_000);
-  const large = fill(200_000);
+  // The fastest of three runs each: a loaded machine (other processes, a GC) only ever adds time.
+  const fastest = (count) => Math.min(fill(count), fill(count), fill(count));
+  const small = fastest(20_000);
+  const large = fastest(200_000);
   assert.ok(large / small < 40, `200k adds took ${(large / small).toFixed(1)}× the time of 20k`);
 });
