@@ -31,7 +31,8 @@ enum SampleFlags : uint32_t {
 struct SampleHeader {
   uint64_t timestamp_ns;  // CLOCK_MONOTONIC at capture
   uint64_t code_seq;      // code-event sequence number visible at capture
-  uint32_t vm_state;      // v8::StateTag
+  uint32_t vm_state;      // v8::StateTag: an int in V8 11 (Node 20), a uint16_t from V8 12 (Node 22); V8 13
+                          // added LOGGING and V8 14 IDLE_EXTERNAL after the old values (src/native/records.ts)
   uint32_t frame_count;
   uint32_t flags;         // SampleFlags
   uint32_t weight_us;     // CPU time the sample stands for (per-thread engines); 0 when unknown
