@@ -26,6 +26,9 @@
       "cflags_cc": ["-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-cast-function-type"],
       "conditions": [
         ["OS=='mac'", {
+          "sources": [
+            "native/thread_slot_darwin.cc"
+          ],
           "xcode_settings": {
             "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",

@@ -1,6 +1,7 @@
 // The registry of sampled threads: one ThreadEntry per JS thread of a session (the main thread and
 // each attached worker), and the counters of the threads already drained and freed. Never touched in
-// signal context: the handler reaches a thread's ThreadSampler only through that thread's TLS pointer.
+// signal context: the handler reaches a thread's ThreadSampler only through that thread's slot
+// (thread_slot.h).
 #ifndef SFPROF_THREAD_REGISTRY_H_
 #define SFPROF_THREAD_REGISTRY_H_
 
