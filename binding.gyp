@@ -25,8 +25,14 @@
       "cflags": ["-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags_cc": ["-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-cast-function-type"],
       "conditions": [
+        ["OS=='linux'", {
+          "sources": [
+            "native/thread_cpu_clock_linux.cc"
+          ]
+        }],
         ["OS=='mac'", {
           "sources": [
+            "native/thread_cpu_clock_darwin.cc",
             "native/thread_slot_darwin.cc"
           ],
           "xcode_settings": {
