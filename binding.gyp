@@ -16,9 +16,7 @@
         "native/signal_handler.cc",
         "native/symbol_table.cc",
         "native/thread_registry.cc",
-        "native/timer_itimer.cc",
-        "native/timer_linux.cc",
-        "native/timer_linux_weight.cc"
+        "native/timer_itimer.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
@@ -27,13 +25,16 @@
       "conditions": [
         ["OS=='linux'", {
           "sources": [
-            "native/thread_cpu_clock_linux.cc"
+            "native/thread_cpu_clock_linux.cc",
+            "native/timer_linux.cc",
+            "native/timer_linux_weight.cc"
           ]
         }],
         ["OS=='mac'", {
           "sources": [
             "native/thread_cpu_clock_darwin.cc",
-            "native/thread_slot_darwin.cc"
+            "native/thread_slot_darwin.cc",
+            "native/timer_darwin.cc"
           ],
           "xcode_settings": {
             "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
