@@ -14,7 +14,6 @@
         "native/session_process.cc",
         "native/signal_chain.cc",
         "native/signal_handler.cc",
-        "native/symbol_table.cc",
         "native/thread_registry.cc",
         "native/timer_itimer.cc"
       ],
@@ -25,6 +24,7 @@
       "conditions": [
         ["OS=='linux'", {
           "sources": [
+            "native/symbol_table_linux.cc",
             "native/thread_cpu_clock_linux.cc",
             "native/timer_linux.cc",
             "native/timer_linux_weight.cc"
@@ -32,6 +32,7 @@
         }],
         ["OS=='mac'", {
           "sources": [
+            "native/symbol_table_darwin.cc",
             "native/thread_cpu_clock_darwin.cc",
             "native/thread_slot_darwin.cc",
             "native/timer_darwin.cc"
