@@ -24,6 +24,7 @@
       "conditions": [
         ["OS=='linux'", {
           "sources": [
+            "native/signal_chain_linux.cc",
             "native/symbol_table_linux.cc",
             "native/thread_cpu_clock_linux.cc",
             "native/timer_linux.cc",
@@ -32,6 +33,7 @@
         }],
         ["OS=='mac'", {
           "sources": [
+            "native/signal_chain_darwin.cc",
             "native/symbol_table_darwin.cc",
             "native/thread_cpu_clock_darwin.cc",
             "native/thread_slot_darwin.cc",

@@ -48,7 +48,10 @@ inline bool IsTimerSignal(int signo, const siginfo_t* info) {
   if (signo == SIGPROF) return info->si_code == SI_KERNEL;
   return info->si_code == POLL_IN || info->si_code == SI_TIMER;
 #else
-  // macOS (untested): V8's sampler suspends threads instead of signalling, so any SIGPROF is ours.
+  // macOS (untested): the siginfo of a SIGPROF is not relied on to tell the interval timer from a
+  // thread-directed kill, so every SIGPROF is taken as ours. V8's own sampler does signal threads
+  // with SIGPROF here too: start() refuses while V8's profiler runs (V8ProfilerThreadRunning), and
+  // with allowV8Profiler its signals are sampled as ours (docs/limitations.md).
   (void)signo;
   (void)info;
   return true;
