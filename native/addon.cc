@@ -5,9 +5,6 @@
 #include <napi.h>
 #include <cxxabi.h>
 #include <dlfcn.h>
-#if defined(__linux__)
-#include <link.h>
-#endif
 #include <time.h>
 #include <v8.h>
 

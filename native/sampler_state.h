@@ -22,7 +22,7 @@ constexpr size_t kHandlerBucketNs = 250;
 constexpr size_t kHandlerBuckets = 8193;
 
 // Everything the handler needs for one sampled JS thread. Created and destroyed outside signal
-// context; reached from the handler only through the thread's TLS pointer.
+// context; reached from the handler only through the thread's slot (thread_slot.h).
 struct ThreadSampler {
   // ---- immutable while the TLS pointer is set ----
   v8::Isolate* isolate = nullptr;
@@ -89,7 +89,10 @@ std::atomic<int>& RealtimeSignal();
 
 // The SA_SIGINFO handler installed for the timer signal.
 void HandleTimerSignal(int signo, siginfo_t* info, void* ucontext);
-// Points the calling thread's TLS slot at `sampler` (or nullptr). Call outside signal context.
+// Creates the per-thread slots the handler reads (thread_slot.h; nothing to do on Linux). Call
+// outside signal context, before the handler is first installed; false when they cannot be made.
+bool PrepareThreadSlots();
+// Points the calling thread's slot at `sampler` (or nullptr). Call outside signal context.
 void SetCurrentThreadSampler(ThreadSampler* sampler);
 ThreadSampler* CurrentThreadSampler();
 ProcessCounters& GetProcessCounters();

@@ -75,6 +75,10 @@ bool Session::Start(v8::Isolate* isolate, const SamplerOptions& options, Failure
   if (!engine->per_thread() && !options.allow_v8_profiler && V8ProfilerThreadRunning()) {
     return Fail(failure, failure_code::kSignalOwned, kV8ProfilerRunning);
   }
+  if (!PrepareThreadSlots()) {
+    return Fail(failure, failure_code::kOutOfResources,
+                "could not create the thread-specific keys the signal handler reads");
+  }
   GetProcessCounters().Reset();
   if (!chain_.Install(signal_, options.allow_v8_profiler, failure)) return false;
 

@@ -1,14 +1,12 @@
 // See signal_chain.h. Runs on the JS thread (install, restore) and on the watcher (Ensure); the
-// handler itself, and the forwarding to the previous disposition, are in signal_handler.cc.
+// handler itself, and the forwarding to the previous disposition, are in signal_handler.cc. Looking
+// for V8's profiler thread is per platform: signal_chain_linux.cc, signal_chain_darwin.cc.
 #include "signal_chain.h"
 
-#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "sampler_state.h"
 
@@ -61,36 +59,6 @@ bool IsV8ProfilerHandler(const struct sigaction& action) {
 }
 
 }  // namespace
-
-// True while V8's CPU profiler runs in this process: it runs a thread named "v8:ProfEvntProc" only
-// then. This also catches a profiler whose SIGPROF handler is hidden under another library's own
-// (@datadog/pprof installs its handler over V8's and later puts V8's back, which then restores the
-// default disposition when V8's profiler stops).
-bool V8ProfilerThreadRunning() {
-#if defined(__linux__)
-  DIR* tasks = opendir("/proc/self/task");
-  if (tasks == nullptr) return false;
-  bool found = false;
-  while (!found) {
-    struct dirent* task = readdir(tasks);
-    if (task == nullptr) break;
-    if (task->d_name[0] == '.') continue;
-    const std::string path = std::string("/proc/self/task/") + task->d_name + "/comm";
-    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    char name[32];
-    const ssize_t length = read(fd, name, sizeof(name) - 1);
-    close(fd);
-    if (length <= 0) continue;
-    name[length] = '\0';
-    found = strncmp(name, "v8:ProfEvntProc", 15) == 0;
-  }
-  closedir(tasks);
-  return found;
-#else
-  return false;
-#endif
-}
 
 const char kV8ProfilerRunning[] =
     "V8's CPU profiler (inspector Profiler.start or a library built on it) is running and "

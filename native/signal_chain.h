@@ -16,7 +16,8 @@ namespace sfprof {
 // Why start() refuses while V8's CPU profiler runs (checked by InstallHandler and by the session).
 extern const char kV8ProfilerRunning[];
 
-// True while V8's CPU profiler runs in this process, whoever's handler sits in front of it.
+// True while V8's CPU profiler runs in this process, whoever's handler sits in front of it: it
+// looks for V8's profiler thread by name (signal_chain_linux.cc, signal_chain_darwin.cc).
 bool V8ProfilerThreadRunning();
 
 class SignalChain {

@@ -5,11 +5,12 @@
 //
 // Rule: code in this file may only do async-signal-safe work: atomics, reads and writes of memory
 // preallocated before the timer was armed, clock_gettime, errno save/restore,
-// v8::Isolate::GetStackSample, calling the previous handler, and calling the engine's sample-weight
-// function. It must never allocate (malloc, new), take a lock (pthread mutexes, std::mutex,
-// function-local statics), print, throw, or touch V8 handles. scripts/check-signal-safety.mjs
-// enforces this on both object files (ring_buffer.h and registers.h inline into this one); keep
-// anything else out.
+// v8::Isolate::GetStackSample, calling the previous handler, calling the engine's sample-weight
+// function, and reading or writing the thread's slots (thread_slot.h: TLS on Linux, pthread keys on
+// macOS). It must never allocate (malloc, new), take a lock (pthread mutexes, std::mutex,
+// function-local statics), print, throw, touch V8 handles, or touch a thread_local on macOS.
+// scripts/check-signal-safety.mjs enforces this on the signal-context object files (ring_buffer.h,
+// registers.h and thread_slot.h inline into this one); keep anything else out.
 #include <errno.h>
 #include <signal.h>
 #include <time.h>
@@ -21,16 +22,10 @@
 
 #include "registers.h"
 #include "sampler_state.h"
+#include "thread_slot.h"
 
 namespace sfprof {
 namespace {
-
-// Initial-exec TLS: reading it is a plain load relative to the thread pointer, no __tls_get_addr
-// call and no lock (a gettid() syscall per signal cost ~0.5 µs). glibc allows it in dlopen'd objects.
-thread_local ThreadSampler* tls_sampler __attribute__((tls_model("initial-exec"))) = nullptr;
-// Set while this thread runs the previous handler: a handler that forwards back to us (it saved us
-// as its own previous one) would otherwise recurse until the stack overflows.
-thread_local bool tls_forwarding __attribute__((tls_model("initial-exec"))) = false;
 
 ProcessCounters g_counters;
 PreviousAction g_previous_prof;
@@ -53,7 +48,10 @@ inline bool IsTimerSignal(int signo, const siginfo_t* info) {
   if (signo == SIGPROF) return info->si_code == SI_KERNEL;
   return info->si_code == POLL_IN || info->si_code == SI_TIMER;
 #else
-  // macOS (untested): V8's sampler suspends threads instead of signalling, so any SIGPROF is ours.
+  // macOS (untested): the siginfo of a SIGPROF is not relied on to tell the interval timer from a
+  // thread-directed kill, so every SIGPROF is taken as ours. V8's own sampler does signal threads
+  // with SIGPROF here too: start() refuses while V8's profiler runs (V8ProfilerThreadRunning), and
+  // with allowV8Profiler its signals are sampled as ours (docs/limitations.md).
   (void)signo;
   (void)info;
   return true;
@@ -62,7 +60,7 @@ inline bool IsTimerSignal(int signo, const siginfo_t* info) {
 
 // Signal-safe: calls the handler we replaced, exactly as the kernel would have.
 void ForwardToPrevious(int signo, siginfo_t* info, void* ucontext) {
-  if (tls_forwarding) {
+  if (LoadForwarding()) {
     g_counters.forward_loops.fetch_add(1, std::memory_order_relaxed);
     return;
   }
@@ -75,17 +73,17 @@ void ForwardToPrevious(int signo, siginfo_t* info, void* ucontext) {
   if (action.sa_flags & SA_SIGINFO) {
     if (action.sa_sigaction != nullptr) {
       g_counters.forwarded.fetch_add(1, std::memory_order_relaxed);
-      tls_forwarding = true;
+      StoreForwarding(true);
       action.sa_sigaction(signo, info, ucontext);
-      tls_forwarding = false;
+      StoreForwarding(false);
       return;
     }
   } else if (action.sa_handler != SIG_DFL && action.sa_handler != SIG_IGN &&
              action.sa_handler != nullptr) {
     g_counters.forwarded.fetch_add(1, std::memory_order_relaxed);
-    tls_forwarding = true;
+    StoreForwarding(true);
     action.sa_handler(signo);
-    tls_forwarding = false;
+    StoreForwarding(false);
     return;
   }
   // The previous disposition was default (terminate) or ignore. A stray signal that is not from our
@@ -143,7 +141,7 @@ void HandleTimerSignal(int signo, siginfo_t* info, void* ucontext) {
     return;
   }
   g_counters.timer_signals.fetch_add(1, std::memory_order_relaxed);
-  ThreadSampler* sampler = tls_sampler;
+  ThreadSampler* sampler = LoadThreadSampler();
   if (sampler == nullptr && signo != SIGPROF) {
     // A per-thread timer's signal still queued when the thread stopped sampling.
     g_counters.after_stop.fetch_add(1, std::memory_order_relaxed);
@@ -160,11 +158,13 @@ void HandleTimerSignal(int signo, siginfo_t* info, void* ucontext) {
 // Outside signal context (the owner thread). The signal fence orders the store against a handler
 // that interrupts this same thread.
 void SetCurrentThreadSampler(ThreadSampler* sampler) {
-  tls_sampler = sampler;
+  StoreThreadSampler(sampler);
   std::atomic_signal_fence(std::memory_order_seq_cst);
 }
 
-ThreadSampler* CurrentThreadSampler() { return tls_sampler; }
+ThreadSampler* CurrentThreadSampler() { return LoadThreadSampler(); }
+// Outside signal context, before the handler is installed.
+bool PrepareThreadSlots() { return CreateThreadSlots(); }
 ProcessCounters& GetProcessCounters() { return g_counters; }
 PreviousAction& GetPreviousAction(int signo) { return signo == SIGPROF ? g_previous_prof : g_previous_realtime; }
 std::atomic<int>& RealtimeSignal() { return g_realtime_signal; }

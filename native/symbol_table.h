@@ -6,7 +6,8 @@
 // once, sorted, and answers by binary search; it also says where the gap around an unnamed address
 // ends, so the caller can cache the whole gap.
 //
-// Not for signal context: it allocates and locks. Linux only; elsewhere Lookup() uses dladdr().
+// Not for signal context: it allocates and locks. symbol_table_linux.cc reads the tables;
+// symbol_table_darwin.cc (macOS) answers with dladdr() alone.
 #ifndef SFPROF_SYMBOL_TABLE_H_
 #define SFPROF_SYMBOL_TABLE_H_
 

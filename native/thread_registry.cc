@@ -5,8 +5,8 @@ namespace sfprof {
 namespace {
 
 double ThreadCpuNs(const ThreadEntry& entry) {
-  if (!entry.has_cpu_clock) return 0;
-  const double end = entry.cpu_end_ns >= 0 ? entry.cpu_end_ns : ClockNs(entry.cpu_clock);
+  if (!entry.cpu_clock.open()) return 0;
+  const double end = entry.cpu_end_ns >= 0 ? entry.cpu_end_ns : entry.cpu_clock.ReadNs();
   return end > entry.cpu_start_ns ? end - entry.cpu_start_ns : 0;
 }
 
@@ -41,13 +41,12 @@ std::unique_ptr<ThreadEntry> NewThreadEntry(v8::Isolate* isolate, int thread_id,
 }
 
 void StartThreadClock(ThreadEntry* entry) {
-  entry->has_cpu_clock = pthread_getcpuclockid(pthread_self(), &entry->cpu_clock) == 0;
-  entry->cpu_start_ns = entry->has_cpu_clock ? ClockNs(entry->cpu_clock) : 0;
+  entry->cpu_start_ns = entry->cpu_clock.OpenForCurrentThread() ? entry->cpu_clock.ReadNs() : 0;
   entry->cpu_end_ns = -1;
 }
 
 void StopThreadClock(ThreadEntry* entry) {
-  entry->cpu_end_ns = entry->has_cpu_clock ? ClockNs(entry->cpu_clock) : 0;
+  entry->cpu_end_ns = entry->cpu_clock.ReadNs();
 }
 
 ThreadEntry* ThreadRegistry::Find(v8::Isolate* isolate) {

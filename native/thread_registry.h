@@ -1,6 +1,7 @@
 // The registry of sampled threads: one ThreadEntry per JS thread of a session (the main thread and
 // each attached worker), and the counters of the threads already drained and freed. Never touched in
-// signal context: the handler reaches a thread's ThreadSampler only through that thread's TLS pointer.
+// signal context: the handler reaches a thread's ThreadSampler only through that thread's slot
+// (thread_slot.h).
 #ifndef SFPROF_THREAD_REGISTRY_H_
 #define SFPROF_THREAD_REGISTRY_H_
 
@@ -14,6 +15,7 @@
 
 #include "code_events.h"
 #include "sampler_state.h"
+#include "thread_cpu_clock.h"
 #include "timer.h"
 
 namespace sfprof {
@@ -32,8 +34,7 @@ struct ThreadEntry {
   // ---- registry locked ----
   std::string name;  // the worker's script, when known
   // The thread's CPU clock (readable from any thread while it lives), at attach and at detach.
-  clockid_t cpu_clock{};
-  bool has_cpu_clock = false;
+  ThreadCpuClock cpu_clock;
   double cpu_start_ns = 0;
   double cpu_end_ns = -1;
   // Samples the spill interrupt moved out of the ring; the drain hands them over first.
@@ -53,12 +54,6 @@ struct ThreadTotals {
   double thread_cpu_ns = 0;  // CPU time of the sampled threads while they were sampled
   std::vector<double> handler_time = std::vector<double>(kHandlerBuckets, 0);  // histogram
 };
-
-inline double ClockNs(clockid_t clock_id) {
-  struct timespec ts;
-  if (clock_gettime(clock_id, &ts) != 0) return 0;
-  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
-}
 
 // An entry for `isolate`'s thread with its ring and code log allocated (outside signal context);
 // null when the ring cannot be allocated.

@@ -5,6 +5,8 @@
 // perf_event_paranoid=2 allows without privileges); every `sample_period` ns of it the kernel sends
 // the signal. It is not tied to the scheduler tick, so it delivers intervals below it.
 // thread-cpu: a POSIX CPU-time timer on the thread's clock; checked on the tick like setitimer.
+// Linux only (binding.gyp compiles it there; timer_darwin.cc stands in on macOS): perf_event_open,
+// F_SETSIG/F_SETOWN_EX, SIGEV_THREAD_ID and gettid have no macOS equivalent.
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -17,16 +19,12 @@
 #include <cstdint>
 #include <string>
 
+#include <linux/perf_event.h>
+
 #include "sampler_state.h"
 #include "timer.h"
 
-#if defined(__linux__)
-#include <linux/perf_event.h>
-#endif
-
 namespace sfprof {
-
-#if defined(__linux__)
 namespace {
 
 pid_t CurrentTid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
@@ -180,12 +178,5 @@ std::unique_ptr<TimerEngine> CreatePerfEngine(bool simulate_failure) {
   return std::make_unique<PerfEngine>(simulate_failure);
 }
 std::unique_ptr<TimerEngine> CreateThreadCpuEngine() { return std::make_unique<ThreadCpuEngine>(); }
-
-#else  // macOS (untested): no perf events, no per-thread CPU timers with thread-directed signals.
-
-std::unique_ptr<TimerEngine> CreatePerfEngine(bool) { return nullptr; }
-std::unique_ptr<TimerEngine> CreateThreadCpuEngine() { return nullptr; }
-
-#endif
 
 }  // namespace sfprof

@@ -1,7 +1,10 @@
 // Signal context: the sample weights of the per-thread Linux engines (timer_linux.cc), called by the
 // handler through ThreadSampler::sample_weight_ns. signal_handler.cc's rule applies: async-signal-safe
 // work only (here: reads of the ThreadSampler, read/ioctl on its perf descriptor, timer_getoverrun);
-// scripts/check-signal-safety.mjs checks this object file too. Keep the engines' setup out.
+// scripts/check-signal-safety.mjs checks this object file too. Keep the engines' setup out. Linux
+// only, like timer_linux.cc (binding.gyp).
+#include <linux/perf_event.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -9,10 +12,6 @@
 
 #include "sampler_state.h"
 #include "timer.h"
-
-#if defined(__linux__)
-#include <linux/perf_event.h>
-#include <sys/ioctl.h>
 
 namespace sfprof {
 namespace {
@@ -59,5 +58,3 @@ uint64_t ThreadCpuSampleWeightNs(ThreadSampler* sampler) {
 }
 
 }  // namespace sfprof
-
-#endif  // __linux__

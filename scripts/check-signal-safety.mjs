@@ -4,7 +4,15 @@
 // handler. It lists each object file's undefined symbols with `nm -u` and
 // matches them against a table of forbidden patterns. The signal-context
 // objects are SIGNAL_CONTEXT_OBJECTS: the handler (with the headers it
-// inlines, ring_buffer.h and registers.h) and the engines' sample weights.
+// inlines, ring_buffer.h, registers.h and thread_slot.h) and, on Linux, the
+// per-thread engines' sample weights.
+//
+// ELF objects (Linux) and Mach-O objects (macOS) are both understood, by the
+// file's magic number rather than by the platform the check runs on: Mach-O
+// prefixes every symbol with an underscore, and nm lists its undefined
+// symbols by name alone. On Mach-O a thread_local shows up as a reference to
+// _tlv_bootstrap, which the rules forbid. NM=llvm-nm picks another nm (one
+// that reads Mach-O, to check a cross-compiled object on Linux).
 //
 // Why: a signal can interrupt the thread anywhere, including inside malloc,
 // inside printf, or while it holds a mutex. If the handler then calls malloc
@@ -19,15 +27,17 @@
 // Exit status: 0 if clean, 1 on a forbidden symbol or any error.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // Every translation unit whose code runs in signal context (each says so at its top). A new one
-// must be added here, or it goes unchecked.
-export const SIGNAL_CONTEXT_OBJECTS = ['signal_handler.o', 'timer_linux_weight.o'];
+// must be added here, or it goes unchecked. timer_linux_weight.cc is built on Linux only
+// (binding.gyp).
+export const SIGNAL_CONTEXT_OBJECTS =
+  process.platform === 'linux' ? ['signal_handler.o', 'timer_linux_weight.o'] : ['signal_handler.o'];
 const BUILD_DIRS = ['build/Release/obj.target/sfprof/native', 'build/Debug/obj.target/sfprof/native'];
 
 // Each rule is tested against both the raw (mangled) and the demangled name.
@@ -91,7 +101,11 @@ export const RULES = [
   },
   {
     pattern: /^(__tls_get_addr|___tls_get_addr|__tls_get_addr_opt|_tlv_bootstrap)$/,
-    reason: 'dynamic TLS access: the first touch in a dlopen\'d object may allocate; use the initial-exec model',
+    reason: 'dynamic TLS access: the first touch in a dlopen\'d object may allocate; use the initial-exec model (Linux) or a pthread key (macOS, native/thread_slot_darwin.h)',
+  },
+  {
+    pattern: /^pthread_key_(create|delete)$/,
+    reason: 'creating or deleting a pthread key takes a lock; create keys before the handler is installed, in another file',
   },
   {
     pattern: /napi_|Napi::/,
@@ -100,18 +114,32 @@ export const RULES = [
 ];
 
 // Mach-O prefixes every symbol with an extra underscore; GNU nm may append
-// a symbol version ("malloc@GLIBC_2.2.5").
-function normalize(name) {
+// a symbol version ("malloc@GLIBC_2.2.5"). `format` is 'elf' or 'macho'.
+function normalize(name, format) {
   let n = name.replace(/@.*$/, '');
-  if (process.platform === 'darwin' && n.startsWith('_')) n = n.slice(1);
+  if (format === 'macho' && n.startsWith('_')) n = n.slice(1);
   return n;
 }
 
-export function judge(names) {
+const MACHO_MAGICS = new Set([0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe]);
+
+// 'macho' for a Mach-O object (either word size, either byte order), else 'elf'.
+export function objectFormat(file) {
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    const read = readSync(fd, head, 0, 4, 0);
+    return read === 4 && MACHO_MAGICS.has(head.readUInt32BE(0)) ? 'macho' : 'elf';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function judge(names, format = 'elf') {
   const hits = [];
   for (const name of names) {
     if (!name) continue;
-    const n = normalize(name);
+    const n = normalize(name, format);
     for (const rule of RULES) {
       if (rule.pattern.test(n)) hits.push(rule);
     }
@@ -119,24 +147,34 @@ export function judge(names) {
   return hits;
 }
 
-function undefinedSymbols(file, demangle) {
-  const args = ['-u', '-p'];
+function undefinedSymbols(file, format, demangle) {
+  // Mach-O: -j asks for names alone, which is how nm lists undefined Mach-O symbols anyway.
+  const args = format === 'macho' ? ['-u', '-j', '-p'] : ['-u', '-p'];
   if (demangle) args.push('-C');
   args.push(file);
-  const out = execFileSync('nm', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync(process.env.NM || 'nm', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const names = [];
   for (const line of out.split('\n')) {
     // "                 U name" (or "w" for weak undefined); demangled names may contain spaces
     const m = /^\s*[Uuvw]\s+(.+?)\s*$/.exec(line);
     if (m) names.push(m[1]);
+    // Mach-O: the bare name. Without this every line was skipped and a Mach-O object passed empty.
+    else if (format === 'macho' && line.trim() !== '') names.push(line.trim());
   }
   return names;
 }
 
 // Returns [{ raw, demangled }] for every undefined symbol of the object file.
-export function readSymbols(file) {
-  const raw = undefinedSymbols(file, false);
-  const dem = undefinedSymbols(file, true);
+export function readSymbols(file, format = objectFormat(file)) {
+  const raw = undefinedSymbols(file, format, false);
+  let dem;
+  try {
+    dem = undefinedSymbols(file, format, true);
+  } catch (err) {
+    // An nm without -C (older cctools nm on macOS): the mangled names are checked alone.
+    if (format !== 'macho') throw err;
+    dem = raw;
+  }
   if (raw.length === dem.length) {
     return raw.map((r, i) => ({ raw: r, demangled: dem[i] }));
   }
@@ -148,15 +186,16 @@ export function readSymbols(file) {
 }
 
 export function checkObject(file) {
-  const symbols = readSymbols(file);
+  const format = objectFormat(file);
+  const symbols = readSymbols(file, format);
   const offending = [];
   const allowed = [];
   for (const sym of symbols) {
-    const rules = [...new Set(judge([sym.raw, sym.demangled]))];
+    const rules = [...new Set(judge([sym.raw, sym.demangled], format))];
     if (rules.length) offending.push({ ...sym, rules });
     else allowed.push(sym);
   }
-  return { symbols, offending, allowed };
+  return { symbols, offending, allowed, format };
 }
 
 function label(sym) {
@@ -164,8 +203,8 @@ function label(sym) {
 }
 
 function runCheck(file) {
-  const { symbols, offending, allowed } = checkObject(file);
-  console.log(`Undefined symbols allowed in ${file}:`);
+  const { symbols, offending, allowed, format } = checkObject(file);
+  console.log(`Undefined symbols allowed in ${file} (${format === 'macho' ? 'Mach-O' : 'ELF'}):`);
   if (allowed.length === 0) console.log('  (none)');
   for (const sym of allowed) console.log(`  ${label(sym)}`);
   if (offending.length) {
@@ -174,6 +213,12 @@ function runCheck(file) {
       for (const rule of sym.rules) console.error(`  ${label(sym)}\n      -> ${rule.reason}  (${rule.pattern})`);
     }
     console.error(`signal-safety: FAIL, ${offending.length} forbidden of ${symbols.length} undefined symbols`);
+    return 1;
+  }
+  if (symbols.length === 0) {
+    // The handler calls at least GetStackSample and clock_gettime: an empty list means nm's output
+    // was not understood, not that the code is clean.
+    console.error(`signal-safety: FAIL, ${file}: no undefined symbols read; is ${process.env.NM || 'nm'} able to read this object?`);
     return 1;
   }
   console.log(`signal-safety: OK, ${file}: ${symbols.length} undefined symbols, none forbidden`);
@@ -188,6 +233,13 @@ extern "C" void *bad_handler(int n) {
   printf("allocated %d bytes at %p\\n", n, static_cast<void *>(p));
   return p;
 }
+`;
+
+// A thread_local read from code built for a shared object: a __tls_get_addr call on ELF (the
+// default model with -fPIC), a _tlv_bootstrap descriptor on Mach-O.
+const TLS_SNIPPET = `
+thread_local void *slot = nullptr;
+extern "C" void *tls_handler() { return slot; }
 `;
 
 const GOOD_SNIPPET = `
@@ -209,16 +261,22 @@ function selfTest() {
     if (!ok) failures++;
   };
 
-  // The rule table on its own, with names as nm prints them.
-  const flagged = (name) => judge([name]).length > 0;
+  // The rule table on its own, with names as nm prints them for ELF and for Mach-O.
+  const flagged = (name, format = 'elf') => judge([name], format).length > 0;
   for (const name of ['malloc', 'free', '_Znwm', '_ZnamRKSt9nothrow_t', '_ZdlPvm', '_ZdaPv', 'pthread_mutex_lock',
-    '__printf_chk', '__cxa_guard_acquire', '_ZNSt5mutex4lockEv',
+    '__printf_chk', '__cxa_guard_acquire', '_ZNSt5mutex4lockEv', 'pthread_key_create',
     'v8::HandleScope::HandleScope(v8::Isolate*)', 'napi_create_string_utf8', '__tls_get_addr']) {
     expect(flagged(name), `rule table flags ${name}`);
   }
   for (const name of ['clock_gettime', '__errno_location', '__stack_chk_fail',
     'v8::Isolate::GetStackSample(v8::RegisterState const&, void**, unsigned long, v8::SampleInfo*)']) {
     expect(!flagged(name), `rule table allows ${name}`);
+  }
+  for (const name of ['_malloc', '__Znwm', '_pthread_mutex_lock', '___cxa_guard_acquire', '__tlv_bootstrap']) {
+    expect(flagged(name, 'macho'), `rule table flags Mach-O ${name}`);
+  }
+  for (const name of ['_clock_gettime', '___error', '_pthread_getspecific', '_pthread_setspecific']) {
+    expect(!flagged(name, 'macho'), `rule table allows Mach-O ${name}`);
   }
 
   // Real object files from a compiler.
@@ -228,19 +286,24 @@ function selfTest() {
       const src = join(dir, `${name}.cc`);
       const obj = join(dir, `${name}.o`);
       writeFileSync(src, source);
-      execFileSync('c++', ['-c', '-O2', '-x', 'c++', src, '-o', obj], { stdio: ['ignore', 'pipe', 'pipe'] });
+      execFileSync('c++', ['-c', '-O2', '-fPIC', '-x', 'c++', src, '-o', obj], { stdio: ['ignore', 'pipe', 'pipe'] });
       return obj;
     };
     const bad = checkObject(compile('bad', BAD_SNIPPET));
-    const badNames = bad.offending.map((s) => normalize(s.raw));
+    const badNames = bad.offending.map((s) => normalize(s.raw, bad.format));
     console.log(`      bad snippet flagged: ${badNames.join(', ') || '(nothing)'}`);
     expect(badNames.some((n) => /^malloc$/.test(n)), 'malloc+printf snippet: malloc is flagged');
     expect(badNames.some((n) => /printf|^puts$/.test(n)), 'malloc+printf snippet: printf is flagged');
 
+    const tls = checkObject(compile('tls', TLS_SNIPPET));
+    const tlsNames = tls.offending.map((s) => normalize(s.raw, tls.format));
+    console.log(`      thread_local snippet flagged: ${tlsNames.join(', ') || '(nothing)'}`);
+    expect(tlsNames.some((n) => /tls_get_addr|^_tlv_bootstrap$/.test(n)), 'thread_local snippet: the dynamic TLS access is flagged');
+
     const good = checkObject(compile('good', GOOD_SNIPPET));
     console.log(`      good snippet allowed: ${good.allowed.map(label).join(', ') || '(nothing)'}`);
     expect(good.offending.length === 0, 'atomic+clock_gettime snippet passes');
-    expect(good.allowed.some((s) => normalize(s.raw) === 'clock_gettime'), 'atomic+clock_gettime snippet: clock_gettime listed as allowed');
+    expect(good.allowed.some((s) => normalize(s.raw, good.format) === 'clock_gettime'), 'atomic+clock_gettime snippet: clock_gettime listed as allowed');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,13 +1,12 @@
-// See symbol_table.h. Each lookup lists the loaded objects again (a few microseconds), so an object
-// unloaded since its table was read is forgotten before its memory could be read.
+// See symbol_table.h. Linux: each lookup lists the loaded objects again with dl_iterate_phdr (a few
+// microseconds), so an object unloaded since its table was read is forgotten before its memory could
+// be read; an object's symbols come from its dynamic symbol table, sizes included.
 #include "symbol_table.h"
 
 #include <dlfcn.h>
-#if defined(__linux__)
 #include <elf.h>
 #include <link.h>
 #include <unistd.h>
-#endif
 
 #include <algorithm>
 #include <memory>
@@ -16,8 +15,6 @@
 
 namespace sfprof {
 namespace {
-
-#if defined(__linux__)
 
 struct Symbol {
   uintptr_t start;
@@ -171,13 +168,10 @@ LoadedObject* FindObject(uintptr_t address) {
   return nullptr;
 }
 
-#endif  // __linux__
-
 }  // namespace
 
 SymbolAnswer LookupSymbol(uintptr_t address) {
   SymbolAnswer answer;
-#if defined(__linux__)
   std::lock_guard<std::mutex> lock(g_mutex);
   LoadedObject* object = FindObject(address);
   if (object == nullptr) return answer;
@@ -202,16 +196,6 @@ SymbolAnswer LookupSymbol(uintptr_t address) {
   const uintptr_t gap_end = after != symbols.end() ? after->start : object->high;
   answer.start = gap_start;
   answer.size = gap_end > gap_start ? gap_end - gap_start : 0;
-#else
-  Dl_info found;
-  if (dladdr(reinterpret_cast<void*>(address), &found) == 0 || found.dli_fname == nullptr) return answer;
-  answer.found_object = true;
-  answer.object = found.dli_fname;
-  if (found.dli_sname != nullptr && found.dli_saddr != nullptr) {
-    answer.symbol = found.dli_sname;
-    answer.start = reinterpret_cast<uintptr_t>(found.dli_saddr);
-  }
-#endif
   return answer;
 }
 
