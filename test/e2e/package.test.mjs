@@ -7,7 +7,7 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 
 import { parseFoldedFile, requireTool, root, tempDir, total } from '../lib/helpers.mjs';
-import { installedRuntimes } from '../../scripts/runtimes.mjs';
+import { currentRuntime, installedRuntimes } from '../../scripts/runtimes.mjs';
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 let project;
@@ -67,9 +67,9 @@ test('the tarball carries a prebuild for every supported Node ABI', (t) => {
   assert.deepEqual(fs.readdirSync(dir).sort(), [...abis].sort().map((abi) => `sfprof.abi${abi}.node`).sort());
 });
 
-for (const name of RUNTIMES) {
-  test(`${name}: installed with scripts disabled, the prebuild for its ABI profiles examples/calc.js with the known 1:2 split`, (t) => {
-    const runtime = installedRuntimes().find((r) => r.name === name);
+for (const name of ['current', ...RUNTIMES]) {
+  test(`${name === 'current' ? `Node ${process.versions.node} (running the tests)` : name}: installed with scripts disabled, the prebuild for its ABI profiles examples/calc.js with the known 1:2 split`, (t) => {
+    const runtime = name === 'current' ? currentRuntime() : installedRuntimes().find((r) => r.name === name);
     if (!requireTool(t, `${name} (runtimes/package.json)`, runtime !== undefined, 'npm run runtimes')) return;
     fs.copyFileSync(path.join(root, 'examples', 'calc.js'), path.join(project, 'calc.js'));
     const output = path.join(project, `${name}.folded`);
