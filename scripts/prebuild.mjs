@@ -23,6 +23,9 @@ const newerThanSources = (file) => fs.existsSync(file) && fs.statSync(file).mtim
 /** The ABI tag native/addon.cc embeds, as the loader reads it. */
 const tagOf = (file) => /sfprof-abi:(\d+);/.exec(fs.readFileSync(file).toString('latin1'))?.[1];
 
+// Whatever build/Release holds now (made for this Node by npm install, or for another one by the
+// tests under that Node) is put back at the end: prebuilding must not change what the loader finds.
+const saved = fs.existsSync(local) ? fs.readFileSync(local) : undefined;
 const made = [];
 let localIsCurrent = newerThanSources(local) && tagOf(local) === String(current.abi);
 for (const runtime of [...others, current]) {
@@ -39,8 +42,10 @@ for (const runtime of [...others, current]) {
   }
   made.push(`${path.relative(root, file)} (Node ${runtime.version}, ${fs.statSync(file).size} bytes${fresh ? ', up to date' : ''})`);
 }
-// Other ABIs' builds went through build/Release: leave it built for the running Node again.
-if (!localIsCurrent) buildFor(current, { quiet: true });
+// Other ABIs' builds went through build/Release: put back what was there, or leave the running
+// Node's build when there was none.
+if (saved) fs.writeFileSync(local, saved);
+else if (!localIsCurrent) buildFor(current, { quiet: true });
 for (const line of made) console.error(`prebuild: ${line}`);
 if (others.length === 0) {
   console.error(`prebuild: only ABI ${current.abi} (Node ${current.version}); run "npm run runtimes" first to prebuild Node 22, 24 and 26 too`);

@@ -70,6 +70,9 @@ export class Session {
   private readonly embedded: { start: number; size: number; copy?: number };
   drainErrors = 0;
 
+  /** The session's start on the wall clock (the first profile's startTime), in milliseconds. */
+  private readonly startTimeMs: number;
+
   /** Native counters where the current profile began: its drops and CPU time are the difference. */
   private base: NativeStats | undefined;
 
@@ -78,6 +81,7 @@ export class Session {
     readonly options: ResolvedOptions,
     public profile: Profile,
   ) {
+    this.startTimeMs = profile.metadata.startTime;
     this.nativeSymbols = new NativeSymbols((address) => native.nativeSymbol(address));
     const range = native.embeddedCodeRange();
     const copy = findEmbeddedCopyInProcess(range.start, range.size);
@@ -176,7 +180,11 @@ export class Session {
     const span = spanOf(now, this.base);
     this.base = now;
     const next = ended.emptyCopy(this.options.timelineSamples);
-    next.metadata.startTime = Date.now();
+    // The session's start on the wall clock plus the monotonic time since: each period begins exactly
+    // where the previous one ended (its start + its monotonic duration). Date.now() here drifted from
+    // that by however long this thread was held up between the two clock reads (32 ms seen under load).
+    // NTP slews both clocks alike; only a step of the wall clock while sampling would show.
+    next.metadata.startTime = this.startTimeMs + (now.elapsedNs ?? 0) / 1e6;
     delete next.metadata.sampleWeightNs;
     for (const ingester of this.ingesters.values()) ingester.retarget(next, now.elapsedNs ?? 0);
     this.profile = next;

@@ -63,8 +63,11 @@ test('the tarball carries a prebuild for every supported Node ABI', (t) => {
   const installedNow = installedRuntimes();
   if (!requireTool(t, 'the Node runtimes of runtimes/package.json', RUNTIMES.every((name) => installedNow.some((r) => r.name === name)), 'npm run runtimes')) return;
   const dir = path.join(installed, 'prebuilds', `${process.platform}-${process.arch}`);
+  // The Node that packed (npm's) and every runtime; the tests may run under any of them.
   const abis = new Set([Number(process.versions.modules), ...installedNow.filter((r) => r.arch === process.arch).map((r) => r.abi)]);
-  assert.deepEqual(fs.readdirSync(dir).sort(), [...abis].sort().map((abi) => `sfprof.abi${abi}.node`).sort());
+  const shipped = fs.readdirSync(dir);
+  for (const abi of abis) assert.ok(shipped.includes(`sfprof.abi${abi}.node`), `no prebuild for ABI ${abi}: ${shipped.join(', ')}`);
+  assert.deepEqual(shipped.filter((name) => !/^sfprof\.abi\d+\.node$/.test(name)), []);
 });
 
 for (const name of ['current', ...RUNTIMES]) {
