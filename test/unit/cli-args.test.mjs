@@ -5,7 +5,7 @@ import { parseCommandLine, withPreload, USAGE, RECORD_USAGE, REPORT_USAGE, TOP_U
 import { readFolded } from '../../dist/formats/readers/folded.js';
 import { childrenOf, functionShares } from '../../dist/delivery/summary.js';
 
-const RECORD_DEFAULTS = { kind: 'record', interval: undefined, timer: undefined, output: undefined, format: undefined, lines: false, tiers: false };
+const RECORD_DEFAULTS = { kind: 'record', interval: undefined, timer: undefined, output: undefined, format: undefined, lines: false, tiers: false, sourceMaps: false };
 
 test('record: options before "--" or before the first word, the rest is the command', () => {
   assert.deepEqual(parseCommandLine(['record', '--', 'node', 'app.js', '--port', '3']), {
@@ -35,10 +35,10 @@ test('record --format: given, or implied by --output; the default name follows t
 });
 
 test('report: one input, output to stdout unless given, format from the flag or the extension', () => {
-  assert.deepEqual(parseCommandLine(['report', 'a.folded']), { kind: 'report', input: 'a.folded', output: '-', format: 'folded', tiers: false });
-  assert.deepEqual(parseCommandLine(['report', '-', '--format', 'html']), { kind: 'report', input: '-', output: '-', format: 'html', tiers: false });
+  assert.deepEqual(parseCommandLine(['report', 'a.folded']), { kind: 'report', input: 'a.folded', output: '-', format: 'folded', tiers: false, sourceMaps: false });
+  assert.deepEqual(parseCommandLine(['report', '-', '--format', 'html']), { kind: 'report', input: '-', output: '-', format: 'html', tiers: false, sourceMaps: false });
   assert.deepEqual(parseCommandLine(['report', 'a.pb.gz', '-o', 'b.html', '--title', 'T']), {
-    kind: 'report', input: 'a.pb.gz', output: 'b.html', format: 'html', tiers: false, title: 'T',
+    kind: 'report', input: 'a.pb.gz', output: 'b.html', format: 'html', tiers: false, sourceMaps: false, title: 'T',
   });
   assert.throws(() => parseCommandLine(['report']), /^OptionError: sfprof report: no input file given; use - for standard input/);
   assert.throws(() => parseCommandLine(['report', 'a', 'b']), /sfprof report: expected one input file, got 2: "a" "b"/);
