@@ -67,6 +67,8 @@ function sourcePath(source: string): string | undefined {
   return path.isAbsolute(source) ? source : undefined;
 }
 
+const READ_ERRORS: Record<string, string> = { ENOENT: 'no such file', EISDIR: 'it is a directory', EACCES: 'permission denied' };
+
 interface LoadedMap {
   map: TraceMap;
   /** The resolved source each original position names, to its display form. */
@@ -174,7 +176,7 @@ export class SourceMapper {
         json = this.readFile(mapFile);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        return fail(`cannot read ${displayFile(mapFile, root)} (${code === 'ENOENT' ? 'no such file' : code ?? (error as Error).message})`);
+        return fail(`cannot read ${displayFile(mapFile, root)} (${READ_ERRORS[code ?? ''] ?? code ?? (error as Error).message})`);
       }
       mapUrl = pathToFileURL(mapFile).href;
     }
@@ -188,7 +190,9 @@ export class SourceMapper {
       // Decoding here finds bad mappings now, not in the middle of a profile.
       if (!fits(decodedMappings(map), text)) return fail('its mappings do not fit the file (a map of another build?)');
     } catch (error) {
-      return fail(`malformed (${(error as Error).message.split('\n')[0]})`);
+      // trace-mapping's message quotes the whole map: the start says enough.
+      const message = (error as Error).message.split('\n')[0]!;
+      return fail(`malformed (${message.length > 100 ? message.slice(0, 99) + '…' : message})`);
     }
     const fileOf = new Map<string, string>();
     for (const source of map.resolvedSources) {
