@@ -14,7 +14,7 @@ const esbuild = path.join(root, 'node_modules', '.bin', 'esbuild');
 export const ORIGINAL = {
   crunchNumbers: { file: 'src/hot.ts', line: 10 },
   mixStrings: { file: 'src/hot.ts', line: 18 },
-  runFor: { file: 'src/main.ts', line: 6 },
+  runFor: { file: 'src/main.ts', line: 7 },
 };
 
 /** A copy of the fixture project in a temporary directory, built three ways. */

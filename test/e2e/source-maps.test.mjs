@@ -1,0 +1,100 @@
+// End-to-end: the preload on a TypeScript app compiled by tsc and the same app bundled and minified
+// by esbuild, run with Node's source maps on: the hot functions read by their source names at their
+// src/*.ts lines in folded, pprof (sfprof's reader and go tool pprof), .cpuprofile and the HTML.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+
+import { readProfile } from '../../dist/formats/render.js';
+import { embeddedData } from '../lib/html-profiles.mjs';
+import { parseFoldedFile, preload, requireTool, root, runNode, toolWorks } from '../lib/helpers.mjs';
+import { buildFixtureProject, ORIGINAL } from '../lib/source-map-builds.mjs';
+
+const dir = buildFixtureProject();
+const bin = path.join(root, 'bin', 'sfprof.js');
+const HOT = ['crunchNumbers', 'mixStrings', 'runFor'];
+const where = (fn) => `${ORIGINAL[fn].file}:${ORIGINAL[fn].line}`;
+
+function profileRun(script, output, { nodeArgs = ['--enable-source-maps'], env = {} } = {}) {
+  const run = runNode([...nodeArgs, '-r', preload, script], {
+    cwd: dir,
+    env: { SFPROF_INTERVAL: '1ms', SFPROF_TIMER: 'itimer', SFPROF_OUTPUT: path.join(dir, output), SOURCE_MAPS_FIXTURE_MS: '500', ...env },
+  });
+  assert.equal(run.status, 0, run.stderr);
+  assert.doesNotMatch(run.stderr, /source map/, 'no map is refused');
+  return path.join(dir, output);
+}
+
+function foldedFrames(file) {
+  return new Set(parseFoldedFile(file).flatMap((s) => s.frames));
+}
+
+for (const [build, script] of [['tsc', 'dist/main.js'], ['esbuild --minify', 'bundle/app.js']]) {
+  describe(`${build} with --enable-source-maps`, () => {
+    const tag = build.split(' ')[0];
+    test('folded', () => {
+      const frames = foldedFrames(profileRun(script, `${tag}.folded`));
+      for (const fn of HOT) assert.ok(frames.has(`${fn} (${where(fn)})`), `${fn} (${where(fn)}) in ${[...frames].join('\n')}`);
+      assert.ok(![...frames].some((f) => /\((dist|bundle)\/.*\.js:\d+\)$/.test(f) && !f.startsWith('(anonymous)')), [...frames].join('\n'));
+    });
+
+    test('pprof, read by sfprof and by go tool pprof', (t) => {
+      const file = profileRun(script, `${tag}.pb.gz`);
+      const frames = readProfile(fs.readFileSync(file), file).frames;
+      for (const fn of HOT) assert.ok(frames.some((f) => f.name === fn && f.file === ORIGINAL[fn].file && f.line === ORIGINAL[fn].line), fn);
+      requireTool(t, 'go', toolWorks('go', ['version']), 'golang-go');
+      const raw = spawnSync('go', ['tool', 'pprof', '-raw', file], { encoding: 'utf8' });
+      assert.equal(raw.status, 0, raw.stderr);
+      // -raw lists locations as "id: address M=… function file:line s=start".
+      for (const fn of HOT) assert.match(raw.stdout, new RegExp(`\\b${fn} ${ORIGINAL[fn].file.replace('.', '\\.')}:${ORIGINAL[fn].line}\\b`), raw.stdout);
+    });
+
+    test('.cpuprofile', () => {
+      const profile = JSON.parse(fs.readFileSync(profileRun(script, `${tag}.cpuprofile`), 'utf8'));
+      for (const fn of HOT) {
+        const node = profile.nodes.find((n) => n.callFrame.functionName === fn);
+        assert.ok(node, fn);
+        assert.equal(node.callFrame.url, `file://${path.join(dir, ORIGINAL[fn].file)}`);
+        assert.equal(node.callFrame.lineNumber + 1, ORIGINAL[fn].line);
+      }
+    });
+
+    test('HTML', () => {
+      const data = JSON.parse(embeddedData(fs.readFileSync(profileRun(script, `${tag}.html`), 'utf8')));
+      for (const fn of HOT) assert.ok(data.frames.some(([name, at]) => name === fn && at === where(fn)), fn);
+    });
+  });
+}
+
+test('SFPROF_SOURCE_MAPS=1 maps without Node\'s flag; =0 keeps generated frames with it', () => {
+  const on = foldedFrames(profileRun('bundle/app.js', 'on.folded', { nodeArgs: [], env: { SFPROF_SOURCE_MAPS: '1' } }));
+  assert.ok(on.has(`mixStrings (${where('mixStrings')})`));
+  const off = foldedFrames(profileRun('bundle/app.js', 'off.folded', { env: { SFPROF_SOURCE_MAPS: '0' } }));
+  assert.ok(![...off].some((f) => f.includes('src/')), [...off].join('\n'));
+  assert.ok([...off].some((f) => f.endsWith('(bundle/app.js:1)') && !f.startsWith('(anonymous)')));
+});
+
+test('line mode: tsc output gives the executing lines of src/*.ts', () => {
+  const frames = foldedFrames(profileRun('dist/main.js', 'lines.folded', { env: { SFPROF_LINES: '1' } }));
+  const lines = [...frames].filter((f) => f.startsWith('crunchNumbers (')).map((f) => Number(/:(\d+)\)$/.exec(f)[1]));
+  assert.ok(lines.length > 0, [...frames].join('\n'));
+  // The function spans lines 10 to 16 of src/hot.ts; its loop is on 12 and 13.
+  for (const line of lines) assert.ok(line >= 10 && line <= 16, `line ${line}`);
+  assert.ok(lines.includes(13), `lines ${lines}`);
+});
+
+test('sfprof record --source-maps, and sfprof report --source-maps on an unmapped .cpuprofile', () => {
+  const recorded = path.join(dir, 'recorded.folded');
+  const run = runNode([bin, 'record', '--source-maps', '-o', recorded, '--', process.execPath, 'bundle/app.js'], { cwd: dir, env: { SOURCE_MAPS_FIXTURE_MS: '400' } });
+  assert.equal(run.status, 0, run.stderr);
+  assert.ok(foldedFrames(recorded).has(`crunchNumbers (${where('crunchNumbers')})`));
+
+  const unmapped = profileRun('bundle/app.js', 'unmapped.cpuprofile', { nodeArgs: [] });
+  const report = runNode([bin, 'report', '--source-maps', unmapped, '-f', 'folded'], { cwd: dir });
+  assert.equal(report.status, 0, report.stderr);
+  assert.match(report.stdout, new RegExp(`;crunchNumbers \\(${where('crunchNumbers').replace('.', '\\.')}\\) \\d+$`, 'm'));
+  const plain = runNode([bin, 'report', unmapped, '-f', 'folded'], { cwd: dir });
+  assert.doesNotMatch(plain.stdout, /src\/hot\.ts/);
+});
