@@ -99,8 +99,13 @@ export class SourceMapper {
    */
   mapProfile(profile: Profile, cwd: string = profile.metadata.cwd ?? process.cwd()): number {
     let mapped = 0;
+    // Frames of one file share its map: each file name is resolved once per profile.
+    const byFile = new Map<string, LoadedMap | null>();
     profile.rewriteFrames((frame) => {
-      const result = this.mapFrame(frame, cwd);
+      if (frame.kind !== 'js' || !frame.file) return frame;
+      let loaded = byFile.get(frame.file);
+      if (loaded === undefined) byFile.set(frame.file, (loaded = this.load(path.resolve(cwd, frame.file), cwd)));
+      const result = loaded ? mapWith(loaded, frame) : frame;
       if (result !== frame) mapped++;
       return result;
     });
@@ -109,26 +114,9 @@ export class SourceMapper {
 
   /** `frame` through its script's map, or `frame` itself when there is none or no position. */
   mapFrame(frame: Frame, cwd: string): Frame {
-    if (frame.kind !== 'js' || !frame.file || frame.startLine === undefined && frame.line === undefined) return frame;
-    const generated = path.resolve(cwd, frame.file);
-    const loaded = this.load(generated, cwd);
-    if (!loaded) return frame;
-    const startLine = frame.startLine ?? frame.line!;
-    const startColumn = Math.max(0, (frame.column ?? 1) - 1);
-    // V8's start is the parameter list's "(": the mapping at or before it is the function's name.
-    // Nothing at or before it (a bundle's top level at 1:1) is generated code: it stays as it is.
-    const start = originalPositionFor(loaded.map, { line: startLine, column: startColumn, bias: GREATEST_LOWER_BOUND });
-    if (start.source === null) return frame;
-    const file = loaded.fileOf.get(start.source) ?? start.source;
-    let line = start.line;
-    if (frame.line !== undefined && frame.line !== startLine) {
-      // Line mode: the first mapping on the executing line, when it lies in the same source.
-      const executing = originalPositionFor(loaded.map, { line: frame.line, column: 0, bias: LEAST_UPPER_BOUND });
-      if (executing.source === start.source && executing.line >= start.line) line = executing.line;
-    }
-    const mapped: Frame = { ...frame, file, line, startLine: start.line, column: start.column + 1 };
-    if (start.name && frame.name !== '(anonymous)') mapped.name = start.name;
-    return mapped;
+    if (frame.kind !== 'js' || !frame.file) return frame;
+    const loaded = this.load(path.resolve(cwd, frame.file), cwd);
+    return loaded ? mapWith(loaded, frame) : frame;
   }
 
   private load(generated: string, root: string): LoadedMap | null {
@@ -203,6 +191,27 @@ export class SourceMapper {
     }
     return { map, fileOf };
   }
+}
+
+/** `frame` through `loaded`: its start's original position and name, and its executing line. */
+function mapWith(loaded: LoadedMap, frame: Frame): Frame {
+  if (frame.startLine === undefined && frame.line === undefined) return frame;
+  const startLine = frame.startLine ?? frame.line!;
+  const startColumn = Math.max(0, (frame.column ?? 1) - 1);
+  // V8's start is the parameter list's "(": the mapping at or before it is the function's name.
+  // Nothing at or before it (a bundle's top level at 1:1) is generated code: it stays as it is.
+  const start = originalPositionFor(loaded.map, { line: startLine, column: startColumn, bias: GREATEST_LOWER_BOUND });
+  if (start.source === null) return frame;
+  const file = loaded.fileOf.get(start.source) ?? start.source;
+  let line = start.line;
+  if (frame.line !== undefined && frame.line !== startLine) {
+    // Line mode: the first mapping on the executing line, when it lies in the same source.
+    const executing = originalPositionFor(loaded.map, { line: frame.line, column: 0, bias: LEAST_UPPER_BOUND });
+    if (executing.source === start.source && executing.line >= start.line) line = executing.line;
+  }
+  const mapped: Frame = { ...frame, file, line, startLine: start.line, column: start.column + 1 };
+  if (start.name && frame.name !== '(anonymous)') mapped.name = start.name;
+  return mapped;
 }
 
 /** Whether every mapped line and column exists in the generated text. */
