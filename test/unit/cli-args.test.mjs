@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { parseCommandLine, withPreload, USAGE, RECORD_USAGE, REPORT_USAGE, TOP_USAGE } from '../../dist/cli/args.js';
+import { parseCommandLine, recordEnv, withPreload, USAGE, RECORD_USAGE, REPORT_USAGE, TOP_USAGE } from '../../dist/cli/args.js';
 import { readFolded } from '../../dist/formats/readers/folded.js';
 import { childrenOf, functionShares } from '../../dist/delivery/summary.js';
 
@@ -86,4 +86,15 @@ test('summaries: self and total per function, children of a frame', () => {
   assert.deepEqual(functionShares(profile).find((r) => r.label === 'a'), { label: 'a', self: 0, total: 6 });
   assert.deepEqual([...childrenOf(profile, (f) => f === 'a')], [['b', 4], ['d', 2]]);
   assert.throws(() => readFolded('no count here'), /line 1: expected "frame;frame;… count"/);
+});
+
+test('--source-maps: record passes SFPROF_SOURCE_MAPS=1 on, report maps offline', () => {
+  const record = parseCommandLine(['record', '--source-maps', '--', 'node', 'app.js']);
+  assert.equal(record.sourceMaps, true);
+  assert.equal(recordEnv(record).SFPROF_SOURCE_MAPS, '1');
+  assert.equal(recordEnv(parseCommandLine(['record', 'node', 'app.js'])).SFPROF_SOURCE_MAPS, undefined);
+  assert.equal(parseCommandLine(['report', 'a.cpuprofile', '--source-maps']).sourceMaps, true);
+  assert.throws(() => parseCommandLine(['top', 'a.folded', '--source-maps']), /Unknown option '--source-maps'/);
+  assert.match(RECORD_USAGE, /--source-maps/);
+  assert.match(REPORT_USAGE, /--source-maps/);
 });
