@@ -20,11 +20,14 @@ let session: Session | undefined;
 let lastStats: SamplerStats | undefined;
 /** start()'s sourceMaps option: undefined follows Node's setting when a profile is taken. */
 let sourceMapsChoice: boolean | undefined;
-/** Maps stay parsed for the process's life: each file's map is read once, its warning said once. */
+/** Maps stay parsed while the session runs: each file's map is read once, its warning said once. */
 let sourceMapper: SourceMapper | undefined;
 
-/** Profiles are mapped as they leave the session, never while sampling. */
-function withSourceMaps(profile: Profile): Profile {
+/**
+ * Profiles are mapped as they leave the session, never while sampling. Periods keep the parsed maps
+ * for the next period; the last profile lets them go (a large bundle's map holds tens of MB).
+ */
+function withSourceMaps(profile: Profile, last: boolean): Profile {
   if (!sourceMapsWanted(sourceMapsChoice)) return profile;
   sourceMapper ??= new SourceMapper({ warn: stderrLine });
   try {
@@ -33,6 +36,7 @@ function withSourceMaps(profile: Profile): Profile {
     // A bug here must not cost the profile: it is written as generated.
     stderrLine(`sfprof: source maps not applied: ${error instanceof Error ? error.message : String(error)}`);
   }
+  if (last) sourceMapper = undefined;
   return profile;
 }
 
@@ -103,7 +107,7 @@ export function stop(): Profile {
   const profile = current.profile;
   completeProfile(profile, span);
   lastStats = toStats(native, current.frameCounts(), profile.metadata.engineReason ?? '');
-  return withSourceMaps(profile);
+  return withSourceMaps(profile, true);
 }
 
 /**
@@ -112,7 +116,7 @@ export function stop(): Profile {
  */
 export function takeProfile(): Profile {
   if (!session) throw new Error('sfprof: not running; call start() first');
-  return withSourceMaps(session.cut());
+  return withSourceMaps(session.cut(), false);
 }
 
 /**

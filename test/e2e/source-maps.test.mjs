@@ -98,3 +98,18 @@ test('sfprof record --source-maps, and sfprof report --source-maps on an unmappe
   const plain = runNode([bin, 'report', unmapped, '-f', 'folded'], { cwd: dir });
   assert.doesNotMatch(plain.stdout, /src\/hot\.ts/);
 });
+
+test('a bundle whose map is gone: one line on stderr, the profile written with generated frames', () => {
+  fs.cpSync(path.join(dir, 'bundle'), path.join(dir, 'mapless'), { recursive: true });
+  fs.rmSync(path.join(dir, 'mapless', 'app.js.map'));
+  const output = path.join(dir, 'mapless.folded');
+  const run = runNode(['--enable-source-maps', '-r', preload, 'mapless/app.js'], {
+    cwd: dir,
+    env: { SFPROF_INTERVAL: '1ms', SFPROF_TIMER: 'itimer', SFPROF_OUTPUT: output, SOURCE_MAPS_FIXTURE_MS: '300' },
+  });
+  assert.equal(run.status, 0, run.stderr);
+  const warnings = run.stderr.split('\n').filter((line) => line.includes('source map'));
+  assert.deepEqual(warnings, ['sfprof: source map of mapless/app.js: cannot read mapless/app.js.map (no such file); its frames stay as generated']);
+  const frames = foldedFrames(output);
+  assert.ok([...frames].some((f) => f.endsWith('(mapless/app.js:1)') && !f.startsWith('(anonymous)')), [...frames].join('\n'));
+});
