@@ -18,8 +18,10 @@ import { AnyMap, GREATEST_LOWER_BOUND, LEAST_UPPER_BOUND, decodedMappings, origi
 import type { Frame, Profile } from '../model/profile';
 import { displayFile, lineStarts } from './symbolize';
 
-/** What the latest `sourceMappingURL` comment of a script says, if it has one. */
-const MAPPING_URL = /(?:\/\/|\/\*)[#@][ \t]+sourceMappingURL=([^\s'"*]+)[ \t]*(?:\*\/)?[ \t]*$/gm;
+const KEY = 'sourceMappingURL=';
+/** What comes before the key on its line, and the URL with the rest of the line after it. */
+const BEFORE = /(?:\/\/|\/\*)[#@][ \t]+$/;
+const URL_AND_REST = /^([^\s'"*]+)[ \t]*(?:\*\/)?[ \t]*(?:\r?\n|$)/;
 
 /** Node's own choice: `--enable-source-maps` or process.setSourceMapsEnabled(true). */
 export function nodeSourceMapsEnabled(proc: NodeJS.Process = process): boolean {
@@ -34,12 +36,17 @@ export function sourceMapsWanted(choice: boolean | undefined, proc: NodeJS.Proce
   return choice ?? nodeSourceMapsEnabled(proc);
 }
 
+/** The URL of a script's last `//# sourceMappingURL=` comment, if it has one. */
 export function sourceMappingUrl(text: string): string | undefined {
-  // Only the tail can hold the comment that counts; scanning all of a 10 MB bundle is wasted time.
-  const tail = text.length > 65_536 ? text.slice(-65_536) : text;
-  let url: string | undefined;
-  for (const match of tail.matchAll(MAPPING_URL)) url = match[1];
-  return url;
+  // From the end, without a regular expression over the whole text: bundles run to megabytes, and an
+  // inline map makes the comment itself that long.
+  for (let at = text.lastIndexOf(KEY); at >= 0; at = at > 0 ? text.lastIndexOf(KEY, at - 1) : -1) {
+    if (!BEFORE.test(text.slice(Math.max(0, at - 8), at))) continue;
+    const lineEnd = text.indexOf('\n', at);
+    const match = URL_AND_REST.exec(text.slice(at + KEY.length, lineEnd < 0 ? text.length : lineEnd + 1));
+    if (match) return match[1];
+  }
+  return undefined;
 }
 
 function decodeDataUrl(url: string): string {

@@ -222,6 +222,16 @@ describe('bad input: that file stays generated, one warning per file, nothing el
   });
 });
 
+test('sourceMappingURL: the last real comment, however long its inline map', () => {
+  assert.equal(sourceMappingUrl('x();\n//# sourceMappingURL=app.js.map\n'), 'app.js.map');
+  assert.equal(sourceMappingUrl('x();\n/*# sourceMappingURL=app.css.map */'), 'app.css.map');
+  assert.equal(sourceMappingUrl('x();\r\n//@ sourceMappingURL=old.map\r\n'), 'old.map');
+  assert.equal(sourceMappingUrl('const s = "sourceMappingURL=nope";'), undefined);
+  assert.equal(sourceMappingUrl('//# sourceMappingURL=first.map\nconst s = "//# sourceMappingURL=" + url;'), 'first.map');
+  const inline = `data:application/json;base64,${Buffer.from(JSON.stringify({ version: 3, mappings: 'A'.repeat(300_000) })).toString('base64')}`;
+  assert.equal(sourceMappingUrl(`x();\n//# sourceMappingURL=${inline}`), inline);
+});
+
 test('each file and its map are read once, however many frames and profiles use them', () => {
   const reads = new Map();
   const mapper = new SourceMapper({
