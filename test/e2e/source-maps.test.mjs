@@ -11,6 +11,7 @@ import { readProfile } from '../../dist/formats/render.js';
 import { embeddedData } from '../lib/html-profiles.mjs';
 import { parseFoldedFile, preload, requireTool, root, runNode, toolWorks } from '../lib/helpers.mjs';
 import { buildFixtureProject, ORIGINAL } from '../lib/source-map-builds.mjs';
+import { installedRuntimes } from '../../scripts/runtimes.mjs';
 
 const dir = buildFixtureProject();
 const bin = path.join(root, 'bin', 'sfprof.js');
@@ -112,4 +113,42 @@ test('a bundle whose map is gone: one line on stderr, the profile written with g
   assert.deepEqual(warnings, ['sfprof: source map of mapless/app.js: cannot read mapless/app.js.map (no such file); its frames stay as generated']);
   const frames = foldedFrames(output);
   assert.ok([...frames].some((f) => f.endsWith('(mapless/app.js:1)') && !f.startsWith('(anonymous)')), [...frames].join('\n'));
+});
+
+// Node 22.18+, 24 and 26 strip types by replacing them with spaces: V8 sees the .ts file itself, its
+// positions unchanged, so frames name it with the right lines and no map is needed. Runs on each
+// installed runtime (npm run runtimes) that strips types by default and for which the addon is built
+// (npm run prebuild).
+test('Node\'s type stripping: .ts run directly shows .ts files at their lines, maps on or off', (t) => {
+  const strips = (version) => {
+    const [major, minor] = version.split('.').map(Number);
+    return major > 22 || (major === 22 && minor >= 18);
+  };
+  const strippers = installedRuntimes().filter((r) => r.arch === process.arch && strips(r.version));
+  const usable = strippers.filter((r) => spawnSync(r.node, ['-e', `require(${JSON.stringify(path.join(root, 'dist', 'native', 'binding.js'))}).loadNative()`]).status === 0);
+  if (!requireTool(t, 'a Node runtime that strips types (22.18+) with the addon built for it', usable.length > 0, 'npm run runtimes && npm run prebuild')) return;
+  const project = path.join(dir, 'stripped');
+  fs.mkdirSync(project, { recursive: true });
+  for (const name of ['hot.ts', 'main.ts']) {
+    // Type stripping resolves imports as written: './hot' needs its extension.
+    const text = fs.readFileSync(path.join(dir, 'src', name), 'utf8').replace("from './hot'", "from './hot.ts'");
+    fs.writeFileSync(path.join(project, name), text);
+  }
+  for (const runtime of usable) {
+    for (const nodeArgs of [[], ['--enable-source-maps']]) {
+      const output = path.join(project, `${runtime.name}-${nodeArgs.length}.folded`);
+      const run = spawnSync(runtime.node, [...nodeArgs, '-r', preload, 'main.ts'], {
+        cwd: project,
+        encoding: 'utf8',
+        env: { ...process.env, SFPROF_INTERVAL: '1ms', SFPROF_TIMER: 'itimer', SFPROF_OUTPUT: output, SOURCE_MAPS_FIXTURE_MS: '500' },
+      });
+      assert.equal(run.status, 0, `${runtime.name}: ${run.stderr}`);
+      assert.doesNotMatch(run.stderr, /source map/);
+      const frames = foldedFrames(output);
+      for (const fn of ['mixStrings', 'runFor']) {
+        const at = `${path.basename(ORIGINAL[fn].file)}:${ORIGINAL[fn].line}`;
+        assert.ok(frames.has(`${fn} (${at})`), `${runtime.name} ${nodeArgs}: ${fn} (${at}) in\n${[...frames].join('\n')}`);
+      }
+    }
+  }
 });
