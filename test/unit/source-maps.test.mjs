@@ -10,6 +10,7 @@ import { readCpuProfile } from '../../dist/formats/readers/cpuprofile.js';
 import { readPprof } from '../../dist/formats/readers/pprof.js';
 import { optionsFromEnv } from '../../dist/config/env.js';
 import { nodeSourceMapsEnabled, SourceMapper, sourceMappingUrl, sourceMapsWanted } from '../../dist/pipeline/source-maps.js';
+import { formatTopTable } from '../../dist/delivery/summary.js';
 import { embeddedData } from '../lib/html-profiles.mjs';
 import { emptyProfile } from '../lib/profiles.mjs';
 import { buildFixtureProject, functionStart, ORIGINAL } from '../lib/source-map-builds.mjs';
@@ -57,6 +58,9 @@ function checkEveryFormat(p) {
     assert.equal(node.callFrame.url, `file://${path.join(dir, ORIGINAL[fn].file)}`);
     assert.equal(node.callFrame.lineNumber, ORIGINAL[fn].line - 1);
   }
+
+  const top = formatTopTable(p, 10);
+  for (const fn of ['crunchNumbers', 'mixStrings']) assert.ok(top.includes(label(fn)), `sfprof top shows ${label(fn)}:\n${top}`);
 
   const html = JSON.parse(embeddedData(renderProfile(p, 'html')));
   for (const fn of ['crunchNumbers', 'mixStrings', 'runFor']) {
