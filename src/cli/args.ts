@@ -31,6 +31,9 @@ Options:
                              Linux only)
 ${FORMAT_HELP}
       --lines                line mode: frames carry the line executing in them
+      --source-maps          map frames to original sources (TypeScript, bundles) through the
+                             scripts' source maps (sets SFPROF_SOURCE_MAPS=1); by default they are
+                             mapped when Node's are on (--enable-source-maps)
   -h, --help                 show this help
 
 Examples:
@@ -47,6 +50,10 @@ Options:
   -o, --output <file>        where to write (default: standard output)
 ${FORMAT_HELP}
       --title <text>         html: the page title (default: the input's name)
+      --source-maps          map frames still at generated JavaScript to original sources through
+                             the source maps on disk (file paths relative to the profile's
+                             working directory); needs the function's start column, which only
+                             .cpuprofile keeps: folded and pprof map by line
   -h, --help                 show this help
 
 Examples:
@@ -92,9 +99,10 @@ export type Command =
       format?: Format;
       lines: boolean;
       tiers: boolean;
+      sourceMaps: boolean;
       command: string[];
     }
-  | { kind: 'report'; input: string; output: string; format: Format; tiers: boolean; title?: string }
+  | { kind: 'report'; input: string; output: string; format: Format; tiers: boolean; sourceMaps: boolean; title?: string }
   | { kind: 'top'; input: string; count: number };
 
 const RECORD_VALUE_OPTIONS = new Set(['-i', '--interval', '-o', '--output', '-f', '--format', '-t', '--timer']);
@@ -142,6 +150,7 @@ function parseRecord(rest: string[]): Command {
       format: { type: 'string', short: 'f' },
       lines: { type: 'boolean', default: false },
       tiers: { type: 'boolean', default: false },
+      'source-maps': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -165,6 +174,7 @@ function parseRecord(rest: string[]): Command {
     format: given || output !== undefined ? format : undefined,
     lines: values.lines === true,
     tiers: values.tiers === true,
+    sourceMaps: values['source-maps'] === true,
     command,
   };
 }
@@ -189,6 +199,7 @@ function parseReport(rest: string[]): Command {
       output: { type: 'string', short: 'o' },
       format: { type: 'string', short: 'f' },
       tiers: { type: 'boolean', default: false },
+      'source-maps': { type: 'boolean', default: false },
       title: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -201,7 +212,7 @@ function parseReport(rest: string[]): Command {
   const format = chooseFormat(given, output, '--format');
   if (values.tiers && format !== 'folded') onlyFor('report', '--tiers', 'folded', format);
   if (values.title !== undefined && format !== 'html') onlyFor('report', '--title', 'html', format);
-  const command: Command = { kind: 'report', input, output, format, tiers: values.tiers === true };
+  const command: Command = { kind: 'report', input, output, format, tiers: values.tiers === true, sourceMaps: values['source-maps'] === true };
   if (values.title !== undefined) command.title = values.title as string;
   return command;
 }
@@ -260,5 +271,6 @@ export function recordEnv(command: Extract<Command, { kind: 'record' }>): Record
   if (command.format !== undefined) env.SFPROF_FORMAT = command.format;
   if (command.lines) env.SFPROF_LINES = '1';
   if (command.tiers) env.SFPROF_TIERS = '1';
+  if (command.sourceMaps) env.SFPROF_SOURCE_MAPS = '1';
   return env;
 }

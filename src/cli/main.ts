@@ -11,6 +11,7 @@ import { InputError } from '../formats/readers/input-error';
 import { formatRunSummary, formatTopTable, type RunSummary } from '../delivery/summary';
 import { sfprofVersion } from '../common/version';
 import { writeOutputSync } from '../formats/write-file';
+import { SourceMapper } from '../pipeline/source-maps';
 import { parseCommandLine, recordEnv, withPreload, type Command } from './args';
 
 /** Exit statuses: 2 for a usage error, 1 for a file that cannot be read or written. */
@@ -73,6 +74,10 @@ function convert(command: Extract<Command, { kind: 'report' | 'top' }>): void {
       process.stderr.write('sfprof report: pprof is gzipped binary; not writing it to a terminal (use --output FILE or redirect)\n');
       process.exitCode = EXIT_USAGE;
       return;
+    }
+    if (command.sourceMaps) {
+      // Frames a mapped profile already carries point at original sources: they have no map and stay.
+      new SourceMapper({ warn: (line) => process.stderr.write(`${line.replace(/^sfprof:/, 'sfprof report:')}\n`) }).mapProfile(profile);
     }
     const title = command.title ?? `sfprof: ${path.basename(name)}`;
     const rendered = renderProfile(profile, command.format, { tiers: command.tiers, title });

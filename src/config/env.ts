@@ -36,6 +36,9 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, pid: number = process.pid
   if (timer !== undefined && timer !== '') options.timer = parseTimer(timer, 'SFPROF_TIMER');
   const lines = booleanVariable(env, 'SFPROF_LINES');
   if (lines !== undefined) options.lines = lines;
+  // Unset: follow Node's own source-map setting when the profile is written.
+  const sourceMaps = booleanVariable(env, 'SFPROF_SOURCE_MAPS');
+  if (sourceMaps !== undefined) options.sourceMaps = sourceMaps;
   const tiers = booleanVariable(env, 'SFPROF_TIERS') ?? false;
   const formatText = env.SFPROF_FORMAT;
   const given = formatText ? parseFormat(formatText, 'SFPROF_FORMAT') : undefined;

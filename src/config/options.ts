@@ -29,6 +29,12 @@ export interface StartOptions {
    * takes itimer at or above the kernel's tick, else perf, else thread-cpu.
    */
   timer?: TimerChoice;
+  /**
+   * Map JS frames to their original sources through the scripts' source maps when a profile is taken
+   * (stop(), takeProfile()). Default: when Node's source maps are on (--enable-source-maps or
+   * process.setSourceMapsEnabled(true)) at that moment.
+   */
+  sourceMaps?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -39,6 +45,8 @@ export interface ResolvedOptions {
   drainIntervalMs: number;
   timelineSamples: number;
   timer: TimerChoice;
+  /** undefined: follow Node's source-map setting when the profile is taken. */
+  sourceMaps?: boolean;
 }
 
 export const DEFAULTS: ResolvedOptions = {
@@ -101,7 +109,7 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new OptionError(`sfprof: options is ${describe(options)}; expected an object`);
   }
-  const known = new Set(['interval', 'lines', 'ringSlots', 'maxFrames', 'drainIntervalMs', 'timelineSamples', 'timer']);
+  const known = new Set(['interval', 'lines', 'ringSlots', 'maxFrames', 'drainIntervalMs', 'timelineSamples', 'timer', 'sourceMaps']);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) {
       throw new OptionError(
@@ -135,6 +143,12 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
       throw new OptionError(`sfprof: option "timer" is ${describe(options.timer)}; expected one of ${TIMERS.join(', ')}`);
     }
     resolved.timer = parseTimer(options.timer, 'option "timer"');
+  }
+  if (options.sourceMaps !== undefined) {
+    if (typeof options.sourceMaps !== 'boolean') {
+      throw new OptionError(`sfprof: option "sourceMaps" is ${describe(options.sourceMaps)}; expected true or false`);
+    }
+    resolved.sourceMaps = options.sourceMaps;
   }
   if (options.timelineSamples !== undefined) {
     resolved.timelineSamples = integerIn(options.timelineSamples, 'option "timelineSamples"', 0, 1 << 24);

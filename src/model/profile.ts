@@ -112,6 +112,9 @@ export const SYNTHETIC = {
   otherThreads: '[other threads]',
 } as const;
 
+function frameKey(frame: Frame): string {
+  return [frame.kind, frame.name, frame.file ?? '', frame.line ?? '', frame.startLine ?? '', frame.column ?? '', frame.tier ?? ''].join('\u0000');
+}
 
 export class Profile {
   readonly frames: Frame[] = [];
@@ -132,7 +135,7 @@ export class Profile {
     if (frame.name.length > MAX_TEXT_LENGTH || (frame.file?.length ?? 0) > MAX_TEXT_LENGTH) {
       frame = { ...frame, name: truncateText(frame.name), ...(frame.file !== undefined && { file: truncateText(frame.file) }) };
     }
-    const key = [frame.kind, frame.name, frame.file ?? '', frame.line ?? '', frame.startLine ?? '', frame.column ?? '', frame.tier ?? ''].join('\u0000');
+    const key = frameKey(frame);
     let id = this.frameIds.get(key);
     if (id === undefined) {
       id = this.frames.length;
@@ -140,6 +143,24 @@ export class Profile {
       this.frameIds.set(key, id);
     }
     return id;
+  }
+
+  /**
+   * Replaces every frame by `rewrite(frame)`, keeping ids (stacks and the timeline refer to them).
+   * Frames that become equal stay distinct ids: writers merge frames by what they show, as they do for
+   * one function seen in two code kinds. Later interning finds the first of them.
+   */
+  rewriteFrames(rewrite: (frame: Frame) => Frame): void {
+    this.frameIds.clear();
+    for (let id = 0; id < this.frames.length; id++) {
+      let frame = rewrite(this.frames[id]!);
+      if (frame.name.length > MAX_TEXT_LENGTH || (frame.file?.length ?? 0) > MAX_TEXT_LENGTH) {
+        frame = { ...frame, name: truncateText(frame.name), ...(frame.file !== undefined && { file: truncateText(frame.file) }) };
+      }
+      this.frames[id] = frame;
+      const key = frameKey(frame);
+      if (!this.frameIds.has(key)) this.frameIds.set(key, id);
+    }
   }
 
   /**

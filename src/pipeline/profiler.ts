@@ -9,6 +9,8 @@ import { resolveOptions, type StartOptions } from '../config/options';
 import { Profile } from '../model/profile';
 import { loadNative, nativeErrorCode } from '../native/binding';
 import { completeProfile, Session } from './session';
+import { SourceMapper, sourceMapsWanted } from './source-maps';
+import { stderrLine } from '../common/stderr';
 import { toStats, type SamplerStats } from './stats';
 import { joinSession } from './worker';
 
@@ -16,6 +18,27 @@ export type { SamplerStats };
 
 let session: Session | undefined;
 let lastStats: SamplerStats | undefined;
+/** start()'s sourceMaps option: undefined follows Node's setting when a profile is taken. */
+let sourceMapsChoice: boolean | undefined;
+/** Maps stay parsed while the session runs: each file's map is read once, its warning said once. */
+let sourceMapper: SourceMapper | undefined;
+
+/**
+ * Profiles are mapped as they leave the session, never while sampling. Periods keep the parsed maps
+ * for the next period; the last profile lets them go (a large bundle's map holds tens of MB).
+ */
+function withSourceMaps(profile: Profile, last: boolean): Profile {
+  if (!sourceMapsWanted(sourceMapsChoice)) return profile;
+  sourceMapper ??= new SourceMapper({ warn: stderrLine });
+  try {
+    sourceMapper.mapProfile(profile);
+  } catch (error) {
+    // A bug here must not cost the profile: it is written as generated.
+    stderrLine(`sfprof: source maps not applied: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (last) sourceMapper = undefined;
+  return profile;
+}
 
 /**
  * `node --cpu-prof` starts V8's profiler before any preload and stops it after the exit event, when
@@ -72,6 +95,7 @@ export function start(options: StartOptions = {}): void {
   }, { timelineCapacity: resolved.timelineSamples });
   session = new Session(native, resolved, profile);
   lastStats = undefined;
+  sourceMapsChoice = resolved.sourceMaps;
 }
 
 /** Stops sampling and returns the profile, drops included. Throws when not running. */
@@ -83,7 +107,7 @@ export function stop(): Profile {
   const profile = current.profile;
   completeProfile(profile, span);
   lastStats = toStats(native, current.frameCounts(), profile.metadata.engineReason ?? '');
-  return profile;
+  return withSourceMaps(profile, true);
 }
 
 /**
@@ -92,7 +116,7 @@ export function stop(): Profile {
  */
 export function takeProfile(): Profile {
   if (!session) throw new Error('sfprof: not running; call start() first');
-  return session.cut();
+  return withSourceMaps(session.cut(), false);
 }
 
 /**

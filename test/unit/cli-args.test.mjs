@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { parseCommandLine, withPreload, USAGE, RECORD_USAGE, REPORT_USAGE, TOP_USAGE } from '../../dist/cli/args.js';
+import { parseCommandLine, recordEnv, withPreload, USAGE, RECORD_USAGE, REPORT_USAGE, TOP_USAGE } from '../../dist/cli/args.js';
 import { readFolded } from '../../dist/formats/readers/folded.js';
 import { childrenOf, functionShares } from '../../dist/delivery/summary.js';
 
-const RECORD_DEFAULTS = { kind: 'record', interval: undefined, timer: undefined, output: undefined, format: undefined, lines: false, tiers: false };
+const RECORD_DEFAULTS = { kind: 'record', interval: undefined, timer: undefined, output: undefined, format: undefined, lines: false, tiers: false, sourceMaps: false };
 
 test('record: options before "--" or before the first word, the rest is the command', () => {
   assert.deepEqual(parseCommandLine(['record', '--', 'node', 'app.js', '--port', '3']), {
@@ -35,10 +35,10 @@ test('record --format: given, or implied by --output; the default name follows t
 });
 
 test('report: one input, output to stdout unless given, format from the flag or the extension', () => {
-  assert.deepEqual(parseCommandLine(['report', 'a.folded']), { kind: 'report', input: 'a.folded', output: '-', format: 'folded', tiers: false });
-  assert.deepEqual(parseCommandLine(['report', '-', '--format', 'html']), { kind: 'report', input: '-', output: '-', format: 'html', tiers: false });
+  assert.deepEqual(parseCommandLine(['report', 'a.folded']), { kind: 'report', input: 'a.folded', output: '-', format: 'folded', tiers: false, sourceMaps: false });
+  assert.deepEqual(parseCommandLine(['report', '-', '--format', 'html']), { kind: 'report', input: '-', output: '-', format: 'html', tiers: false, sourceMaps: false });
   assert.deepEqual(parseCommandLine(['report', 'a.pb.gz', '-o', 'b.html', '--title', 'T']), {
-    kind: 'report', input: 'a.pb.gz', output: 'b.html', format: 'html', tiers: false, title: 'T',
+    kind: 'report', input: 'a.pb.gz', output: 'b.html', format: 'html', tiers: false, sourceMaps: false, title: 'T',
   });
   assert.throws(() => parseCommandLine(['report']), /^OptionError: sfprof report: no input file given; use - for standard input/);
   assert.throws(() => parseCommandLine(['report', 'a', 'b']), /sfprof report: expected one input file, got 2: "a" "b"/);
@@ -86,4 +86,15 @@ test('summaries: self and total per function, children of a frame', () => {
   assert.deepEqual(functionShares(profile).find((r) => r.label === 'a'), { label: 'a', self: 0, total: 6 });
   assert.deepEqual([...childrenOf(profile, (f) => f === 'a')], [['b', 4], ['d', 2]]);
   assert.throws(() => readFolded('no count here'), /line 1: expected "frame;frame;… count"/);
+});
+
+test('--source-maps: record passes SFPROF_SOURCE_MAPS=1 on, report maps offline', () => {
+  const record = parseCommandLine(['record', '--source-maps', '--', 'node', 'app.js']);
+  assert.equal(record.sourceMaps, true);
+  assert.equal(recordEnv(record).SFPROF_SOURCE_MAPS, '1');
+  assert.equal(recordEnv(parseCommandLine(['record', 'node', 'app.js'])).SFPROF_SOURCE_MAPS, undefined);
+  assert.equal(parseCommandLine(['report', 'a.cpuprofile', '--source-maps']).sourceMaps, true);
+  assert.throws(() => parseCommandLine(['top', 'a.folded', '--source-maps']), /Unknown option '--source-maps'/);
+  assert.match(RECORD_USAGE, /--source-maps/);
+  assert.match(REPORT_USAGE, /--source-maps/);
 });

@@ -458,7 +458,7 @@ const word = fc.oneof(
     'p-{pid}.txt', '{pid}', 'a.data', '60s', '5m', '1.5h', '999ms', '3', '100001'),
 );
 
-const VARIABLES = ['SFPROF_INTERVAL', 'SFPROF_OUTPUT', 'SFPROF_FORMAT', 'SFPROF_TIMER', 'SFPROF_LINES', 'SFPROF_TIERS', 'SFPROF_SUMMARY_FILE', 'SFPROF_PERIOD', 'SFPROF_KEEP'];
+const VARIABLES = ['SFPROF_INTERVAL', 'SFPROF_OUTPUT', 'SFPROF_FORMAT', 'SFPROF_TIMER', 'SFPROF_LINES', 'SFPROF_TIERS', 'SFPROF_SOURCE_MAPS', 'SFPROF_SUMMARY_FILE', 'SFPROF_PERIOD', 'SFPROF_KEEP'];
 
 /** Rethrows anything but an OptionError; checks the message says what is allowed. */
 function checkOptionError(error) {
@@ -495,7 +495,7 @@ test('optionsFromEnv on arbitrary SFPROF_* values: a config start() accepts, or 
   }), 500);
 });
 
-const OPTION_NAMES = ['interval', 'lines', 'ringSlots', 'maxFrames', 'drainIntervalMs', 'timelineSamples', 'timer'];
+const OPTION_NAMES = ['interval', 'lines', 'ringSlots', 'maxFrames', 'drainIntervalMs', 'timelineSamples', 'timer', 'sourceMaps'];
 
 test('resolveOptions on arbitrary values: resolved options in range, or an OptionError naming the option', LIMIT, () => {
   const anything = fc.anything({ maxDepth: 1, withNullPrototype: true, withBigInt: true, withBoxedValues: true, withMap: true, withSet: true, withTypedArray: true, withSparseArray: true, withObjectString: true });
@@ -534,13 +534,14 @@ test('resolveOptions on arbitrary values: resolved options in range, or an Optio
     assert.ok(Number.isInteger(resolved.drainIntervalMs) && resolved.drainIntervalMs >= 1 && resolved.drainIntervalMs <= 60_000);
     assert.ok(Number.isInteger(resolved.timelineSamples) && resolved.timelineSamples >= 0 && resolved.timelineSamples <= 1 << 24);
     assert.ok(['auto', 'itimer', 'perf', 'thread-cpu'].includes(resolved.timer));
+    assert.ok(resolved.sourceMaps === undefined || typeof resolved.sourceMaps === 'boolean');
   }), 500);
 });
 
 test('CLI argv: a command or an OptionError saying what is wrong', LIMIT, () => {
   const arg = fc.oneof(
     { arbitrary: fc.constantFrom('record', 'report', 'top', 'help', '-i', '--interval', '-o', '--output', '-f', '--format', '-t', '--timer', '-n',
-      '--count', '--lines', '--tiers', '--title', '--help', '-h', '--version', '-v', '--', '-', '--interval=1ms', '-i500us', '--output=',
+      '--count', '--lines', '--tiers', '--source-maps', '--title', '--help', '-h', '--version', '-v', '--', '-', '--interval=1ms', '-i500us', '--output=',
       '--lines=1', '-hi', '-it', 'node', 'app.js', '--port'), weight: 4 },
     { arbitrary: word, weight: 3 },
     { arbitrary: fc.string({ maxLength: 10 }).map((s) => `-${s}`), weight: 1 },
@@ -552,7 +553,7 @@ test('CLI argv: a command or an OptionError saying what is wrong', LIMIT, () => 
   const option = fc.oneof(
     fc.tuple(withValue, value),
     fc.tuple(withValue, value).map(([flag, v]) => [flag.startsWith('--') ? `${flag}=${v}` : `${flag}${v}`]),
-    fc.constantFrom('--lines', '--tiers', '--help', '-h').map((flag) => [flag]),
+    fc.constantFrom('--lines', '--tiers', '--source-maps', '--help', '-h').map((flag) => [flag]),
     arg.map((a) => [a]),
   );
   // A verb, options with values, maybe "--", a command; or any words at all.

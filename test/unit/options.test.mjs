@@ -121,7 +121,7 @@ test('a bad maxFrames or drainIntervalMs names the option, the value and the ran
 test('an unknown option key is rejected, listing the allowed ones', () => {
   throwsOption(
     () => resolveOptions({ intervall: '10ms' }),
-    /^sfprof: unknown option "intervall"; allowed: interval, lines, ringSlots, maxFrames, drainIntervalMs, timelineSamples, timer$/,
+    /^sfprof: unknown option "intervall"; allowed: interval, lines, ringSlots, maxFrames, drainIntervalMs, timelineSamples, timer, sourceMaps$/,
   );
   throwsOption(() => resolveOptions({ interval: '10ms', output: 'x' }), /unknown option "output"/);
 });
