@@ -18,11 +18,13 @@
 //   node scripts/check-signal-safety.mjs --self-test
 // Exit status: 0 if clean, 1 on a forbidden symbol or any error.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import { elfArch } from './runtimes.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // Every translation unit whose code runs in signal context (each says so at its top). A new one
@@ -119,11 +121,23 @@ export function judge(names) {
   return hits;
 }
 
+// A cross-built object is read with its own toolchain's nm when there is one (aarch64-linux-gnu-nm
+// for the linux-arm64 build on x64): the host's nm may not know the machine, or read it only as
+// generic ELF.
+const NM_PREFIX = { arm64: 'aarch64-linux-gnu-', x64: 'x86_64-linux-gnu-' };
+const nmChosen = new Map();
+export function nmFor(file) {
+  const prefix = NM_PREFIX[elfArch(file)];
+  if (!prefix) return 'nm';
+  if (!nmChosen.has(prefix)) nmChosen.set(prefix, spawnSync(`${prefix}nm`, ['--version'], { stdio: 'ignore' }).status === 0 ? `${prefix}nm` : 'nm');
+  return nmChosen.get(prefix);
+}
+
 function undefinedSymbols(file, demangle) {
   const args = ['-u', '-p'];
   if (demangle) args.push('-C');
   args.push(file);
-  const out = execFileSync('nm', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync(nmFor(file), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const names = [];
   for (const line of out.split('\n')) {
     // "                 U name" (or "w" for weak undefined); demangled names may contain spaces
@@ -176,7 +190,7 @@ function runCheck(file) {
     console.error(`signal-safety: FAIL, ${offending.length} forbidden of ${symbols.length} undefined symbols`);
     return 1;
   }
-  console.log(`signal-safety: OK, ${file}: ${symbols.length} undefined symbols, none forbidden`);
+  console.log(`signal-safety: OK, ${file} (${elfArch(file) ?? 'not ELF'}, read with ${nmFor(file)}): ${symbols.length} undefined symbols, none forbidden`);
   return 0;
 }
 
