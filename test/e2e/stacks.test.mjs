@@ -1,6 +1,6 @@
 // Stack walking from the interrupted registers (native/registers.h: pc, sp, fp and, on arm64, lr): a
-// chain of sixteen distinct functions, run without inlining, must come out whole and in order in
-// every sample of its leaf, under each engine that signals a JS thread mid-loop. A register read
+// chain of sixteen distinct functions, optimized without inlining, must come out whole and in order
+// in every sample of its leaf, under each engine that signals a JS thread mid-loop. A register read
 // from the wrong field of the ucontext breaks the walk (no frames, a cut stack or a misplaced leaf),
 // and this fails. Runs on every architecture; CI runs it under arm64 Node too (docs/development.md).
 import assert from 'node:assert/strict';
@@ -8,10 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { fixtures, parseFoldedFile, preload, runNode, tempDir } from '../lib/helpers.mjs';
+import { fixtures, parseFoldedFile, runNode, tempDir } from '../lib/helpers.mjs';
 
 const LEVELS = Array.from({ length: 16 }, (_, i) => `level${String(i + 1).padStart(2, '0')}`);
-const ENGINES = (process.env.SFPROF_TEST_ENGINES ?? 'itimer,thread-cpu').split(',');
+// perf is left out: it works under neither qemu-user nor in containers that block perf_event_open,
+// and it signals the same thread at the same points as thread-cpu.
+const ENGINES = ['itimer', 'thread-cpu'];
 const source = fs.readFileSync(path.join(fixtures, 'deep-stack.js'), 'utf8').split('\n');
 const lineOf = (text) => source.findIndex((line) => line.includes(text)) + 1;
 // Each caller's frame is on its one line; the leaf's samples on its inner loop's line (a pc taken
@@ -22,8 +24,8 @@ const LOOP = `deep-stack.js:${lineOf('Math.imul')})`;
 for (const engine of ENGINES) {
   test(`${engine}: a known stack of ${LEVELS.length} functions resolves fully, every level in order`, (t) => {
     const output = path.join(tempDir(), 'deep.folded');
-    const run = runNode(['--no-turbo-inlining', '--no-maglev-inlining', '-r', preload, path.join(fixtures, 'deep-stack.js')], {
-      env: { SFPROF_OUTPUT: output, SFPROF_INTERVAL: '1ms', SFPROF_TIMER: engine, SFPROF_LINES: '1' },
+    const run = runNode(['--allow-natives-syntax', '--no-turbo-inlining', '--no-maglev-inlining', path.join(fixtures, 'deep-stack.js')], {
+      env: { SFPROF_OUTPUT: output, SFPROF_INTERVAL: '1ms', SFPROF_TIMER: engine },
     });
     assert.equal(run.status, 0, run.stderr);
     const stacks = parseFoldedFile(output).map((s) => ({ ...s, names: s.frames.map((f) => f.replace(/ \(.*$/, '')) }));
@@ -32,7 +34,8 @@ for (const engine of ENGINES) {
     let inLoop = 0;
     const broken = [];
     for (const stack of stacks) {
-      if (!stack.names.some((n) => LEVELS.includes(n))) continue;
+      // run()'s samples: the warm-up (warm()) ran the levels before they were optimized.
+      if (!stack.names.includes('run') || !stack.names.some((n) => LEVELS.includes(n))) continue;
       inChain += stack.count;
       const leafAt = stack.names.indexOf(LEVELS.at(-1));
       if (leafAt >= 0) leaf += stack.count;
