@@ -17,6 +17,8 @@ inline void RegistersFromUcontext(void* context, v8::RegisterState* state) {
   state->sp = reinterpret_cast<void*>(uc->uc_mcontext.gregs[REG_RSP]);
   state->fp = reinterpret_cast<void*>(uc->uc_mcontext.gregs[REG_RBP]);
 #elif defined(__linux__) && defined(__aarch64__)
+  // mcontext_t holds x0..x30 in regs[], then sp and pc; AAPCS64 makes x29 the frame pointer and x30
+  // the link register. test/e2e/stacks.test.mjs fails when one of these is read from the wrong field.
   state->pc = reinterpret_cast<void*>(uc->uc_mcontext.pc);
   state->sp = reinterpret_cast<void*>(uc->uc_mcontext.sp);
   state->fp = reinterpret_cast<void*>(uc->uc_mcontext.regs[29]);
