@@ -18,6 +18,9 @@ inline void RegistersFromUcontext(void* context, v8::RegisterState* state) {
   state->sp = reinterpret_cast<void*>(uc->uc_mcontext.gregs[REG_RSP]);
   state->fp = reinterpret_cast<void*>(uc->uc_mcontext.gregs[REG_RBP]);
 #elif defined(__aarch64__)
+  // mcontext_t holds x0..x30 in regs[], then sp and pc; AAPCS64 makes x29 the frame pointer and x30
+  // the link register. test/e2e/stacks.test.mjs fails when pc, sp or fp is read from the wrong field
+  // (a wrong lr goes unseen: V8 reads it only while optimized code sets up its frame).
   state->pc = reinterpret_cast<void*>(uc->uc_mcontext.pc);
   state->sp = reinterpret_cast<void*>(uc->uc_mcontext.sp);
   state->fp = reinterpret_cast<void*>(uc->uc_mcontext.regs[29]);

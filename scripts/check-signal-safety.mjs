@@ -26,11 +26,13 @@
 //   node scripts/check-signal-safety.mjs --self-test
 // Exit status: 0 if clean, 1 on a forbidden symbol or any error.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import { elfArch } from './runtimes.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // Every translation unit whose code runs in signal context (each says so at its top). A new one
@@ -147,12 +149,24 @@ export function judge(names, format = 'elf') {
   return hits;
 }
 
+// A cross-built object is read with its own toolchain's nm when there is one (aarch64-linux-gnu-nm
+// for the linux-arm64 build on x64): the host's nm may not know the machine, or read it only as
+// generic ELF.
+const NM_PREFIX = { arm64: 'aarch64-linux-gnu-', x64: 'x86_64-linux-gnu-' };
+const nmChosen = new Map();
+export function nmFor(file) {
+  const prefix = NM_PREFIX[elfArch(file)];
+  if (!prefix) return 'nm';
+  if (!nmChosen.has(prefix)) nmChosen.set(prefix, spawnSync(`${prefix}nm`, ['--version'], { stdio: 'ignore' }).status === 0 ? `${prefix}nm` : 'nm');
+  return nmChosen.get(prefix);
+}
+
 function undefinedSymbols(file, format, demangle) {
   // Mach-O: -j asks for names alone, which is how nm lists undefined Mach-O symbols anyway.
   const args = format === 'macho' ? ['-u', '-j', '-p'] : ['-u', '-p'];
   if (demangle) args.push('-C');
   args.push(file);
-  const out = execFileSync(process.env.NM || 'nm', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync(process.env.NM || nmFor(file), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const names = [];
   for (const line of out.split('\n')) {
     // "                 U name" (or "w" for weak undefined); demangled names may contain spaces
@@ -218,10 +232,10 @@ function runCheck(file) {
   if (symbols.length === 0) {
     // The handler calls at least GetStackSample and clock_gettime: an empty list means nm's output
     // was not understood, not that the code is clean.
-    console.error(`signal-safety: FAIL, ${file}: no undefined symbols read; is ${process.env.NM || 'nm'} able to read this object?`);
+    console.error(`signal-safety: FAIL, ${file}: no undefined symbols read; is ${process.env.NM || nmFor(file)} able to read this object?`);
     return 1;
   }
-  console.log(`signal-safety: OK, ${file}: ${symbols.length} undefined symbols, none forbidden`);
+  console.log(`signal-safety: OK, ${file} (${elfArch(file) ?? 'not ELF'}, read with ${process.env.NM || nmFor(file)}): ${symbols.length} undefined symbols, none forbidden`);
   return 0;
 }
 

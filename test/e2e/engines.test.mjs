@@ -8,6 +8,10 @@ import { ASSUMED_HZ, checkRate, engineCandidates } from '../../dist/config/engin
 import { fixtures, runNode } from '../lib/helpers.mjs';
 
 const linux250 = { platform: 'linux', configHz: 250 };
+// Under qemu-user (the arm64 CI run, scripts/test-runtime.mjs --arm64) perf_event_open is not
+// implemented: perf is expected to be refused there, and the other two engines to sample.
+const emulated = process.env.SFPROF_TEST_EMULATED === 'qemu-user';
+const ENGINES = emulated ? ['itimer', 'thread-cpu'] : ['itimer', 'perf', 'thread-cpu'];
 
 test('auto: itimer at or above the kernel tick, else perf with thread-cpu as the fallback', () => {
   assert.deepEqual(engineCandidates('auto', 10_000, linux250).map((c) => c.engine), ['itimer']);
@@ -48,15 +52,16 @@ function sample(engine, interval, env = {}) {
 test('each engine samples a pure-CPU loop at the rate it can deliver; per-thread weights add up to the CPU time', (t) => {
   const rows = [];
   const results = {};
-  for (const [engine, interval] of [['itimer', '10ms'], ['perf', '10ms'], ['thread-cpu', '10ms'], ['itimer', '1ms'], ['perf', '1ms'], ['thread-cpu', '1ms']]) {
+  for (const [engine, interval] of ['10ms', '1ms'].flatMap((interval) => ENGINES.map((engine) => [engine, interval]))) {
     const result = sample(engine, interval);
     results[`${engine} ${interval}`] = result;
     const { stats } = result;
     assert.equal(stats.engine, engine);
     assert.equal(stats.engineReason, 'requested');
     rows.push(`${engine} ${interval}: ${stats.engineRateHz.toFixed(0)}/${stats.requestedRateHz} Hz`);
-    // Every engine delivers at least 70% of 100 Hz, and per-thread engines put nothing elsewhere.
-    if (interval === '10ms') assert.ok(stats.engineRateHz >= 70, `${engine} at 10 ms: ${stats.engineRateHz} Hz`);
+    // Every engine delivers at least 70% of 100 Hz (50% under qemu-user, whose signals queue behind
+    // translation on a loaded machine), and per-thread engines put nothing elsewhere.
+    if (interval === '10ms') assert.ok(stats.engineRateHz >= (emulated ? 50 : 70), `${engine} at 10 ms: ${stats.engineRateHz} Hz`);
     if (engine !== 'itimer') {
       assert.equal(stats.drops.nonJsThread, 0, `${engine}: signals only reach the JS thread`);
       // Each sample's own CPU time: together within 20% of the thread's CPU time.
@@ -68,6 +73,8 @@ test('each engine samples a pure-CPU loop at the rate it can deliver; per-thread
     // After stop, SIGPROF has its previous disposition back. The real-time signal keeps sfprof's
     // handler, which ignores a late perf signal instead of letting it terminate the process.
     const caught = (BigInt(`0x${result.caught}`) >> BigInt(stats.signal - 1)) & 1n;
+    // /proc/self/status shows the host process's handlers, and qemu-user catches every signal itself.
+    if (emulated) continue;
     if (engine === 'itimer') {
       assert.equal(stats.signal, 27);
       assert.equal(caught, 0n, 'SIGPROF still caught after stop');
@@ -77,6 +84,7 @@ test('each engine samples a pure-CPU loop at the rate it can deliver; per-thread
     }
   }
   t.diagnostic(rows.join('; '));
+  if (emulated) return;
   // perf is not held to the tick: at 1 ms it delivers several times what the tick-bound engines do.
   const perf = results['perf 1ms'].stats.engineRateHz;
   assert.ok(perf >= 700, `perf at 1 ms: ${perf} Hz`);
@@ -87,7 +95,17 @@ test('each engine samples a pure-CPU loop at the rate it can deliver; per-thread
   assert.equal(results['perf 1ms'].stats.rateWarning, undefined);
 });
 
-test('auto picks perf below the tick, and falls back to thread-cpu when perf_event_open is refused', () => {
+test('under qemu-user, perf is refused as not implemented and auto takes thread-cpu below the tick', { skip: !emulated && 'not emulated' }, () => {
+  const run = runNode([path.join(fixtures, 'engine-rate.js')], { env: { ENGINE: 'perf', INTERVAL: '1ms' } });
+  assert.notEqual(run.status, 0);
+  assert.match(run.stderr, /sfprof: perf_event_open\(task-clock\) refused: Function not implemented/);
+  const auto = sample('auto', '1ms');
+  assert.equal(auto.stats.engine, 'thread-cpu');
+  assert.match(auto.stats.engineReason, /\(perf: perf_event_open\(task-clock\) refused: Function not implemented\)/);
+  assert.ok(auto.samples > 50);
+});
+
+test('auto picks perf below the tick, and falls back to thread-cpu when perf_event_open is refused', { skip: emulated && 'perf_event_open is not implemented under qemu-user' }, () => {
   const auto = sample('auto', '1ms');
   assert.equal(auto.stats.engine, 'perf');
   assert.match(auto.stats.engineReason, /^auto: interval 1000 us is below the kernel tick/);
