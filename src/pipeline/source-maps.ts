@@ -13,7 +13,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { AnyMap, GREATEST_LOWER_BOUND, LEAST_UPPER_BOUND, decodedMappings, originalPositionFor, type TraceMap } from '@jridgewell/trace-mapping';
+import type * as TraceMapping from '@jridgewell/trace-mapping';
+import type { TraceMap } from '@jridgewell/trace-mapping';
+
+let traceMapping: typeof TraceMapping | undefined;
+/** Loaded at the first map: a process without source maps never pays for it (~5 ms at start). */
+function tm(): typeof TraceMapping {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (traceMapping ??= require('@jridgewell/trace-mapping') as typeof TraceMapping);
+}
 
 import type { Frame, Profile } from '../model/profile';
 import { displayFile, lineStarts } from './symbolize';
@@ -181,9 +189,9 @@ export class SourceMapper {
       if (parsed === null || typeof parsed !== 'object' || (parsed as { version?: unknown }).version !== 3) {
         return fail('not a version 3 source map');
       }
-      map = new AnyMap(parsed as never, mapUrl);
+      map = new (tm().AnyMap)(parsed as never, mapUrl);
       // Decoding here finds bad mappings now, not in the middle of a profile.
-      if (!fits(decodedMappings(map), text)) return fail('its mappings do not fit the file (a map of another build?)');
+      if (!fits(tm().decodedMappings(map), text)) return fail('its mappings do not fit the file (a map of another build?)');
     } catch (error) {
       // trace-mapping's message quotes the whole map: the start says enough.
       const message = (error as Error).message.split('\n')[0]!;
@@ -207,13 +215,13 @@ function mapWith(loaded: LoadedMap, frame: Frame): Frame {
   const startColumn = Math.max(0, (frame.column ?? 1) - 1);
   // V8's start is the parameter list's "(": the mapping at or before it is the function's name.
   // Nothing at or before it (a bundle's top level at 1:1) is generated code: it stays as it is.
-  const start = originalPositionFor(loaded.map, { line: startLine, column: startColumn, bias: GREATEST_LOWER_BOUND });
+  const start = tm().originalPositionFor(loaded.map, { line: startLine, column: startColumn, bias: tm().GREATEST_LOWER_BOUND });
   if (start.source === null) return frame;
   const file = loaded.fileOf.get(start.source) ?? start.source;
   let line = start.line;
   if (frame.line !== undefined && frame.line !== startLine) {
     // Line mode: the first mapping on the executing line, when it lies in the same source.
-    const executing = originalPositionFor(loaded.map, { line: frame.line, column: 0, bias: LEAST_UPPER_BOUND });
+    const executing = tm().originalPositionFor(loaded.map, { line: frame.line, column: 0, bias: tm().LEAST_UPPER_BOUND });
     if (executing.source === start.source && executing.line >= start.line) line = executing.line;
   }
   const mapped: Frame = { ...frame, file, line, startLine: start.line, column: start.column + 1 };

@@ -125,6 +125,18 @@ test('the preload loads the network and process modules only for the features th
   assert.deepEqual(JSON.parse(pushing.stdout), ['https'], 'the pusher loads what it sends with');
 });
 
+test('the preload loads the source-map library only when a profile is mapped', () => {
+  // Loading @jridgewell/trace-mapping costs about 5 ms; most processes run without source maps.
+  const script = `console.log(JSON.stringify(Object.keys(require.cache).some((file) => file.includes('trace-mapping'))))`;
+  const dir = tempDir();
+  const plain = runNode(['-r', preload, '-e', script], { env: { SFPROF_OUTPUT: path.join(dir, 'plain.folded') } });
+  assert.equal(plain.status, 0, plain.stderr);
+  assert.equal(JSON.parse(plain.stdout), false, 'not loaded at start without source maps');
+  const mapped = runNode(['-r', preload, '-e', script], { env: { SFPROF_OUTPUT: path.join(dir, 'mapped.folded'), SFPROF_SOURCE_MAPS: '1' } });
+  assert.equal(mapped.status, 0, mapped.stderr);
+  assert.equal(JSON.parse(mapped.stdout), false, 'not loaded at start with them either: only when a profile is taken');
+});
+
 test('an unwritable output path is reported on stderr and does not change the exit status', () => {
   const run = runNode(['-r', preload, path.join(fixtures, 'exit-paths.js')], {
     env: { SPIN_MS: '50', SFPROF_OUTPUT: '/nonexistent-dir/x.folded' },
