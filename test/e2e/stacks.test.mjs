@@ -20,6 +20,7 @@ const lineOf = (text) => source.findIndex((line) => line.includes(text)) + 1;
 // from the wrong register puts them elsewhere).
 const LINES = LEVELS.slice(0, -1).map((name) => `deep-stack.js:${lineOf(`function ${name}(`)})`);
 const LOOP = `deep-stack.js:${lineOf('Math.imul')})`;
+const LEAF_ENTRY = `deep-stack.js:${lineOf(`function ${LEVELS.at(-1)}(`)})`;
 
 for (const engine of ENGINES) {
   test(`${engine}: a known stack of ${LEVELS.length} functions resolves fully, every level in order`, (t) => {
@@ -32,6 +33,7 @@ for (const engine of ENGINES) {
     let inChain = 0;
     let leaf = 0;
     let inLoop = 0;
+    let entry = 0;
     const broken = [];
     for (const stack of stacks) {
       // run()'s samples: the warm-up (warm()) ran the levels before they were optimized.
@@ -46,13 +48,19 @@ for (const engine of ENGINES) {
       const whole = at > 0 && stack.frames[0].includes('node:internal/main/') &&
         LEVELS.every((name, i) => stack.names[at + 1 + i] === name) && stack.names.slice(at + 1 + LEVELS.length).every((n) => !LEVELS.includes(n)) &&
         LINES.every((line, i) => stack.frames[at + 1 + i].endsWith(line));
-      if (leafAt >= 0 && !whole) broken.push(`${stack.count}× ${stack.frames.join(';')}`);
+      // The one walk V8 itself gets wrong: a signal right at the leaf's entry, before its frame is
+      // built, shows the leaf without its direct caller (seen once in 200 samples on x64).
+      const atEntry = leafAt >= 0 && stack.frames[leafAt].endsWith(LEAF_ENTRY) && stack.names[leafAt - 1] === LEVELS.at(-3) &&
+        LEVELS.slice(0, -2).every((name, i) => stack.names[at + 1 + i] === name);
+      if (atEntry) entry += stack.count;
+      else if (leafAt >= 0 && !whole) broken.push(`${stack.count}× ${stack.frames.join(';')}`);
     }
     assert.ok(leaf >= 50, `${leaf} samples in ${LEVELS.at(-1)} (of ${inChain} in the chain); the profile:\n${stacks.map((s) => `${s.count} ${s.frames.join(';')}`).join('\n').slice(0, 4000)}`);
     // The leaf runs nearly all the time: the chain's other samples are calls and returns between levels.
     assert.ok(leaf / inChain >= 0.9, `${leaf} of ${inChain} chain samples in the leaf`);
     assert.deepEqual(broken, [], `stacks of ${LEVELS.at(-1)} not whole (of ${leaf})`);
+    assert.ok(entry <= Math.max(1, 0.02 * leaf), `${entry} of ${leaf} leaf samples at its entry without their caller`);
     assert.ok(inLoop / leaf >= 0.8, `${inLoop} of ${leaf} leaf samples on its loop, ${LOOP.slice(0, -1)}`);
-    t.diagnostic(`${process.arch}: ${leaf} samples in ${LEVELS.at(-1)}, all whole, ${inLoop} on its loop; ${inChain} in the chain`);
+    t.diagnostic(`${process.arch}: ${leaf} samples in ${LEVELS.at(-1)}, ${leaf - entry} whole, ${entry} at its entry without its caller, ${inLoop} on its loop; ${inChain} in the chain`);
   });
 }
