@@ -282,9 +282,11 @@ test('adds at scattered addresses scale about linearly (no quadratic insert)', (
     return Number(process.hrtime.bigint() - started);
   };
   fill(20_000); // warm up the JIT so the small run is not the slow one
-  // The fastest of three runs each: a loaded machine (other processes, a GC) only ever adds time.
+  // The fastest of three runs each: a loaded machine or a GC only ever adds time. Measured: 20-28x on
+  // Node 20, 22 and 26 run alone, up to 47x on Node 22 inside this file; an insert that moves every
+  // later entry (a plain array splice) would be about 100x.
   const fastest = (count) => Math.min(fill(count), fill(count), fill(count));
   const small = fastest(20_000);
   const large = fastest(200_000);
-  assert.ok(large / small < 40, `200k adds took ${(large / small).toFixed(1)}× the time of 20k`);
+  assert.ok(large / small < 65, `200k adds took ${(large / small).toFixed(1)}× the time of 20k`);
 });
