@@ -30,7 +30,8 @@ const tagOf = (file) => /sfprof-abi:(\d+);/.exec(fs.readFileSync(file).toString(
 
 // Whatever build/Release holds now (made for this Node by npm install, or for another one by the
 // tests under that Node) is put back at the end: prebuilding must not change what the loader finds.
-const saved = fs.existsSync(local) ? fs.readFileSync(local) : undefined;
+// A build older than the sources is not put back: the fresh one replaces it.
+const saved = newerThanSources(local) ? fs.readFileSync(local) : undefined;
 const made = [];
 // Node 20 on arm64 has this Node's ABI: the machine must match too (elfArch: ELF only, so macOS trusts the tag).
 let localIsCurrent = newerThanSources(local) && tagOf(local) === String(current.abi) && (elfArch(local) ?? process.arch) === process.arch;
@@ -49,7 +50,7 @@ for (const runtime of [...others, current]) {
   made.push(`${path.relative(root, file)} (Node ${runtime.version} ${runtime.arch}, ${fs.statSync(file).size} bytes${fresh ? ', up to date' : ''})`);
 }
 // Other ABIs' builds went through build/Release: put back what was there, or leave the running
-// Node's build when there was none.
+// Node's build when there was none (or only a stale one).
 if (saved) fs.writeFileSync(local, saved);
 else if (!localIsCurrent) buildFor(current, { quiet: true });
 for (const line of made) console.error(`prebuild: ${line}`);
