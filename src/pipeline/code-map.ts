@@ -35,7 +35,7 @@ export class CodeMap {
   private readonly blocks: CodeEntry[][] = [];
   private count = 0;
   private readonly pendingPositions = new Map<number, Uint32Array>();
-  private aliasStart = 0;
+  private aliasStarts: readonly number[] = [];
   private aliasSize = 0;
   private aliasTarget = 0;
   movesUnmatched = 0;
@@ -46,25 +46,33 @@ export class CodeMap {
 
   /**
    * V8 reports builtins at their address in the node binary but may run them from a remapped copy
-   * (see embedded-copy.ts). Addresses in [copyStart, copyStart + size) are looked up at `reported`.
+   * (see embedded-copy.ts), one per isolate. Addresses in [copyStart, copyStart + size) of any copy
+   * are looked up at `reported`.
    */
   setAlias(copyStart: number, size: number, reported: number): void {
-    this.aliasStart = copyStart;
+    this.setAliases([copyStart], size, reported);
+  }
+
+  setAliases(copyStarts: readonly number[], size: number, reported: number): void {
+    this.aliasStarts = copyStarts;
     this.aliasSize = size;
     this.aliasTarget = reported;
   }
 
-  apply(event: NativeCodeEvent): void {
+  /** Replays one event; returns the entry an add created. */
+  apply(event: NativeCodeEvent): CodeEntry | undefined {
     switch (event.type) {
-      case 0:
-        this.add({
+      case 0: {
+        const entry: CodeEntry = {
           start: event.start,
           size: event.size,
           name: event.name ?? '',
           scriptId: event.scriptId ?? -1,
           codeType: event.codeType,
-        });
-        break;
+        };
+        this.add(entry);
+        return entry;
+      }
       case 1:
         this.move(event.start, event.newStart ?? event.start);
         break;
@@ -72,6 +80,7 @@ export class CodeMap {
         if (event.positions) this.attachPositions(event.start, event.positions);
         break;
     }
+    return undefined;
   }
 
   add(entry: CodeEntry): void {
@@ -120,8 +129,8 @@ export class CodeMap {
   lookup(address: number): CodeEntry | undefined {
     const direct = this.find(address);
     if (direct) return direct;
-    if (address >= this.aliasStart && address < this.aliasStart + this.aliasSize) {
-      return this.find(address - this.aliasStart + this.aliasTarget);
+    for (const copy of this.aliasStarts) {
+      if (address >= copy && address < copy + this.aliasSize) return this.find(address - copy + this.aliasTarget);
     }
     return undefined;
   }

@@ -28,24 +28,37 @@ export function parseMaps(text: string): Mapping[] {
   return mappings;
 }
 
-/** Start address of the executable copy of [start, start+size), or undefined when there is none. */
-export function findEmbeddedCopy(mappings: Mapping[], start: number, size: number): number | undefined {
+/**
+ * Start addresses of the executable copies of [start, start+size): V8 makes one per isolate (the main
+ * thread's and each worker's), so a process with workers has several.
+ */
+export function findEmbeddedCopies(mappings: Mapping[], start: number, size: number): number[] {
   const original = mappings.find((m) => start >= m.start && start < m.end && m.path !== '');
-  if (!original) return undefined;
+  if (!original) return [];
   const fileOffset = original.offset + (start - original.start);
+  const copies: number[] = [];
   for (const m of mappings) {
     if (m === original || m.path !== original.path || !m.perms.includes('x')) continue;
     const copyStart = m.start + (fileOffset - m.offset);
-    if (fileOffset >= m.offset && copyStart + size <= m.end && copyStart !== start) return copyStart;
+    if (fileOffset >= m.offset && copyStart + size <= m.end && copyStart !== start) copies.push(copyStart);
   }
-  return undefined;
+  return copies;
+}
+
+/** The first copy, or undefined when there is none. */
+export function findEmbeddedCopy(mappings: Mapping[], start: number, size: number): number | undefined {
+  return findEmbeddedCopies(mappings, start, size)[0];
+}
+
+export function findEmbeddedCopiesInProcess(start: number, size: number): number[] {
+  if (process.platform !== 'linux' || size === 0) return [];
+  try {
+    return findEmbeddedCopies(parseMaps(fs.readFileSync('/proc/self/maps', 'utf8')), start, size);
+  } catch {
+    return [];
+  }
 }
 
 export function findEmbeddedCopyInProcess(start: number, size: number): number | undefined {
-  if (process.platform !== 'linux' || size === 0) return undefined;
-  try {
-    return findEmbeddedCopy(parseMaps(fs.readFileSync('/proc/self/maps', 'utf8')), start, size);
-  } catch {
-    return undefined;
-  }
+  return findEmbeddedCopiesInProcess(start, size)[0];
 }

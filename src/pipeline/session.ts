@@ -1,7 +1,7 @@
 // One sampling session's drain loop: the unref'd timer that moves samples out of the native rings,
 // one ingester per sampled thread, the cut between continuous-mode periods, and the counted drops
 // added to each finished profile.
-import { findEmbeddedCopyInProcess } from './embedded-copy';
+import { findEmbeddedCopiesInProcess } from './embedded-copy';
 import { SampleIngester } from './ingest';
 import { NativeSymbols } from './native-symbols';
 import { dropsOf } from './stats';
@@ -66,8 +66,11 @@ export class Session {
   private finishedFrames = { total: 0, native: 0, unresolved: 0 };
   private readonly timer: NodeJS.Timeout;
   private readonly nativeSymbols: NativeSymbols;
-  /** V8's embedded builtins, and the remapped copy they run from when there is one. */
-  private readonly embedded: { start: number; size: number; copy?: number };
+  /**
+   * V8's embedded builtins, and the remapped copies they run from: one per isolate, so listed again
+   * when a thread first shows up (a worker's isolate maps its own).
+   */
+  private readonly embedded: { start: number; size: number; copies: number[] };
   drainErrors = 0;
 
   /** The session's start on the wall clock (the first profile's startTime), in milliseconds. */
@@ -84,8 +87,7 @@ export class Session {
     this.startTimeMs = profile.metadata.startTime;
     this.nativeSymbols = new NativeSymbols((address) => native.nativeSymbol(address));
     const range = native.embeddedCodeRange();
-    const copy = findEmbeddedCopyInProcess(range.start, range.size);
-    this.embedded = { start: range.start, size: range.size, ...(copy !== undefined ? { copy } : {}) };
+    this.embedded = { start: range.start, size: range.size, copies: findEmbeddedCopiesInProcess(range.start, range.size) };
     this.ingesterFor(0);
     this.timer = setInterval(() => this.drain(), options.drainIntervalMs);
     this.timer.unref();
@@ -112,17 +114,19 @@ export class Session {
     if (!ingester) {
       const rootFrames = threadId === 0 ? [] : [this.profile.internFrame({ name: workerFrameName(threadId, name), kind: 'thread' })];
       const embedded = this.embedded;
+      if (threadId !== 0) this.refreshEmbeddedCopies();
       const ranges: [number, number][] = [[embedded.start, embedded.start + embedded.size]];
-      if (embedded.copy !== undefined) ranges.push([embedded.copy, embedded.copy + embedded.size]);
+      for (const copy of embedded.copies) ranges.push([copy, copy + embedded.size]);
       ingester = new SampleIngester(this.profile, {
         cwd: process.cwd(),
         lines: this.options.lines,
+        inlines: this.options.inlines,
         nativeSymbols: this.nativeSymbols,
         rootFrames,
         // Workers' builtin events are left out natively; the main thread's map has them.
         shared: threadId === 0 ? undefined : { map: this.ingesterFor(0).codeMap, ranges },
       });
-      if (embedded.copy !== undefined) ingester.codeMap.setAlias(embedded.copy, embedded.size, embedded.start);
+      ingester.codeMap.setAliases(embedded.copies, embedded.size, embedded.start);
       this.ingesters.set(threadId, ingester);
     } else if (threadId !== 0 && name) {
       // The worker's script became known after its first samples: name its root frame.
@@ -130,6 +134,15 @@ export class Session {
       if (root) root.name = workerFrameName(threadId, name);
     }
     return ingester;
+  }
+
+  /** Lists the builtins' copies again and gives every thread's code map the new list. */
+  private refreshEmbeddedCopies(): void {
+    const embedded = this.embedded;
+    const copies = findEmbeddedCopiesInProcess(embedded.start, embedded.size);
+    if (copies.length === embedded.copies.length && copies.every((copy, i) => copy === embedded.copies[i])) return;
+    embedded.copies = copies;
+    for (const ingester of this.ingesters.values()) ingester.codeMap.setAliases(copies, embedded.size, embedded.start);
   }
 
   /**
