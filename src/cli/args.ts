@@ -61,13 +61,16 @@ Examples:
   SFPROF_OUTPUT=- node -r sfprof/auto app.js | sfprof report - --format html > flame.html
 `;
 
-export const TOP_USAGE = `Usage: sfprof top <file> [-n <count>]
+export const TOP_USAGE = `Usage: sfprof top <file> [-n <count>] [--raw]
 
-Prints the functions with the most self samples (the frame on top of the stack) and their total
-samples (anywhere on the stack), as counts and percentages. <file> may be - for standard input.
+Prints the functions with the most self samples and their total samples (anywhere on the stack),
+as counts and percentages. <file> may be - for standard input. Time in V8's builtins, IC stubs,
+bytecode handlers, regexp code and native code counts as self time of the JS function that called
+it, as in V8's own profiler; --raw ranks the frame on top of each stack as it was sampled.
 
 Options:
   -n, --count <count>        rows to show, 1 to 100000 (default 20)
+      --raw                  rank raw leaf frames (builtins and native code get rows of their own)
   -h, --help                 show this help
 `;
 
@@ -75,7 +78,7 @@ export const USAGE = `Usage:
   sfprof record [options] [--] <command> [args...]   profile a Node.js command
   sfprof report <file> [--format <name>] [--output <file>]
                                                      convert a profile to another format
-  sfprof top <file> [-n <count>]                     functions by self and total time
+  sfprof top <file> [-n <count>] [--raw]             functions by self and total time
   sfprof <command> --help                            options of one command
   sfprof --help | --version
 
@@ -103,7 +106,7 @@ export type Command =
       command: string[];
     }
   | { kind: 'report'; input: string; output: string; format: Format; tiers: boolean; sourceMaps: boolean; title?: string }
-  | { kind: 'top'; input: string; count: number };
+  | { kind: 'top'; input: string; count: number; raw: boolean };
 
 const RECORD_VALUE_OPTIONS = new Set(['-i', '--interval', '-o', '--output', '-f', '--format', '-t', '--timer']);
 
@@ -223,6 +226,7 @@ function parseTop(rest: string[]): Command {
     allowPositionals: true,
     options: {
       count: { type: 'string', short: 'n' },
+      raw: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -236,7 +240,7 @@ function parseTop(rest: string[]): Command {
       throw new OptionError(`sfprof top: -n/--count is ${JSON.stringify(text)}; expected a whole number from 1 to 100000`);
     }
   }
-  return { kind: 'top', input, count };
+  return { kind: 'top', input, count, raw: values.raw === true };
 }
 
 /** Splits `args` (without node and the script) into a command. Throws OptionError on bad input. */

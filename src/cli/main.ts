@@ -67,7 +67,7 @@ function convert(command: Extract<Command, { kind: 'report' | 'top' }>): void {
       throw error;
     }
     if (command.kind === 'top') {
-      writeOutputSync('-', formatTopTable(profile, command.count));
+      writeOutputSync('-', formatTopTable(profile, command.count, { raw: command.raw }));
       return;
     }
     if (command.output === '-' && command.format === 'pprof' && process.stdout.isTTY) {

@@ -36,6 +36,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, pid: number = process.pid
   if (timer !== undefined && timer !== '') options.timer = parseTimer(timer, 'SFPROF_TIMER');
   const lines = booleanVariable(env, 'SFPROF_LINES');
   if (lines !== undefined) options.lines = lines;
+  const inlines = booleanVariable(env, 'SFPROF_INLINES');
+  if (inlines !== undefined) options.inlines = inlines;
   // Unset: follow Node's own source-map setting when the profile is written.
   const sourceMaps = booleanVariable(env, 'SFPROF_SOURCE_MAPS');
   if (sourceMaps !== undefined) options.sourceMaps = sourceMaps;

@@ -12,6 +12,11 @@ export interface StartOptions {
   interval?: number | string;
   /** Line mode: each frame carries the line executing in it, not the line the function starts on. */
   lines?: boolean;
+  /**
+   * Expand optimized code into the functions V8 inlined there (default true). Off, a sample in
+   * optimized code names only the function that was compiled.
+   */
+  inlines?: boolean;
   /** Ring capacity in samples (power of two). Samples beyond it between drains are dropped and counted. */
   ringSlots?: number;
   /** Deepest stack kept per sample (1–255); deeper stacks are cut and counted as truncated. */
@@ -40,6 +45,7 @@ export interface StartOptions {
 export interface ResolvedOptions {
   intervalUs: number;
   lines: boolean;
+  inlines: boolean;
   ringSlots: number;
   maxFrames: number;
   drainIntervalMs: number;
@@ -52,6 +58,7 @@ export interface ResolvedOptions {
 export const DEFAULTS: ResolvedOptions = {
   intervalUs: 10_000,
   lines: false,
+  inlines: true,
   ringSlots: 4096,
   maxFrames: 128,
   drainIntervalMs: 100,
@@ -109,7 +116,7 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new OptionError(`sfprof: options is ${describe(options)}; expected an object`);
   }
-  const known = new Set(['interval', 'lines', 'ringSlots', 'maxFrames', 'drainIntervalMs', 'timelineSamples', 'timer', 'sourceMaps']);
+  const known = new Set(['interval', 'lines', 'inlines', 'ringSlots', 'maxFrames', 'drainIntervalMs', 'timelineSamples', 'timer', 'sourceMaps']);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) {
       throw new OptionError(
@@ -124,6 +131,12 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
       throw new OptionError(`sfprof: option "lines" is ${describe(options.lines)}; expected true or false`);
     }
     resolved.lines = options.lines;
+  }
+  if (options.inlines !== undefined) {
+    if (typeof options.inlines !== 'boolean') {
+      throw new OptionError(`sfprof: option "inlines" is ${describe(options.inlines)}; expected true or false`);
+    }
+    resolved.inlines = options.inlines;
   }
   if (options.ringSlots !== undefined) {
     const slots = integerIn(options.ringSlots, 'option "ringSlots"', RING_SLOTS_MIN, RING_SLOTS_MAX, ' that is a power of two');

@@ -1,6 +1,7 @@
 // What a run amounted to, for the one-line stderr note of the preload and the `sfprof record`
 // summary; the self/total table of `sfprof top`; and the call-site split `npm run demo` prints.
 import type { PeriodsWritten } from './production';
+import { chargesToCaller, selfIndex } from '../model/charge';
 import type { Drops, Profile } from '../model/profile';
 import type { SamplerStats } from '../pipeline/profiler';
 import { frameLabel } from '../formats/writers/folded';
@@ -11,8 +12,13 @@ export interface FunctionShare {
   total: number;
 }
 
-/** Self samples (leaf frame) and total samples (anywhere on the stack, once per stack) per function label. */
-export function functionShares(profile: Profile): FunctionShare[] {
+/**
+ * Self samples and total samples (anywhere on the stack, once per stack) per function label. By
+ * default builtins and native code are charged to the JS function that called them and get no row
+ * of their own (model/charge.ts); `raw` ranks every leaf as it was sampled.
+ */
+export function functionShares(profile: Profile, options: { raw?: boolean } = {}): FunctionShare[] {
+  const charged = !options.raw;
   const labels = profile.frames.map((frame) => frameLabel(frame));
   const shares = new Map<string, FunctionShare>();
   const entry = (label: string): FunctionShare => {
@@ -22,9 +28,13 @@ export function functionShares(profile: Profile): FunctionShare[] {
   };
   for (const stack of profile.stackList) {
     if (stack.count <= 0 || stack.frames.length === 0) continue;
-    entry(labels[stack.frames[stack.frames.length - 1]!]!).self += stack.count;
+    const self = selfIndex(profile.frames, stack.frames, charged);
+    entry(labels[stack.frames[self]!]!).self += stack.count;
     const seen = new Set<string>();
-    for (const id of stack.frames) seen.add(labels[id]!);
+    stack.frames.forEach((id, i) => {
+      // Frames charged to the self frame above it have no time of their own in this view.
+      if (!charged || i <= self || !chargesToCaller(profile.frames[id]!)) seen.add(labels[id]!);
+    });
     for (const label of seen) entry(label).total += stack.count;
   }
   return [...shares.values()].sort((a, b) => b.self - a.self || b.total - a.total || (a.label < b.label ? -1 : 1));
@@ -146,9 +156,9 @@ export function formatRunSummary(summary: RunSummary): string {
 }
 
 /** The `sfprof top` table. */
-export function formatTopTable(profile: Profile, limit: number): string {
+export function formatTopTable(profile: Profile, limit: number, options: { raw?: boolean } = {}): string {
   const total = profile.totalSamples;
-  const rows = functionShares(profile).slice(0, limit);
+  const rows = functionShares(profile, options).slice(0, limit);
   const lines = [`${total} samples`, '    self  self%    total total%  function'];
   for (const row of rows) {
     lines.push(

@@ -30,6 +30,8 @@ export interface Frame {
   kind: FrameKind;
   /** How the JS code ran, where V8's code name says so. */
   tier?: Tier;
+  /** Inlined into the frame before it: both run in one optimized code object. */
+  inlined?: boolean;
 }
 
 /**
@@ -110,10 +112,14 @@ export const SYNTHETIC = {
   lost: '(lost samples)',
   truncated: '(truncated)',
   otherThreads: '[other threads]',
+  /** Inlined frames are missing here: the inlined function's caller is not known. */
+  inlinedUnknown: '(inlined: unknown)',
+  /** Inlined code that no known function, or more than one, explains. */
+  inlinedAmbiguous: '(inlined: ambiguous)',
 } as const;
 
 function frameKey(frame: Frame): string {
-  return [frame.kind, frame.name, frame.file ?? '', frame.line ?? '', frame.startLine ?? '', frame.column ?? '', frame.tier ?? ''].join('\u0000');
+  return [frame.kind, frame.name, frame.file ?? '', frame.line ?? '', frame.startLine ?? '', frame.column ?? '', frame.tier ?? '', frame.inlined ? 'i' : ''].join('\u0000');
 }
 
 export class Profile {

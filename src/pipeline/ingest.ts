@@ -29,13 +29,14 @@ export class SampleIngester {
     options: {
       cwd: string;
       lines: boolean;
+      inlines?: boolean;
       symbolizer?: Symbolizer;
       nativeSymbols?: NativeSymbols;
       rootFrames?: number[];
       shared?: { map: CodeMap; ranges: [number, number][] };
     },
   ) {
-    this.symbolizer = options.symbolizer ?? new Symbolizer(options.cwd, options.lines);
+    this.symbolizer = options.symbolizer ?? new Symbolizer(options.cwd, options.lines, undefined, { inlines: options.inlines });
     this.nativeSymbols = options.nativeSymbols;
     this.rootFrames = options.rootFrames ?? [];
     this.shared = options.shared;
@@ -71,7 +72,7 @@ export class SampleIngester {
     const samples = decodeSamples(batch.samples);
     let next = 0;
     for (const sample of samples) {
-      while (next < events.length && events[next]!.seq <= sample.codeSeq) this.codeMap.apply(events[next++]!);
+      while (next < events.length && events[next]!.seq <= sample.codeSeq) this.apply(events[next++]!);
       this.record(sample);
     }
     if (final) {
@@ -81,6 +82,11 @@ export class SampleIngester {
     } else {
       this.pendingEvents = events.slice(next);
     }
+  }
+
+  private apply(event: NativeCodeEvent): void {
+    const added = this.codeMap.apply(event);
+    if (added?.positions) this.symbolizer.learn(added);
   }
 
   record(sample: RawSample): void {
@@ -105,7 +111,7 @@ export class SampleIngester {
       const entry = this.lookup(address);
       this.framesTotal++;
       if (entry) {
-        ids.push(profile.internFrame(this.symbolizer.frame(entry, address, false)));
+        for (const frame of this.symbolizer.frames(entry, address, false)) ids.push(profile.internFrame(frame));
       } else {
         // V8's walk also returns C++ frames (API callbacks between JS frames).
         const native = this.nativeSymbols?.frame(address);
@@ -114,8 +120,7 @@ export class SampleIngester {
         ids.push(profile.internFrame(native ?? { name: SYNTHETIC.unknown, kind: 'synthetic' }));
       }
     }
-    const leaf = this.leafFrame(sample.frames[0]!);
-    if (leaf) ids.push(profile.internFrame(leaf));
+    for (const frame of this.leafFrames(sample.frames[0]!)) ids.push(profile.internFrame(frame));
     if (sample.vmState === VmState.GC) ids.push(profile.internFrame({ name: SYNTHETIC.gc, kind: 'gc' }));
     profile.addStack(ids, 1, Math.max(0, sample.timeNs - this.timeOffsetNs), (sample.weightUs ?? 0) * 1000);
   }
@@ -126,11 +131,12 @@ export class SampleIngester {
    * one, whose activation the pc alone stands for, even when the walk's first frame is the same code
    * (recursion). A pc in no code object is in C++ (V8, Node, libc).
    */
-  private leafFrame(pc: number): Frame | undefined {
+  private leafFrames(pc: number): Frame[] {
     const entry = this.lookup(pc);
-    if (!entry) return this.nativeSymbols?.frame(pc) ?? { name: SYNTHETIC.native, kind: 'native' };
-    const frame = this.symbolizer.frame(entry, pc, true);
-    if (frame.kind === 'bytecode-handler' || frame.name.startsWith('Builtin:Interpreter')) return undefined;
-    return frame;
+    if (!entry) return [this.nativeSymbols?.frame(pc) ?? { name: SYNTHETIC.native, kind: 'native' }];
+    const frames = this.symbolizer.frames(entry, pc, true);
+    const frame = frames[0]!;
+    if (frame.kind === 'bytecode-handler' || frame.name.startsWith('Builtin:Interpreter')) return [];
+    return frames;
   }
 }

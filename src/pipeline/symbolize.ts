@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { CodeType, type CodeEntry } from './code-map';
-import type { Frame, FrameKind, Tier } from '../model/profile';
+import { AMBIGUOUS, InlineIndex, UNKNOWN_CALLER, type InlineFunction } from './inlining';
+import { SYNTHETIC, type Frame, type FrameKind, type Tier } from '../model/profile';
 
 export interface ParsedName {
   kind: FrameKind;
@@ -165,8 +166,7 @@ export class SourceLines {
 export function scriptOffsetAt(entry: CodeEntry, address: number, isLeaf: boolean): number | undefined {
   const positions = entry.positions;
   if (!positions || positions.length < 2) return undefined;
-  let pcOffset = address - entry.start;
-  if (entry.codeType === CodeType.Jit && !isLeaf) pcOffset -= 1;
+  const pcOffset = pcOffsetOf(entry, address, isLeaf);
   let found: number | undefined;
   for (let i = 0; i + 1 < positions.length; i += 2) {
     if (positions[i]! <= pcOffset) found = positions[i + 1]!;
@@ -179,36 +179,90 @@ export function scriptOffsetAt(entry: CodeEntry, address: number, isLeaf: boolea
 export class Symbolizer {
   private readonly parsed = new WeakMap<CodeEntry, ParsedName>();
   readonly sources: SourceLines;
+  /** Functions inlined into optimized code; undefined when inlined frames are not expanded. */
+  readonly inlines: InlineIndex | undefined;
 
   constructor(
     private readonly cwd: string,
     private readonly lines: boolean,
     sources?: SourceLines,
+    options: { inlines?: boolean } = {},
   ) {
     this.sources = sources ?? new SourceLines();
+    this.inlines = options.inlines === false ? undefined : new InlineIndex();
   }
 
-  frame(entry: CodeEntry, address: number, isLeaf: boolean): Frame {
+  parse(entry: CodeEntry): ParsedName {
     let parsed = this.parsed.get(entry);
     if (!parsed) {
       parsed = parseCodeName(entry.name);
       this.parsed.set(entry, parsed);
     }
+    return parsed;
+  }
+
+  /** Learns a function's bytecode offsets (interpreted code), for inlined frames later. */
+  learn(entry: CodeEntry): void {
+    if (this.inlines && entry.codeType === CodeType.Bytecode && entry.positions) this.inlines.addBytecode(entry, this.parse(entry));
+  }
+
+  frame(entry: CodeEntry, address: number, isLeaf: boolean): Frame {
+    return this.frames(entry, address, isLeaf)[0]!;
+  }
+
+  /**
+   * The frames executing at `address`: the code's own function, then the functions inlined there,
+   * outermost first (optimized code only).
+   */
+  frames(entry: CodeEntry, address: number, isLeaf: boolean): Frame[] {
+    const parsed = this.parse(entry);
     const frame: Frame = { name: parsed.name, kind: parsed.kind };
     if (parsed.tier) frame.tier = parsed.tier;
-    if (parsed.url) {
-      frame.file = displayFile(parsed.url, this.cwd);
-      frame.line = parsed.line;
-      frame.startLine = parsed.line;
-      frame.column = parsed.column;
-      if (this.lines) {
-        const offset = scriptOffsetAt(entry, address, isLeaf);
-        const line = offset === undefined ? undefined : this.sources.lineAt(parsed.url, offset);
-        // Optimized code's positions include inlined functions, whose offsets belong to their own
-        // scripts: a line before the function's own start cannot be in this file's function.
-        if (line !== undefined && (parsed.line === undefined || line >= parsed.line)) frame.line = line;
-      }
+    if (!parsed.url) return [frame];
+    frame.file = displayFile(parsed.url, this.cwd);
+    frame.line = parsed.line;
+    frame.startLine = parsed.line;
+    frame.column = parsed.column;
+    const pcOffset = pcOffsetOf(entry, address, isLeaf);
+    const chain =
+      this.inlines && entry.codeType === CodeType.Jit && (parsed.tier === 'optimized' || parsed.tier === 'maglev')
+        ? this.inlines.chainAt(entry, parsed, pcOffset)
+        : undefined;
+    if (this.lines) {
+      const offset = chain ? this.inlines!.ownOffsetBefore(entry, parsed, pcOffset) : scriptOffsetAt(entry, address, isLeaf);
+      const line = offset === undefined ? undefined : this.sources.lineAt(parsed.url, offset);
+      // Without the inlinees known, optimized code's positions include theirs, whose offsets belong to
+      // their own scripts: a line before the function's own start cannot be in this file's function.
+      if (line !== undefined && (parsed.line === undefined || line >= parsed.line)) frame.line = line;
+    }
+    if (!chain) return [frame];
+    const frames = [frame];
+    const innermost = chain[chain.length - 1];
+    for (const step of chain) {
+      if (step === UNKNOWN_CALLER) frames.push({ name: SYNTHETIC.inlinedUnknown, kind: 'synthetic', inlined: true });
+      else if (step === AMBIGUOUS) frames.push({ name: SYNTHETIC.inlinedAmbiguous, kind: 'synthetic', inlined: true });
+      else frames.push(this.inlinedFrame(step, step === innermost ? scriptOffsetAt(entry, address, isLeaf) : undefined, parsed.tier));
+    }
+    return frames;
+  }
+
+  private inlinedFrame(fn: InlineFunction, offset: number | undefined, tier: Tier | undefined): Frame {
+    const kind: FrameKind = fn.url?.startsWith('node:') ? 'node' : 'js';
+    const frame: Frame = { name: fn.name, kind, inlined: true };
+    if (tier) frame.tier = tier;
+    if (fn.url !== undefined) {
+      frame.file = displayFile(fn.url, this.cwd);
+      frame.line = fn.line;
+      frame.startLine = fn.line;
+      frame.column = fn.column;
+      if (this.lines && offset !== undefined) frame.line = this.sources.lineAt(fn.url, offset) ?? fn.line;
     }
     return frame;
   }
+
+}
+
+function pcOffsetOf(entry: CodeEntry, address: number, isLeaf: boolean): number {
+  const pcOffset = address - entry.start;
+  return entry.codeType === CodeType.Jit && !isLeaf ? pcOffset - 1 : pcOffset;
 }

@@ -49,8 +49,9 @@ test('report: one input, output to stdout unless given, format from the flag or 
 });
 
 test('top: one input and a row count', () => {
-  assert.deepEqual(parseCommandLine(['top', 'a.folded']), { kind: 'top', input: 'a.folded', count: 20 });
-  assert.deepEqual(parseCommandLine(['top', '-n', '5', '-']), { kind: 'top', input: '-', count: 5 });
+  assert.deepEqual(parseCommandLine(['top', 'a.folded']), { kind: 'top', input: 'a.folded', count: 20, raw: false });
+  assert.equal(parseCommandLine(['top', 'a.folded', '--raw']).raw, true);
+  assert.deepEqual(parseCommandLine(['top', '-n', '5', '-']), { kind: 'top', input: '-', count: 5, raw: false });
   for (const bad of ['0', '-1', '2.5', 'ten', '100001']) {
     assert.throws(() => parseCommandLine(['top', 'a', `--count=${bad}`]), /sfprof top: -n\/--count is ".*"; expected a whole number from 1 to 100000/, bad);
   }
@@ -73,6 +74,7 @@ test('help for every command, version, and errors that name the problem', () => 
   for (const flag of ['--interval', '--timer', '--output', '--format', '--lines', '--tiers']) assert.match(RECORD_USAGE, new RegExp(flag));
   for (const flag of ['--output', '--format', '--tiers', '--title']) assert.match(REPORT_USAGE, new RegExp(flag));
   assert.match(TOP_USAGE, /-n, --count/);
+  assert.match(TOP_USAGE, /--raw/);
 });
 
 test('withPreload appends a quoted -r to NODE_OPTIONS', () => {

@@ -24,7 +24,7 @@ test('parseDurationUs returns undefined for anything else', () => {
 });
 
 test('resolveOptions fills in the defaults', () => {
-  const expected = { intervalUs: 10000, lines: false, ringSlots: 4096, maxFrames: 128, drainIntervalMs: 100, timelineSamples: 1048576, timer: 'auto' };
+  const expected = { intervalUs: 10000, lines: false, inlines: true, ringSlots: 4096, maxFrames: 128, drainIntervalMs: 100, timelineSamples: 1048576, timer: 'auto' };
   assert.deepEqual(resolveOptions(), expected);
   assert.deepEqual(resolveOptions({}), expected);
   assert.deepEqual(DEFAULTS, expected);
@@ -35,9 +35,10 @@ test('resolveOptions fills in the defaults', () => {
 });
 
 test('resolveOptions accepts good values at the edges of their ranges', () => {
-  assert.deepEqual(resolveOptions({ interval: '2.5ms', lines: true, ringSlots: 16, maxFrames: 1, drainIntervalMs: 1, timelineSamples: 0 }), {
+  assert.deepEqual(resolveOptions({ interval: '2.5ms', lines: true, inlines: false, ringSlots: 16, maxFrames: 1, drainIntervalMs: 1, timelineSamples: 0 }), {
     intervalUs: 2500,
     lines: true,
+    inlines: false,
     ringSlots: 16,
     maxFrames: 1,
     drainIntervalMs: 1,
@@ -47,6 +48,7 @@ test('resolveOptions accepts good values at the edges of their ranges', () => {
   assert.deepEqual(resolveOptions({ interval: 1000000, ringSlots: 1 << 20, maxFrames: 255, drainIntervalMs: 60000, timelineSamples: 1 << 24 }), {
     intervalUs: 1000000,
     lines: false,
+    inlines: true,
     ringSlots: 1048576,
     maxFrames: 255,
     drainIntervalMs: 60000,
@@ -82,6 +84,12 @@ test('a bad interval names the option, the value and the range', () => {
   throwsOption(() => resolveOptions({ interval: NaN }), /option "interval" is NaN;/, INTERVAL_RANGE);
   throwsOption(() => resolveOptions({ interval: Infinity }), /option "interval" is Infinity;/, INTERVAL_RANGE);
   throwsOption(() => resolveOptions({ interval: -10 }), /option "interval" is -10;/, INTERVAL_RANGE);
+});
+
+test('a bad inlines value names the option, the value and what is allowed; SFPROF_INLINES reads boolean words', () => {
+  assert.throws(() => resolveOptions({ inlines: 'yes' }), /^OptionError: sfprof: option "inlines" is "yes"; expected true or false$/);
+  assert.deepEqual(optionsFromEnv({ SFPROF_INLINES: '0' }, 1).options, { inlines: false });
+  assert.deepEqual(optionsFromEnv({ SFPROF_INLINES: 'on' }, 1).options, { inlines: true });
 });
 
 test('a bad lines value names the option, the value and what is allowed', () => {
@@ -121,7 +129,7 @@ test('a bad maxFrames or drainIntervalMs names the option, the value and the ran
 test('an unknown option key is rejected, listing the allowed ones', () => {
   throwsOption(
     () => resolveOptions({ intervall: '10ms' }),
-    /^sfprof: unknown option "intervall"; allowed: interval, lines, ringSlots, maxFrames, drainIntervalMs, timelineSamples, timer, sourceMaps$/,
+    /^sfprof: unknown option "intervall"; allowed: interval, lines, inlines, ringSlots, maxFrames, drainIntervalMs, timelineSamples, timer, sourceMaps$/,
   );
   throwsOption(() => resolveOptions({ interval: '10ms', output: 'x' }), /unknown option "output"/);
 });

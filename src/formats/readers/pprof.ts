@@ -102,6 +102,7 @@ export function readPprof(data: Uint8Array): Profile {
       if (at !== undefined) frame.line = at;
       if (fn?.startLine !== undefined) frame.startLine = fn.startLine;
       frame.kind = inferKind(frame.name, frame.file);
+      if (i < lines.length - 1) frame.inlined = true;
       ids.push(profile.internFrame(frame));
     }
     locationFrames.set(Number(location.id), ids);

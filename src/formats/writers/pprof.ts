@@ -7,7 +7,8 @@
 //                            label thread="main" | "worker N …" when workers were sampled
 //                            CPU ns = the sum of the samples' measured CPU time (per-thread engines),
 //                            else count × the CPU time a sample stood for over the run
-//             4 location     one per distinct (function, line): line [{function_id, line}]
+//             4 location     one per distinct (function, line), with the functions inlined there:
+//                            line [{function_id, line}], innermost first (pprof's inlining)
 //             5 function     name = system_name, filename, start_line
 //             6 string_table  9 time_nanos  10 duration_nanos  11 period_type cpu/nanoseconds
 //            12 period (the interval in ns)  13 comment: "sfprof.<key>=<value>" metadata
@@ -45,7 +46,6 @@ export function encodePprof(profile: Profile): Uint8Array {
   const functionIds = new Map<string, number>();
   const locations: Location[] = [];
   const locationIds = new Map<string, number>();
-  const locationOfFrame: number[] = [];
 
   const functionOf = (frame: Frame): number => {
     const startLine = frame.startLine ?? frame.line ?? 0;
@@ -62,18 +62,36 @@ export function encodePprof(profile: Profile): Uint8Array {
     return id;
   };
 
-  profile.frames.forEach((frame, index) => {
-    const functionId = functionOf(frame);
-    const line = frame.line ?? 0;
-    const key = `${functionId}:${line}`;
+  // A frame and the frames inlined into it (the run of `inlined` frames after it) share a location.
+  const lineOf = (id: number): { functionId: number; line: number } => {
+    const frame = profile.frames[id]!;
+    return { functionId: functionOf(frame), line: frame.line ?? 0 };
+  };
+  const locationOf = (group: number[]): number => {
+    const lines = group.map(lineOf).reverse();
+    const key = lines.map((l) => `${l.functionId}:${l.line}`).join(',');
     let id = locationIds.get(key);
     if (id === undefined) {
       id = locations.length + 1;
-      locations.push(new Location({ id, line: [{ functionId, line }] }));
+      locations.push(new Location({ id, line: lines }));
       locationIds.set(key, id);
     }
-    locationOfFrame[index] = id;
-  });
+    return id;
+  };
+  /** Location ids of a stack's frames, leaf first. */
+  const locationsOf = (frames: number[]): number[] => {
+    const ids: number[] = [];
+    let group: number[] = [];
+    for (const id of frames) {
+      if (group.length && !profile.frames[id]!.inlined) {
+        ids.push(locationOf(group));
+        group = [];
+      }
+      group.push(id);
+    }
+    if (group.length) ids.push(locationOf(group));
+    return ids.reverse();
+  };
 
   // With workers, every sample says which thread it is from (go tool pprof -tags, -tagfocus).
   const threadKey = strings.dedup('thread');
@@ -91,8 +109,7 @@ export function encodePprof(profile: Profile): Uint8Array {
   const samples: Sample[] = [];
   for (const stack of profile.stackList) {
     if (stack.count <= 0) continue;
-    const locationId: number[] = [];
-    for (let i = stack.frames.length - 1; i >= 0; i--) locationId.push(locationOfFrame[stack.frames[i]!]!);
+    const locationId = locationsOf(stack.frames);
     const cpuNs = Math.round(stackCpuNs(stack, profile.metadata));
     samples.push(new Sample({ locationId, value: timed ? [stack.count, cpuNs] : [stack.count], label: threadLabel(stack.frames) }));
   }
