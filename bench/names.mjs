@@ -1,7 +1,9 @@
 // Do sfprof's names agree with V8's own profiler on real libraries? Runs each workload of
 // bench/workloads/real/ under `node --cpu-prof` and under sfprof (preload, same interval), alternating,
 // and compares function self time (charged view: builtins and native code go to their JS caller, as
-// V8 does) and the inclusive share of V8's hottest functions. Two --cpu-prof runs give the noise floor.
+// V8 does) and the inclusive share of V8's hottest functions, both over the samples in JS functions
+// (GC, idle and program time differ by design: V8 samples wall time, sfprof CPU time; their shares
+// are reported apart). Two --cpu-prof runs give the noise floor.
 //   node bench/names.mjs [--runs N] [--seconds S] [--interval 1ms] [--workloads tsc,acorn,...] [--write]
 // --write saves bench/results/<date>-names.{json,md}.
 import { spawnSync } from 'node:child_process';
@@ -66,13 +68,20 @@ function shares(profile) {
   let total = 0;
   let inlinedSamples = 0;
   let unattributed = 0;
+  const other = new Map();
   for (const stack of profile.stackList) {
     if (stack.count <= 0) continue;
     const frames = stack.frames.map((id) => profile.frames[id]);
     // The profiler's own work in sfprof's profile is left out, as V8 leaves out its own.
-    total += stack.count;
     const leaf = frames[selfIndex(profile.frames, stack.frames, true)];
-    const key = isFunctionFrame(leaf) ? keyOf(leaf) : leaf.name;
+    // Only samples whose own time is a function's: V8's sampler runs on wall time, so the main thread
+    // waiting for GC helpers is GC for V8 and not for a CPU-time engine. The shares are of JS time.
+    if (!isFunctionFrame(leaf)) {
+      other.set(leaf.name, (other.get(leaf.name) ?? 0) + stack.count);
+      continue;
+    }
+    total += stack.count;
+    const key = keyOf(leaf);
     self.set(key, (self.get(key) ?? 0) + stack.count);
     const seen = new Set();
     for (const frame of frames) if (isFunctionFrame(frame) && !chargesToCaller(frame)) seen.add(keyOf(frame));
@@ -81,7 +90,8 @@ function shares(profile) {
     if (frames.some((frame) => frame.inlined && frame.kind === 'synthetic')) unattributed += stack.count;
   }
   const norm = (map) => new Map([...map].map(([k, v]) => [k, v / total]));
-  return { self: norm(self), inclusive: norm(inclusive), total, inlined: inlinedSamples / total, unattributed: unattributed / total };
+  const all = total + [...other.values()].reduce((a, b) => a + b, 0);
+  return { self: norm(self), inclusive: norm(inclusive), total, all, gc: (other.get('(garbage collector)') ?? 0) / all, inlined: inlinedSamples / total, unattributed: unattributed / total };
 }
 
 /** Σ min(p, q) over the functions: 1 when the two self-time distributions are the same. */
@@ -118,7 +128,8 @@ for (const workload of values.workloads.split(',')) {
   const noiseGap = inclusiveGap(v8[0], v8[1]);
   const row = {
     workload,
-    samples: { v8: v8.map((p) => p.total), sfprof: ours.map((p) => p.total) },
+    samples: { v8: v8.map((p) => p.all), sfprof: ours.map((p) => p.all) },
+    gcShare: { v8: v8.map((p) => p.gc), sfprof: ours.map((p) => p.gc) },
     v8VsV8Overlap: noise,
     sfprofVsV8Overlap: agreement,
     worstInclusiveGapPp: gaps,
@@ -144,6 +155,7 @@ if (values.write) {
     `# Names against V8's profiler (${date})`,
     '',
     `\`node bench/names.mjs --runs ${runs} --seconds ${values.seconds} --interval ${values.interval} --write\`, Node ${process.version}, ${meta.cpu}, engine ${values.engine}.`,
+    'Shares are of the samples in JS functions (GC, program and idle apart: V8 samples wall time, sfprof CPU time).',
     'Self overlap: Σ min over functions of the two self-time shares (builtins and native code charged to their JS caller);',
     "inclusive gap: the largest difference in inclusive share among V8's 10 hottest functions.",
     '',

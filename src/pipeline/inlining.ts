@@ -151,6 +151,9 @@ export class InlineIndex {
     const inlinees = new Set<number>();
     for (const [offset, found] of candidates) {
       if (found.length === 0) continue; // no function known and no owner known: leave it to the outer
+      // Without the outer function's own offsets, one shared offset is too weak a tie: any large
+      // script has functions at most offsets.
+      if (own === undefined && found.every((id) => score.get(id)! < 2)) continue;
       let best = -1;
       let tie = false;
       for (const id of found) {
@@ -328,7 +331,7 @@ function has(sorted: Uint32Array, value: number): boolean {
 function baseName(name: string): string {
   if (name === '(anonymous)' || name === '') return '';
   const last = name.replace(/^(?:get|set|async|static) /, '').split(/[.\s]/).pop() ?? '';
-  return /^[\p{L}_$][\p{L}\p{N}_$]*$/u.test(last) ? last : '';
+  return /^#?[\p{L}_$][\p{L}\p{N}_$]*$/u.test(last) ? last : '';
 }
 
 function isIdentifierCode(code: number): boolean {

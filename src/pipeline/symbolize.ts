@@ -218,22 +218,27 @@ export class Symbolizer {
     const parsed = this.parse(entry);
     const frame: Frame = { name: parsed.name, kind: parsed.kind };
     if (parsed.tier) frame.tier = parsed.tier;
-    if (!parsed.url) return [frame];
-    frame.file = displayFile(parsed.url, this.cwd);
-    frame.line = parsed.line;
-    frame.startLine = parsed.line;
-    frame.column = parsed.column;
     const pcOffset = pcOffsetOf(entry, address, isLeaf);
+    // Code without a script URL (new Function, eval) inlines too.
     const chain =
       this.inlines && entry.codeType === CodeType.Jit && (parsed.tier === 'optimized' || parsed.tier === 'maglev')
         ? this.inlines.chainAt(entry, parsed, pcOffset)
         : undefined;
-    if (this.lines) {
-      const offset = chain ? this.inlines!.ownOffsetBefore(entry, parsed, pcOffset) : scriptOffsetAt(entry, address, isLeaf);
-      const line = offset === undefined ? undefined : this.sources.lineAt(parsed.url, offset);
-      // Without the inlinees known, optimized code's positions include theirs, whose offsets belong to
-      // their own scripts: a line before the function's own start cannot be in this file's function.
-      if (line !== undefined && (parsed.line === undefined || line >= parsed.line)) frame.line = line;
+    if (parsed.line !== undefined) {
+      // Code without a file (new Function, eval) still has its function's place in its source.
+      frame.line = parsed.line;
+      frame.startLine = parsed.line;
+      frame.column = parsed.column;
+    }
+    if (parsed.url) {
+      frame.file = displayFile(parsed.url, this.cwd);
+      if (this.lines) {
+        const offset = chain ? this.inlines!.ownOffsetBefore(entry, parsed, pcOffset) : scriptOffsetAt(entry, address, isLeaf);
+        const line = offset === undefined ? undefined : this.sources.lineAt(parsed.url, offset);
+        // Without the inlinees known, optimized code's positions include theirs, whose offsets belong to
+        // their own scripts: a line before the function's own start cannot be in this file's function.
+        if (line !== undefined && (parsed.line === undefined || line >= parsed.line)) frame.line = line;
+      }
     }
     if (!chain) return [frame];
     const frames = [frame];

@@ -15,6 +15,8 @@ export function inferKind(name: string, file: string | undefined): FrameKind {
   if (/^\[worker \d+[\] ]/.test(name) && !file) return 'thread';
   if (file) return file.startsWith('node:') ? 'node' : 'js';
   for (const [prefix, kind] of PREFIX_KINDS) if (name.startsWith(prefix)) return kind;
+  // An anonymous function of code without a file (new Function, eval).
+  if (name === '(anonymous)') return 'js';
   if ((name.startsWith('(') && name.endsWith(')')) || name === SYNTHETIC.otherThreads) return 'synthetic';
   return 'native';
 }
