@@ -63,11 +63,15 @@ Examples:
 
 export const TOP_USAGE = `Usage: sfprof top <file> [-n <count>]
 
-Prints the functions with the most self samples (the frame on top of the stack) and their total
-samples (anywhere on the stack), as counts and percentages. <file> may be - for standard input.
+Prints the functions of the JS threads with the most self samples (the frame on top of the stack)
+and their total samples (anywhere on the stack), as counts and percentages of all samples. Then, if
+the profile has any, the samples on other threads (no JS there; the itimer engine's signals land
+on whichever thread uses CPU) in a section of their own: each thread by name, and under it the
+native functions it was in. <file> may be - for standard input.
 
 Options:
-  -n, --count <count>        rows to show, 1 to 100000 (default 20)
+  -n, --count <count>        function rows to show, 1 to 100000 (default 20); in the
+                             other threads' section, under each thread
   -h, --help                 show this help
 `;
 
