@@ -9,6 +9,7 @@
         "native/addon.cc",
         "native/code_events.cc",
         "native/drain.cc",
+        "native/other_threads.cc",
         "native/ring_watcher.cc",
         "native/session.cc",
         "native/session_process.cc",

@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "code_events.h"
+#include "other_threads.h"
 #include "session.h"
 #include "symbol_table.h"
 #include "wire_format.h"
@@ -92,7 +93,8 @@ Napi::Value EncodeEvents(Napi::Env env, const std::vector<CodeEvent>& events) {
 
 // One batch per sampled thread: its samples, then its code events (every event a drained sample
 // refers to was appended before the sample was taken, so it is in the same batch or an earlier one).
-Napi::Value DrainBatch(Napi::Env env) {
+// Then the signals that landed on other threads (`settle` after stop: see other_threads.h).
+Napi::Value DrainBatch(Napi::Env env, bool settle) {
   std::vector<DrainedThread> drained;
   Session::Get().Drain(&drained);
   Napi::Array threads = Napi::Array::New(env, drained.size());
@@ -107,8 +109,13 @@ Napi::Value DrainBatch(Napi::Env env) {
     batch.Set("events", EncodeEvents(env, thread.events));
     threads.Set(static_cast<uint32_t>(i), batch);
   }
+  std::vector<double> other;
+  DrainOtherThreads(&other, settle);
+  Napi::Float64Array other_records = Napi::Float64Array::New(env, other.size());
+  if (!other.empty()) memcpy(other_records.Data(), other.data(), other.size() * sizeof(double));
   Napi::Object result = Napi::Object::New(env);
   result.Set("threads", threads);
+  result.Set("otherThreads", other_records);
   return result;
 }
 
@@ -163,7 +170,7 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
 Napi::Value Drain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!IsOwner(env)) return env.Undefined();
-  return DrainBatch(env);
+  return DrainBatch(env, /*settle=*/false);
 }
 
 // Around the removal of the app's last JS SIGPROF listener: libuv then restores the default
@@ -190,6 +197,7 @@ Napi::Object BuildStats(Napi::Env env) {
   set("intervalUs", static_cast<double>(session.interval_us()));
   set("timerSignals", static_cast<double>(process.timer_signals.load()));
   set("nonJsThread", static_cast<double>(process.non_js_thread.load()));
+  set("otherThreadsUnrecorded", static_cast<double>(OtherThreadsUnrecorded()));
   set("forwarded", static_cast<double>(process.forwarded.load()));
   set("foreignIgnored", static_cast<double>(process.foreign_ignored.load()));
   set("handlerReinstalls", static_cast<double>(session.handler_reinstalls()));
@@ -223,7 +231,7 @@ Napi::Value Stop(const Napi::CallbackInfo& info) {
   if (!IsOwner(env)) return env.Undefined();
   Session& session = Session::Get();
   session.Stop();
-  Napi::Object batch = DrainBatch(env).As<Napi::Object>();
+  Napi::Object batch = DrainBatch(env, /*settle=*/true).As<Napi::Object>();
   batch.Set("stats", BuildStats(env));
   session.Release();
   return batch;
@@ -341,6 +349,8 @@ Napi::Object WireFormat(Napi::Env env) {
                                      {"vmState", wire::kSampleVmState}, {"flags", wire::kSampleFlags},
                                      {"weightUs", wire::kSampleWeightUs}, {"frameCount", wire::kSampleFrameCount}}));
   format.Set("sampleFlags", object({{"truncated", kSampleTruncated}}));
+  format.Set("otherThreadWords", Napi::Number::New(env, wire::kOtherThreadWords));
+  format.Set("otherThreadFields", object({{"tid", wire::kOtherThreadTid}, {"pc", wire::kOtherThreadPc}}));
   format.Set("eventWords", Napi::Number::New(env, wire::kEventWords));
   format.Set("eventFields", object({{"seq", wire::kEventSeq}, {"type", wire::kEventType},
                                     {"codeType", wire::kEventCodeType}, {"start", wire::kEventStart},

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "other_thread_ring.h"
 #include "ring_buffer.h"
 
 namespace v8 {
@@ -96,6 +97,8 @@ bool PrepareThreadSlots();
 void SetCurrentThreadSampler(ThreadSampler* sampler);
 ThreadSampler* CurrentThreadSampler();
 ProcessCounters& GetProcessCounters();
+// Where the handler records the signals counted in non_js_thread (other_threads.h reads it).
+OtherThreadRing& GetOtherThreadRing();
 // The previous disposition of SIGPROF or of the real-time signal.
 PreviousAction& GetPreviousAction(int signo);
 

@@ -6,6 +6,8 @@
 
 #include <v8.h>
 
+#include "other_threads.h"
+
 namespace sfprof {
 namespace {
 
@@ -80,6 +82,7 @@ bool Session::Start(v8::Isolate* isolate, const SamplerOptions& options, Failure
                 "could not create the thread-specific keys the signal handler reads");
   }
   GetProcessCounters().Reset();
+  ResetOtherThreads();
   if (!chain_.Install(signal_, options.allow_v8_profiler, failure)) return false;
 
   ThreadEntry* main = entry.get();
@@ -326,7 +329,7 @@ bool Session::AnyRingHalfFull() {
     if (ring.Unread() * 2 >= ring.slots()) half_full = true;
   }
   registry_.Unlock();
-  return half_full;
+  return half_full || OtherThreadsHalfFull();
 }
 
 void Session::SpillFromInterrupt(v8::Isolate* isolate) {
@@ -334,6 +337,7 @@ void Session::SpillFromInterrupt(v8::Isolate* isolate) {
   spill_interrupts_++;
   ThreadRegistry::Lock lock(&registry_);
   SpillRings(&registry_, Scope(), &spill_words_);
+  SpillOtherThreads();
 }
 
 }  // namespace sfprof

@@ -10,7 +10,13 @@
 // macOS). It must never allocate (malloc, new), take a lock (pthread mutexes, std::mutex,
 // function-local statics), print, throw, touch V8 handles, or touch a thread_local on macOS.
 // scripts/check-signal-safety.mjs enforces this on the signal-context object files (ring_buffer.h,
-// registers.h and thread_slot.h inline into this one); keep anything else out.
+// other_thread_ring.h, registers.h and thread_slot.h inline into this one); keep anything else out.
+//
+// A timer signal on a thread without a sampler (the itimer's SIGPROF goes to whichever thread uses
+// CPU) is counted in non_js_thread, then recorded as (kernel tid from a raw gettid syscall,
+// interrupted pc) in the process-wide OtherThreadRing: a slot claimed by compare-and-swap, filled,
+// published by a release store of its sequence; when full, counted as dropped instead. So every such
+// signal is a record or a drop, and the drain (other_threads.h) names the thread and the function.
 #include <errno.h>
 #include <signal.h>
 #include <time.h>
@@ -28,6 +34,7 @@ namespace sfprof {
 namespace {
 
 ProcessCounters g_counters;
+OtherThreadRing g_other_threads;  // static storage: constant-initialised, never freed
 PreviousAction g_previous_prof;
 PreviousAction g_previous_realtime;
 std::atomic<int> g_realtime_signal{0};
@@ -130,6 +137,13 @@ void TakeSample(ThreadSampler* sampler, void* ucontext) {
   sampler->handler_time[bucket].fetch_add(1, std::memory_order_relaxed);
 }
 
+// Signal-safe: the thread and pc of a signal that found no sampler; a raw syscall and atomics.
+void RecordOtherThread(void* ucontext) {
+  v8::RegisterState registers;
+  if (ucontext != nullptr) RegistersFromUcontext(ucontext, &registers);
+  g_other_threads.Record(KernelThreadId(), reinterpret_cast<uintptr_t>(registers.pc));
+}
+
 }  // namespace
 
 // Signal-safe entry point; see the file header.
@@ -147,6 +161,7 @@ void HandleTimerSignal(int signo, siginfo_t* info, void* ucontext) {
     g_counters.after_stop.fetch_add(1, std::memory_order_relaxed);
   } else if (sampler == nullptr) {
     g_counters.non_js_thread.fetch_add(1, std::memory_order_relaxed);
+    RecordOtherThread(ucontext);
   } else if (sampler->paused.load(std::memory_order_acquire)) {
     sampler->dropped_busy.fetch_add(1, std::memory_order_relaxed);
   } else {
@@ -166,6 +181,7 @@ ThreadSampler* CurrentThreadSampler() { return LoadThreadSampler(); }
 // Outside signal context, before the handler is installed.
 bool PrepareThreadSlots() { return CreateThreadSlots(); }
 ProcessCounters& GetProcessCounters() { return g_counters; }
+OtherThreadRing& GetOtherThreadRing() { return g_other_threads; }
 PreviousAction& GetPreviousAction(int signo) { return signo == SIGPROF ? g_previous_prof : g_previous_realtime; }
 std::atomic<int>& RealtimeSignal() { return g_realtime_signal; }
 

@@ -1,5 +1,5 @@
 // What crosses from the addon to JS: the sample records of a drain and the packed code events.
-// Mirrored by src/records.ts (samples) and src/native.ts (events); the addon reports these numbers
+// Mirrored by src/native/records.ts (samples, other threads) and src/native/binding.ts (events); the addon reports these numbers
 // as its `wireFormat` and test/wire-format.test.mjs checks that the decoders agree with them.
 #ifndef SFPROF_WIRE_FORMAT_H_
 #define SFPROF_WIRE_FORMAT_H_
@@ -37,6 +37,14 @@ static_assert(sizeof(SampleHeader::vm_state) == 4 && sizeof(SampleHeader::flags)
                   sizeof(SampleHeader::weight_us) == 4 && sizeof(SampleHeader::frame_count) == 4,
               "32-bit header fields are exact in a double");
 static_assert(kSampleTruncated == 1, "src/records.ts: SAMPLE_TRUNCATED");
+
+// ---- other threads: one Float64Array per drain, kOtherThreadWords doubles per record ----
+//   record := tid pc
+// A timer signal that landed on a thread without a sampler (other_thread_ring.h): the thread's kernel
+// id and the interrupted pc, in the order the signals were recorded.
+constexpr size_t kOtherThreadTid = 0;
+constexpr size_t kOtherThreadPc = 1;
+constexpr size_t kOtherThreadWords = 2;
 
 // ---- code events: `numbers` holds kEventWords doubles per event ----
 // `names` holds each added event's name followed by a NUL; `positions` (Uint32Array) holds every

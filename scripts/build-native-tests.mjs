@@ -23,7 +23,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE_DIR = join(ROOT, 'test', 'native');
 const INCLUDE_DIR = join(ROOT, 'native');
 // Headers the tests include: a change to one of them rebuilds every test.
-const HEADER_DEPS = [join(INCLUDE_DIR, 'ring_buffer.h')];
+const HEADER_DEPS = [join(INCLUDE_DIR, 'ring_buffer.h'), join(INCLUDE_DIR, 'other_thread_ring.h')];
 const BASE_FLAGS = ['-std=c++17', '-O2', '-Wall', '-Wextra', '-pthread', '-I', INCLUDE_DIR];
 
 function sanitizers() {

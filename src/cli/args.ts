@@ -63,13 +63,17 @@ Examples:
 
 export const TOP_USAGE = `Usage: sfprof top <file> [-n <count>] [--raw]
 
-Prints the functions with the most self samples and their total samples (anywhere on the stack),
-as counts and percentages. <file> may be - for standard input. Time in V8's builtins, IC stubs,
+Prints the functions of the JS threads with the most self samples and their total samples
+(anywhere on the stack), as counts and percentages of all samples. Time in V8's builtins, IC stubs,
 bytecode handlers, regexp code and native code counts as self time of the JS function that called
-it, as in V8's own profiler; --raw ranks the frame on top of each stack as it was sampled.
+it, as in V8's own profiler; --raw ranks the frame on top of each stack as it was sampled. Then, if
+the profile has any, the samples on other threads (no JS there; the itimer engine's signals land
+on whichever thread uses CPU) in a section of their own: each thread by name, and under it the
+native functions it was in. <file> may be - for standard input.
 
 Options:
-  -n, --count <count>        rows to show, 1 to 100000 (default 20)
+  -n, --count <count>        function rows to show, 1 to 100000 (default 20); in the
+                             other threads' section, under each thread
       --raw                  rank raw leaf frames (builtins and native code get rows of their own)
   -h, --help                 show this help
 `;

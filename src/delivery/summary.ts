@@ -2,7 +2,7 @@
 // summary; the self/total table of `sfprof top`; and the call-site split `npm run demo` prints.
 import type { PeriodsWritten } from './production';
 import { chargesToCaller, selfIndex } from '../model/charge';
-import type { Drops, Profile } from '../model/profile';
+import { SYNTHETIC, type Drops, type Profile, type ProfileStack } from '../model/profile';
 import type { SamplerStats } from '../pipeline/profiler';
 import { frameLabel } from '../formats/writers/folded';
 
@@ -12,10 +12,17 @@ export interface FunctionShare {
   total: number;
 }
 
+/** Whether a stack is a timer signal on a thread without JS (pipeline/other-threads.ts). */
+export function isOtherThreadStack(profile: Profile, stack: ProfileStack): boolean {
+  const root = stack.frames.length ? profile.frames[stack.frames[0]!] : undefined;
+  return root?.name === SYNTHETIC.otherThreads;
+}
+
 /**
- * Self samples and total samples (anywhere on the stack, once per stack) per function label. By
- * default builtins and native code are charged to the JS function that called them and get no row
- * of their own (model/charge.ts); `raw` ranks every leaf as it was sampled.
+ * Self samples and total samples (anywhere on the stack, once per stack) per function label, over the
+ * JS threads' stacks (those under `[other threads]` are otherThreadShares'). By default builtins and
+ * native code are charged to the JS function that called them and get no row of their own
+ * (model/charge.ts); `raw` ranks every leaf as it was sampled.
  */
 export function functionShares(profile: Profile, options: { raw?: boolean } = {}): FunctionShare[] {
   const charged = !options.raw;
@@ -27,7 +34,7 @@ export function functionShares(profile: Profile, options: { raw?: boolean } = {}
     return share;
   };
   for (const stack of profile.stackList) {
-    if (stack.count <= 0 || stack.frames.length === 0) continue;
+    if (stack.count <= 0 || stack.frames.length === 0 || isOtherThreadStack(profile, stack)) continue;
     const self = selfIndex(profile.frames, stack.frames, charged);
     entry(labels[stack.frames[self]!]!).self += stack.count;
     const seen = new Set<string>();
@@ -38,6 +45,42 @@ export function functionShares(profile: Profile, options: { raw?: boolean } = {}
     for (const label of seen) entry(label).total += stack.count;
   }
   return [...shares.values()].sort((a, b) => b.self - a.self || b.total - a.total || (a.label < b.label ? -1 : 1));
+}
+
+export interface ThreadShare {
+  thread: string;
+  samples: number;
+  /** The native functions the signals interrupted on that thread, most samples first. */
+  functions: { label: string; samples: number }[];
+}
+
+/**
+ * The stacks under `[other threads]` by thread name, then by function, most samples first. A stack
+ * without a thread (a signal the native ring had no room for, or a profile written before threads
+ * were named) counts under "(unrecorded)".
+ */
+export function otherThreadShares(profile: Profile): ThreadShare[] {
+  const labels = profile.frames.map((frame) => frameLabel(frame));
+  const threads = new Map<string, { samples: number; functions: Map<string, number> }>();
+  for (const stack of profile.stackList) {
+    if (stack.count <= 0 || !isOtherThreadStack(profile, stack)) continue;
+    const name = stack.frames.length > 1 ? labels[stack.frames[1]!]! : '(unrecorded)';
+    let thread = threads.get(name);
+    if (!thread) threads.set(name, (thread = { samples: 0, functions: new Map() }));
+    thread.samples += stack.count;
+    if (stack.frames.length > 2) {
+      const leaf = labels[stack.frames[stack.frames.length - 1]!]!;
+      thread.functions.set(leaf, (thread.functions.get(leaf) ?? 0) + stack.count);
+    }
+  }
+  const byCount = <T extends { samples: number }>(a: T, b: T, la: string, lb: string): number => b.samples - a.samples || (la < lb ? -1 : la > lb ? 1 : 0);
+  return [...threads.entries()]
+    .map(([thread, { samples, functions }]) => ({
+      thread,
+      samples,
+      functions: [...functions.entries()].map(([label, n]) => ({ label, samples: n })).sort((a, b) => byCount(a, b, a.label, b.label)),
+    }))
+    .sort((a, b) => byCount(a, b, a.thread, b.thread));
 }
 
 /** Samples under each distinct frame that directly follows the first frame matching `parent`. */
@@ -155,15 +198,27 @@ export function formatRunSummary(summary: RunSummary): string {
   return lines.join('\n') + '\n';
 }
 
-/** The `sfprof top` table. */
+/**
+ * The `sfprof top` table: the JS threads' functions, then (when the profile has any) a section of the
+ * threads without JS, each with the native functions it was interrupted in. `limit` bounds the
+ * function rows of the first section and those under each other thread. Shares are of all samples.
+ */
 export function formatTopTable(profile: Profile, limit: number, options: { raw?: boolean } = {}): string {
   const total = profile.totalSamples;
+  const share = (n: number): string => percent(total ? n / total : 0);
   const rows = functionShares(profile, options).slice(0, limit);
   const lines = [`${total} samples`, '    self  self%    total total%  function'];
   for (const row of rows) {
-    lines.push(
-      `${String(row.self).padStart(8)} ${percent(total ? row.self / total : 0)} ${String(row.total).padStart(8)} ${percent(total ? row.total / total : 0)}  ${row.label}`,
-    );
+    lines.push(`${String(row.self).padStart(8)} ${share(row.self)} ${String(row.total).padStart(8)} ${share(row.total)}  ${row.label}`);
+  }
+  const others = otherThreadShares(profile);
+  if (others.length > 0) {
+    const samples = others.reduce((sum, thread) => sum + thread.samples, 0);
+    lines.push('', `${samples} samples on other threads (no JS there: GC and compiler helpers, the libuv pool, ...)`, ' samples      %  thread, then the native function it was in');
+    for (const thread of others) {
+      lines.push(`${String(thread.samples).padStart(8)} ${share(thread.samples)}  ${thread.thread}`);
+      for (const fn of thread.functions.slice(0, limit)) lines.push(`${String(fn.samples).padStart(8)} ${share(fn.samples)}    ${fn.label}`);
+    }
   }
   return lines.join('\n') + '\n';
 }

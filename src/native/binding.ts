@@ -82,6 +82,8 @@ export type NativeBatch = Pick<NativeThreadBatch, 'samples' | 'events'>;
 
 export interface NativeDrain {
   threads: PackedThreadBatch[];
+  /** Timer signals on threads without a sampler, as (tid, pc) records: decodeOtherThreads in records.ts. */
+  otherThreads?: Float64Array;
 }
 
 export interface NativeStats {
@@ -90,6 +92,8 @@ export interface NativeStats {
   intervalUs: number;
   timerSignals: number;
   nonJsThread: number;
+  /** ... of which found the other threads' ring full: counted, thread and pc unknown. */
+  otherThreadsUnrecorded?: number;
   forwarded: number;
   foreignIgnored: number;
   handlerReinstalls: number;
@@ -168,6 +172,8 @@ export interface NativeWireFormat {
   sampleHeaderWords: number;
   sampleFields: Record<'timeNs' | 'codeSeq' | 'vmState' | 'flags' | 'weightUs' | 'frameCount', number>;
   sampleFlags: { truncated: number };
+  otherThreadWords: number;
+  otherThreadFields: Record<'tid' | 'pc', number>;
   eventWords: number;
   eventFields: Record<keyof typeof EVENT_FIELDS, number>;
   eventTypes: Record<keyof typeof EVENT_TYPES, number>;

@@ -81,3 +81,38 @@ export function encodeSamples(samples: RawSample[]): Float64Array {
   for (const s of samples) words.push(s.timeNs, s.codeSeq, s.vmState, s.flags, s.weightUs ?? 0, s.frames.length, ...s.frames);
   return Float64Array.from(words);
 }
+
+// Timer signals that landed on a thread without a sampler (native/other_thread_ring.h), one
+// Float64Array per drain:
+//
+//   record := tid pc      (float64 each: the thread's kernel id, the interrupted pc)
+export const OTHER_THREAD_WORDS = 2;
+export const OTHER_THREAD_FIELDS = { tid: 0, pc: 1 } as const;
+
+export interface OtherThreadSample {
+  /** The thread's kernel id (Linux: its tid, as in /proc/self/task). */
+  tid: number;
+  /** The instruction the signal interrupted. */
+  pc: number;
+}
+
+export function decodeOtherThreads(words: Float64Array): OtherThreadSample[] {
+  if (words.length % OTHER_THREAD_WORDS !== 0) {
+    throw new RecordFormatError(`other-thread records: ${words.length} words is not a whole number of records`);
+  }
+  const samples: OtherThreadSample[] = [];
+  for (let at = 0; at < words.length; at += OTHER_THREAD_WORDS) {
+    samples.push({ tid: words[at + OTHER_THREAD_FIELDS.tid]!, pc: words[at + OTHER_THREAD_FIELDS.pc]! });
+  }
+  return samples;
+}
+
+/** The inverse of decodeOtherThreads, for tests and tools. */
+export function encodeOtherThreads(samples: OtherThreadSample[]): Float64Array {
+  const words = new Float64Array(samples.length * OTHER_THREAD_WORDS);
+  samples.forEach((s, i) => {
+    words[i * OTHER_THREAD_WORDS + OTHER_THREAD_FIELDS.tid] = s.tid;
+    words[i * OTHER_THREAD_WORDS + OTHER_THREAD_FIELDS.pc] = s.pc;
+  });
+  return words;
+}

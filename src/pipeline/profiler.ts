@@ -103,9 +103,9 @@ export function stop(): Profile {
   const current = session;
   if (!current) throw new Error('sfprof: not running; call start() first');
   session = undefined;
-  const { whole: native, span } = current.finish();
+  const { whole: native, span, other } = current.finish();
   const profile = current.profile;
-  completeProfile(profile, span);
+  completeProfile(profile, span, other);
   lastStats = toStats(native, current.frameCounts(), profile.metadata.engineReason ?? '');
   return withSourceMaps(profile, true);
 }

@@ -1,20 +1,32 @@
 // One sampling session's drain loop: the unref'd timer that moves samples out of the native rings,
-// one ingester per sampled thread, the cut between continuous-mode periods, and the counted drops
-// added to each finished profile.
+// one ingester per sampled thread, the signals on other threads, the cut between continuous-mode
+// periods, and the counted drops added to each finished profile.
 import { findEmbeddedCopiesInProcess } from './embedded-copy';
 import { SampleIngester } from './ingest';
 import { NativeSymbols } from './native-symbols';
+import { OtherThreads, UNRECORDED } from './other-threads';
 import { dropsOf } from './stats';
 import type { ResolvedOptions } from '../config/options';
+import { decodeOtherThreads } from '../native/records';
 import { unpackEvents, type NativeBinding, type NativeStats, type NativeThreadBatch, type PackedThreadBatch } from '../native/binding';
 import { Profile, SYNTHETIC, type Drops } from '../model/profile';
 import { stderrLine } from '../common/stderr';
 
-/** Adds the counted losses to the profile as synthetic stacks: nothing disappears silently. */
-export function addDropStacks(profile: Profile, drops: Drops): void {
+/**
+ * Adds the counted losses to the profile as synthetic stacks: nothing disappears silently. Of the
+ * signals on other threads, `otherRecorded` are in the profile already (other-threads.ts); the rest
+ * are `[other threads];(unrecorded)`.
+ */
+export function addDropStacks(profile: Profile, drops: Drops, otherRecorded = 0): void {
   profile.addSynthetic([SYNTHETIC.lost, '(ring full)'], drops.ringFull);
   profile.addSynthetic([SYNTHETIC.lost, '(sampling paused)'], drops.busy);
-  profile.addSynthetic([SYNTHETIC.otherThreads], drops.nonJsThread);
+  profile.addSynthetic([SYNTHETIC.otherThreads, UNRECORDED], drops.nonJsThread - otherRecorded);
+}
+
+/** The signals on other threads that belong to one profile: recorded ones, and ones without a record. */
+export interface OtherThreadCounts {
+  recorded: number;
+  unrecorded: number;
 }
 
 /** Counters over the span since `base` (the whole session without one); the rest as in `now`. */
@@ -28,14 +40,19 @@ function spanOf(now: NativeStats, base: NativeStats | undefined): NativeStats {
     timerSignals: minus(now.timerSignals, base.timerSignals),
     droppedRingFull: minus(now.droppedRingFull, base.droppedRingFull),
     nonJsThread: minus(now.nonJsThread, base.nonJsThread),
+    otherThreadsUnrecorded: minus(now.otherThreadsUnrecorded, base.otherThreadsUnrecorded),
     truncated: minus(now.truncated, base.truncated),
     droppedBusy: minus(now.droppedBusy, base.droppedBusy),
     afterStop: minus(now.afterStop, base.afterStop),
   };
 }
 
-/** Fills in a finished profile's duration, sample weight and drops from the counters of its span. */
-export function completeProfile(profile: Profile, span: NativeStats): void {
+/**
+ * Fills in a finished profile's duration, sample weight and drops from the counters of its span.
+ * With `other`, the profile's count of signals on other threads is what it holds of them: a signal
+ * counted just before a cut but drained just after it is in the next period, never in two or none.
+ */
+export function completeProfile(profile: Profile, span: NativeStats, other?: OtherThreadCounts): void {
   profile.metadata.durationNs = span.elapsedNs ?? 0;
   // What a sample without its own measured CPU time (a drop, any itimer sample) stands for. Per-thread
   // engines measure each sample: their mean. itimer signals run below the requested rate when the
@@ -51,7 +68,8 @@ export function completeProfile(profile: Profile, span: NativeStats): void {
     profile.metadata.sampleWeightNs = Math.round((span.processCpuNs ?? 0) / span.timerSignals);
   }
   profile.metadata.drops = dropsOf(span);
-  addDropStacks(profile, profile.metadata.drops);
+  if (other) profile.metadata.drops.nonJsThread = other.recorded + other.unrecorded;
+  addDropStacks(profile, profile.metadata.drops, other?.recorded ?? 0);
 }
 
 /** The root frame of a worker's stacks. */
@@ -66,6 +84,7 @@ export class Session {
   private finishedFrames = { total: 0, native: 0, unresolved: 0 };
   private readonly timer: NodeJS.Timeout;
   private readonly nativeSymbols: NativeSymbols;
+  private readonly otherThreads: OtherThreads;
   /**
    * V8's embedded builtins, and the remapped copies they run from: one per isolate, so listed again
    * when a thread first shows up (a worker's isolate maps its own).
@@ -86,6 +105,7 @@ export class Session {
   ) {
     this.startTimeMs = profile.metadata.startTime;
     this.nativeSymbols = new NativeSymbols((address) => native.nativeSymbol(address));
+    this.otherThreads = new OtherThreads((address) => this.nativeSymbols.frame(address));
     const range = native.embeddedCodeRange();
     this.embedded = { start: range.start, size: range.size, copies: findEmbeddedCopiesInProcess(range.start, range.size) };
     this.ingesterFor(0);
@@ -173,9 +193,15 @@ export class Session {
     }
   }
 
+  private ingestOtherThreads(records: Float64Array | undefined): void {
+    if (records && records.length > 0) this.otherThreads.add(this.profile, decodeOtherThreads(records));
+  }
+
   drain(): void {
     try {
-      this.ingestAll(this.native.drain().threads, false);
+      const drained = this.native.drain();
+      this.ingestAll(drained.threads, false);
+      this.ingestOtherThreads(drained.otherThreads);
     } catch (error) {
       // The app must never see a profiler error from a timer callback.
       if (this.drainErrors++ === 0) stderrLine(`sfprof: drain failed, samples may be missing: ${String(error)}`);
@@ -201,16 +227,25 @@ export class Session {
     delete next.metadata.sampleWeightNs;
     for (const ingester of this.ingesters.values()) ingester.retarget(next, now.elapsedNs ?? 0);
     this.profile = next;
-    completeProfile(ended, span);
+    completeProfile(ended, span, { recorded: this.otherThreads.recordedInProfile, unrecorded: span.otherThreadsUnrecorded ?? 0 });
+    this.otherThreads.cut();
     return ended;
   }
 
-  finish(): { whole: NativeStats; span: NativeStats } {
+  /** Stops sampling; `other` is what the last profile holds of the signals on other threads. */
+  finish(): { whole: NativeStats; span: NativeStats; other: OtherThreadCounts } {
     clearInterval(this.timer);
     process.off('removeListener', this.beforeSignalListenerRemoved);
     process.off('removeListener', this.afterSignalListenerRemoved);
     const final = this.native.stop();
     this.ingestAll(final.threads, true);
-    return { whole: final.stats, span: spanOf(final.stats, this.base) };
+    this.ingestOtherThreads(final.otherThreads);
+    const whole = final.stats;
+    const span = spanOf(whole, this.base);
+    // Signals counted whose record never came (a handler still between count and record after the
+    // stop's wait: see native/other_threads.h) are unrecorded too, so the session adds up.
+    const missing = Math.max(0, whole.nonJsThread - this.otherThreads.recordedTotal - (whole.otherThreadsUnrecorded ?? 0));
+    const other = { recorded: this.otherThreads.recordedInProfile, unrecorded: (span.otherThreadsUnrecorded ?? 0) + missing };
+    return { whole, span, other };
   }
 }

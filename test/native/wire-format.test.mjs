@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { EVENT_FIELDS, EVENT_TYPES, EVENT_WORDS, loadNative, unpackEvents } from '../../dist/native/binding.js';
-import { encodeSamples, SAMPLE_FIELDS, SAMPLE_HEADER_WORDS, SAMPLE_TRUNCATED } from '../../dist/native/records.js';
+import { encodeSamples, OTHER_THREAD_FIELDS, OTHER_THREAD_WORDS, SAMPLE_FIELDS, SAMPLE_HEADER_WORDS, SAMPLE_TRUNCATED } from '../../dist/native/records.js';
 
 const wire = loadNative().wireFormat;
 
@@ -20,6 +20,11 @@ test('sample records: records.ts reads the header the addon writes', () => {
     assert.equal(words[index], field === 'frameCount' ? sample.frames.length : sample[field], field);
   }
   assert.deepEqual([...words.subarray(wire.sampleHeaderWords)], sample.frames);
+});
+
+test('other-thread records: records.ts reads the (tid, pc) pairs the addon writes', () => {
+  assert.equal(OTHER_THREAD_WORDS, wire.otherThreadWords);
+  assert.deepEqual({ ...OTHER_THREAD_FIELDS }, { ...wire.otherThreadFields });
 });
 
 test('code events: native.ts unpacks the packing the addon writes', () => {

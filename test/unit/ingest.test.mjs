@@ -349,22 +349,25 @@ test('identical stacks aggregate; framesTotal and framesUnresolved count JS fram
   assert.equal(ingester.framesUnresolved, 2);
 });
 
-test('addDropStacks adds lost-sample and other-thread stacks, nothing for zero counts', () => {
+test('addDropStacks adds lost-sample and unrecorded other-thread stacks, nothing for zero counts', () => {
   const { profile } = makeIngester();
   addDropStacks(profile, { ringFull: 3, busy: 0, nonJsThread: 2, truncated: 9 });
   assert.deepEqual(render(profile), {
     '(lost samples);(ring full)': 3,
-    '[other threads]': 2,
+    '[other threads];(unrecorded)': 2,
   });
   addDropStacks(profile, { ringFull: 0, busy: 4, nonJsThread: 0, truncated: 0 });
   assert.deepEqual(render(profile), {
     '(lost samples);(ring full)': 3,
     '(lost samples);(sampling paused)': 4,
-    '[other threads]': 2,
+    '[other threads];(unrecorded)': 2,
   });
   assert.ok(profile.frames.every((f) => f.kind === 'synthetic'));
   // '(lost samples)' is one interned frame shared by both stacks.
   assert.equal(profile.frames.filter((f) => f.name === '(lost samples)').length, 1);
+  // Signals on other threads already in the profile as records are not added again.
+  addDropStacks(profile, { ringFull: 0, busy: 0, nonJsThread: 5, truncated: 0 }, 4);
+  assert.equal(render(profile)['[other threads];(unrecorded)'], 3);
 
   const empty = makeIngester().profile;
   addDropStacks(empty, { ringFull: 0, busy: 0, nonJsThread: 0, truncated: 0 });

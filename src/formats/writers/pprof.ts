@@ -18,7 +18,7 @@ import { gzipSync } from 'node:zlib';
 
 import { Function as PprofFunction, Label, Location, Profile as PprofProfile, Sample, StringTable, ValueType } from 'pprof-format';
 
-import { sampleWeightNs, stackCpuNs, type Frame, type Profile } from '../../model/profile';
+import { sampleWeightNs, stackCpuNs, SYNTHETIC, type Frame, type Profile } from '../../model/profile';
 import { sfprofVersion } from '../../common/version';
 
 /** Metadata carried in pprof comments, read back by readers/pprof.ts. */
@@ -93,13 +93,19 @@ export function encodePprof(profile: Profile): Uint8Array {
     return ids.reverse();
   };
 
-  // With workers, every sample says which thread it is from (go tool pprof -tags, -tagfocus).
+  // With workers or named other threads, every sample says which thread it is from (go tool pprof
+  // -tags, -tagfocus): "worker N …", "main", or an other thread's name ("other threads" unrecorded).
   const threadKey = strings.dedup('thread');
-  const hasWorkers = profile.frames.some((frame) => frame.kind === 'thread');
+  const hasThreads = profile.frames.some((frame) => frame.kind === 'thread');
   const threadLabel = (frames: number[]): Label[] => {
-    if (!hasWorkers) return [];
+    if (!hasThreads) return [];
     const root = frames.length ? profile.frames[frames[0]!] : undefined;
-    const name = root?.kind === 'thread' ? root.name.replace(/^\[|\]$/g, '') : 'main';
+    let name = 'main';
+    if (root?.kind === 'thread') name = root.name.replace(/^\[|\]$/g, '');
+    else if (root?.name === SYNTHETIC.otherThreads) {
+      const thread = frames.length > 1 ? profile.frames[frames[1]!] : undefined;
+      name = thread?.kind === 'thread' ? thread.name : 'other threads';
+    }
     return [new Label({ key: threadKey, str: strings.dedup(name) })];
   };
   const periodNs = profile.metadata.intervalUs * 1000;
