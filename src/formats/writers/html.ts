@@ -9,7 +9,7 @@
 //             truncated, busy}}; total = samples in the profile
 //   frames    [[name, where, cls], ...]  where = "file:line", "file" or ""; cls = colour class: js-interpreted,
 //             js-baseline, js-maglev, js-optimized, js (tier unknown), node, builtin, bytecode-handler,
-//             regexp, native, wasm, gc, synthetic. Frames with equal (name, where, cls) are one entry,
+//             regexp, native, wasm, gc, synthetic, js-inlined (a function inlined into optimized code). Frames with equal (name, where, cls) are one entry,
 //             numbered in order of first use in `nodes`.
 //   nodes     flat array, 4 numbers per node: frame, parent, total, self
 //             node 0 is the root (frame -1, parent -1, total = meta.total); the rest are in pre-order,
@@ -62,6 +62,8 @@ export function escapeHtml(text: string): string {
 
 /** Colour class of a frame, see the field table above. */
 export function frameClass(frame: Frame): string {
+  // A function V8 inlined into optimized code (runs in its caller's code object).
+  if (frame.inlined && (frame.kind === 'js' || frame.kind === 'node')) return 'js-inlined';
   if (frame.kind === 'js') return frame.tier ? `js-${frame.tier}` : 'js';
   // A worker's root frame is drawn like the other frames sfprof makes up.
   if (frame.kind === 'thread') return 'synthetic';
