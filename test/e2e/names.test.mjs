@@ -11,6 +11,7 @@ import { describe, test } from 'node:test';
 import { Profile as PprofProfile } from 'pprof-format';
 
 import { readProfile } from '../../dist/formats/render.js';
+import { embeddedData } from '../lib/html-profiles.mjs';
 import { fixtures, parseFoldedFile, preload, root, runNode, tempDir } from '../lib/helpers.mjs';
 
 const dir = tempDir('sfprof-names-');
@@ -84,6 +85,14 @@ describe('inlined functions', () => {
     assert.equal(mid?.callFrame.functionName, 'middle');
     assert.equal(parent.get(mid.id)?.callFrame.functionName, 'outerLoop');
     assert.ok(byId.size > 3);
+  });
+
+  test('HTML: inlined functions have their own colour class', () => {
+    const file = profileInlined('inlined.html');
+    const data = JSON.parse(embeddedData(fs.readFileSync(file, 'utf8')));
+    const classOf = (name) => data.frames.filter(([n]) => n === name).map(([, , cls]) => cls);
+    assert.ok(classOf('leafAdd').includes('js-inlined'), JSON.stringify(classOf('leafAdd')));
+    assert.ok(!classOf('outerLoop').includes('js-inlined'), JSON.stringify(classOf('outerLoop')));
   });
 
   test('line mode: the inlined leafAdd carries its own executing line', () => {
