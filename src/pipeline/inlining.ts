@@ -285,7 +285,7 @@ export class InlineIndex {
 }
 
 /** Index of the (pc offset, script offset) pair in force at `pcOffset`, or -1. */
-function positionIndex(entry: CodeEntry, pcOffset: number): number {
+export function positionIndex(entry: CodeEntry, pcOffset: number): number {
   const positions = entry.positions;
   if (!positions) return -1;
   let low = 0;
@@ -300,6 +300,8 @@ function positionIndex(entry: CodeEntry, pcOffset: number): number {
       high = mid - 1;
     }
   }
+  // Several positions at one pc offset: the first holds (as in V8's own profiler).
+  while (found > 0 && positions[2 * (found - 1)] === positions[2 * found]) found--;
   return found;
 }
 

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { CodeType, type CodeEntry } from './code-map';
-import { AMBIGUOUS, InlineIndex, UNKNOWN_CALLER, type InlineFunction } from './inlining';
+import { AMBIGUOUS, InlineIndex, positionIndex, UNKNOWN_CALLER, type InlineFunction } from './inlining';
 import { SYNTHETIC, type Frame, type FrameKind, type Tier } from '../model/profile';
 
 export interface ParsedName {
@@ -166,13 +166,8 @@ export class SourceLines {
 export function scriptOffsetAt(entry: CodeEntry, address: number, isLeaf: boolean): number | undefined {
   const positions = entry.positions;
   if (!positions || positions.length < 2) return undefined;
-  const pcOffset = pcOffsetOf(entry, address, isLeaf);
-  let found: number | undefined;
-  for (let i = 0; i + 1 < positions.length; i += 2) {
-    if (positions[i]! <= pcOffset) found = positions[i + 1]!;
-    else break;
-  }
-  return found;
+  const index = positionIndex(entry, pcOffsetOf(entry, address, isLeaf));
+  return index < 0 ? undefined : positions[2 * index + 1];
 }
 
 /** Resolves code entries to frames, caching the parsed name per entry. */
