@@ -145,3 +145,19 @@ test('builtins resolve on the main thread when a worker mapped its own copy firs
   // Measured before the fix: 15% of the leaves; after: none.
   assert.ok(unresolved <= 0.02 * total, `${unresolved} of ${total} leaves unresolved`);
 });
+
+test('a real library (marked): inlined frames appear and top\'s first rows are the app\'s JS functions', () => {
+  const file = path.join(dir, 'marked.pprof');
+  const run = runNode(['-r', preload, path.join(root, 'bench', 'workloads', 'real', 'marked.mjs')], {
+    env: { SFPROF_INTERVAL: '1ms', SFPROF_OUTPUT: file, NAMES_SECONDS: '1.2' },
+  });
+  assert.equal(run.status, 0, run.stderr);
+  const profile = readProfile(fs.readFileSync(file), file);
+  const inlined = profile.stackList.filter((s) => s.frames.some((id) => profile.frames[id].inlined)).reduce((n, s) => n + s.count, 0);
+  assert.ok(inlined >= 0.1 * profile.totalSamples, `${inlined} of ${profile.totalSamples} samples have inlined frames`);
+  const top = runNode([bin, 'top', file, '-n', '5']);
+  assert.equal(top.status, 0, top.stderr);
+  const rows = top.stdout.trim().split('\n').slice(2, 7);
+  // Each row: self, self%, total, total%, then "name (file:line)"; GC is the one row that is not a function.
+  for (const row of rows) assert.match(row, /\((?:node_modules\/marked|node:)[^)]*:\d+\)$|  \(garbage collector\)$/, rows.join('\n'));
+});
