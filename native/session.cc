@@ -31,7 +31,6 @@ bool Session::PickSignal(const TimerEngine& engine, Failure* failure) {
     return Fail(failure, failure_code::kEngineRefused,
                 "no free real-time signal for the " + options_.engine + " timer engine");
   }
-  RealtimeSignal().store(signal_);
   return true;
 }
 
@@ -80,6 +79,9 @@ bool Session::Start(v8::Isolate* isolate, const SamplerOptions& options, Failure
                 "could not create the thread-specific keys the signal handler reads");
   }
   GetProcessCounters().Reset();
+  // perf: when the kernel cannot queue the real-time signal (RLIMIT_SIGPENDING) it sends SIGIO, which
+  // would end the process. Ours counts it, and stays installed like the real-time signal's.
+  if (options.engine == "perf" && !io_chain_.Install(SIGIO, false, failure)) return false;
   if (!chain_.Install(signal_, options.allow_v8_profiler, failure)) return false;
 
   ThreadEntry* main = entry.get();
@@ -89,6 +91,8 @@ bool Session::Start(v8::Isolate* isolate, const SamplerOptions& options, Failure
     ThreadRegistry::Lock lock(&registry_);
     session_++;
     main->session = session_;
+    // Before any timer of this session runs: the handler samples only this session's threads.
+    RunningSession().store(session_);
     registry_.Add(std::move(entry));
     main_entry_ = main;
     engine_ = engine;
@@ -148,6 +152,7 @@ void Session::UndoStart(bool timer_armed) {
     if (main->engine->per_thread()) main->engine->DetachThread(main->sampler.get());
     else main->engine->Disarm();
   }
+  RunningSession().store(0);
   chain_.Restore();
   CodeEventLog::Disable(owner_);
   CodeEventLog::Unregister(owner_, main->log.get());
@@ -194,6 +199,8 @@ void Session::Stop() {
       entry->log->Close();
     }
   }
+  // Every timer is quiet: a signal still in flight is counted from here on, never sampled.
+  RunningSession().store(0);
   chain_.Restore();
   CodeEventLog::Disable(owner_);
 }
@@ -311,11 +318,14 @@ void Session::PauseTimer() {
 }
 
 void Session::ResumeTimer() {
-  EnsureHandler();
-  if (!timer_paused_) return;
+  if (!running_.load()) return;
+  // Not EnsureHandler: the watcher may be inside Ensure, having seen our handler just before libuv
+  // put the default back; the timer's next tick would then end the process.
+  const bool handler_ready = chain_.EnsureBeforeArming();
+  if (!timer_paused_ || !handler_ready) return;
   timer_paused_ = false;
   std::string ignored;
-  if (running_.load()) engine_->Arm(options_.interval_us, &ignored);
+  engine_->Arm(options_.interval_us, &ignored);
 }
 
 bool Session::AnyRingHalfFull() {

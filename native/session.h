@@ -79,6 +79,8 @@ class Session {
   // Resume reinstalls our handler and re-arms.
   void PauseTimer();
   void ResumeTimer();
+  // Tests only: the watcher's handler check skips, as while it is inside it (see ResumeTimer).
+  void HoldHandlerCheckForTests(bool hold) { chain_.HoldEnsureForTests(hold); }
 
   // ---- for the ring watcher ----
   // Without waiting on the registry: false when it is held.
@@ -136,6 +138,7 @@ class Session {
   ThreadEntry* main_entry_ = nullptr;
 
   SignalChain chain_;
+  SignalChain io_chain_;  // SIGIO, for the perf engine (see Start)
   RingWatcher watcher_;
   // A forked child never locks the registry (the parent may have held it at fork): forked_child_ is
   // checked first.

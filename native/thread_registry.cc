@@ -19,6 +19,7 @@ void AddThreadCounters(const ThreadEntry& entry, ThreadTotals* totals) {
   totals->samples_recorded += sampler.samples_recorded.load();
   totals->dropped_ring_full += sampler.dropped_ring_full.load();
   totals->dropped_busy += sampler.dropped_busy.load();
+  totals->dropped_queue_full += sampler.dropped_queue_full.load();
   totals->truncated += sampler.truncated.load();
   for (size_t i = 0; i < kHandlerBuckets; ++i) totals->handler_time[i] += sampler.handler_time[i].load();
 }
@@ -36,6 +37,7 @@ std::unique_ptr<ThreadEntry> NewThreadEntry(v8::Isolate* isolate, int thread_id,
   if (!entry->sampler->ring.Init(ring_slots, max_frames + 1)) return nullptr;
   entry->log = std::make_unique<CodeEventLog>();
   entry->sampler->isolate = isolate;
+  entry->sampler->session = session;
   entry->sampler->code_seq = entry->log->sequence();
   return entry;
 }

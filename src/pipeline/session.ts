@@ -14,6 +14,7 @@ import { stderrLine } from '../common/stderr';
 export function addDropStacks(profile: Profile, drops: Drops): void {
   profile.addSynthetic([SYNTHETIC.lost, '(ring full)'], drops.ringFull);
   profile.addSynthetic([SYNTHETIC.lost, '(sampling paused)'], drops.busy);
+  profile.addSynthetic([SYNTHETIC.lost, '(signal queue full)'], drops.queueFull ?? 0);
   profile.addSynthetic([SYNTHETIC.otherThreads], drops.nonJsThread);
 }
 
@@ -30,6 +31,7 @@ function spanOf(now: NativeStats, base: NativeStats | undefined): NativeStats {
     nonJsThread: minus(now.nonJsThread, base.nonJsThread),
     truncated: minus(now.truncated, base.truncated),
     droppedBusy: minus(now.droppedBusy, base.droppedBusy),
+    droppedQueueFull: minus(now.droppedQueueFull, base.droppedQueueFull),
     afterStop: minus(now.afterStop, base.afterStop),
   };
 }
