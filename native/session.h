@@ -58,7 +58,8 @@ class Session {
   void Release();
 
   // A worker's JS thread: samples it into the running session (its own ring, code log and, for
-  // per-thread engines, timer). Fails when no session runs or the thread is already attached.
+  // per-thread engines, timer). Fails when no session runs or the thread is already attached to
+  // it; an attachment to an earlier session (a worker kept across stop()/start()) is replaced.
   bool AttachThread(v8::Isolate* isolate, int thread_id, Failure* failure);
   // That worker's thread (explicitly, or its environment teardown): stops sampling it. What it
   // sampled stays for the main thread's next drain.
@@ -116,6 +117,9 @@ class Session {
   void UndoStart(bool timer_armed);
   // Stops the per-thread timer of an entry and keeps the handler from sampling it. Registry locked.
   static void QuietEntry(ThreadEntry* entry);
+  // On `entry`'s own thread, registry locked: stops sampling it and removes it, undrained (a worker
+  // attaching again after its session ended).
+  void ForgetStaleEntry(ThreadEntry* entry);
   static void RegisterProcessHooks();
   DrainScope Scope() const;
 
