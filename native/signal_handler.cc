@@ -153,17 +153,20 @@ void TakeSample(ThreadSampler* sampler, const siginfo_t* info, void* ucontext) {
   // profiler resolves the pc separately), so without it optimized leaf functions would vanish.
   void** frames = sampler->ring.FramesOf(slot);
   frames[0] = registers.pc;
+  // The slot holds the pc, maxFrames frames and one more: a walk that fills that last one was
+  // deeper than maxFrames (truncated); one of exactly maxFrames frames is whole.
   v8::SampleInfo walk{};
-  const size_t limit = sampler->ring.max_frames() - 1;
-  sampler->isolate->GetStackSample(registers, frames + 1, limit, &walk);
+  const size_t limit = sampler->ring.max_frames() - 2;
+  sampler->isolate->GetStackSample(registers, frames + 1, limit + 1, &walk);
+  const bool truncated = walk.frames_count > limit;
   slot->timestamp_ns = started;
   slot->code_seq = sampler->code_seq->load(std::memory_order_acquire);
   slot->vm_state = static_cast<uint32_t>(walk.vm_state);
-  slot->frame_count = static_cast<uint32_t>(walk.frames_count + 1);
+  slot->frame_count = static_cast<uint32_t>((truncated ? limit : walk.frames_count) + 1);
   slot->flags = 0;
   const uint64_t weight_us = (weight_ns + 500) / 1000;
   slot->weight_us = weight_us > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(weight_us);
-  if (walk.frames_count >= limit) {
+  if (truncated) {
     slot->flags |= kSampleTruncated;
     sampler->truncated.fetch_add(1, std::memory_order_relaxed);
   }

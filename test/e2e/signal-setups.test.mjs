@@ -1,7 +1,8 @@
 // Rare signal set-ups that must neither end the app nor lose a sample without counting it: a full
 // real-time signal queue (perf), a disposition reset while the watcher looks, SIG_DFL/SIG_IGN left
 // with SA_SIGINFO, a late per-thread timer signal in a later session, overruns before the first
-// signal. Each is forced: prlimit, test/native/signal_tools.c, or a native test hook.
+// signal; and a stack of exactly maxFrames frames, which is whole. Each is forced: prlimit,
+// test/native/signal_tools.c, or a native test hook.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -135,4 +136,30 @@ test('thread-cpu: expirations folded into the first signal are weighed too', () 
   assert.equal(status, 0, stderr);
   assert.ok(out.samples >= 1 && out.samples <= 3, `one delivered signal (or two), got ${out.samples}`);
   assert.ok(out.cpuMs >= 70, `the ~100 ms of CPU time before it are weighed, got ${out.cpuMs.toFixed(1)} ms`);
+});
+
+test('a stack of exactly maxFrames frames is whole, not truncated', () => {
+  // The hot stack's depth is learned with room to spare, then sampled again with maxFrames equal
+  // to it. Samples are read raw: the frame count is V8's walk, before any symbolization.
+  const records = JSON.stringify(path.join(root, 'dist', 'native', 'records.js'));
+  const { status, stderr, out } = run(`
+    const { decodeSamples, SAMPLE_TRUNCATED } = require(${records});
+    function leaf(n) { let x = 0; for (let i = 0; i < n; i++) x += Math.sqrt(i); return x; }
+    function chain(d, n) { return d === 0 ? leaf(n) : chain(d - 1, n) + 1; }
+    function sample(maxFrames) {
+      sfprof.start({ interval: '1ms', timer: 'perf', maxFrames });
+      const u = () => process.cpuUsage().user / 1000; const end = u() + 150;
+      while (u() < end) chain(12, 20000);
+      const samples = native.drain().threads.flatMap((t) => decodeSamples(t.samples));
+      sfprof.stop();
+      return samples.filter((s) => s.frames.length > 1).map((s) => ({ depth: s.frames.length - 1, truncated: (s.flags & SAMPLE_TRUNCATED) !== 0 }));
+    }
+    const depths = new Map();
+    for (const s of sample(255)) depths.set(s.depth, (depths.get(s.depth) ?? 0) + 1);
+    const hot = [...depths].sort((a, b) => b[1] - a[1])[0][0];
+    const exact = sample(hot).filter((s) => s.depth === hot);
+    console.log(JSON.stringify({ hot, whole: exact.filter((s) => !s.truncated).length, flagged: exact.filter((s) => s.truncated).length }));`);
+  assert.equal(status, 0, stderr);
+  assert.ok(out.hot > 12, `the hot stack is the chain's leaf, ${out.hot} frames deep`);
+  assert.ok(out.whole >= 20, `samples exactly ${out.hot} deep are whole: ${out.whole} whole, ${out.flagged} flagged truncated`);
 });
