@@ -1,6 +1,6 @@
 // One sampling session's drain loop: the unref'd timer that moves samples out of the native rings,
-// one ingester per sampled thread, the cut between continuous-mode periods, and the counted drops
-// added to each finished profile.
+// one ingester per sampled thread, the windows that split the samples by their own time (periods,
+// HTTP windows, takeProfile() cuts), and the counted drops added to each finished profile.
 import { findEmbeddedCopyInProcess } from './embedded-copy';
 import { SampleIngester } from './ingest';
 import { NativeSymbols } from './native-symbols';
@@ -56,6 +56,24 @@ export function completeProfile(profile: Profile, span: NativeStats): void {
   addDropStacks(profile, profile.metadata.drops);
 }
 
+/** Counters with the drops left out: for the earlier windows of one take (the last one has them). */
+function withoutDrops(span: NativeStats): NativeStats {
+  return { ...span, droppedRingFull: 0, nonJsThread: 0, truncated: 0, droppedBusy: 0, afterStop: 0, droppedQueueFull: 0 };
+}
+
+/** A span of the session's samples by their capture time: [startNs, the next window's start). */
+interface Window {
+  startNs: number;
+  profile: Profile;
+}
+
+/** A finished window: its profile holds exactly the samples taken in [startNs, endNs). */
+export interface TakenWindow {
+  profile: Profile;
+  startNs: number;
+  endNs: number;
+}
+
 /** The root frame of a worker's stacks. */
 export function workerFrameName(threadId: number, name?: string): string {
   return name ? `[worker ${threadId} ${name}]` : `[worker ${threadId}]`;
@@ -78,11 +96,23 @@ export class Session {
   /** Native counters where the current profile began: its drops and CPU time are the difference. */
   private base: NativeStats | undefined;
 
+  /**
+   * The windows not taken yet, oldest first; the newest is open-ended. A sample goes to the window
+   * that holds its capture time, however late it is drained, so a cut that runs late (a busy event
+   * loop) still ends its window where it was meant to end.
+   */
+  private windows: Window[];
+  /** Window starts declared ahead (HTTP windows, cuts), ascending, after the newest window's start. */
+  private splits: number[] = [];
+  /** Continuous mode: a window starts every `periodNs` of the session's clock. */
+  private periodNs = 0;
+
   constructor(
     readonly native: NativeBinding,
     readonly options: ResolvedOptions,
-    public profile: Profile,
+    profile: Profile,
   ) {
+    this.windows = [{ startNs: 0, profile }];
     this.startTimeMs = profile.metadata.startTime;
     this.nativeSymbols = new NativeSymbols((address) => native.nativeSymbol(address));
     const range = native.embeddedCodeRange();
@@ -93,6 +123,11 @@ export class Session {
     this.timer.unref();
     (process as NodeJS.EventEmitter).prependListener('removeListener', this.beforeSignalListenerRemoved);
     process.on('removeListener', this.afterSignalListenerRemoved);
+  }
+
+  /** The newest window's profile (the whole remaining run once finish() has run). */
+  get profile(): Profile {
+    return this.windows.at(-1)!.profile;
   }
 
   get mainIngester(): SampleIngester {
@@ -125,10 +160,11 @@ export class Session {
         shared: threadId === 0 ? undefined : { map: this.ingesterFor(0).codeMap, ranges },
       });
       if (embedded.copy !== undefined) ingester.codeMap.setAlias(embedded.copy, embedded.size, embedded.start);
+      ingester.router = (timeNs) => this.windowFor(timeNs);
       this.ingesters.set(threadId, ingester);
     } else if (threadId !== 0 && name) {
       // The worker's script became known after its first samples: name its root frame.
-      const root = this.profile.frames[ingester.rootFrames[0]!];
+      const root = ingester.profile.frames[ingester.rootFrames[0]!];
       if (root) root.name = workerFrameName(threadId, name);
     }
     return ingester;
@@ -171,27 +207,85 @@ export class Session {
     }
   }
 
+  /** The session's clock: ns since start, as sample times are. */
+  nowNs(): number {
+    return this.native.stats().elapsedNs ?? 0;
+  }
+
+  /** From now on a window starts every `periodNs` of the session's clock (continuous mode). */
+  splitEvery(periodNs: number): void {
+    this.periodNs = periodNs;
+  }
+
+  /** A window starts at `atNs`. Declare it before any later sample is drained (e.g. now, or ahead). */
+  splitAt(atNs: number): void {
+    if (atNs <= this.windows.at(-1)!.startNs || this.splits.includes(atNs)) return;
+    this.splits.push(atNs);
+    this.splits.sort((a, b) => a - b);
+  }
+
+  private nextSplit(afterNs: number): number | undefined {
+    let next = this.splits.find((at) => at > afterNs);
+    if (this.periodNs > 0) {
+      const periodic = (Math.floor(afterNs / this.periodNs) + 1) * this.periodNs;
+      if (next === undefined || periodic < next) next = periodic;
+    }
+    return next;
+  }
+
+  /** The window holding `timeNs`, opening the windows up to it. */
+  private windowFor(timeNs: number): Window {
+    let newest = this.windows.at(-1)!;
+    for (let next = this.nextSplit(newest.startNs); next !== undefined && next <= timeNs; next = this.nextSplit(newest.startNs)) {
+      const profile = newest.profile.emptyCopy(this.options.timelineSamples);
+      // The session's start on the wall clock plus the monotonic time since: each window begins
+      // exactly where the previous one ended. Date.now() at the cut drifted from that by however
+      // long this thread was held up (32 ms seen under load); only a step of the wall clock shows.
+      profile.metadata.startTime = this.startTimeMs + next / 1e6;
+      delete profile.metadata.sampleWeightNs;
+      newest = { startNs: next, profile };
+      this.windows.push(newest);
+      this.splits = this.splits.filter((at) => at > next!);
+    }
+    for (let i = this.windows.length - 1; i > 0; i--) if (this.windows[i]!.startNs <= timeNs) return this.windows[i]!;
+    // Older than every open window (its signal came just as an earlier window was taken): the oldest.
+    return this.windows[0]!;
+  }
+
   /**
-   * Ends the current profile at a drain boundary and starts the next: every sample drained so far
-   * is in the one returned (complete with its drops and sample weight), every later one in the next.
+   * Drains, then ends every window that starts before `endNs` (a window start, declared before
+   * any later sample was drained; the caller's now always is). Each comes back complete: its own
+   * samples by capture time, its duration, its sample weight; the counted drops since the last
+   * take go with the last of them.
    */
-  cut(): Profile {
+  takeUntil(endNs: number): TakenWindow[] {
+    this.splitAt(endNs);
     this.drain();
+    this.windowFor(endNs);
     const now = this.native.stats();
-    const ended = this.profile;
     const span = spanOf(now, this.base);
     this.base = now;
-    const next = ended.emptyCopy(this.options.timelineSamples);
-    // The session's start on the wall clock plus the monotonic time since: each period begins exactly
-    // where the previous one ended (its start + its monotonic duration). Date.now() here drifted from
-    // that by however long this thread was held up between the two clock reads (32 ms seen under load).
-    // NTP slews both clocks alike; only a step of the wall clock while sampling would show.
-    next.metadata.startTime = this.startTimeMs + (now.elapsedNs ?? 0) / 1e6;
-    delete next.metadata.sampleWeightNs;
-    for (const ingester of this.ingesters.values()) ingester.retarget(next, now.elapsedNs ?? 0);
-    this.profile = next;
-    completeProfile(ended, span);
-    return ended;
+    const taken = this.windows.filter((window) => window.startNs < endNs);
+    this.windows = this.windows.filter((window) => window.startNs >= endNs);
+    return taken.map((window, i) => {
+      const last = i === taken.length - 1;
+      const windowEndNs = last ? endNs : taken[i + 1]!.startNs;
+      completeProfile(window.profile, last ? span : withoutDrops(span));
+      window.profile.metadata.durationNs = windowEndNs - window.startNs;
+      return { profile: window.profile, startNs: window.startNs, endNs: windowEndNs };
+    });
+  }
+
+  /**
+   * Ends the current profile now and starts the next: every sample captured before the cut is in
+   * the one returned (complete with its drops and sample weight), every later one in the next.
+   */
+  cut(): Profile {
+    const taken = this.takeUntil(this.nowNs());
+    if (taken.length === 1) return taken[0]!.profile;
+    const merged = taken[0]!.profile.emptyCopy(this.options.timelineSamples);
+    for (const window of taken) merged.merge(window.profile);
+    return merged;
   }
 
   finish(): { whole: NativeStats; span: NativeStats } {
@@ -200,6 +294,13 @@ export class Session {
     process.off('removeListener', this.afterSignalListenerRemoved);
     const final = this.native.stop();
     this.ingestAll(final.threads, true);
+    if (this.windows.length > 1) {
+      // The rest of the run is one profile (stop() returns it): its windows were never taken.
+      const merged = this.windows[0]!.profile.emptyCopy(this.options.timelineSamples);
+      for (const window of this.windows) merged.merge(window.profile);
+      merged.metadata.durationNs = 0;
+      this.windows = [{ startNs: this.windows[0]!.startNs, profile: merged }];
+    }
     return { whole: final.stats, span: spanOf(final.stats, this.base) };
   }
 }
