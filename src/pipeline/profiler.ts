@@ -111,8 +111,8 @@ export function stop(): Profile {
 }
 
 /**
- * The profile since start() or the previous takeProfile(), while sampling goes on: cut at a drain
- * boundary, so no sample is in two profiles or in none. Throws when not running.
+ * The profile since start() or the previous takeProfile(), while sampling goes on: cut now by each
+ * sample's capture time, so no sample is in two profiles or in none. Throws when not running.
  */
 export function takeProfile(): Profile {
   if (!session) throw new Error('sfprof: not running; call start() first');
