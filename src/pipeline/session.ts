@@ -68,6 +68,11 @@ export class Session {
   private readonly nativeSymbols: NativeSymbols;
   /** V8's embedded builtins, and the remapped copy they run from when there is one. */
   private readonly embedded: { start: number; size: number; copy?: number };
+  /**
+   * Whether /proc/self/maps was searched for the copy: only once samples need resolving, since a
+   * process that exits before its first sample (a build's helper, `node -e 0`) should not pay for it.
+   */
+  private embeddedCopySearched = false;
   drainErrors = 0;
 
   /** The session's start on the wall clock (the first profile's startTime), in milliseconds. */
@@ -84,8 +89,7 @@ export class Session {
     this.startTimeMs = profile.metadata.startTime;
     this.nativeSymbols = new NativeSymbols((address) => native.nativeSymbol(address));
     const range = native.embeddedCodeRange();
-    const copy = findEmbeddedCopyInProcess(range.start, range.size);
-    this.embedded = { start: range.start, size: range.size, ...(copy !== undefined ? { copy } : {}) };
+    this.embedded = { start: range.start, size: range.size };
     this.ingesterFor(0);
     this.timer = setInterval(() => this.drain(), options.drainIntervalMs);
     this.timer.unref();
@@ -107,10 +111,22 @@ export class Session {
     return counts;
   }
 
+  /** Finds the builtins' remapped copy (once) and has every code map look its addresses up at the original. */
+  private searchEmbeddedCopy(): void {
+    if (this.embeddedCopySearched) return;
+    this.embeddedCopySearched = true;
+    const copy = findEmbeddedCopyInProcess(this.embedded.start, this.embedded.size);
+    if (copy === undefined) return;
+    this.embedded.copy = copy;
+    for (const ingester of this.ingesters.values()) ingester.codeMap.setAlias(copy, this.embedded.size, this.embedded.start);
+  }
+
   private ingesterFor(threadId: number, name?: string): SampleIngester {
     let ingester = this.ingesters.get(threadId);
     if (!ingester) {
       const rootFrames = threadId === 0 ? [] : [this.profile.internFrame({ name: workerFrameName(threadId, name), kind: 'thread' })];
+      // A worker's shared ranges are fixed at its creation: they include the copy.
+      if (threadId !== 0) this.searchEmbeddedCopy();
       const embedded = this.embedded;
       const ranges: [number, number][] = [[embedded.start, embedded.start + embedded.size]];
       if (embedded.copy !== undefined) ranges.push([embedded.copy, embedded.copy + embedded.size]);
@@ -147,7 +163,11 @@ export class Session {
 
   private ingestAll(threads: PackedThreadBatch[], final: boolean): void {
     for (const packed of threads) {
-      const batch: NativeThreadBatch = { ...packed, events: unpackEvents(packed.events) };
+      if (packed.samples.length > 0) this.searchEmbeddedCopy();
+      // The last batch of a thread without samples: its code events would resolve nothing.
+      const last = final || packed.finished;
+      const events = last && packed.samples.length === 0 ? [] : unpackEvents(packed.events);
+      const batch: NativeThreadBatch = { ...packed, events };
       const ingester = this.ingesterFor(batch.threadId, batch.name);
       ingester.ingest(batch, final || batch.finished);
       if (batch.finished && batch.threadId !== 0) {

@@ -97,7 +97,7 @@ export function toStats(
     samples: engineSamples,
     cpuSeconds: (engineCpuNs ?? 0) / 1e9,
     lost: drops.ringFull + drops.busy,
-    configHz: readKernelFacts().configHz,
+    configHz: () => readKernelFacts().configHz,
   });
   return {
     running: native.running,
