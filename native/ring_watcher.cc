@@ -58,7 +58,8 @@ void* RingWatcher::Main(void* data) {
     pthread_mutex_unlock(&watcher->wake_mutex_);
     if (watcher->stop_.load()) break;
     watcher->session_->EnsureHandler();
-    if (watcher->session_->AnyRingHalfFull() && !watcher->interrupt_pending_.exchange(true)) {
+    const bool wanted = watcher->session_->ListingWanted() || watcher->session_->AnyRingHalfFull();
+    if (wanted && !watcher->interrupt_pending_.exchange(true)) {
       watcher->isolate_->RequestInterrupt(OnInterrupt, watcher);
     }
   }
@@ -77,7 +78,8 @@ void RingWatcher::Stop() {
 void RingWatcher::OnInterrupt(v8::Isolate* isolate, void* data) {
   RingWatcher* watcher = static_cast<RingWatcher*>(data);
   watcher->interrupt_pending_.store(false);
-  watcher->session_->SpillFromInterrupt(isolate);
+  watcher->session_->ListFromInterrupt(isolate);
+  if (watcher->session_->AnyRingHalfFull()) watcher->session_->SpillFromInterrupt(isolate);
 }
 
 }  // namespace sfprof

@@ -1,5 +1,6 @@
 // The watcher thread: every 20 ms it puts our signal handler back if someone reset it, and asks V8
-// to interrupt the owner's JS thread when any ring is half full. It waits on a condition variable,
+// to interrupt the owner's JS thread when any ring is half full, or to list the existing code once
+// the first sample is in (Session::ListingWanted). It waits on a condition variable,
 // not a plain sleep, so Stop() wakes it at once: joining a sleeping watcher cost stop() (and every
 // profiled process's exit) up to a whole period. Rings have one reader, that thread;
 // a long synchronous stretch of JS there never lets the drain run, and the interrupt (on that thread,

@@ -137,6 +137,7 @@ export class Session {
         rootFrames,
         // Workers' builtin events are left out natively; the main thread's map has them.
         shared: threadId === 0 ? undefined : { map: this.ingesterFor(0).codeMap, ranges },
+        listedLater: threadId === 0,
       });
       if (embedded.copy !== undefined) ingester.codeMap.setAlias(embedded.copy, embedded.size, embedded.start);
       this.ingesters.set(threadId, ingester);
@@ -164,11 +165,11 @@ export class Session {
   private ingestAll(threads: PackedThreadBatch[], final: boolean): void {
     for (const packed of threads) {
       if (packed.samples.length > 0) this.searchEmbeddedCopy();
+      const ingester = this.ingesterFor(packed.threadId, packed.name);
       // The last batch of a thread without samples: its code events would resolve nothing.
       const last = final || packed.finished;
-      const events = last && packed.samples.length === 0 ? [] : unpackEvents(packed.events);
-      const batch: NativeThreadBatch = { ...packed, events };
-      const ingester = this.ingesterFor(batch.threadId, batch.name);
+      const unused = last && packed.samples.length === 0 && !ingester.holdsSamples;
+      const batch: NativeThreadBatch = { ...packed, events: unused ? [] : unpackEvents(packed.events) };
       ingester.ingest(batch, final || batch.finished);
       if (batch.finished && batch.threadId !== 0) {
         // A worker that ended or was terminated: everything it sampled is in the profile now.
