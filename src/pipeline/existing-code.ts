@@ -36,5 +36,6 @@ export function codeAtStart(events: readonly NativeCodeEvent[]): NativeCodeEvent
       byStart.delete(event.start);
     }
   }
-  return [...byStart.values()].map((event) => ({ ...event, seq: 0, type: EVENT_TYPES.added }));
+  // In address order: the code map inserts those at the end of its last block, the cheap case.
+  return [...byStart.values()].sort((a, b) => a.start - b.start).map((event) => ({ ...event, seq: 0, type: EVENT_TYPES.added }));
 }

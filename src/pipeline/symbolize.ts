@@ -178,6 +178,8 @@ export function scriptOffsetAt(entry: CodeEntry, address: number, isLeaf: boolea
 /** Resolves code entries to frames, caching the parsed name per entry. */
 export class Symbolizer {
   private readonly parsed = new WeakMap<CodeEntry, ParsedName>();
+  /** Script URL → its display form: path.relative on every frame was most of a sample's symbolizing. */
+  private readonly files = new Map<string, string>();
   readonly sources: SourceLines;
 
   constructor(
@@ -197,7 +199,12 @@ export class Symbolizer {
     const frame: Frame = { name: parsed.name, kind: parsed.kind };
     if (parsed.tier) frame.tier = parsed.tier;
     if (parsed.url) {
-      frame.file = displayFile(parsed.url, this.cwd);
+      let file = this.files.get(parsed.url);
+      if (file === undefined) {
+        file = displayFile(parsed.url, this.cwd);
+        this.files.set(parsed.url, file);
+      }
+      frame.file = file;
       frame.line = parsed.line;
       frame.startLine = parsed.line;
       frame.column = parsed.column;
