@@ -41,11 +41,25 @@ export function findEmbeddedCopy(mappings: Mapping[], start: number, size: numbe
   return undefined;
 }
 
-export function findEmbeddedCopyInProcess(start: number, size: number): number | undefined {
-  if (process.platform !== 'linux' || size === 0) return undefined;
+/**
+ * This process's mappings as text, read when the session starts: a worker started later maps its own
+ * copy of the builtins, and the first copy found could then be the worker's, not the main thread's.
+ * Reading is cheap; parsing (about 1 ms) waits for the first samples (findEmbeddedCopyIn).
+ */
+export function readProcessMaps(): string | undefined {
+  if (process.platform !== 'linux') return undefined;
   try {
-    return findEmbeddedCopy(parseMaps(fs.readFileSync('/proc/self/maps', 'utf8')), start, size);
+    return fs.readFileSync('/proc/self/maps', 'utf8');
   } catch {
     return undefined;
   }
+}
+
+export function findEmbeddedCopyIn(maps: string | undefined, start: number, size: number): number | undefined {
+  if (maps === undefined || size === 0) return undefined;
+  return findEmbeddedCopy(parseMaps(maps), start, size);
+}
+
+export function findEmbeddedCopyInProcess(start: number, size: number): number | undefined {
+  return findEmbeddedCopyIn(readProcessMaps(), start, size);
 }

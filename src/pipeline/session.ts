@@ -1,7 +1,7 @@
 // One sampling session's drain loop: the unref'd timer that moves samples out of the native rings,
 // one ingester per sampled thread, the cut between continuous-mode periods, and the counted drops
 // added to each finished profile.
-import { findEmbeddedCopyInProcess } from './embedded-copy';
+import { findEmbeddedCopyIn, readProcessMaps } from './embedded-copy';
 import { SampleIngester } from './ingest';
 import { NativeSymbols } from './native-symbols';
 import { dropsOf } from './stats';
@@ -69,9 +69,10 @@ export class Session {
   /** V8's embedded builtins, and the remapped copy they run from when there is one. */
   private readonly embedded: { start: number; size: number; copy?: number };
   /**
-   * Whether /proc/self/maps was searched for the copy: only once samples need resolving, since a
-   * process that exits before its first sample (a build's helper, `node -e 0`) should not pay for it.
+   * /proc/self/maps as it was at start, searched for the copy only once samples need resolving: a
+   * process that exits before its first sample (a build's helper, `node -e 0`) does not parse it.
    */
+  private mapsAtStart: string | undefined;
   private embeddedCopySearched = false;
   drainErrors = 0;
 
@@ -90,6 +91,7 @@ export class Session {
     this.nativeSymbols = new NativeSymbols((address) => native.nativeSymbol(address));
     const range = native.embeddedCodeRange();
     this.embedded = { start: range.start, size: range.size };
+    this.mapsAtStart = readProcessMaps();
     this.ingesterFor(0);
     this.timer = setInterval(() => this.drain(), options.drainIntervalMs);
     this.timer.unref();
@@ -115,7 +117,8 @@ export class Session {
   private searchEmbeddedCopy(): void {
     if (this.embeddedCopySearched) return;
     this.embeddedCopySearched = true;
-    const copy = findEmbeddedCopyInProcess(this.embedded.start, this.embedded.size);
+    const copy = findEmbeddedCopyIn(this.mapsAtStart, this.embedded.start, this.embedded.size);
+    this.mapsAtStart = undefined;
     if (copy === undefined) return;
     this.embedded.copy = copy;
     for (const ingester of this.ingesters.values()) ingester.codeMap.setAlias(copy, this.embedded.size, this.embedded.start);
