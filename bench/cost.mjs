@@ -2,7 +2,11 @@
 // there is one to compare with.
 //
 //   node bench/cost.mjs [--runs N] [--pairs N] [--scale S] [--interval 10ms] [--timer auto]
-//                       [--skip-job] [--out DIR] [--tag NAME]
+//                       [--skip-job] [--compare DIR [--compare-name NAME]] [--out DIR] [--tag NAME]
+//
+// --compare DIR: another built copy of sfprof (a checkout with dist/ and build/, e.g. the main
+// branch) measured in the same rounds, side by side: its preload in 1 and 3, its phases in 2. The
+// results name it NAME (default "baseline"), never by its path.
 //
 // 1. Start and exit, whole process: `node -e 0`, `node -r sfprof/auto -e 0` and `node --cpu-prof -e 0`,
 //    --runs rounds in rotated order; wall time medians and the added milliseconds.
@@ -35,6 +39,8 @@ const { values } = parseArgs({
     interval: { type: 'string', default: '10ms' },
     timer: { type: 'string', default: 'auto' },
     'skip-job': { type: 'boolean', default: false },
+    compare: { type: 'string' },
+    'compare-name': { type: 'string', default: 'baseline' },
     out: { type: 'string' },
     tag: { type: 'string' },
   },
@@ -44,6 +50,8 @@ const pairs = Number(values.pairs);
 const interval = intervalUs(values.interval);
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'sfprof-cost-'));
 const preload = path.join(root, 'dist', 'preload', 'auto.js');
+const compareRoot = values.compare ? path.resolve(values.compare) : undefined;
+const preloadOf = (name) => (name === 'baseline' ? path.join(compareRoot, 'dist', 'preload', 'auto.js') : preload);
 const baseEnv = { ...process.env, NODE_OPTIONS: '' };
 for (const name of Object.keys(baseEnv)) if (name.startsWith('SFPROF_')) delete baseEnv[name];
 
@@ -61,6 +69,7 @@ function startCost() {
   const configs = {
     none: () => run(['-e', '0']),
     sfprof: () => run(['-r', preload, '-e', '0'], sfprofEnv('start')),
+    ...(compareRoot ? { baseline: () => run(['-r', preloadOf('baseline'), '-e', '0'], sfprofEnv('start')) } : {}),
     'cpu-prof': () => run(['--cpu-prof', '--cpu-prof-dir', path.join(scratch, 'cpuprof'), '-e', '0']),
   };
   const names = Object.keys(configs);
@@ -70,10 +79,10 @@ function startCost() {
   return Object.fromEntries(names.map((n) => [n, { wallMs: summarize(walls[n]), addedMs: median(walls[n]) - none }]));
 }
 
-function phases(period) {
+function phases(period, from = root) {
   const all = [];
   for (let i = 0; i < runs; i++) {
-    all.push(JSON.parse(run([path.join(root, 'bench', 'cost-phases.cjs')], { COST_PERIOD: period ? '1' : '', COST_INTERVAL_US: String(interval) }).stdout));
+    all.push(JSON.parse(run([path.join(from, 'bench', 'cost-phases.cjs')], { COST_PERIOD: period ? '1' : '', COST_INTERVAL_US: String(interval) }).stdout));
   }
   return Object.fromEntries(Object.keys(all[0]).map((key) => [key, summarize(all.map((m) => m[key]))]));
 }
@@ -82,8 +91,8 @@ function jobRun(profiler, extra = {}) {
   const usage = path.join(scratch, 'usage.json');
   const args = ['-r', path.join(root, 'bench', 'child-usage.cjs')];
   const env = { BENCH_SCALE: values.scale, BENCH_USAGE: usage, ...extra.env };
-  if (profiler === 'sfprof') {
-    args.push('-r', preload, ...(extra.args ?? []));
+  if (profiler === 'sfprof' || profiler === 'baseline') {
+    args.push('-r', preloadOf(profiler), ...(extra.args ?? []));
     Object.assign(env, sfprofEnv('job'));
   } else if (profiler === 'cpu-prof') {
     args.push('--cpu-prof', '--cpu-prof-dir', path.join(scratch, 'cpuprof'), '--cpu-prof-interval', String(interval));
@@ -95,7 +104,7 @@ function jobRun(profiler, extra = {}) {
 }
 
 function job() {
-  const names = ['none', 'sfprof', 'cpu-prof'];
+  const names = ['none', 'sfprof', ...(compareRoot ? ['baseline'] : []), 'cpu-prof'];
   const per = Object.fromEntries(names.map((n) => [n, []]));
   for (let round = 0; round < pairs; round++) {
     const measured = {};
@@ -146,33 +155,32 @@ function markdown(r) {
     '| command | wall (ms) | added (ms) |',
     '|---|---|---|',
   ];
-  const label = { none: '`node -e 0`', sfprof: '`node -r sfprof/auto -e 0`', 'cpu-prof': '`node --cpu-prof -e 0`' };
+  const label = { none: '`node -e 0`', sfprof: '`node -r sfprof/auto -e 0`', baseline: `\`node -r sfprof/auto -e 0\`, ${r.compareName}`, 'cpu-prof': '`node --cpu-prof -e 0`' };
   for (const [name, m] of Object.entries(r.start)) lines.push(`| ${label[name]} | ${s(m.wallMs)} | ${name === 'none' ? '–' : f(m.addedMs)} |`);
-  const p = r.phases;
+  const sets = [[r.phases, r.period], ...(r.comparePhases ? [[r.comparePhases, r.comparePeriod]] : [])];
+  const row = (text, pick, digits = 2) => `| ${text} | ${sets.map((set) => s(pick(set), digits)).join(' | ')} |`;
   lines.push(
     '',
     '## Start and exit, by part (one process, ms)',
     '',
-    '| part | ms |',
-    '|---|---|',
-    `| load the binary (loader, dlopen) | ${s(p.loadBinary, 2)} |`,
-    `| load the preload's modules (${f(p.modulesLoaded?.median, 0)} files) | ${s(p.loadModules, 2)} |`,
-    `| start(): native (engine, ring, handler, code listing, watcher) | ${s(p.nativeStart, 2)} |`,
-    `| start(): JS (options, session, code map) | ${s(p.startJs, 2)} |`,
-    `| stop(): native (disarm, join the watcher, last drain, code events out) | ${s(p.nativeStop, 2)} |`,
-    `| stop(): JS (decode, symbolize, aggregate, drops) | ${s(p.stopJs, 2)} |`,
-    `| render (folded) | ${s(p.render, 2)} |`,
-    `| write the file | ${s(p.write, 2)} |`,
+    r.comparePhases ? `| part | this build | ${r.compareName} |` : '| part | ms |',
+    r.comparePhases ? '|---|---|---|' : '|---|---|',
+    row('load the binary (loader, dlopen)', ([p]) => p.loadBinary),
+    row(`load the preload's modules`, ([p]) => p.loadModules),
+    row(`files those are`, ([p]) => p.modulesLoaded, 0),
+    row('start(): native (engine, ring, handler, code listing, watcher)', ([p]) => p.nativeStart),
+    row('start(): JS (options, session, code map)', ([p]) => p.startJs),
+    row('stop(): native (disarm, join the watcher, last drain, code events out)', ([p]) => p.nativeStop),
+    row('stop(): JS (decode, symbolize, aggregate, drops)', ([p]) => p.stopJs),
+    row('render (folded)', ([p]) => p.render),
+    row('write the file', ([p]) => p.write),
+    row('one continuous-mode period after 1 s of work: the cut', ([, q]) => q.periodCut),
+    row('samples in that period', ([, q]) => q.periodSamples, 0),
+    row('that period as pprof', ([, q]) => q.periodRender),
   );
-  if (r.period) {
-    lines.push(
-      `| one continuous-mode period after 1 s of work: cut (${f(r.period.periodSamples?.median, 0)} samples) | ${s(r.period.periodCut, 2)} |`,
-      `| that period as pprof (${f((r.period.periodBytes?.median ?? 0) / 1024)} kB) | ${s(r.period.periodRender, 2)} |`,
-    );
-  }
   if (r.job) {
     lines.push('', `## W2 at BENCH_SCALE=${r.scale}, ${r.intervalUs} µs`, '', '| profiler | wall (ms) | ratio to none | peak RSS (MiB) | RSS added (MiB) |', '|---|---|---|---|---|');
-    for (const [name, m] of Object.entries(r.job)) lines.push(`| ${name} | ${s(m.wallMs, 0)} | ${name === 'none' ? '–' : s(m.ratio, 3)} | ${s(m.rssMb)} | ${name === 'none' ? '–' : s(m.rssAddedMb)} |`);
+    for (const [name, m] of Object.entries(r.job)) lines.push(`| ${name === 'baseline' ? r.compareName : name} | ${s(m.wallMs, 0)} | ${name === 'none' ? '–' : s(m.ratio, 3)} | ${s(m.rssMb)} | ${name === 'none' ? '–' : s(m.rssAddedMb)} |`);
     const q = r.perSample;
     lines.push(
       '',
@@ -188,12 +196,15 @@ function markdown(r) {
     );
   }
   lines.push('', `Reproduce: \`node bench/cost.mjs ${r.args.join(' ')}\``, '');
+  if (r.compareName) lines.push(`(DIR: a built copy of ${r.compareName}.)`, '');
   return lines.join('\n');
 }
 
+// A compared build is named, not located: the results go into the repository.
+const args = process.argv.slice(2).map((arg, i, all) => (all[i - 1] === '--compare' ? 'DIR' : arg.startsWith('--compare=') ? '--compare=DIR' : arg));
 const results = {
   date: new Date().toISOString(),
-  args: process.argv.slice(2),
+  args,
   machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, kernel: os.release(), node: process.version, host: os.hostname() },
   runs,
   pairs,
@@ -204,6 +215,11 @@ const results = {
 results.start = startCost();
 results.phases = phases(false);
 results.period = phases(true);
+if (compareRoot) {
+  results.compareName = values['compare-name'];
+  results.comparePhases = phases(false, compareRoot);
+  results.comparePeriod = phases(true, compareRoot);
+}
 if (!values['skip-job']) {
   results.job = job();
   results.perSample = perSample(results.job);
