@@ -14,6 +14,7 @@
         "native/session.cc",
         "native/session_process.cc",
         "native/session_workers.cc",
+        "native/session_listing.cc",
         "native/signal_chain.cc",
         "native/signal_handler.cc",
         "native/thread_registry.cc",

@@ -1,11 +1,12 @@
 // npm run bench: sampler overhead against the interval, with the peers measured in the same run.
 //
-//   node bench/run.mjs [--quick] [--rounds N] [--workloads w1,w2,w3] [--intervals 10ms,1ms,...]
+//   node bench/run.mjs [--quick] [--rounds N] [--workloads start,w1,w2,w3] [--intervals 10ms,1ms,...]
 //                      [--profilers none,sfprof-itimer,...] [--out DIR] [--tag NAME]
 //
 // Every round runs every configuration once, in an order rotated by one each round, so drift of
 // the machine spreads over all configurations; each ratio compares a run with the unprofiled run
-// of the same round. Results: DIR/<date>-<host>[-NAME].md and .json, and two SVG charts.
+// of the same round. `start` runs an empty script (start and exit alone) at the first interval
+// only, with three times the rounds; its table gives the milliseconds added. Results: DIR/<date>-<host>[-NAME].md and .json, and two SVG charts.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -44,7 +45,7 @@ if (values.help) {
 }
 const quick = values.quick;
 const rounds = Number(values.rounds ?? (quick ? 1 : 10));
-const workloads = (values.workloads ?? (quick ? 'w1' : 'w1,w2,w3')).split(',');
+const workloads = (values.workloads ?? (quick ? 'start,w1' : 'start,w1,w2,w3')).split(',');
 const intervals = (values.intervals ?? (quick ? '10ms,1ms' : '10ms,4ms,1ms,500us,100us')).split(',').map(intervalUs);
 const profilers = (values.profilers ?? PROFILERS.join(',')).split(',');
 for (const p of profilers) if (!PROFILERS.includes(p)) throw new Error(`unknown profiler ${p}; expected ${PROFILERS.join(', ')}`);
@@ -57,6 +58,9 @@ const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'sfprof-bench-'));
 
 const configs = [{ profiler: 'none', intervalUs: 0 }];
 for (const profiler of profilers.filter((p) => p !== 'none')) for (const us of intervals) configs.push({ profiler, intervalUs: us });
+// Start cost hardly depends on the interval: one interval, more rounds (each run is ~0.1 s).
+const configsOf = (workload) => (workload === 'start' ? configs.filter((c) => c.profiler === 'none' || c.intervalUs === intervals[0]) : configs);
+const roundsOf = (workload) => (workload === 'start' ? rounds * 3 : rounds);
 const keyOf = (c) => (c.profiler === 'none' ? 'none' : `${c.profiler} ${c.intervalUs}`);
 
 /** Node arguments and environment that run `script` under a configuration. */
@@ -190,11 +194,12 @@ function machine() {
 
 async function main() {
   const results = { machine: machine(), date: new Date().toISOString(), args: process.argv.slice(2), rounds, quick, scale, httpSeconds, intervals, workloads: {} };
-  const total = workloads.length * rounds * configs.length;
+  const total = workloads.reduce((sum, w) => sum + roundsOf(w) * configsOf(w).length, 0);
   let done = 0;
   for (const workload of workloads) {
+    const configs = configsOf(workload);
     const perConfig = new Map(configs.map((c) => [keyOf(c), []]));
-    for (let round = 0; round < rounds; round++) {
+    for (let round = 0; round < roundsOf(workload); round++) {
       const measured = new Map();
       for (const index of rotatedOrder(configs.length, round)) {
         const config = configs[index];
@@ -206,6 +211,7 @@ async function main() {
       for (const [key, m] of measured) {
         // Overhead: profiled/unprofiled time, or unprofiled/profiled throughput for the server.
         m.overhead = workload === 'w3' ? none.requestsPerSecond / m.requestsPerSecond : m.wallMs / none.wallMs;
+        m.addedMs = m.wallMs - none.wallMs;
         m.rssAddedMb = m.maxRssMb !== undefined && none.maxRssMb !== undefined ? m.maxRssMb - none.maxRssMb : undefined;
         perConfig.get(key).push(m);
       }
@@ -218,6 +224,7 @@ async function main() {
         intervalUs: config.intervalUs,
         overhead: pick('overhead'),
         wallMs: pick('wallMs'),
+        addedMs: pick('addedMs'),
         requestsPerSecond: pick('requestsPerSecond'),
         p99Ms: pick('p99Ms'),
         delivered: summarize(ms.filter((m) => m.nominal > 0).map((m) => m.samples / m.nominal)),
@@ -245,7 +252,7 @@ async function main() {
 }
 
 function writeCharts(results, dir, stamp) {
-  const workload = results.workloads.w1 ? 'w1' : Object.keys(results.workloads)[0];
+  const workload = results.workloads.w1 ? 'w1' : Object.keys(results.workloads).find((w) => w !== 'start') ?? 'start';
   const rows = results.workloads[workload];
   const series = (field) =>
     profilers
@@ -278,9 +285,17 @@ function markdown(results, charts) {
     '',
   ];
   for (const chart of charts) lines.push(`![${chart}](${chart})`, '');
-  const titles = { w1: 'W1, CPU-bound mix', w2: 'W2, known split (runA → calc(n), runB → calc(2n))', w3: 'W3, HTTP server under autocannon' };
+  const titles = { start: 'Start and exit: an empty script', w1: 'W1, CPU-bound mix', w2: 'W2, known split (runA → calc(n), runB → calc(2n))', w3: 'W3, HTTP server under autocannon' };
   for (const [workload, rows] of Object.entries(results.workloads)) {
     lines.push(`## ${titles[workload] ?? workload}`, '');
+    if (workload === 'start') {
+      lines.push('| profiler | wall (ms) | added (ms) | peak RSS added (MB) |', '|---|---|---|---|');
+      for (const r of rows) {
+        lines.push(`| ${r.profiler} | ${formatSummary(r.wallMs, 1)} | ${r.profiler === 'none' ? '–' : formatSummary(r.addedMs, 1)} | ${r.profiler === 'none' ? '–' : formatSummary(r.rssAddedMb, 1)} |`);
+      }
+      lines.push('');
+      continue;
+    }
     const extra = workload === 'w2' ? ' | split error (pp) |' : workload === 'w3' ? ' | req/s | p99 (ms) |' : ' |';
     lines.push(`| profiler | interval | overhead | delivered/nominal | samples | RSS added (MB) | output (kB) | handler median / p99 (µs) | drops${extra}`);
     lines.push(`|---|---|---|---|---|---|---|---|---${extra.replace(/[^|]+/g, '---')}`);

@@ -75,7 +75,7 @@ Napi::Value EncodeEvents(Napi::Env env, const std::vector<CodeEvent>& events) {
     n[wire::kEventNewStart] = static_cast<double>(event.new_start);
     n[wire::kEventScriptId] = event.script_id;
     n[wire::kEventPositionCount] = static_cast<double>(event.positions.size());
-    if (event.type == CodeEventType::kAdded) {
+    if (event.type == CodeEventType::kAdded || event.type == CodeEventType::kListed) {
       names.append(event.name);
       names.push_back('\0');
     }
@@ -365,7 +365,8 @@ Napi::Object WireFormat(Napi::Env env) {
                                     {"scriptId", wire::kEventScriptId}, {"positionCount", wire::kEventPositionCount}}));
   format.Set("eventTypes", object({{"added", static_cast<size_t>(CodeEventType::kAdded)},
                                    {"moved", static_cast<size_t>(CodeEventType::kMoved)},
-                                   {"linePositions", static_cast<size_t>(CodeEventType::kLinePositions)}}));
+                                   {"linePositions", static_cast<size_t>(CodeEventType::kLinePositions)},
+                                   {"listed", static_cast<size_t>(CodeEventType::kListed)}}));
   return format;
 }
 

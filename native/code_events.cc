@@ -83,12 +83,25 @@ void OnJitCodeEvent(const v8::JitCodeEvent* event) {
 
 }  // namespace
 
-void CodeEventLog::Enable(v8::Isolate* isolate, CodeEventLog* log) {
+void CodeEventLog::Enable(v8::Isolate* isolate, CodeEventLog* log, bool list_existing) {
   {
     std::lock_guard<std::mutex> lock(g_logs_mutex);
     (*g_logs)[isolate] = log;
   }
+  isolate->SetJitCodeEventHandler(list_existing ? v8::kJitCodeEventEnumExisting : v8::kJitCodeEventDefault,
+                                  OnJitCodeEvent);
+}
+
+void CodeEventLog::ListExisting(v8::Isolate* isolate, CodeEventLog* log) {
+  {
+    std::lock_guard<std::mutex> lock(log->mutex_);
+    log->listing_ = true;
+  }
+  // Installing the same listener again with kJitCodeEventEnumExisting replays the existing code,
+  // synchronously on this thread.
   isolate->SetJitCodeEventHandler(v8::kJitCodeEventEnumExisting, OnJitCodeEvent);
+  std::lock_guard<std::mutex> lock(log->mutex_);
+  log->listing_ = false;
 }
 
 void CodeEventLog::Disable(v8::Isolate* isolate) {
@@ -109,6 +122,7 @@ void CodeEventLog::Close() {
 void CodeEventLog::Append(CodeEvent&& event) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (closed_) return;
+  if (listing_ && event.type == CodeEventType::kAdded) event.type = CodeEventType::kListed;
   event.seq = seq_.load(std::memory_order_relaxed) + 1;
   events_.push_back(std::move(event));
   // Published after the event is in the log: a sample stamped with this number finds it there.

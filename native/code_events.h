@@ -21,7 +21,8 @@ class Isolate;
 
 namespace sfprof {
 
-enum class CodeEventType : uint8_t { kAdded = 0, kMoved = 1, kLinePositions = 2 };
+// kListed: an add from a listing of the code that already existed (ListExisting), not new code.
+enum class CodeEventType : uint8_t { kAdded = 0, kMoved = 1, kLinePositions = 2, kListed = 3 };
 
 struct CodeEvent {
   uint64_t seq = 0;
@@ -37,9 +38,14 @@ struct CodeEvent {
 
 class CodeEventLog {
  public:
-  // The isolate's own thread. Registers `log` for `isolate` and installs the listener; V8 first
-  // replays all existing code as adds.
-  static void Enable(v8::Isolate* isolate, CodeEventLog* log);
+  // The isolate's own thread. Registers `log` for `isolate` and installs the listener; with
+  // `list_existing`, V8 first replays all existing code as adds.
+  static void Enable(v8::Isolate* isolate, CodeEventLog* log, bool list_existing);
+  // The isolate's own thread, its listener installed by Enable: V8 replays all existing code now,
+  // logged as kListed events after everything logged so far. Listing costs milliseconds (V8 walks
+  // its heap and builds every name), so the main thread defers it until a sample needs it; the
+  // drain rebuilds the code of earlier moments from the listing and the events logged before it.
+  static void ListExisting(v8::Isolate* isolate, CodeEventLog* log);
   // The isolate's own thread. Removes the listener; the log stays registered (late events from GC
   // helper threads still land in it) until Unregister.
   static void Disable(v8::Isolate* isolate);
@@ -62,6 +68,7 @@ class CodeEventLog {
   std::mutex mutex_;
   std::vector<CodeEvent> events_;  // guarded by mutex_
   bool closed_ = false;            // guarded by mutex_
+  bool listing_ = false;           // guarded by mutex_: adds appended now are kListed
   std::atomic<uint64_t> seq_{0};   // written under mutex_, read lock-free by the signal handler
 };
 

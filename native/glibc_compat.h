@@ -32,6 +32,8 @@ __asm__(".symver pthread_create,pthread_create@" SFPROF_BASE_VERSION);
 __asm__(".symver pthread_join,pthread_join@" SFPROF_BASE_VERSION);
 __asm__(".symver pthread_mutex_trylock,pthread_mutex_trylock@" SFPROF_BASE_VERSION);
 __asm__(".symver pthread_getcpuclockid,pthread_getcpuclockid@" SFPROF_BASE_VERSION);
+// Added in 2.3.3 on x86-64 (2.17 on arm64): the same versions as the timer_* functions.
+__asm__(".symver pthread_condattr_setclock,pthread_condattr_setclock@" SFPROF_TIMER_VERSION);
 __asm__(".symver dladdr,dladdr@" SFPROF_BASE_VERSION);
 __asm__(".symver dlopen,dlopen@" SFPROF_BASE_VERSION);
 __asm__(".symver dlsym,dlsym@" SFPROF_BASE_VERSION);

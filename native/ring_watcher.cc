@@ -20,6 +20,15 @@ bool RingWatcher::Start(Session* session, v8::Isolate* isolate, std::string* err
   isolate_ = isolate;
   stop_.store(false);
   interrupt_pending_.store(false);
+  if (!wake_ready_) {
+    // Timed waits on the monotonic clock: a wall-clock step must not stretch or skip a period.
+    pthread_condattr_t attributes;
+    pthread_condattr_init(&attributes);
+    pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
+    pthread_cond_init(&wake_, &attributes);
+    pthread_condattr_destroy(&attributes);
+    wake_ready_ = true;
+  }
   // pthread rather than std::thread: a failure (a process at its thread limit) must become an
   // error from start(), not std::terminate in a build without exceptions.
   const int failed = pthread_create(&thread_, nullptr, Main, this);
@@ -34,11 +43,23 @@ bool RingWatcher::Start(Session* session, v8::Isolate* isolate, std::string* err
 void* RingWatcher::Main(void* data) {
   RingWatcher* watcher = static_cast<RingWatcher*>(data);
   while (!watcher->stop_.load()) {
-    struct timespec period = {0, kWatcherPeriodNs};
-    nanosleep(&period, nullptr);
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_nsec += kWatcherPeriodNs;
+    if (deadline.tv_nsec >= 1000000000L) {
+      deadline.tv_sec++;
+      deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&watcher->wake_mutex_);
+    while (!watcher->stop_.load() &&
+           pthread_cond_timedwait(&watcher->wake_, &watcher->wake_mutex_, &deadline) == 0) {
+      // Woken without stop_ set (spuriously): wait out the rest of the period.
+    }
+    pthread_mutex_unlock(&watcher->wake_mutex_);
     if (watcher->stop_.load()) break;
     watcher->session_->EnsureHandler();
-    if (watcher->session_->AnyRingHalfFull() && !watcher->interrupt_pending_.exchange(true)) {
+    const bool wanted = watcher->session_->ListingWanted() || watcher->session_->AnyRingHalfFull();
+    if (wanted && !watcher->interrupt_pending_.exchange(true)) {
       watcher->isolate_->RequestInterrupt(OnInterrupt, watcher);
     }
   }
@@ -47,14 +68,18 @@ void* RingWatcher::Main(void* data) {
 
 void RingWatcher::Stop() {
   if (!running_.exchange(false)) return;
+  pthread_mutex_lock(&wake_mutex_);
   stop_.store(true);
+  pthread_cond_signal(&wake_);
+  pthread_mutex_unlock(&wake_mutex_);
   pthread_join(thread_, nullptr);
 }
 
 void RingWatcher::OnInterrupt(v8::Isolate* isolate, void* data) {
   RingWatcher* watcher = static_cast<RingWatcher*>(data);
   watcher->interrupt_pending_.store(false);
-  watcher->session_->SpillFromInterrupt(isolate);
+  watcher->session_->ListFromInterrupt(isolate);
+  if (watcher->session_->AnyRingHalfFull()) watcher->session_->SpillFromInterrupt(isolate);
 }
 
 }  // namespace sfprof

@@ -1,5 +1,8 @@
 // The watcher thread: every 20 ms it puts our signal handler back if someone reset it, and asks V8
-// to interrupt the owner's JS thread when any ring is half full. Rings have one reader, that thread;
+// to interrupt the owner's JS thread when any ring is half full, or to list the existing code once
+// the first sample is in (Session::ListingWanted). It waits on a condition variable,
+// not a plain sleep, so Stop() wakes it at once: joining a sleeping watcher cost stop() (and every
+// profiled process's exit) up to a whole period. Rings have one reader, that thread;
 // a long synchronous stretch of JS there never lets the drain run, and the interrupt (on that thread,
 // outside signal context) spills the rings instead. The watcher never waits on the registry.
 #ifndef SFPROF_RING_WATCHER_H_
@@ -37,6 +40,9 @@ class RingWatcher {
   pthread_t thread_{};
   std::atomic<bool> running_{false};            // a thread exists; whoever clears it joins it
   std::atomic<bool> stop_{false};
+  pthread_mutex_t wake_mutex_ = PTHREAD_MUTEX_INITIALIZER;  // guards the wait on wake_ against Stop()
+  pthread_cond_t wake_{};                                    // CLOCK_MONOTONIC; initialised in Start()
+  bool wake_ready_ = false;
   std::atomic<bool> interrupt_pending_{false};  // set by the watcher, cleared on the JS thread
 };
 

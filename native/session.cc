@@ -100,9 +100,9 @@ bool Session::Start(v8::Isolate* isolate, const SamplerOptions& options, Failure
     main_entry_ = main;
     engine_ = engine;
   }
-  // Code events first: existing code is enumerated now, and samples must never refer to code the
-  // log has not seen.
-  CodeEventLog::Enable(isolate, main->log.get());
+  // Code events first: samples must never refer to code the log has not seen. Existing code is
+  // listed at the first sample (ListExistingCodeOnceSampled), not now.
+  CodeEventLog::Enable(isolate, main->log.get(), /*list_existing=*/false);
   const void* embedded = nullptr;
   size_t embedded_size = 0;
   isolate->GetEmbeddedCodeRange(&embedded, &embedded_size);
@@ -125,6 +125,7 @@ bool Session::Start(v8::Isolate* isolate, const SamplerOptions& options, Failure
   timer_paused_ = false;
   spill_interrupts_ = 0;
   spill_words_ = 0;
+  code_listed_ = false;
   {
     // Workers attach only while this is set, and check it with the registry locked.
     ThreadRegistry::Lock lock(&registry_);
@@ -205,6 +206,7 @@ void Session::Stop() {
   // Every timer is quiet: a signal still in flight is counted from here on, never sampled.
   RunningSession().store(0);
   chain_.Restore();
+  ListExistingCodeOnceSampled();  // every timer is off: whether samples need it is final
   CodeEventLog::Disable(owner_);
 }
 
@@ -228,6 +230,7 @@ void Session::Release() {
 
 void Session::Drain(std::vector<DrainedThread>* out) {
   if (forked_child_.load()) return;
+  if (running_.load()) ListExistingCodeOnceSampled();  // before the rings: in the first samples' drain
   ThreadRegistry::Lock lock(&registry_);
   DrainThreads(&registry_, Scope(), out);
   spill_words_ = 0;

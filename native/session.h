@@ -69,6 +69,15 @@ class Session {
   // Owner's JS thread: moves published samples out of every thread's ring (see drain.h), and the
   // code events logged so far. Threads that finished are dropped from the registry afterwards.
   void Drain(std::vector<DrainedThread>* out);
+  // ---- the main thread's existing code, listed at its first sample (session_listing.cc) ----
+  // Owner's JS thread: lists the code that existed before the session (CodeEventLog::ListExisting)
+  // once a sample is recorded; a session that never samples never pays for the listing.
+  void ListExistingCodeOnceSampled();
+  // The watcher: the main thread has samples and its code is not listed yet.
+  bool ListingWanted() const;
+  // The watcher's interrupt, on the owner's JS thread: lists within ~20 ms of the first sample, so
+  // little code can move or be freed before the listing (a no-op once stopped).
+  void ListFromInterrupt(v8::Isolate* isolate);
   // Summed over the session's threads; false before the first Start.
   bool Totals(ThreadTotals* totals);
 
@@ -135,6 +144,7 @@ class Session {
   double thread_cpu_start_ns_ = 0;
   double process_cpu_start_ns_ = 0;
   uint64_t spill_interrupts_ = 0;
+  std::atomic<bool> code_listed_{false};  // the main thread's existing code was listed
   size_t spill_words_ = 0;  // across all spills since the last drain
   // V8's embedded builtins: the same code at the same addresses in every isolate of the process.
   uint64_t embedded_start_ = 0;

@@ -43,7 +43,7 @@ bool Session::AttachThread(v8::Isolate* isolate, int thread_id, Failure* failure
   ThreadEntry* added = entry.get();
   added->engine = engine;
   StartThreadClock(added);
-  CodeEventLog::Enable(isolate, added->log.get());
+  CodeEventLog::Enable(isolate, added->log.get(), /*list_existing=*/true);
   ThreadRegistry::Lock lock(&registry_);
   // All of the rest with the registry locked, so Stop() cannot slip in between the check and the
   // timer: a timer armed after the handler was restored would kill the process with its first signal.

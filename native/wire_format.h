@@ -61,8 +61,9 @@ constexpr size_t kEventWords = 8;
 
 static_assert(kEventPositionCount + 1 == kEventWords, "every event field has a word");
 static_assert(static_cast<int>(CodeEventType::kAdded) == 0 && static_cast<int>(CodeEventType::kMoved) == 1 &&
-                  static_cast<int>(CodeEventType::kLinePositions) == 2,
-              "src/native.ts: event types 0 added, 1 moved, 2 line positions");
+                  static_cast<int>(CodeEventType::kLinePositions) == 2 &&
+                  static_cast<int>(CodeEventType::kListed) == 3,
+              "src/native.ts: event types 0 added, 1 moved, 2 line positions, 3 listed (an add)");
 static_assert(sizeof(CodeEvent::positions[0]) == sizeof(uint32_t), "positions cross as a Uint32Array");
 
 }  // namespace wire

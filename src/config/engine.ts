@@ -12,7 +12,6 @@
 // for and also shows other threads' CPU); otherwise perf, and thread-cpu when perf is refused.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { gunzipSync } from 'node:zlib';
 
 import { OptionError } from './option-error';
 
@@ -44,7 +43,8 @@ export function readKernelFacts(): KernelFacts {
   if (process.platform === 'linux') {
     const sources: (() => string)[] = [
       () => fs.readFileSync(`/boot/config-${os.release()}`, 'utf8'),
-      () => gunzipSync(fs.readFileSync('/proc/config.gz')).toString('utf8'),
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      () => (require('node:zlib') as typeof import('node:zlib')).gunzipSync(fs.readFileSync('/proc/config.gz')).toString('utf8'),
     ];
     for (const read of sources) {
       try {
@@ -68,9 +68,21 @@ export interface EngineCandidate {
   reason: string;
 }
 
-/** The engines to try, in order: the first that starts wins; later ones are fallbacks. */
-export function engineCandidates(choice: TimerChoice, intervalUs: number, facts: KernelFacts): EngineCandidate[] {
+/** The longest tick a Linux kernel has (CONFIG_HZ=100): an interval at least this long is never below it. */
+export const LONGEST_TICK_US = 10_000;
+
+/**
+ * The engines to try, in order: the first that starts wins; later ones are fallbacks. `facts` may be
+ * a function, called only when the choice depends on the tick: reading CONFIG_HZ (inflating
+ * /proc/config.gz) cost every preloaded process about 3 ms at start, and at the default interval the
+ * answer is itimer whatever the tick.
+ */
+export function engineCandidates(choice: TimerChoice, intervalUs: number, factsOrRead: KernelFacts | (() => KernelFacts)): EngineCandidate[] {
   if (choice !== 'auto') return [{ engine: choice, reason: 'requested' }];
+  if (typeof factsOrRead === 'function' && process.platform === 'linux' && intervalUs >= LONGEST_TICK_US) {
+    return [{ engine: 'itimer', reason: `auto: interval ${intervalUs} us is at or above the kernel tick (at most ${LONGEST_TICK_US} us on Linux)` }];
+  }
+  const facts = typeof factsOrRead === 'function' ? factsOrRead() : factsOrRead;
   if (facts.platform !== 'linux') return [{ engine: 'itimer', reason: `auto: the only engine on ${facts.platform}` }];
   const hz = facts.configHz ?? ASSUMED_HZ;
   const tickUs = 1e6 / hz;
@@ -102,14 +114,15 @@ export function checkRate(input: {
   samples: number;
   cpuSeconds: number;
   lost: number;
-  configHz?: number;
+  /** CONFIG_HZ, or how to read it: only a warning about a tick-capped engine needs it. */
+  configHz?: number | (() => number | undefined);
 }): RateCheck {
   const requestedHz = 1e6 / input.intervalUs;
   const achievedHz = input.cpuSeconds > 0 ? input.samples / input.cpuSeconds : 0;
   const check: RateCheck = { requestedHz, achievedHz };
   // Too little CPU time to judge a rate (a run of a few samples).
   if (input.cpuSeconds * requestedHz < 20 || achievedHz >= 0.8 * requestedHz) return check;
-  const hz = input.configHz ?? ASSUMED_HZ;
+  const hz = (typeof input.configHz === 'function' ? input.configHz() : input.configHz) ?? ASSUMED_HZ;
   let cause: string;
   if (input.lost > 0.1 * (input.samples + input.lost)) {
     cause = `${input.lost} samples were lost (ring full or sampling paused)`;

@@ -17,7 +17,10 @@ export interface StartOptions {
    * optimized code names only the function that was compiled.
    */
   inlines?: boolean;
-  /** Ring capacity in samples (power of two). Samples beyond it between drains are dropped and counted. */
+  /**
+   * Ring capacity in samples (power of two). Samples beyond it between drains are dropped and counted.
+   * Default: two seconds of samples at the interval (at least four drain periods), 64 to 4096.
+   */
   ringSlots?: number;
   /** Deepest stack kept per sample (1–255); deeper stacks are cut and counted as truncated. */
   maxFrames?: number;
@@ -55,11 +58,30 @@ export interface ResolvedOptions {
   sourceMaps?: boolean;
 }
 
+/**
+ * The default ring: what the thread samples in RING_WINDOW_MS (or four drain periods, if longer) at
+ * the interval, as a power of two from RING_SLOTS_DEFAULT_MIN to RING_SLOTS_DEFAULT_MAX. A slot holds
+ * the deepest stack (about 1 KB at 128 frames) and every slot is touched once the ring wraps: a fixed
+ * 4,096 slots cost 4.4 MB of RSS per sampled thread even at 10 ms, where 256 slots hold 2.5 s.
+ * The window covers a drain that comes late and a long synchronous stretch until the watcher's
+ * interrupt spills the ring (it checks every 20 ms); what does not fit is dropped and counted.
+ */
+export const RING_WINDOW_MS = 2000;
+export const RING_SLOTS_DEFAULT_MIN = 64;
+export const RING_SLOTS_DEFAULT_MAX = 4096;
+
+export function ringSlotsFor(intervalUs: number, drainIntervalMs: number): number {
+  const windowUs = Math.max(RING_WINDOW_MS, 4 * drainIntervalMs) * 1000;
+  const wanted = Math.ceil(windowUs / intervalUs);
+  const slots = 2 ** Math.ceil(Math.log2(Math.max(1, wanted)));
+  return Math.min(RING_SLOTS_DEFAULT_MAX, Math.max(RING_SLOTS_DEFAULT_MIN, slots));
+}
+
 export const DEFAULTS: ResolvedOptions = {
   intervalUs: 10_000,
   lines: false,
   inlines: true,
-  ringSlots: 4096,
+  ringSlots: ringSlotsFor(10_000, 100),
   maxFrames: 128,
   drainIntervalMs: 100,
   timelineSamples: DEFAULT_TIMELINE_CAPACITY,
@@ -166,6 +188,7 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
   if (options.timelineSamples !== undefined) {
     resolved.timelineSamples = integerIn(options.timelineSamples, 'option "timelineSamples"', 0, 1 << 24);
   }
+  if (options.ringSlots === undefined) resolved.ringSlots = ringSlotsFor(resolved.intervalUs, resolved.drainIntervalMs);
   return resolved;
 }
 

@@ -3,7 +3,7 @@
 import type * as http from 'node:http';
 import * as net from 'node:net';
 
-import { renderProfile } from '../formats/render';
+import { renderProfile } from '../formats/render-profile';
 import type { HttpConfig } from '../config/http';
 import type { Profile } from '../model/profile';
 

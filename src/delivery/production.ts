@@ -8,7 +8,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { EXTENSIONS, renderProfile } from '../formats/render';
+import { EXTENSIONS } from '../config/format-names';
+import { renderProfile } from '../formats/render-profile';
 import type { ProductionConfig } from '../config/env';
 import type { Format } from '../config/format-names';
 import { startProfileServer, type ProfileServer } from './http-server';

@@ -4,7 +4,7 @@
 // goes through a short-lived child process instead (pushAtExit): the app's event loop is done.
 import type { Agent as HttpAgent } from 'node:http';
 
-import { renderProfile } from '../formats/render';
+import { renderProfile } from '../formats/render-profile';
 import { OptionError } from '../config/option-error';
 import { checkAppName, checkTag, displayUrl, parseBaseUrl, TOKEN, type PushConfig } from '../config/push';
 import { sampleWeightNs, type Profile } from '../model/profile';

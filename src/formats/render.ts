@@ -1,4 +1,4 @@
-// Output formats: names, file extensions, and the one dispatch from a Profile to bytes. Readers
+// Output formats: names, file extensions, the dispatch from a Profile to bytes (render-profile.ts). Readers
 // detect their format from the content, so `sfprof report` takes any file sfprof wrote.
 import type { Format } from '../config/format-names';
 import type { Profile } from '../model/profile';
@@ -6,32 +6,10 @@ import { readCpuProfile } from './readers/cpuprofile';
 import { readFolded } from './readers/folded';
 import { InputError } from './readers/input-error';
 import { isGzip, readPprof } from './readers/pprof';
-import { writeCpuProfile } from './writers/cpuprofile';
-import { writeFolded } from './writers/folded';
-import { writeHtml } from './writers/html';
-import { writePprof } from './writers/pprof';
 
 export { chooseFormat, EXTENSIONS, formatFromPath, FORMATS, parseFormat, type Format } from '../config/format-names';
 
-export interface RenderOptions {
-  /** Folded: append "_[j]"/"_[i]" tier suffixes. */
-  tiers?: boolean;
-  /** HTML: the page title. */
-  title?: string;
-}
-
-export function renderProfile(profile: Profile, format: Format, options: RenderOptions = {}): string | Buffer {
-  switch (format) {
-    case 'folded':
-      return writeFolded(profile, { tiers: options.tiers });
-    case 'pprof':
-      return writePprof(profile);
-    case 'cpuprofile':
-      return writeCpuProfile(profile);
-    case 'html':
-      return writeHtml(profile, { title: options.title });
-  }
-}
+export { renderProfile, type RenderOptions } from './render-profile';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

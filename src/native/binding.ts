@@ -5,7 +5,7 @@ import * as path from 'node:path';
 
 export interface NativeCodeEvent {
   seq: number;
-  /** 0 added, 1 moved, 2 line positions */
+  /** 0 added, 1 moved, 2 line positions, 3 listed (an add of code that already existed) */
   type: number;
   /** 0 bytecode, 1 JIT, 2 wasm */
   codeType: number;
@@ -24,7 +24,8 @@ export interface NativeCodeEvent {
  */
 export const EVENT_WORDS = 8;
 export const EVENT_FIELDS = { seq: 0, type: 1, codeType: 2, start: 3, size: 4, newStart: 5, scriptId: 6, positionCount: 7 } as const;
-export const EVENT_TYPES = { added: 0, moved: 1, linePositions: 2 } as const;
+/** `listed`: an add from the listing of code that existed before the first sample (see existing-code.ts). */
+export const EVENT_TYPES = { added: 0, moved: 1, linePositions: 2, listed: 3 } as const;
 
 /** Code events as the binding hands them over (see EncodeEvents in native/addon.cc). */
 export interface PackedCodeEvents {
@@ -44,7 +45,7 @@ export function unpackEvents(packed: PackedCodeEvents): NativeCodeEvent[] {
   for (let at = 0; at + EVENT_WORDS <= numbers.length; at += EVENT_WORDS) {
     const type = numbers[at + F.type]!;
     const event: NativeCodeEvent = { seq: numbers[at + F.seq]!, type, codeType: numbers[at + F.codeType]!, start: numbers[at + F.start]!, size: numbers[at + F.size]! };
-    if (type === EVENT_TYPES.added) {
+    if (type === EVENT_TYPES.added || type === EVENT_TYPES.listed) {
       event.name = names[name++] ?? '';
       event.scriptId = numbers[at + F.scriptId]!;
     } else if (type === EVENT_TYPES.moved) {

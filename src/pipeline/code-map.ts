@@ -79,6 +79,8 @@ export class CodeMap {
       case 2:
         if (event.positions) this.attachPositions(event.start, event.positions);
         break;
+      // 3, listed: already known, from the adds of the code at start (existing-code.ts) or the events
+      // logged since; adding it again would drop the line positions its own add came with.
     }
     return undefined;
   }

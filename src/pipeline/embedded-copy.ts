@@ -59,6 +59,28 @@ export function findEmbeddedCopiesInProcess(start: number, size: number): number
   }
 }
 
+/**
+ * This process's mappings as text, read when the session starts and parsed (about 1 ms) only at the
+ * first samples (findEmbeddedCopiesIn). Every copy counts: each isolate maps its own.
+ */
+export function readProcessMaps(): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    return fs.readFileSync('/proc/self/maps', 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export function findEmbeddedCopiesIn(maps: string | undefined, start: number, size: number): number[] {
+  if (maps === undefined || size === 0) return [];
+  return findEmbeddedCopies(parseMaps(maps), start, size);
+}
+
+export function findEmbeddedCopyIn(maps: string | undefined, start: number, size: number): number | undefined {
+  return findEmbeddedCopiesIn(maps, start, size)[0];
+}
+
 export function findEmbeddedCopyInProcess(start: number, size: number): number | undefined {
   return findEmbeddedCopiesInProcess(start, size)[0];
 }

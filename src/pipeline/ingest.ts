@@ -4,6 +4,7 @@ import { CodeMap } from './code-map';
 import type { NativeBatch, NativeCodeEvent } from '../native/binding';
 import { Profile, SYNTHETIC, type Frame } from '../model/profile';
 import { decodeSamples, isIdle, SAMPLE_TRUNCATED, VmState, type RawSample } from '../native/records';
+import { codeAtStart, lastListed } from './existing-code';
 import type { NativeSymbols } from './native-symbols';
 import { Symbolizer } from './symbolize';
 
@@ -16,6 +17,17 @@ export class SampleIngester {
   framesNative = 0;
   framesUnresolved = 0;
   private pendingEvents: NativeCodeEvent[] = [];
+  /**
+   * The main thread's code existing at start is listed at the first sample (existing-code.ts): its
+   * first samples wait here until the listing arrives (a drain later at most), then resolve against
+   * the code of their moment. False when every event is logged in order (workers, offline tests).
+   */
+  private awaitingListing: boolean;
+  private heldSamples: RawSample[] = [];
+
+  get holdsSamples(): boolean {
+    return this.heldSamples.length > 0;
+  }
 
   /** Frame ids every stack of this thread starts with (a worker's "[worker N]" root). */
   rootFrames: number[];
@@ -39,8 +51,11 @@ export class SampleIngester {
       nativeSymbols?: NativeSymbols;
       rootFrames?: number[];
       shared?: { map: CodeMap; ranges: [number, number][] };
+      /** Existing code comes as a listing after the first samples (the main thread of a session). */
+      listedLater?: boolean;
     },
   ) {
+    this.awaitingListing = options.listedLater ?? false;
     this.symbolizer = options.symbolizer ?? new Symbolizer(options.cwd, options.lines, undefined, { inlines: options.inlines });
     this.nativeSymbols = options.nativeSymbols;
     this.rootFrames = options.rootFrames ?? [];
@@ -71,10 +86,23 @@ export class SampleIngester {
    * Events newer than every sample wait for the next batch (`final` applies them all).
    */
   ingest(batch: Pick<NativeBatch, 'samples' | 'events'>, final = false): void {
-    const events = this.pendingEvents.length ? this.pendingEvents.concat(batch.events) : batch.events;
+    let events = this.pendingEvents.length ? this.pendingEvents.concat(batch.events) : batch.events;
     // Events are kept even when the samples cannot be decoded: later samples need them.
     this.pendingEvents = events;
-    const samples = decodeSamples(batch.samples);
+    let samples = decodeSamples(batch.samples);
+    if (this.awaitingListing) {
+      const listedTo = lastListed(events);
+      if (listedTo >= 0) {
+        // Nothing was applied yet (samples were held): the code at start goes first.
+        events = codeAtStart(events.slice(0, listedTo + 1)).concat(events);
+        this.awaitingListing = false;
+      } else if (!final) {
+        this.heldSamples = this.heldSamples.concat(samples);
+        return;
+      }
+      if (this.heldSamples.length) samples = this.heldSamples.concat(samples);
+      this.heldSamples = [];
+    }
     let next = 0;
     for (const sample of samples) {
       while (next < events.length && events[next]!.seq <= sample.codeSeq) this.apply(events[next++]!);

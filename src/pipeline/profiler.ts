@@ -58,7 +58,7 @@ export function start(options: StartOptions = {}): void {
   if (session) throw new Error('sfprof: already running; call stop() first');
   const native = loadNative();
   const startTime = Date.now();
-  const candidates = engineCandidates(resolved.timer, resolved.intervalUs, readKernelFacts());
+  const candidates = engineCandidates(resolved.timer, resolved.intervalUs, readKernelFacts);
   let engine = '';
   let engineReason = '';
   const refused: string[] = [];

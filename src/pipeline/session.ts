@@ -2,7 +2,7 @@
 // one ingester per sampled thread, the signals on other threads, the windows that split the samples
 // by their own time (periods, HTTP windows, takeProfile() cuts), and the counted drops added to each
 // finished profile.
-import { findEmbeddedCopiesInProcess } from './embedded-copy';
+import { findEmbeddedCopiesIn, findEmbeddedCopiesInProcess, readProcessMaps } from './embedded-copy';
 import { SampleIngester } from './ingest';
 import { NativeSymbols } from './native-symbols';
 import { OtherThreads } from './other-threads';
@@ -48,6 +48,12 @@ export class Session {
    * when a thread first shows up (a worker's isolate maps its own).
    */
   private readonly embedded: { start: number; size: number; copies: number[] };
+  /**
+   * /proc/self/maps as it was at start, searched for the copies only once samples need resolving: a
+   * process that exits before its first sample (a build's helper, `node -e 0`) does not parse it.
+   */
+  private mapsAtStart: string | undefined;
+  private embeddedCopySearched = false;
   drainErrors = 0;
 
   /** The session's start on the wall clock (the first profile's startTime), in milliseconds. */
@@ -77,7 +83,8 @@ export class Session {
     this.nativeSymbols = new NativeSymbols((address) => native.nativeSymbol(address));
     this.otherThreads = new OtherThreads((address) => this.nativeSymbols.frame(address));
     const range = native.embeddedCodeRange();
-    this.embedded = { start: range.start, size: range.size, copies: findEmbeddedCopiesInProcess(range.start, range.size) };
+    this.embedded = { start: range.start, size: range.size, copies: [] };
+    this.mapsAtStart = readProcessMaps();
     this.ingesterFor(0);
     this.timer = setInterval(() => this.drain(), options.drainIntervalMs);
     this.timer.unref();
@@ -104,12 +111,25 @@ export class Session {
     return counts;
   }
 
+  /** Finds the builtins' remapped copies (once) and has every code map look their addresses up at the original. */
+  private searchEmbeddedCopy(): void {
+    if (this.embeddedCopySearched) return;
+    this.embeddedCopySearched = true;
+    const copies = findEmbeddedCopiesIn(this.mapsAtStart, this.embedded.start, this.embedded.size);
+    this.mapsAtStart = undefined;
+    this.setEmbeddedCopies(copies);
+  }
+
   private ingesterFor(threadId: number, name?: string): SampleIngester {
     let ingester = this.ingesters.get(threadId);
     if (!ingester) {
       const rootFrames = threadId === 0 ? [] : [this.profile.internFrame({ name: workerFrameName(threadId, name), kind: 'thread' })];
+      // A worker's shared ranges are fixed at its creation: they include its own copy.
+      if (threadId !== 0) {
+        this.searchEmbeddedCopy();
+        this.setEmbeddedCopies(findEmbeddedCopiesInProcess(this.embedded.start, this.embedded.size));
+      }
       const embedded = this.embedded;
-      if (threadId !== 0) this.refreshEmbeddedCopies();
       const ranges: [number, number][] = [[embedded.start, embedded.start + embedded.size]];
       for (const copy of embedded.copies) ranges.push([copy, copy + embedded.size]);
       ingester = new SampleIngester(this.profile, {
@@ -120,6 +140,7 @@ export class Session {
         rootFrames,
         // Workers' builtin events are left out natively; the main thread's map has them.
         shared: threadId === 0 ? undefined : { map: this.ingesterFor(0).codeMap, ranges },
+        listedLater: threadId === 0,
       });
       ingester.codeMap.setAliases(embedded.copies, embedded.size, embedded.start);
       ingester.router = (timeNs) => this.windowFor(timeNs);
@@ -132,11 +153,11 @@ export class Session {
     return ingester;
   }
 
-  /** Lists the builtins' copies again and gives every thread's code map the new list. */
-  private refreshEmbeddedCopies(): void {
+  /** Gives every thread's code map the builtins' copies known now (a copy once seen stays). */
+  private setEmbeddedCopies(found: number[]): void {
     const embedded = this.embedded;
-    const copies = findEmbeddedCopiesInProcess(embedded.start, embedded.size);
-    if (copies.length === embedded.copies.length && copies.every((copy, i) => copy === embedded.copies[i])) return;
+    const copies = [...new Set([...embedded.copies, ...found])];
+    if (copies.length === embedded.copies.length) return;
     embedded.copies = copies;
     for (const ingester of this.ingesters.values()) ingester.codeMap.setAliases(copies, embedded.size, embedded.start);
   }
@@ -156,8 +177,12 @@ export class Session {
 
   private ingestAll(threads: PackedThreadBatch[], final: boolean): void {
     for (const packed of threads) {
-      const batch: NativeThreadBatch = { ...packed, events: unpackEvents(packed.events) };
-      const ingester = this.ingesterFor(batch.threadId, batch.name);
+      if (packed.samples.length > 0) this.searchEmbeddedCopy();
+      const ingester = this.ingesterFor(packed.threadId, packed.name);
+      // The last batch of a thread without samples: its code events would resolve nothing.
+      const last = final || packed.finished;
+      const unused = last && packed.samples.length === 0 && !ingester.holdsSamples;
+      const batch: NativeThreadBatch = { ...packed, events: unused ? [] : unpackEvents(packed.events) };
       ingester.ingest(batch, final || batch.finished);
       if (batch.finished && batch.threadId !== 0) {
         // A worker that ended or was terminated: everything it sampled is in the profile now.

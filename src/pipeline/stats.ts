@@ -98,7 +98,7 @@ export function toStats(
     samples: engineSamples,
     cpuSeconds: (engineCpuNs ?? 0) / 1e9,
     lost: drops.ringFull + drops.busy + (drops.queueFull ?? 0),
-    configHz: readKernelFacts().configHz,
+    configHz: () => readKernelFacts().configHz,
   });
   return {
     running: native.running,

@@ -173,6 +173,8 @@ export function scriptOffsetAt(entry: CodeEntry, address: number, isLeaf: boolea
 /** Resolves code entries to frames, caching the parsed name per entry. */
 export class Symbolizer {
   private readonly parsed = new WeakMap<CodeEntry, ParsedName>();
+  /** Script URL → its display form: path.relative on every frame was most of a sample's symbolizing. */
+  private readonly files = new Map<string, string>();
   readonly sources: SourceLines;
   /** Functions inlined into optimized code; undefined when inlined frames are not expanded. */
   readonly inlines: InlineIndex | undefined;
@@ -226,7 +228,7 @@ export class Symbolizer {
       frame.column = parsed.column;
     }
     if (parsed.url) {
-      frame.file = displayFile(parsed.url, this.cwd);
+      frame.file = this.displayFile(parsed.url);
       if (this.lines) {
         const offset = chain ? this.inlines!.ownOffsetBefore(entry, parsed, pcOffset) : scriptOffsetAt(entry, address, isLeaf);
         const line = offset === undefined ? undefined : this.sources.lineAt(parsed.url, offset);
@@ -246,12 +248,22 @@ export class Symbolizer {
     return frames;
   }
 
+  /** A script's display form, computed once per URL (path.relative on every frame was costly). */
+  private displayFile(url: string): string {
+    let file = this.files.get(url);
+    if (file === undefined) {
+      file = displayFile(url, this.cwd);
+      this.files.set(url, file);
+    }
+    return file;
+  }
+
   private inlinedFrame(fn: InlineFunction, offset: number | undefined, tier: Tier | undefined): Frame {
     const kind: FrameKind = fn.url?.startsWith('node:') ? 'node' : 'js';
     const frame: Frame = { name: fn.name, kind, inlined: true };
     if (tier) frame.tier = tier;
     if (fn.url !== undefined) {
-      frame.file = displayFile(fn.url, this.cwd);
+      frame.file = this.displayFile(fn.url);
       frame.line = fn.line;
       frame.startLine = fn.line;
       frame.column = fn.column;

@@ -5,13 +5,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { renderProfile } from '../formats/render';
+import { renderProfile } from '../formats/render-profile';
 import { optionsFromEnv, productionFromEnv, type EnvConfig, type ProductionConfig } from '../config/env';
 import { OptionError } from '../config/option-error';
-import { startProduction, type Production } from '../delivery/production';
+import type { Production } from '../delivery/production';
 import { start, stats, stop } from '../pipeline/profiler';
 import { stderrLine } from '../common/stderr';
-import { summarizePeriods, summarizeRun } from '../delivery/summary';
+import type * as Summary from '../delivery/summary';
 import { writeOutputSync } from '../formats/write-file';
 
 function warn(message: string): void {
@@ -50,7 +50,9 @@ export function run(): void {
   }
   let production: Production | undefined;
   try {
-    production = productionConfig ? startProduction(productionConfig, warn) : undefined;
+    // Periods, snapshots, HTTP and push load only when configured: most processes use none.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    production = productionConfig ? (require('../delivery/production') as typeof import('../delivery/production')).startProduction(productionConfig, warn) : undefined;
   } catch (error) {
     // Sampling has started: stop it, so the app runs as it would without sfprof.
     stop();
@@ -61,11 +63,13 @@ export function run(): void {
   const finish = (): void => {
     if (written) return;
     written = true;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const summary = (): typeof Summary => require('../delivery/summary') as typeof Summary;
     try {
       const ended = production ? production.finish() : { profile: stop() };
       if ('periods' in ended) {
         // Continuous mode wrote its periods (and said so); `sfprof record` still gets its summary.
-        if (config.summaryFile) appendSummary(config.summaryFile, JSON.stringify(summarizePeriods(ended.periods, stats(), config.format)));
+        if (config.summaryFile) appendSummary(config.summaryFile, JSON.stringify(summary().summarizePeriods(ended.periods, stats(), config.format)));
         return;
       }
       const profile = ended.profile;
@@ -73,7 +77,7 @@ export function run(): void {
       writeOutputSync(output, renderProfile(profile, config.format, { tiers: config.tiers, title }));
       const final = stats();
       const where = output === '-' ? 'standard output' : output;
-      if (config.summaryFile && appendSummary(config.summaryFile, JSON.stringify(summarizeRun(profile, final, where, config.format)))) {
+      if (config.summaryFile && appendSummary(config.summaryFile, JSON.stringify(summary().summarizeRun(profile, final, where, config.format)))) {
         return;
       }
       const drops = profile.metadata.drops;

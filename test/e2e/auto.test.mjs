@@ -137,6 +137,38 @@ test('the preload loads the source-map library only when a profile is mapped', (
   assert.equal(JSON.parse(mapped.stdout), false, 'not loaded at start with them either: only when a profile is taken');
 });
 
+test('at start the preload loads no writer, reader, pprof-format, delivery module, node:net or node:zlib', () => {
+  // Every process with the preload in NODE_OPTIONS pays at start for what it loads there; these are
+  // needed at exit (one writer) or only for production features.
+  const script =
+    `const files = Object.keys(require.cache).map((file) => file.split(require('path').sep).join('/'));` +
+    `const builtins = ['net', 'zlib', 'http', 'https'].filter((m) => process.moduleLoadList.includes('NativeModule ' + m));` +
+    `console.log(JSON.stringify({ builtins, files: files.filter((f) => /\\/dist\\/(formats\\/(writers|readers)|delivery)\\/|pprof-format/.test(f)) }))`;
+  const dir = tempDir();
+  const bare = runNode(['-e', script]);
+  assert.equal(bare.status, 0, bare.stderr);
+  const run = runNode(['-r', preload, '-e', script], { env: { SFPROF_OUTPUT: path.join(dir, 'start.pb.gz') } });
+  assert.equal(run.status, 0, run.stderr);
+  const loaded = JSON.parse(run.stdout);
+  assert.deepEqual(loaded.files, [], 'no sfprof writer, reader or delivery module, no pprof-format');
+  assert.deepEqual(loaded.builtins, JSON.parse(bare.stdout).builtins, 'no Node module the app did not load itself');
+  assert.ok(fs.statSync(path.join(dir, 'start.pb.gz')).size > 0, 'the pprof writer still loads at exit');
+});
+
+test('at exit the preload loads only the writer of its format', () => {
+  const dir = tempDir();
+  const hook = path.join(dir, 'after.cjs');
+  // Preloaded after sfprof, so its exit listener runs after the profile was written.
+  fs.writeFileSync(
+    hook,
+    `process.on('exit', () => process.stdout.write(JSON.stringify(Object.keys(require.cache).map((f) => f.split(require('path').sep).join('/')).filter((f) => /\\/formats\\/(writers|readers)\\/|pprof-format/.test(f)).map((f) => f.replace(/^.*\\/(formats\\/|node_modules\\/)/, '')))));`,
+  );
+  const run = runNode(['-r', preload, '-r', hook, '-e', '0'], { env: { SFPROF_OUTPUT: path.join(dir, 'exit.folded') } });
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(JSON.parse(run.stdout), ['writers/folded.js']);
+  assert.ok(fs.existsSync(path.join(dir, 'exit.folded')));
+});
+
 test('an unwritable output path is reported on stderr and does not change the exit status', () => {
   const run = runNode(['-r', preload, path.join(fixtures, 'exit-paths.js')], {
     env: { SPIN_MS: '50', SFPROF_OUTPUT: '/nonexistent-dir/x.folded' },

@@ -24,6 +24,16 @@ test('auto: itimer at or above the kernel tick, else perf with thread-cpu as the
   // Unknown CONFIG_HZ: the common default is assumed, and the reason says so.
   assert.equal(ASSUMED_HZ, 250);
   assert.match(engineCandidates('auto', 1_000, { platform: 'linux' })[0].reason, /CONFIG_HZ unknown, 250 assumed/);
+  // Read lazily, the tick is not read at all where every kernel's tick gives the same answer.
+  const unread = () => assert.fail('CONFIG_HZ read for an interval at or above the longest tick');
+  if (process.platform === 'linux') {
+    assert.deepEqual(engineCandidates('auto', 10_000, unread).map((c) => c.engine), ['itimer']);
+    assert.match(engineCandidates('auto', 10_000, unread)[0].reason, /at or above the kernel tick \(at most 10000 us on Linux\)/);
+  }
+  let reads = 0;
+  const counted = () => (reads++, linux250);
+  assert.deepEqual(engineCandidates('auto', 3_999, counted).map((c) => c.engine), ['perf', 'thread-cpu']);
+  assert.equal(reads, 1, 'below the longest tick the tick decides');
   assert.deepEqual(engineCandidates('auto', 100, { platform: 'darwin' }), [{ engine: 'itimer', reason: 'auto: the only engine on darwin' }]);
   for (const engine of ['itimer', 'perf', 'thread-cpu']) {
     assert.deepEqual(engineCandidates(engine, 1_000, linux250), [{ engine, reason: 'requested' }]);

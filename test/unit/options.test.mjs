@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { optionsFromEnv } from '../../dist/config/env.js';
-import { DEFAULTS, DEFAULT_OUTPUT, OptionError, parseDurationUs, resolveOptions } from '../../dist/config/options.js';
+import { DEFAULTS, DEFAULT_OUTPUT, OptionError, parseDurationUs, resolveOptions, RING_SLOTS_DEFAULT_MAX, RING_WINDOW_MS, ringSlotsFor } from '../../dist/config/options.js';
 
 test('parseDurationUs accepts durations with units, a bare number is microseconds', () => {
   assert.equal(parseDurationUs('10ms'), 10000);
@@ -24,7 +24,7 @@ test('parseDurationUs returns undefined for anything else', () => {
 });
 
 test('resolveOptions fills in the defaults', () => {
-  const expected = { intervalUs: 10000, lines: false, inlines: true, ringSlots: 4096, maxFrames: 128, drainIntervalMs: 100, timelineSamples: 1048576, timer: 'auto' };
+  const expected = { intervalUs: 10000, lines: false, inlines: true, ringSlots: 256, maxFrames: 128, drainIntervalMs: 100, timelineSamples: 1048576, timer: 'auto' };
   assert.deepEqual(resolveOptions(), expected);
   assert.deepEqual(resolveOptions({}), expected);
   assert.deepEqual(DEFAULTS, expected);
@@ -32,6 +32,26 @@ test('resolveOptions fills in the defaults', () => {
   const resolved = resolveOptions();
   resolved.intervalUs = 1;
   assert.equal(DEFAULTS.intervalUs, 10000);
+});
+
+test('the default ring holds two seconds of samples at the interval, from 64 to 4096 slots', () => {
+  // A slot is about 1 KB and every slot is touched once the ring wraps: the ring follows the interval.
+  const slots = (options) => resolveOptions(options).ringSlots;
+  assert.equal(slots({}), 256, '10 ms: 200 samples in 2 s');
+  assert.equal(slots({ interval: '4ms' }), 512);
+  assert.equal(slots({ interval: '1ms' }), 2048);
+  assert.equal(slots({ interval: '500us' }), 4096);
+  assert.equal(slots({ interval: '100us' }), 4096, 'capped');
+  assert.equal(slots({ interval: '1s' }), 64, 'at least 64');
+  assert.equal(slots({ interval: '100ms' }), 64);
+  assert.equal(slots({ interval: '10ms', drainIntervalMs: 1000 }), 512, 'four drain periods when they are longer than 2 s');
+  assert.equal(slots({ interval: '1s', ringSlots: 16 }), 16, 'an explicit size wins');
+  assert.equal(slots({ interval: '100us', ringSlots: 1 << 16 }), 65536);
+  for (const us of [100, 150, 999, 1000, 2500, 10_000, 33_333, 1_000_000]) {
+    const n = ringSlotsFor(us, 100);
+    assert.equal(n & (n - 1), 0, `a power of two at ${us} us`);
+    assert.ok(n === RING_SLOTS_DEFAULT_MAX || n * us >= RING_WINDOW_MS * 1000, `${n} slots hold 2 s at ${us} us`);
+  }
 });
 
 test('resolveOptions accepts good values at the edges of their ranges', () => {

@@ -1,0 +1,41 @@
+// The code that existed when sampling started, rebuilt from a later listing. Listing existing code
+// costs V8 milliseconds (it walks the heap and builds every name), so the main thread lists it only
+// once a sample needs it: a process that exits before its first sample never pays. By then code has
+// moved and new code was added; undoing the events logged since the start, newest first, gives back
+// the layout the earliest samples saw. Code that was freed before the listing is in no listing: its
+// samples stay unresolved (as they would have with a listing at start only if it was never replaced).
+import type { NativeCodeEvent } from '../native/binding';
+import { EVENT_TYPES } from '../native/binding';
+
+/** Index of the last listed event, or -1. */
+export function lastListed(events: readonly NativeCodeEvent[]): number {
+  for (let i = events.length - 1; i >= 0; i--) if (events[i]!.type === EVENT_TYPES.listed) return i;
+  return -1;
+}
+
+/**
+ * The adds that describe the code at the session's start, from the events logged up to the end of a
+ * listing (in order), walked back from the newest: a listed event puts its code where it was then,
+ * a move takes code back to where it came from, an add removes code that did not exist before it.
+ * Moves logged during the listing (the listing allocates, and a GC may run in it) undo like any
+ * other. The result is applied first, as if logged at sequence 0.
+ */
+export function codeAtStart(events: readonly NativeCodeEvent[]): NativeCodeEvent[] {
+  const byStart = new Map<number, NativeCodeEvent>();
+  for (let i = events.length - 1; i >= 0; i--) {
+    const event = events[i]!;
+    if (event.type === EVENT_TYPES.listed) {
+      byStart.set(event.start, event);
+    } else if (event.type === EVENT_TYPES.moved) {
+      const to = event.newStart ?? event.start;
+      const moved = byStart.get(to);
+      if (!moved) continue;
+      byStart.delete(to);
+      byStart.set(event.start, { ...moved, start: event.start });
+    } else if (event.type === EVENT_TYPES.added) {
+      byStart.delete(event.start);
+    }
+  }
+  // In address order: the code map inserts those at the end of its last block, the cheap case.
+  return [...byStart.values()].sort((a, b) => a.start - b.start).map((event) => ({ ...event, seq: 0, type: EVENT_TYPES.added }));
+}
