@@ -42,13 +42,17 @@ export const UNKNOWN_CALLER = Symbol('unknown caller');
 /** Inlined code no known function (or more than one) explains. */
 export const AMBIGUOUS = Symbol('ambiguous');
 
+/**
+ * A script's bytecode offsets and their functions, as sorted runs of keys offset × ID_SPAN + function
+ * id (exact in a double). New functions wait in `pending` until a lookup; a run joins the one before
+ * it when that is at most twice its size, so each offset is re-sorted O(log n) times in all.
+ */
 interface ScriptIndex {
-  /** Offsets sorted, with the function each belongs to (several when functions share an offset). */
-  offsets: Uint32Array;
-  owners: Int32Array;
-  /** Functions added since the arrays were built. */
+  runs: Float64Array[];
   pending: number[];
 }
+
+const ID_SPAN = 2 ** 21;
 
 export interface InlineStats {
   /** Positions of optimized code that lie in inlined functions. */
@@ -76,6 +80,8 @@ export class InlineIndex {
   /** Records an interpreted code object's function and its bytecode offsets. */
   addBytecode(entry: CodeEntry, parsed: ParsedName): void {
     if (!entry.positions || entry.positions.length < 2 || entry.scriptId < 0 || parsed.line === undefined) return;
+    // Ids share a number with the offset in the index's keys: past 2^21 functions, no more are learned.
+    if (this.functions.length >= ID_SPAN) return;
     const key = startKey(entry.scriptId, parsed.line, parsed.column);
     if (this.byStart.has(key)) return; // recompiled after a flush: same offsets
     const offsets = sortedOffsets(entry.positions);
@@ -92,7 +98,7 @@ export class InlineIndex {
     this.byStart.set(key, fn.id);
     let script = this.scripts.get(entry.scriptId);
     if (!script) {
-      script = { offsets: new Uint32Array(0), owners: new Int32Array(0), pending: [] };
+      script = { runs: [], pending: [] };
       this.scripts.set(entry.scriptId, script);
     }
     script.pending.push(fn.id);
@@ -182,6 +188,7 @@ export class InlineIndex {
       previous = current;
     }
     const parents = new Map<number, InlineChain>();
+    const full = new Map<number, InlineChain>();
     const chains: (InlineChain | undefined)[] = new Array(count);
     for (let i = 0; i < count; i++) {
       const step = chosen.get(positions[2 * i + 1]!);
@@ -192,7 +199,9 @@ export class InlineIndex {
         chains[i] = [AMBIGUOUS];
         continue;
       }
-      chains[i] = [...this.callersOf(step, own, inlinees, before, parents), step];
+      let chain = full.get(step.id);
+      if (!chain) full.set(step.id, (chain = [...this.callersOf(step, own, inlinees, before, parents), step]));
+      chains[i] = chain;
     }
     return chains;
   }
@@ -252,36 +261,51 @@ export class InlineIndex {
   /** Ids of the functions whose bytecode has `offset`, over every script. */
   private functionsAt(offset: number): number[] {
     const ids: number[] = [];
+    const from = offset * ID_SPAN;
+    const to = from + ID_SPAN;
     for (const script of this.scripts.values()) {
-      if (script.pending.length) this.rebuild(script);
-      const offsets = script.offsets;
-      let low = 0;
-      let high = offsets.length;
-      while (low < high) {
-        const mid = (low + high) >>> 1;
-        if (offsets[mid]! < offset) low = mid + 1;
-        else high = mid;
+      if (script.pending.length) this.flush(script);
+      for (const run of script.runs) {
+        let low = 0;
+        let high = run.length;
+        while (low < high) {
+          const mid = (low + high) >>> 1;
+          if (run[mid]! < from) low = mid + 1;
+          else high = mid;
+        }
+        for (let i = low; i < run.length && run[i]! < to; i++) ids.push(run[i]! - from);
       }
-      for (let i = low; i < offsets.length && offsets[i] === offset; i++) ids.push(script.owners[i]!);
     }
     return ids;
   }
 
-  private rebuild(script: ScriptIndex): void {
-    let total = script.offsets.length;
-    for (const id of script.pending) total += this.functions[id]!.offsets.length;
-    const pairs: [number, number][] = [];
-    for (let i = 0; i < script.offsets.length; i++) pairs.push([script.offsets[i]!, script.owners[i]!]);
-    for (const id of script.pending) for (const offset of this.functions[id]!.offsets) pairs.push([offset, id]);
-    pairs.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    script.offsets = new Uint32Array(total);
-    script.owners = new Int32Array(total);
-    pairs.forEach(([offset, id], i) => {
-      script.offsets[i] = offset;
-      script.owners[i] = id;
-    });
+  /** Sorts the pending functions into a run, merging runs of similar size. */
+  private flush(script: ScriptIndex): void {
+    let size = 0;
+    for (const id of script.pending) size += this.functions[id]!.offsets.length;
+    const run = new Float64Array(size);
+    let at = 0;
+    for (const id of script.pending) for (const offset of this.functions[id]!.offsets) run[at++] = offset * ID_SPAN + id;
+    run.sort();
     script.pending = [];
+    script.runs.push(run);
+    while (script.runs.length > 1 && script.runs[script.runs.length - 2]!.length <= 2 * script.runs[script.runs.length - 1]!.length) {
+      const b = script.runs.pop()!;
+      const a = script.runs.pop()!;
+      script.runs.push(mergeRuns(a, b));
+    }
   }
+}
+
+function mergeRuns(a: Float64Array, b: Float64Array): Float64Array {
+  const out = new Float64Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = a[i]! <= b[j]! ? a[i++]! : b[j++]!;
+  while (i < a.length) out[k++] = a[i++]!;
+  while (j < b.length) out[k++] = b[j++]!;
+  return out;
 }
 
 /** Index of the (pc offset, script offset) pair in force at `pcOffset`, or -1. */
@@ -310,10 +334,12 @@ function startKey(scriptId: number, line: number, column: number | undefined): s
 }
 
 function sortedOffsets(positions: Uint32Array): Uint32Array {
-  const offsets: number[] = [];
-  for (let i = 1; i < positions.length; i += 2) offsets.push(positions[i]!);
-  offsets.sort((a, b) => a - b);
-  return Uint32Array.from(offsets.filter((offset, i) => i === 0 || offset !== offsets[i - 1]));
+  const offsets = new Uint32Array(positions.length >> 1);
+  for (let i = 0; i < offsets.length; i++) offsets[i] = positions[2 * i + 1]!;
+  offsets.sort();
+  let unique = 0;
+  for (let i = 0; i < offsets.length; i++) if (i === 0 || offsets[i] !== offsets[i - 1]) offsets[unique++] = offsets[i]!;
+  return offsets.slice(0, unique);
 }
 
 function has(sorted: Uint32Array, value: number): boolean {
