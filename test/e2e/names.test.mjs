@@ -67,10 +67,10 @@ describe('inlined functions', () => {
     const chains = decoded.location.filter((l) => l.line.length > 1).map((l) => l.line.map((line) => names.get(Number(line.functionId))));
     assert.ok(chains.some((c) => c.join(',') === 'leafAdd,middle,outerLoop'), JSON.stringify(chains));
     const profile = readProfile(fs.readFileSync(file), file);
-    const leaf = profile.frames.find((f) => f.name === 'leafAdd');
-    const outer = profile.frames.find((f) => f.name === 'outerLoop');
-    assert.equal(leaf?.inlined, true);
-    assert.notEqual(outer?.inlined, true);
+    // leafAdd also ran as a real call while warming up; outerLoop is never inlined.
+    assert.ok(profile.frames.some((f) => f.name === 'leafAdd' && f.inlined === true));
+    assert.ok(profile.frames.some((f) => f.name === 'outerLoop'));
+    assert.ok(!profile.frames.some((f) => f.name === 'outerLoop' && f.inlined === true));
   });
 
   test('.cpuprofile: leafAdd is a node under middle under outerLoop', () => {
