@@ -134,8 +134,10 @@ test('thread-cpu: expirations folded into the first signal are weighed too', () 
     const cpuMs = profile.stackList.reduce((a, s) => a + s.cpuNs, 0) / 1e6;
     console.log(JSON.stringify({ samples: profile.totalSamples, cpuMs }));`);
   assert.equal(status, 0, stderr);
-  assert.ok(out.samples >= 1 && out.samples <= 3, `one delivered signal (or two), got ${out.samples}`);
-  assert.ok(out.cpuMs >= 70, `the ~100 ms of CPU time before it are weighed, got ${out.cpuMs.toFixed(1)} ms`);
+  // One signal for the blocked stretch, then a few more while stop() runs (5 seen on Node 26 under
+  // load): without the overruns they would weigh about 1 ms each.
+  assert.ok(out.samples >= 1 && out.samples <= 20, `one delivered signal and a few during stop, got ${out.samples}`);
+  assert.ok(out.cpuMs >= 70, `the ~100 ms of CPU time before it are weighed, got ${out.cpuMs.toFixed(1)} ms over ${out.samples} samples`);
 });
 
 test('a stack of exactly maxFrames frames is whole, not truncated', () => {
