@@ -86,6 +86,11 @@ void DrainThreads(ThreadRegistry* registry, const DrainScope& scope, std::vector
     drained.count = entry->spill_count;
     entry->spill_count = 0;
     ReadRing(entry->sampler->ring, scope.start_ns, &drained.records, &drained.count, SIZE_MAX);
+    // After the samples: a GC's begin is published before any sample taken during it.
+    if (entry->gc) {
+      ReadGcCauses(entry->gc.get(), scope.start_ns, &drained.gc);
+      drained.gc_dropped = entry->gc->dropped.exchange(0, std::memory_order_relaxed);
+    }
     // Samples first, then events: every event a drained sample refers to was appended before the
     // sample was taken, so it is in this batch or an earlier one.
     drained.events = entry->log->Take();

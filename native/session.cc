@@ -18,6 +18,21 @@ std::shared_ptr<TimerEngine> CreateEngine(const SamplerOptions& options) {
   return nullptr;
 }
 
+// On the entry's own thread (V8 adds GC callbacks only there). Without memory for the log the
+// thread's GC stays at the root of its stacks, as with the option off.
+void StartGcCauses(ThreadEntry* entry, const SamplerOptions& options) {
+  if (!options.gc_cause) return;
+  auto log = std::make_unique<GcCauseLog>();
+  if (!InitGcCauseLog(log.get(), entry->sampler.get(), options.max_frames)) return;
+  entry->gc = std::move(log);
+  AddGcCallbacks(entry->isolate, entry->gc.get());
+}
+
+// On the entry's own thread, before its isolate can go: the log lives as long as the entry.
+void StopGcCauses(ThreadEntry* entry) {
+  if (entry->gc) RemoveGcCallbacks(entry->isolate, entry->gc.get());
+}
+
 }  // namespace
 
 Session& Session::Get() {
@@ -99,6 +114,7 @@ bool Session::Start(v8::Isolate* isolate, const SamplerOptions& options, Failure
   // Code events first: existing code is enumerated now, and samples must never refer to code the
   // log has not seen.
   CodeEventLog::Enable(isolate, main->log.get());
+  StartGcCauses(main, options_);
   const void* embedded = nullptr;
   size_t embedded_size = 0;
   isolate->GetEmbeddedCodeRange(&embedded, &embedded_size);
@@ -147,6 +163,7 @@ void Session::UndoStart(bool timer_armed) {
   ThreadEntry* main = main_entry_;
   main->sampler->paused.store(true, std::memory_order_release);
   SetCurrentThreadSampler(nullptr);
+  StopGcCauses(main);
   if (timer_armed) {
     if (main->engine->per_thread()) main->engine->DetachThread(main->sampler.get());
     else main->engine->Disarm();
@@ -180,6 +197,7 @@ void Session::Stop() {
   ThreadEntry* main = main_entry_;
   main->sampler->paused.store(true, std::memory_order_release);
   SetCurrentThreadSampler(nullptr);
+  StopGcCauses(main);
   StopThreadClock(main);
   if (main->engine->per_thread()) {
     main->engine->DetachThread(main->sampler.get());
@@ -244,11 +262,13 @@ bool Session::AttachThread(v8::Isolate* isolate, int thread_id, Failure* failure
   StartThreadClock(added);
   registry_.Add(std::move(entry));
   CodeEventLog::Enable(isolate, added->log.get());
+  StartGcCauses(added, options_);
   SetCurrentThreadSampler(added->sampler.get());
   if (added->engine->per_thread()) {
     if (!ArmTimer(added->engine.get(), added->sampler.get(), failure)) {
       added->sampler->paused.store(true, std::memory_order_release);
       SetCurrentThreadSampler(nullptr);
+      StopGcCauses(added);
       CodeEventLog::Disable(isolate);
       CodeEventLog::Unregister(isolate, added->log.get());
       registry_.Remove(added);
@@ -268,6 +288,7 @@ void Session::DetachThread(v8::Isolate* isolate) {
   // null TLS pointer from here on, so the descriptor or timer can go.
   entry->sampler->paused.store(true, std::memory_order_release);
   SetCurrentThreadSampler(nullptr);
+  StopGcCauses(entry);
   CodeEventLog::Disable(isolate);
   StopThreadClock(entry);
   if (entry->timer_attached) entry->engine->DetachThread(entry->sampler.get());
