@@ -66,6 +66,7 @@ void SpillRings(ThreadRegistry* registry, const DrainScope& scope, size_t* spill
     const size_t room = kSpillLimitWords > *spill_words ? kSpillLimitWords - *spill_words : 0;
     ReadRing(entry->sampler->ring, scope.start_ns, &entry->spill, &entry->spill_count, before + room);
     *spill_words += entry->spill.size() - before;
+    if (entry->gc) ReadGcCauses(entry->gc.get(), scope.start_ns, &entry->gc->spill);
   }
 }
 
@@ -88,6 +89,7 @@ void DrainThreads(ThreadRegistry* registry, const DrainScope& scope, std::vector
     ReadRing(entry->sampler->ring, scope.start_ns, &drained.records, &drained.count, SIZE_MAX);
     // After the samples: a GC's begin is published before any sample taken during it.
     if (entry->gc) {
+      drained.gc.swap(entry->gc->spill);
       ReadGcCauses(entry->gc.get(), scope.start_ns, &drained.gc);
       drained.gc_dropped = entry->gc->dropped.exchange(0, std::memory_order_relaxed);
     }

@@ -54,6 +54,8 @@ struct GcCauseLog {
 
   // ---- written by the callbacks, read by the drain ----
   std::atomic<uint64_t> dropped{0};
+  // ---- the drain's (registry locked): records the spill interrupt moved out of the ring ----
+  std::vector<double> spill;
   bool registered = false;  // owner thread only
 };
 

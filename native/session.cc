@@ -348,6 +348,7 @@ bool Session::AnyRingHalfFull() {
   for (auto& entry : registry_.entries()) {
     const SampleRing& ring = entry->sampler->ring;
     if (ring.Unread() * 2 >= ring.slots()) half_full = true;
+    if (entry->gc && entry->gc->ring.Unread() * 2 >= entry->gc->ring.slots()) half_full = true;
   }
   registry_.Unlock();
   return half_full || OtherThreadsHalfFull();

@@ -17,6 +17,12 @@ export interface StartOptions {
    * optimized code names only the function that was compiled.
    */
   inlines?: boolean;
+  /**
+   * Charge garbage collection to the JS stack whose allocation began it (default true): a GC sample
+   * is written as `caller;…;(garbage collector: scavenge)`. Off, every GC sample is a root
+   * `(garbage collector)` frame.
+   */
+  gcCause?: boolean;
   /** Ring capacity in samples (power of two). Samples beyond it between drains are dropped and counted. */
   ringSlots?: number;
   /** Deepest stack kept per sample (1–255); deeper stacks are cut and counted as truncated. */
@@ -46,6 +52,7 @@ export interface ResolvedOptions {
   intervalUs: number;
   lines: boolean;
   inlines: boolean;
+  gcCause: boolean;
   ringSlots: number;
   maxFrames: number;
   drainIntervalMs: number;
@@ -59,6 +66,7 @@ export const DEFAULTS: ResolvedOptions = {
   intervalUs: 10_000,
   lines: false,
   inlines: true,
+  gcCause: true,
   ringSlots: 4096,
   maxFrames: 128,
   drainIntervalMs: 100,
@@ -116,7 +124,7 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new OptionError(`sfprof: options is ${describe(options)}; expected an object`);
   }
-  const known = new Set(['interval', 'lines', 'inlines', 'ringSlots', 'maxFrames', 'drainIntervalMs', 'timelineSamples', 'timer', 'sourceMaps']);
+  const known = new Set(['interval', 'lines', 'inlines', 'gcCause', 'ringSlots', 'maxFrames', 'drainIntervalMs', 'timelineSamples', 'timer', 'sourceMaps']);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) {
       throw new OptionError(
@@ -137,6 +145,12 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
       throw new OptionError(`sfprof: option "inlines" is ${describe(options.inlines)}; expected true or false`);
     }
     resolved.inlines = options.inlines;
+  }
+  if (options.gcCause !== undefined) {
+    if (typeof options.gcCause !== 'boolean') {
+      throw new OptionError(`sfprof: option "gcCause" is ${describe(options.gcCause)}; expected true or false`);
+    }
+    resolved.gcCause = options.gcCause;
   }
   if (options.ringSlots !== undefined) {
     const slots = integerIn(options.ringSlots, 'option "ringSlots"', RING_SLOTS_MIN, RING_SLOTS_MAX, ' that is a power of two');

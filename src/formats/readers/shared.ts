@@ -11,7 +11,7 @@ const PREFIX_KINDS: [string, FrameKind][] = [
 ];
 
 export function inferKind(name: string, file: string | undefined): FrameKind {
-  if (name === SYNTHETIC.gc) return 'gc';
+  if (name === SYNTHETIC.gc || (name.startsWith('(garbage collector: ') && name.endsWith(')'))) return 'gc';
   if (/^\[worker \d+[\] ]/.test(name) && !file) return 'thread';
   if (file) return file.startsWith('node:') ? 'node' : 'js';
   for (const [prefix, kind] of PREFIX_KINDS) if (name.startsWith(prefix)) return kind;

@@ -1,0 +1,60 @@
+// The GCs of one sampled thread as the native GC callbacks recorded them (native/gc_cause.h): when
+// each began and ended, its type, and the JS stack that was running at its begin, already
+// symbolized. A sample taken in GC state is charged to the GC whose [begin, end] holds its time.
+//
+// Why two batches are kept: the drain reads a thread's samples before its GC records, so every GC a
+// drained sample falls in has its begin in the same batch or an earlier one; but a sample taken
+// during a GC on a worker may be published after the drain read the samples and before it read the
+// GC's end, and then arrives in the next batch with its GC already closed.
+import type { Frame } from '../model/profile';
+
+export interface GcCause {
+  beginNs: number;
+  /** Infinity while the GC has not ended (yet, in what was drained). */
+  endNs: number;
+  /** v8::GCType's name: "scavenge", "mark-sweep-compact", … */
+  type: string;
+  /** The JS stack at the begin, root first. */
+  frames: Frame[];
+}
+
+export class GcCauses {
+  /** This batch's GCs and the previous batch's, in begin order. */
+  private causes: GcCause[] = [];
+  private previousBatchCount = 0;
+  /** GC-state samples charged to a recorded GC, and those left at the root. */
+  charged = 0;
+  atRoot = 0;
+  /** GC begins the native log had no room for. */
+  dropped = 0;
+
+  begin(beginNs: number, type: string, frames: Frame[]): void {
+    this.causes.push({ beginNs, endNs: Infinity, type, frames });
+  }
+
+  end(beginNs: number, endNs: number): void {
+    for (let i = this.causes.length - 1; i >= 0; i--) {
+      const cause = this.causes[i]!;
+      if (cause.beginNs === beginNs && cause.endNs === Infinity) {
+        cause.endNs = endNs;
+        return;
+      }
+    }
+  }
+
+  /** The innermost GC whose span holds `timeNs` (nested GCs: the one begun last). */
+  find(timeNs: number): GcCause | undefined {
+    for (let i = this.causes.length - 1; i >= 0; i--) {
+      const cause = this.causes[i]!;
+      if (cause.beginNs <= timeNs && timeNs <= cause.endNs) return cause;
+    }
+    return undefined;
+  }
+
+  /** After a batch: the GCs of the batch before it can no longer hold a sample, unless still open. */
+  nextBatch(): void {
+    const old = this.causes.slice(0, this.previousBatchCount).filter((cause) => cause.endNs === Infinity);
+    this.causes = old.concat(this.causes.slice(this.previousBatchCount));
+    this.previousBatchCount = this.causes.length;
+  }
+}
