@@ -3,6 +3,7 @@
 
 #include <v8-isolate.h>
 
+#include "thread_registry.h"
 #include "wire_format.h"
 
 namespace sfprof {
@@ -25,6 +26,18 @@ void RemoveGcCallbacks(v8::Isolate* isolate, GcCauseLog* log) {
   isolate->RemoveGCPrologueCallback(OnGcPrologue, log);
   isolate->RemoveGCEpilogueCallback(OnGcEpilogue, log);
   log->registered = false;
+}
+
+void StartGcCauses(ThreadEntry* entry, bool enabled, size_t max_frames) {
+  if (!enabled) return;
+  auto log = std::make_unique<GcCauseLog>();
+  if (!InitGcCauseLog(log.get(), entry->sampler.get(), max_frames)) return;
+  entry->gc = std::move(log);
+  AddGcCallbacks(entry->isolate, entry->gc.get());
+}
+
+void StopGcCauses(ThreadEntry* entry) {
+  if (entry->gc) RemoveGcCallbacks(entry->isolate, entry->gc.get());
 }
 
 void ReadGcCauses(GcCauseLog* log, uint64_t start_ns, std::vector<double>* records) {

@@ -32,6 +32,7 @@
 namespace sfprof {
 
 struct ThreadSampler;
+struct ThreadEntry;
 
 enum GcRecordKind : uint32_t {
   kGcBegin = 1,
@@ -69,6 +70,18 @@ bool InitGcCauseLog(GcCauseLog* log, ThreadSampler* sampler, size_t max_frames);
 // callbacks. Remove before the log is freed and before the isolate is torn down.
 void AddGcCallbacks(v8::Isolate* isolate, GcCauseLog* log);
 void RemoveGcCallbacks(v8::Isolate* isolate, GcCauseLog* log);
+// On the entry's own thread (V8 adds GC callbacks only there), when `enabled`: gives the entry a log
+// and adds its callbacks. Without memory for the log its GC stays at the root, as with the option off.
+void StartGcCauses(ThreadEntry* entry, bool enabled, size_t max_frames);
+// On the entry's own thread, before its isolate can go: removes the callbacks (the log lives as long
+// as the entry).
+void StopGcCauses(ThreadEntry* entry);
+
+// Any thread, with the registry held: whether the spill interrupt should empty the log (a hint).
+inline bool GcCausesHalfFull(const GcCauseLog* log) {
+  return log != nullptr && log->ring.Unread() * 2 >= log->ring.slots();
+}
+
 // The drain (registry locked): appends the published records as wire_format.h lays them out.
 void ReadGcCauses(GcCauseLog* log, uint64_t start_ns, std::vector<double>* records);
 

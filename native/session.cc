@@ -18,21 +18,6 @@ std::shared_ptr<TimerEngine> CreateEngine(const SamplerOptions& options) {
   return nullptr;
 }
 
-// On the entry's own thread (V8 adds GC callbacks only there). Without memory for the log the
-// thread's GC stays at the root of its stacks, as with the option off.
-void StartGcCauses(ThreadEntry* entry, const SamplerOptions& options) {
-  if (!options.gc_cause) return;
-  auto log = std::make_unique<GcCauseLog>();
-  if (!InitGcCauseLog(log.get(), entry->sampler.get(), options.max_frames)) return;
-  entry->gc = std::move(log);
-  AddGcCallbacks(entry->isolate, entry->gc.get());
-}
-
-// On the entry's own thread, before its isolate can go: the log lives as long as the entry.
-void StopGcCauses(ThreadEntry* entry) {
-  if (entry->gc) RemoveGcCallbacks(entry->isolate, entry->gc.get());
-}
-
 }  // namespace
 
 Session& Session::Get() {
@@ -114,7 +99,7 @@ bool Session::Start(v8::Isolate* isolate, const SamplerOptions& options, Failure
   // Code events first: existing code is enumerated now, and samples must never refer to code the
   // log has not seen.
   CodeEventLog::Enable(isolate, main->log.get());
-  StartGcCauses(main, options_);
+  StartGcCauses(main, options_.gc_cause, options_.max_frames);
   const void* embedded = nullptr;
   size_t embedded_size = 0;
   isolate->GetEmbeddedCodeRange(&embedded, &embedded_size);
@@ -262,7 +247,7 @@ bool Session::AttachThread(v8::Isolate* isolate, int thread_id, Failure* failure
   StartThreadClock(added);
   registry_.Add(std::move(entry));
   CodeEventLog::Enable(isolate, added->log.get());
-  StartGcCauses(added, options_);
+  StartGcCauses(added, options_.gc_cause, options_.max_frames);
   SetCurrentThreadSampler(added->sampler.get());
   if (added->engine->per_thread()) {
     if (!ArmTimer(added->engine.get(), added->sampler.get(), failure)) {
@@ -347,8 +332,7 @@ bool Session::AnyRingHalfFull() {
   bool half_full = false;
   for (auto& entry : registry_.entries()) {
     const SampleRing& ring = entry->sampler->ring;
-    if (ring.Unread() * 2 >= ring.slots()) half_full = true;
-    if (entry->gc && entry->gc->ring.Unread() * 2 >= entry->gc->ring.slots()) half_full = true;
+    if (ring.Unread() * 2 >= ring.slots() || GcCausesHalfFull(entry->gc.get())) half_full = true;
   }
   registry_.Unlock();
   return half_full || OtherThreadsHalfFull();

@@ -2,11 +2,31 @@
 // Profile. Pure given its inputs (no native calls), so it is tested offline on hand-built records.
 import { CodeMap } from './code-map';
 import type { NativeBatch, NativeCodeEvent } from '../native/binding';
-import { Profile, SYNTHETIC, type Frame } from '../model/profile';
+import { gcFrameName, Profile, SYNTHETIC, type Frame } from '../model/profile';
 import { decodeGcRecords, decodeSamples, GC_BEGIN, gcTypeName, isIdle, SAMPLE_TRUNCATED, VmState, type GcRecord, type RawSample } from '../native/records';
 import { GcCauses } from './gc-causes';
 import type { NativeSymbols } from './native-symbols';
 import { Symbolizer } from './symbolize';
+
+/** What an ingester counts, summed over threads for stats(). */
+export interface IngestCounts {
+  total: number;
+  native: number;
+  unresolved: number;
+  /** GC samples charged to the stack that began their GC, and those left at the root. */
+  gcCharged: number;
+  gcAtRoot: number;
+  /** GC begins the native log had no room for. */
+  gcCausesDropped: number;
+}
+
+export function addCounts(into: IngestCounts, from: IngestCounts): void {
+  for (const key of Object.keys(into) as (keyof IngestCounts)[]) into[key] += from[key];
+}
+
+export function emptyCounts(): IngestCounts {
+  return { total: 0, native: 0, unresolved: 0, gcCharged: 0, gcAtRoot: 0, gcCausesDropped: 0 };
+}
 
 /** Turns drained batches into stacks of one Profile. Pure given its inputs; tested offline. */
 export class SampleIngester {
@@ -19,6 +39,18 @@ export class SampleIngester {
   /** The GCs this thread recorded, to charge its GC samples to their cause. */
   readonly gcCauses = new GcCauses();
   private pendingEvents: NativeCodeEvent[] = [];
+
+  counts(): IngestCounts {
+    const gc = this.gcCauses;
+    return {
+      total: this.framesTotal,
+      native: this.framesNative,
+      unresolved: this.framesUnresolved,
+      gcCharged: gc.charged,
+      gcAtRoot: gc.atRoot,
+      gcCausesDropped: gc.dropped,
+    };
+  }
 
   /** Frame ids every stack of this thread starts with (a worker's "[worker N]" root). */
   rootFrames: number[];
@@ -124,7 +156,7 @@ export class SampleIngester {
       if (cause) {
         this.gcCauses.charged++;
         const ids = [...this.rootFrames, ...cause.frames.map((frame) => profile.internFrame(frame))];
-        ids.push(profile.internFrame({ name: `${SYNTHETIC.gc.slice(0, -1)}: ${cause.type})`, kind: 'gc' }));
+        ids.push(profile.internFrame({ name: gcFrameName(cause.type), kind: 'gc' }));
         profile.addStack(ids, 1, timeNs, weightNs);
         return;
       }
