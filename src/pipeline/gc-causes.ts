@@ -2,16 +2,18 @@
 // each began and ended, its type, and the JS stack that was running at its begin, already
 // symbolized. A sample taken in GC state is charged to the GC whose [begin, end] holds its time.
 //
-// Why two batches are kept: the drain reads a thread's samples before its GC records, so every GC a
-// drained sample falls in has its begin in the same batch or an earlier one; but a sample taken
-// during a GC on a worker may be published after the drain read the samples and before it read the
-// GC's end, and then arrives in the next batch with its GC already closed.
+// Why a GC is kept one batch past its end: the drain reads a thread's samples before its GC records,
+// so every GC a drained sample falls in has its begin in the same batch or an earlier one; but a
+// sample taken during a GC on a worker may be published after the drain read the samples and before
+// it read the GC's end, and then arrives in the next batch with its GC already closed.
 import type { Frame } from '../model/profile';
 
 export interface GcCause {
   beginNs: number;
   /** Infinity while the GC has not ended (yet, in what was drained). */
   endNs: number;
+  /** The batch its end came in. */
+  endBatch: number;
   /** v8::GCType's name: "scavenge", "mark-sweep-compact", … */
   type: string;
   /** The JS stack at the begin, root first. */
@@ -19,9 +21,9 @@ export interface GcCause {
 }
 
 export class GcCauses {
-  /** This batch's GCs and the previous batch's, in begin order. */
+  /** GCs still open, or ended in this batch or the one before, in begin order. */
   private causes: GcCause[] = [];
-  private previousBatchCount = 0;
+  private batch = 0;
   /** GC-state samples charged to a recorded GC, and those left at the root. */
   charged = 0;
   atRoot = 0;
@@ -29,7 +31,7 @@ export class GcCauses {
   dropped = 0;
 
   begin(beginNs: number, type: string, frames: Frame[]): void {
-    this.causes.push({ beginNs, endNs: Infinity, type, frames });
+    this.causes.push({ beginNs, endNs: Infinity, endBatch: Infinity, type, frames });
   }
 
   end(beginNs: number, endNs: number): void {
@@ -37,6 +39,7 @@ export class GcCauses {
       const cause = this.causes[i]!;
       if (cause.beginNs === beginNs && cause.endNs === Infinity) {
         cause.endNs = endNs;
+        cause.endBatch = this.batch;
         return;
       }
     }
@@ -51,10 +54,9 @@ export class GcCauses {
     return undefined;
   }
 
-  /** After a batch: the GCs of the batch before it can no longer hold a sample, unless still open. */
+  /** After a batch: GCs that ended before it can no longer hold a sample. */
   nextBatch(): void {
-    const old = this.causes.slice(0, this.previousBatchCount).filter((cause) => cause.endNs === Infinity);
-    this.causes = old.concat(this.causes.slice(this.previousBatchCount));
-    this.previousBatchCount = this.causes.length;
+    this.batch++;
+    this.causes = this.causes.filter((cause) => cause.endBatch >= this.batch - 1);
   }
 }
