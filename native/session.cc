@@ -212,6 +212,7 @@ void Session::Release() {
     ThreadEntry* entry = it->get();
     // A live worker's sampler stays until that worker detaches: its TLS still points at it.
     if (entry == main_entry_ || entry->finished) {
+      if (entry == main_entry_) StopGcCauses(entry);  // the exit path may stop without Stop()
       CodeEventLog::Unregister(entry->isolate, entry->log.get());
       it = entries.erase(it);
     } else {
@@ -247,13 +248,11 @@ bool Session::AttachThread(v8::Isolate* isolate, int thread_id, Failure* failure
   StartThreadClock(added);
   registry_.Add(std::move(entry));
   CodeEventLog::Enable(isolate, added->log.get());
-  StartGcCauses(added, options_.gc_cause, options_.max_frames);
   SetCurrentThreadSampler(added->sampler.get());
   if (added->engine->per_thread()) {
     if (!ArmTimer(added->engine.get(), added->sampler.get(), failure)) {
       added->sampler->paused.store(true, std::memory_order_release);
       SetCurrentThreadSampler(nullptr);
-      StopGcCauses(added);
       CodeEventLog::Disable(isolate);
       CodeEventLog::Unregister(isolate, added->log.get());
       registry_.Remove(added);
@@ -261,6 +260,7 @@ bool Session::AttachThread(v8::Isolate* isolate, int thread_id, Failure* failure
     }
     added->timer_attached = true;
   }
+  StartGcCauses(added, options_.gc_cause, options_.max_frames);
   return true;
 }
 

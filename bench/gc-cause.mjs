@@ -1,0 +1,69 @@
+// The cost of recording each GC's cause (native/gc_cause.h): a workload that does little but
+// scavenge, at a fixed JS stack depth, run without sfprof, with sfprof and gcCause off, and with it
+// on, in rounds whose order rotates. Reports GCs per second of each and the extra time per GC.
+//
+//   node bench/gc-cause.mjs [--rounds N] [--depth D] [--iterations I]
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { median } from './stats.mjs';
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '9' },
+    depth: { type: 'string', default: '30' },
+    iterations: { type: 'string', default: '30000000' },
+    child: { type: 'string' },
+  },
+});
+
+if (values.child) {
+  // One run: allocate short-lived objects `iterations` times, `depth` calls down. V8's --trace-gc
+  // lines on stdout count the GCs.
+  const { createRequire } = await import('node:module');
+  const sfprof = values.child === 'none' ? undefined : createRequire(import.meta.url)(root);
+  sfprof?.start({ interval: '10ms', timer: 'itimer', gcCause: values.child === 'on' });
+  const iterations = Number(values.iterations);
+  let sink;
+  const down = (depth) => {
+    if (depth > 0) return down(depth - 1);
+    for (let i = 0; i < iterations; i++) sink = { i, a: [i, i + 1] };
+    return sink;
+  };
+  const started = process.hrtime.bigint();
+  down(Number(values.depth));
+  const elapsedNs = Number(process.hrtime.bigint() - started);
+  sfprof?.stop();
+  process.stdout.write(`\nresult ${JSON.stringify({ elapsedNs })}\n`);
+} else {
+  const modes = ['none', 'off', 'on'];
+  const results = Object.fromEntries(modes.map((mode) => [mode, []]));
+  const rounds = Number(values.rounds);
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < modes.length; k++) {
+      const mode = modes[(round + k) % modes.length];
+      const run = spawnSync(process.execPath, ['--trace-gc', '--max-semi-space-size=1', fileURLToPath(import.meta.url), '--child', mode,
+        '--depth', values.depth, '--iterations', values.iterations], { encoding: 'utf8' });
+      if (run.status !== 0) throw new Error(run.stderr);
+      const lines = run.stdout.split('\n');
+      const result = JSON.parse(lines.find((line) => line.startsWith('result ')).slice('result '.length));
+      // GCs during the timed loop: the run is almost all loop (start-up GCs are a handful).
+      result.gcs = lines.filter((line) => / ms: (Scavenge|Mark-Compact|Mark-sweep|Minor)/.test(line)).length;
+      results[mode].push(result);
+    }
+  }
+  const summary = {};
+  for (const mode of modes) {
+    const runs = results[mode];
+    summary[mode] = {
+      elapsedMs: median(runs.map((r) => r.elapsedNs / 1e6)),
+      gcs: median(runs.map((r) => r.gcs)),
+      gcsPerSecond: median(runs.map((r) => r.gcs / (r.elapsedNs / 1e9))),
+    };
+  }
+  const perGcUs = (summary.on.elapsedMs - summary.off.elapsedMs) * 1000 / summary.on.gcs;
+  console.log(JSON.stringify({ rounds, depth: Number(values.depth), ...summary, extraUsPerGc: +perGcUs.toFixed(2) }, null, 2));
+}
