@@ -1,6 +1,8 @@
 // The cost of recording each GC's cause (native/gc_cause.h): a workload that does little but
 // scavenge, at a fixed JS stack depth, run without sfprof, with sfprof and gcCause off, and with it
-// on, in rounds whose order rotates. Reports GCs per second of each and the extra time per GC.
+// on, in rounds whose order rotates. Reports GCs per second of each, the mean GC pause as Node's
+// `gc` performance entries measure it (from Node's own prologue callback, registered before
+// sfprof's, to its epilogue: the capture is inside), and the differences per GC.
 //
 //   node bench/gc-cause.mjs [--rounds N] [--depth D] [--iterations I]
 import { spawnSync } from 'node:child_process';
@@ -22,9 +24,15 @@ const { values } = parseArgs({
 
 if (values.child) {
   // One run: allocate short-lived objects `iterations` times, `depth` calls down. V8's --trace-gc
-  // lines on stdout count the GCs.
+  // lines on stdout count the GCs; Node's gc performance entries time them.
   const { createRequire } = await import('node:module');
+  const { performance, PerformanceObserver } = await import('node:perf_hooks');
   const sfprof = values.child === 'none' ? undefined : createRequire(import.meta.url)(root);
+  const pauses = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) pauses.push(entry);
+  });
+  observer.observe({ entryTypes: ['gc'] });
   sfprof?.start({ interval: '10ms', timer: 'itimer', gcCause: values.child === 'on' });
   const iterations = Number(values.iterations);
   let sink;
@@ -33,11 +41,18 @@ if (values.child) {
     for (let i = 0; i < iterations; i++) sink = { i, a: [i, i + 1] };
     return sink;
   };
+  const loopStart = performance.now();
   const started = process.hrtime.bigint();
   down(Number(values.depth));
   const elapsedNs = Number(process.hrtime.bigint() - started);
+  const loopEnd = performance.now();
   sfprof?.stop();
-  process.stdout.write(`\nresult ${JSON.stringify({ elapsedNs })}\n`);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  observer.disconnect();
+  // Only the loop's GCs: stop() and the profile's processing allocate too.
+  const inLoop = pauses.filter((entry) => entry.startTime >= loopStart && entry.startTime <= loopEnd);
+  const meanPauseUs = (inLoop.reduce((sum, entry) => sum + entry.duration, 0) / inLoop.length) * 1000;
+  process.stdout.write(`\nresult ${JSON.stringify({ elapsedNs, meanPauseUs, timed: inLoop.length })}\n`);
 } else {
   const modes = ['none', 'off', 'on'];
   const results = Object.fromEntries(modes.map((mode) => [mode, []]));
@@ -61,9 +76,13 @@ if (values.child) {
     summary[mode] = {
       elapsedMs: median(runs.map((r) => r.elapsedNs / 1e6)),
       gcs: median(runs.map((r) => r.gcs)),
-      gcsPerSecond: median(runs.map((r) => r.gcs / (r.elapsedNs / 1e9))),
+      gcsPerSecond: median(runs.map((r) => r.timed / (r.elapsedNs / 1e9))),
+      meanPauseUs: median(runs.map((r) => r.meanPauseUs)),
+      timedGcs: median(runs.map((r) => r.timed)),
     };
   }
-  const perGcUs = (summary.on.elapsedMs - summary.off.elapsedMs) * 1000 / summary.on.gcs;
-  console.log(JSON.stringify({ rounds, depth: Number(values.depth), ...summary, extraUsPerGc: +perGcUs.toFixed(2) }, null, 2));
+  const perGcUs = (summary.on.elapsedMs - summary.off.elapsedMs) * 1000 / summary.on.timedGcs;
+  const pauseUs = summary.on.meanPauseUs - summary.off.meanPauseUs;
+  console.log(JSON.stringify({ rounds, depth: Number(values.depth), ...summary,
+    extraWallUsPerGc: +perGcUs.toFixed(2), extraPauseUsPerGc: +pauseUs.toFixed(2) }, null, 2));
 }
