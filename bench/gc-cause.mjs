@@ -2,7 +2,9 @@
 // scavenge, at a fixed JS stack depth, run without sfprof, with sfprof and gcCause off, and with it
 // on, in rounds whose order rotates. Reports GCs per second of each, the mean GC pause as Node's
 // `gc` performance entries measure it (from Node's own prologue callback, registered before
-// sfprof's, to its epilogue: the capture is inside), and the differences per GC.
+// sfprof's, to its epilogue: the capture is inside), the process's CPU time (GC on the JS thread
+// only: --single-threaded-gc, so helper threads add no noise; CPU time moves less than wall time when
+// the machine is shared), and the differences per GC.
 //
 //   node bench/gc-cause.mjs [--rounds N] [--depth D] [--iterations I]
 import { spawnSync } from 'node:child_process';
@@ -43,7 +45,9 @@ if (values.child) {
   };
   const loopStart = performance.now();
   const started = process.hrtime.bigint();
+  const cpuBefore = process.cpuUsage();
   down(Number(values.depth));
+  const cpu = process.cpuUsage(cpuBefore);
   const elapsedNs = Number(process.hrtime.bigint() - started);
   const loopEnd = performance.now();
   sfprof?.stop();
@@ -52,7 +56,7 @@ if (values.child) {
   // Only the loop's GCs: stop() and the profile's processing allocate too.
   const inLoop = pauses.filter((entry) => entry.startTime >= loopStart && entry.startTime <= loopEnd);
   const meanPauseUs = (inLoop.reduce((sum, entry) => sum + entry.duration, 0) / inLoop.length) * 1000;
-  process.stdout.write(`\nresult ${JSON.stringify({ elapsedNs, meanPauseUs, timed: inLoop.length })}\n`);
+  process.stdout.write(`\nresult ${JSON.stringify({ elapsedNs, cpuUs: cpu.user + cpu.system, meanPauseUs, timed: inLoop.length })}\n`);
 } else {
   const modes = ['none', 'off', 'on'];
   const results = Object.fromEntries(modes.map((mode) => [mode, []]));
@@ -60,7 +64,7 @@ if (values.child) {
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < modes.length; k++) {
       const mode = modes[(round + k) % modes.length];
-      const run = spawnSync(process.execPath, ['--trace-gc', '--max-semi-space-size=1', fileURLToPath(import.meta.url), '--child', mode,
+      const run = spawnSync(process.execPath, ['--trace-gc', '--single-threaded-gc', '--max-semi-space-size=1', fileURLToPath(import.meta.url), '--child', mode,
         '--depth', values.depth, '--iterations', values.iterations], { encoding: 'utf8' });
       if (run.status !== 0) throw new Error(run.stderr);
       const lines = run.stdout.split('\n');
@@ -75,6 +79,7 @@ if (values.child) {
     const runs = results[mode];
     summary[mode] = {
       elapsedMs: median(runs.map((r) => r.elapsedNs / 1e6)),
+      cpuMs: median(runs.map((r) => r.cpuUs / 1e3)),
       gcs: median(runs.map((r) => r.gcs)),
       gcsPerSecond: median(runs.map((r) => r.timed / (r.elapsedNs / 1e9))),
       meanPauseUs: median(runs.map((r) => r.meanPauseUs)),
@@ -83,6 +88,7 @@ if (values.child) {
   }
   const perGcUs = (summary.on.elapsedMs - summary.off.elapsedMs) * 1000 / summary.on.timedGcs;
   const pauseUs = summary.on.meanPauseUs - summary.off.meanPauseUs;
+  const cpuUs = (summary.on.cpuMs - summary.off.cpuMs) * 1000 / summary.on.timedGcs;
   console.log(JSON.stringify({ rounds, depth: Number(values.depth), ...summary,
-    extraWallUsPerGc: +perGcUs.toFixed(2), extraPauseUsPerGc: +pauseUs.toFixed(2) }, null, 2));
+    extraWallUsPerGc: +perGcUs.toFixed(2), extraCpuUsPerGc: +cpuUs.toFixed(2), extraPauseUsPerGc: +pauseUs.toFixed(2) }, null, 2));
 }

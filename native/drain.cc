@@ -9,6 +9,7 @@ namespace sfprof {
 namespace {
 
 constexpr size_t kSpillLimitWords = 8u << 20;  // 64 MiB of encoded samples, then the ring drops
+constexpr size_t kGcSpillLimitWords = 1u << 20;  // 8 MiB of GC records a thread, then its GC log drops
 
 // Appends the ring's published samples to `records` as wire_format.h lays them out and releases
 // their slots. Stops before `records` would pass `limit_words`: the rest stays in the ring, which
@@ -66,7 +67,9 @@ void SpillRings(ThreadRegistry* registry, const DrainScope& scope, size_t* spill
     const size_t room = kSpillLimitWords > *spill_words ? kSpillLimitWords - *spill_words : 0;
     ReadRing(entry->sampler->ring, scope.start_ns, &entry->spill, &entry->spill_count, before + room);
     *spill_words += entry->spill.size() - before;
-    if (entry->gc) ReadGcCauses(entry->gc.get(), scope.start_ns, &entry->gc->spill);
+    if (entry->gc && entry->gc->spill.size() < kGcSpillLimitWords) {
+      ReadGcCauses(entry->gc.get(), scope.start_ns, &entry->gc->spill);
+    }
   }
 }
 
