@@ -12,6 +12,7 @@ import { SampleIngester } from '../../dist/pipeline/ingest.js';
 import { decodeGcRecords, encodeGcRecords, encodeSamples, GC_BEGIN, GC_END } from '../../dist/native/records.js';
 import { inferKind } from '../../dist/formats/readers/shared.js';
 import { writePprof } from '../../dist/formats/writers/pprof.js';
+import { frameClass } from '../../dist/formats/writers/html.js';
 
 const GC = 1;
 const SCAVENGE = 1;
@@ -124,6 +125,7 @@ test('readers and pprof know the typed GC frame: kind gc, and a gc label with th
   assert.equal(inferKind('(garbage collector: scavenge)', undefined), 'gc');
   assert.equal(gcTypeOf('(garbage collector: mark-sweep-compact)'), 'mark-sweep-compact');
   assert.equal(gcTypeOf('(garbage collector)'), undefined);
+  assert.equal(frameClass({ name: '(garbage collector: scavenge)', kind: 'gc' }), 'gc', 'the HTML colours it as GC');
   const { profile, ingester } = makeIngester();
   ingester.ingest(batch([gcSample(12), gcSample(30)], [begin(10), end(10, 20)], EVENTS), true);
   const decoded = PprofProfile.decode(gunzipSync(writePprof(profile)));
