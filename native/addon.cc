@@ -357,7 +357,7 @@ Napi::Object WireFormat(Napi::Env env) {
   format.Set("gcHeaderWords", Napi::Number::New(env, wire::kGcHeaderWords));
   format.Set("gcFields", object({{"kind", wire::kGcKind}, {"gcType", wire::kGcType}, {"timeNs", wire::kGcTimeNs},
                                  {"beginNs", wire::kGcBeginNs}, {"codeSeq", wire::kGcCodeSeq},
-                                 {"frameCount", wire::kGcFrameCount}}));
+                                 {"flags", wire::kGcFlags}, {"frameCount", wire::kGcFrameCount}}));
   format.Set("otherThreadWords", Napi::Number::New(env, wire::kOtherThreadWords));
   format.Set("otherThreadFields", object({{"tid", wire::kOtherThreadTid}, {"pc", wire::kOtherThreadPc}}));
   format.Set("eventWords", Napi::Number::New(env, wire::kEventWords));

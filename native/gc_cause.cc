@@ -47,12 +47,13 @@ void ReadGcCauses(GcCauseLog* log, uint64_t start_ns, std::vector<double>* recor
   const auto since_start = [start_ns](uint64_t ns) { return ns >= start_ns ? static_cast<double>(ns - start_ns) : 0; };
   for (; position < end; ++position) {
     const SampleHeader* slot = ring.SlotAt(position);
-    const bool begin = slot->flags == kGcBegin;
+    const bool begin = (slot->flags & kGcKindMask) == kGcBegin;
     const uint32_t frames = begin ? slot->frame_count : 0;
     const size_t at = records->size();
     records->resize(at + wire::kGcHeaderWords + frames);
     double* record = records->data() + at;
-    record[wire::kGcKind] = slot->flags;
+    record[wire::kGcKind] = slot->flags & kGcKindMask;
+    record[wire::kGcFlags] = (slot->flags & kGcTruncated) != 0 ? kSampleTruncated : 0;
     record[wire::kGcType] = slot->vm_state;
     record[wire::kGcTimeNs] = since_start(slot->timestamp_ns);
     record[wire::kGcBeginNs] = since_start(begin ? slot->timestamp_ns : slot->code_seq);

@@ -13,7 +13,7 @@
 //     timestamp_ns  CLOCK_MONOTONIC (the handler's clock) at the prologue (kind begin) or epilogue
 //     code_seq      begin: the code-event sequence visible at the prologue; end: the begin's time
 //     vm_state      the v8::GCType
-//     flags         GcRecordKind
+//     flags         GcRecordKind, with kGcTruncated when the stack had max_frames frames or more
 //     frame_count   begin: the callback's pc, then the frames GetStackSample returned; end: 0
 // - When full, a begin is dropped (counted) unless a slot stays free for the end of every GC still
 //   open, its own included: an end always finds its slot, so the reader never sees a begin without
@@ -37,6 +37,8 @@ struct ThreadEntry;
 enum GcRecordKind : uint32_t {
   kGcBegin = 1,
   kGcEnd = 2,
+  kGcKindMask = 0xff,
+  kGcTruncated = 1u << 8,
 };
 
 // Nested GCs (a GC begun from another's callbacks) deeper than this are not recorded.

@@ -54,11 +54,12 @@ __attribute__((noinline)) void OnGcPrologue(v8::Isolate* isolate, v8::GCType typ
   void** frames = ring.FramesOf(slot);
   frames[0] = registers.pc;
   v8::SampleInfo info{};
-  isolate->GetStackSample(registers, frames + 1, ring.max_frames() - 1, &info);
+  const size_t limit = ring.max_frames() - 1;
+  isolate->GetStackSample(registers, frames + 1, limit, &info);
   slot->timestamp_ns = began;
   slot->code_seq = log->sampler->code_seq->load(std::memory_order_acquire);
   slot->vm_state = static_cast<uint32_t>(type);
-  slot->flags = kGcBegin;
+  slot->flags = kGcBegin | (info.frames_count >= limit ? kGcTruncated : 0u);
   slot->weight_us = 0;
   slot->frame_count = static_cast<uint32_t>(info.frames_count + 1);
   ring.CommitWrite();

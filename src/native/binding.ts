@@ -179,7 +179,7 @@ export interface NativeWireFormat {
   sampleFields: Record<'timeNs' | 'codeSeq' | 'vmState' | 'flags' | 'weightUs' | 'frameCount', number>;
   sampleFlags: { truncated: number };
   gcHeaderWords: number;
-  gcFields: Record<'kind' | 'gcType' | 'timeNs' | 'beginNs' | 'codeSeq' | 'frameCount', number>;
+  gcFields: Record<'kind' | 'gcType' | 'timeNs' | 'beginNs' | 'codeSeq' | 'flags' | 'frameCount', number>;
   otherThreadWords: number;
   otherThreadFields: Record<'tid' | 'pc', number>;
   eventWords: number;

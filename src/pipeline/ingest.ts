@@ -141,8 +141,13 @@ export class SampleIngester {
 
   /** A GC's begin (its stack, symbolized now, at the code of that moment) or its end. */
   private learnGc(record: GcRecord): void {
-    if (record.kind === GC_BEGIN) this.gcCauses.begin(record.beginNs, gcTypeName(record.gcType), this.walkFrames(record.frames));
-    else this.gcCauses.end(record.beginNs, record.timeNs);
+    if (record.kind !== GC_BEGIN) {
+      this.gcCauses.end(record.beginNs, record.timeNs);
+      return;
+    }
+    const frames = this.walkFrames(record.frames);
+    if ((record.flags ?? 0) & SAMPLE_TRUNCATED) frames.unshift({ name: SYNTHETIC.truncated, kind: 'synthetic' });
+    this.gcCauses.begin(record.beginNs, gcTypeName(record.gcType), frames);
   }
 
   record(sample: RawSample): void {

@@ -25,7 +25,7 @@ test('sample records: records.ts reads the header the addon writes', () => {
 test('GC records: records.ts reads the header the addon writes', () => {
   assert.equal(GC_HEADER_WORDS, wire.gcHeaderWords);
   assert.deepEqual({ ...GC_FIELDS }, { ...wire.gcFields });
-  const record = { kind: 1, gcType: 4, timeNs: 11, beginNs: 11, codeSeq: 22, frames: [0x1000, 0x2000] };
+  const record = { kind: 1, gcType: 4, timeNs: 11, beginNs: 11, codeSeq: 22, flags: 1, frames: [0x1000, 0x2000] };
   const words = encodeGcRecords([record]);
   for (const [field, index] of Object.entries(wire.gcFields)) {
     assert.equal(words[index], field === 'frameCount' ? record.frames.length : record[field], field);

@@ -41,8 +41,8 @@ const gcSample = (timeNs) => ({ timeNs, codeSeq: 2, vmState: GC, flags: 0, frame
 const jsSample = (timeNs) => ({ timeNs, codeSeq: 2, vmState: 0, flags: 0, frames: [0x2010, 0x1010] });
 // A begin's frames: the callback's own pc, then churn (the leaf) and main.
 const begin = (timeNs, gcType = SCAVENGE, frames = [0x7777, 0x2010, 0x1010], codeSeq = 2) =>
-  ({ kind: GC_BEGIN, gcType, timeNs, beginNs: timeNs, codeSeq, frames });
-const end = (beginNs, timeNs, gcType = SCAVENGE) => ({ kind: GC_END, gcType, timeNs, beginNs, codeSeq: 0, frames: [] });
+  ({ kind: GC_BEGIN, gcType, timeNs, beginNs: timeNs, codeSeq, flags: 0, frames });
+const end = (beginNs, timeNs, gcType = SCAVENGE) => ({ kind: GC_END, gcType, timeNs, beginNs, codeSeq: 0, flags: 0, frames: [] });
 const batch = (samples, gc, events = []) => ({ samples: encodeSamples(samples), gc: encodeGcRecords(gc), events });
 
 function render(profile) {
@@ -57,7 +57,7 @@ function render(profile) {
 test('GC records round-trip through encode and decode', () => {
   const records = [begin(10), end(10, 20)];
   assert.deepEqual(decodeGcRecords(encodeGcRecords(records)), records);
-  assert.throws(() => decodeGcRecords(Float64Array.from([1, 1, 0, 0, 0, 3, 5])), /bad GC frame count/);
+  assert.throws(() => decodeGcRecords(Float64Array.from([1, 1, 0, 0, 0, 0, 3, 5])), /bad GC frame count/);
 });
 
 test('a GC sample inside a recorded GC goes under its begin stack; outside, at the root, counted', () => {
@@ -107,6 +107,12 @@ test('a GC still open at a drain holds the next batch\'s samples; a closed one h
     '[worker 1];main;churn;(garbage collector: scavenge)': 3,
     '[worker 1];(garbage collector)': 1,
   });
+});
+
+test('a GC stack cut at maxFrames starts with (truncated), like a cut sample', () => {
+  const { profile, ingester } = makeIngester();
+  ingester.ingest(batch([gcSample(12)], [{ ...begin(10), flags: 1 }, end(10, 20)], EVENTS), true);
+  assert.deepEqual(render(profile), { '(truncated);main;churn;(garbage collector: scavenge)': 1 });
 });
 
 test('without GC records (gcCause off, or an older addon) GC samples stay at the root', () => {
