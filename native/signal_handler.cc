@@ -17,6 +17,9 @@
 // interrupted pc) in the process-wide OtherThreadRing: a slot claimed by compare-and-swap, filled,
 // published by a release store of its sequence; when full, counted as dropped instead. So every such
 // signal is a record or a drop, and the drain (other_threads.h) names the thread and the function.
+//
+// The GC cause callbacks (gc_cause.h) hand nothing to this handler and read nothing it writes: their
+// own ring has the JS thread as its one writer. A signal that interrupts one samples the same stack.
 #include <errno.h>
 #include <signal.h>
 #include <time.h>
