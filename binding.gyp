@@ -15,6 +15,7 @@
         "native/ring_watcher.cc",
         "native/session.cc",
         "native/session_process.cc",
+        "native/session_workers.cc",
         "native/signal_chain.cc",
         "native/signal_handler.cc",
         "native/thread_registry.cc",

@@ -4,8 +4,8 @@
 // V8 does) and the inclusive share of V8's hottest functions, both over the samples in JS functions
 // (GC, idle and program time differ by design: V8 samples wall time, sfprof CPU time; their shares
 // are reported apart). Two --cpu-prof runs give the noise floor.
-//   node bench/names.mjs [--runs N] [--seconds S] [--interval 1ms] [--workloads tsc,acorn,...] [--write]
-// --write saves bench/results/<date>-names.{json,md}.
+//   node bench/names.mjs [--runs N] [--seconds S] [--interval 1ms] [--workloads tsc,acorn,...] [--inlines 0] [--write]
+// --write saves bench/results/<date>-names.{json,md} (-names-no-inlines with --inlines 0: the baseline).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     interval: { type: 'string', default: '1ms' },
     workloads: { type: 'string', default: 'tsc,acorn,marked,handlebars' },
     engine: { type: 'string', default: 'auto' },
+    inlines: { type: 'string', default: '1' },
     write: { type: 'boolean', default: false },
   },
 });
@@ -45,7 +46,7 @@ function run(kind, workload, index) {
   } else {
     const file = path.join(scratch, `sfprof-${workload}-${index}.pprof`);
     args = ['-r', preload, files[workload]];
-    Object.assign(env, { SFPROF_OUTPUT: file, SFPROF_INTERVAL: values.interval, SFPROF_TIMER: values.engine, SFPROF_QUIET: '1' });
+    Object.assign(env, { SFPROF_OUTPUT: file, SFPROF_INTERVAL: values.interval, SFPROF_TIMER: values.engine, SFPROF_INLINES: values.inlines, SFPROF_QUIET: '1' });
     output = () => file;
   }
   const result = spawnSync(process.execPath, args, { cwd: root, env, encoding: 'utf8' });
@@ -148,13 +149,13 @@ fs.rmSync(scratch, { recursive: true, force: true });
 
 if (values.write) {
   const date = new Date().toISOString().slice(0, 10);
-  const base = path.join(root, 'bench', 'results', `${date}-names`);
-  const meta = { node: process.version, cpu: os.cpus()[0]?.model, interval: values.interval, engine: values.engine, seconds: Number(values.seconds), runs };
+  const base = path.join(root, 'bench', 'results', `${date}-names${values.inlines === '0' ? '-no-inlines' : ''}`);
+  const meta = { node: process.version, cpu: os.cpus()[0]?.model, interval: values.interval, engine: values.engine, inlines: values.inlines !== '0', seconds: Number(values.seconds), runs };
   fs.writeFileSync(`${base}.json`, JSON.stringify({ meta, results }, null, 2) + '\n');
   const lines = [
     `# Names against V8's profiler (${date})`,
     '',
-    `\`node bench/names.mjs --runs ${runs} --seconds ${values.seconds} --interval ${values.interval} --write\`, Node ${process.version}, ${meta.cpu}, engine ${values.engine}.`,
+    `\`node bench/names.mjs --runs ${runs} --seconds ${values.seconds} --interval ${values.interval}${values.inlines === '0' ? ' --inlines 0' : ''} --write\`, Node ${process.version}, ${meta.cpu}, engine ${values.engine}${values.inlines === '0' ? ', inlined frames off (the baseline)' : ''}.`,
     'Shares are of the samples in JS functions (GC, program and idle apart: V8 samples wall time, sfprof CPU time).',
     'Self overlap: Σ min over functions of the two self-time shares (builtins and native code charged to their JS caller);',
     "inclusive gap: the largest difference in inclusive share among V8's 10 hottest functions.",

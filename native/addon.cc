@@ -190,6 +190,12 @@ Napi::Value ResumeTimer(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Tests only: makes the watcher's handler check skip, as while it runs (test/e2e/signal-setups).
+Napi::Value HoldHandlerCheckForTests(const Napi::CallbackInfo& info) {
+  Session::Get().HoldHandlerCheckForTests(info.Length() >= 1 && info[0].ToBoolean().Value());
+  return info.Env().Undefined();
+}
+
 Napi::Object BuildStats(Napi::Env env) {
   Session& session = Session::Get();
   ProcessCounters& process = GetProcessCounters();
@@ -214,6 +220,7 @@ Napi::Object BuildStats(Napi::Env env) {
     set("samplesRecorded", static_cast<double>(totals.samples_recorded));
     set("droppedRingFull", static_cast<double>(totals.dropped_ring_full));
     set("droppedBusy", static_cast<double>(totals.dropped_busy));
+    set("droppedQueueFull", static_cast<double>(totals.dropped_queue_full));
     set("truncated", static_cast<double>(totals.truncated));
     set("threads", static_cast<double>(totals.threads));
     set("sampledThreadsCpuNs", totals.thread_cpu_ns);
@@ -401,6 +408,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("detachThread", Napi::Function::New(env, DetachThread, "detachThread"));
   exports.Set("nameThread", Napi::Function::New(env, NameThread, "nameThread"));
   exports.Set("sessionRunning", Napi::Function::New(env, SessionRunning, "sessionRunning"));
+  exports.Set("holdHandlerCheckForTests", Napi::Function::New(env, HoldHandlerCheckForTests, "holdHandlerCheckForTests"));
   v8::Isolate* isolate = CurrentIsolate();
   bool first_load;
   {

@@ -18,10 +18,16 @@ void AppendFor(v8::Isolate* isolate, CodeEvent&& event) {
   if (found != g_logs->end()) found->second->Append(std::move(event));
 }
 
-// Positions collected between CODE_START_LINE_INFO_RECORDING and CODE_END_LINE_INFO_RECORDING.
+// Positions collected between CODE_START_LINE_INFO_RECORDING and CODE_END_LINE_INFO_RECORDING. V8
+// sends the three kinds from one call on one thread (JitLogger::CodeLinePosInfoRecordEvent), so the
+// recording in progress is the thread's own. Kept per thread rather than allocated per recording
+// and handed through user_data: a start without its end (a recording V8 abandons, a listener
+// removed in between) would leak that allocation; here the next start simply begins afresh.
 struct PendingPositions {
   std::vector<uint32_t> pairs;
+  bool recording = false;
 };
+thread_local PendingPositions t_pending;
 
 CodeEvent FromV8(const v8::JitCodeEvent* event, CodeEventType type) {
   CodeEvent logged;
@@ -50,24 +56,22 @@ void OnJitCodeEvent(const v8::JitCodeEvent* event) {
       break;
     }
     case v8::JitCodeEvent::CODE_START_LINE_INFO_RECORDING:
-      // V8 hands user_data back on the following events of this recording.
-      const_cast<v8::JitCodeEvent*>(event)->user_data = new PendingPositions();
+      t_pending.pairs.clear();
+      t_pending.recording = true;
       break;
-    case v8::JitCodeEvent::CODE_ADD_LINE_POS_INFO: {
-      auto* pending = static_cast<PendingPositions*>(event->user_data);
-      if (pending != nullptr) {
-        pending->pairs.push_back(static_cast<uint32_t>(event->line_info.offset));
-        pending->pairs.push_back(static_cast<uint32_t>(event->line_info.pos));
+    case v8::JitCodeEvent::CODE_ADD_LINE_POS_INFO:
+      if (t_pending.recording) {
+        t_pending.pairs.push_back(static_cast<uint32_t>(event->line_info.offset));
+        t_pending.pairs.push_back(static_cast<uint32_t>(event->line_info.pos));
       }
       break;
-    }
     case v8::JitCodeEvent::CODE_END_LINE_INFO_RECORDING: {
-      auto* pending = static_cast<PendingPositions*>(event->user_data);
-      if (pending == nullptr) break;
+      if (!t_pending.recording) break;
+      t_pending.recording = false;
       CodeEvent positions = FromV8(event, CodeEventType::kLinePositions);
       positions.size = 0;
-      positions.positions = std::move(pending->pairs);
-      delete pending;
+      positions.positions = std::move(t_pending.pairs);
+      t_pending.pairs = std::vector<uint32_t>();
       AppendFor(isolate, std::move(positions));
       break;
     }

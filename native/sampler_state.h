@@ -27,6 +27,9 @@ constexpr size_t kHandlerBuckets = 8193;
 struct ThreadSampler {
   // ---- immutable while the TLS pointer is set ----
   v8::Isolate* isolate = nullptr;
+  // The session this sampler belongs to: the handler samples only while it is the running one
+  // (RunningSession), so a worker kept across stop()/start() is never sampled into a stale ring.
+  uint64_t session = 0;
   SampleRing ring;
   // Read by the drain to stamp samples; incremented by code-event listeners (any thread).
   const std::atomic<uint64_t>* code_seq = nullptr;
@@ -36,6 +39,8 @@ struct ThreadSampler {
   std::atomic<uint64_t> dropped_ring_full{0};
   std::atomic<uint64_t> truncated{0};
   std::atomic<uint64_t> dropped_busy{0};  // signal arrived while sampling was paused on this thread
+  // perf: the kernel could not queue the real-time signal (RLIMIT_SIGPENDING) and sent SIGIO instead
+  std::atomic<uint64_t> dropped_queue_full{0};
   std::atomic<uint32_t> handler_time[kHandlerBuckets] = {};
 
   // ---- written by the owner thread outside signal context, read by the handler ----
@@ -44,11 +49,11 @@ struct ThreadSampler {
   // ---- per-thread engines: set by AttachThread before the timer runs, cleared by DetachThread ----
   // The engine's own weight for each sample (timer.h), called by the handler in signal context;
   // null when the engine cannot say (itimer): the sample's weight is then 0, "unknown".
-  uint64_t (*sample_weight_ns)(ThreadSampler* sampler) = nullptr;
+  uint64_t (*sample_weight_ns)(ThreadSampler* sampler, const siginfo_t* info) = nullptr;
   uint64_t interval_ns = 0;
   int perf_fd = -1;                 // perf: the task-clock event (read for weights)
 #if defined(__linux__)
-  timer_t cpu_timer{};              // thread-cpu: the POSIX timer (overruns for weights)
+  timer_t cpu_timer{};              // thread-cpu: the POSIX timer; its signals carry this sampler
 #endif
   bool has_cpu_timer = false;
   uint64_t first_period_ns = 0;     // the random first expiry, at most one interval
@@ -64,7 +69,9 @@ struct ProcessCounters {
   std::atomic<uint64_t> forwarded{0};       // not ours: handed to the previous handler
   std::atomic<uint64_t> foreign_ignored{0}; // not ours, and the previous disposition was default/ignore
   std::atomic<uint64_t> forward_loops{0};   // not ours, arrived while already forwarding: dropped
-  std::atomic<uint64_t> after_stop{0};      // per-thread timer signals that arrived after the thread stopped
+  // per-thread timer signals that arrived after the thread stopped, or from a timer that is not the
+  // thread's current one (an earlier session's, still in flight)
+  std::atomic<uint64_t> after_stop{0};
 
   void Reset() {
     timer_signals.store(0);
@@ -82,9 +89,10 @@ struct PreviousAction {
   bool valid = false;
 };
 
-// The real-time signal of the per-thread engines, or 0. Written while our handler for it is not
-// installed; the handler tells it from SIGPROF by number.
-std::atomic<int>& RealtimeSignal();
+// The id of the running session, 0 when none runs. Set by Session::Start before any timer is armed,
+// cleared by Stop after every timer is quiet; the handler samples a thread only when its sampler's
+// `session` equals it.
+std::atomic<uint64_t>& RunningSession();
 
 // ---- implemented in signal_handler.cc ----
 
@@ -99,7 +107,7 @@ ThreadSampler* CurrentThreadSampler();
 ProcessCounters& GetProcessCounters();
 // Where the handler records the signals counted in non_js_thread (other_threads.h reads it).
 OtherThreadRing& GetOtherThreadRing();
-// The previous disposition of SIGPROF or of the real-time signal.
+// The previous disposition of SIGPROF, SIGIO or the real-time signal.
 PreviousAction& GetPreviousAction(int signo);
 
 }  // namespace sfprof

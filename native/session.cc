@@ -1,5 +1,5 @@
-// See session.h. The lifecycle of a session; the process's exit and fork hooks are in
-// session_process.cc. Order matters throughout: a timer signal must never find our handler gone.
+// See session.h. The lifecycle of a session; workers joining and leaving it are in
+// session_workers.cc, the process's exit and fork hooks in session_process.cc. Order matters throughout: a timer signal must never find our handler gone.
 #include "session.h"
 
 #include <time.h>
@@ -33,7 +33,6 @@ bool Session::PickSignal(const TimerEngine& engine, Failure* failure) {
     return Fail(failure, failure_code::kEngineRefused,
                 "no free real-time signal for the " + options_.engine + " timer engine");
   }
-  RealtimeSignal().store(signal_);
   return true;
 }
 
@@ -83,6 +82,9 @@ bool Session::Start(v8::Isolate* isolate, const SamplerOptions& options, Failure
   }
   GetProcessCounters().Reset();
   ResetOtherThreads();
+  // perf: when the kernel cannot queue the real-time signal (RLIMIT_SIGPENDING) it sends SIGIO, which
+  // would end the process. Ours counts it, and stays installed like the real-time signal's.
+  if (options.engine == "perf" && !io_chain_.Install(SIGIO, false, failure)) return false;
   if (!chain_.Install(signal_, options.allow_v8_profiler, failure)) return false;
 
   ThreadEntry* main = entry.get();
@@ -92,6 +94,8 @@ bool Session::Start(v8::Isolate* isolate, const SamplerOptions& options, Failure
     ThreadRegistry::Lock lock(&registry_);
     session_++;
     main->session = session_;
+    // Before any timer of this session runs: the handler samples only this session's threads.
+    RunningSession().store(session_);
     registry_.Add(std::move(entry));
     main_entry_ = main;
     engine_ = engine;
@@ -153,6 +157,7 @@ void Session::UndoStart(bool timer_armed) {
     if (main->engine->per_thread()) main->engine->DetachThread(main->sampler.get());
     else main->engine->Disarm();
   }
+  RunningSession().store(0);
   chain_.Restore();
   CodeEventLog::Disable(owner_);
   CodeEventLog::Unregister(owner_, main->log.get());
@@ -200,6 +205,8 @@ void Session::Stop() {
       entry->log->Close();
     }
   }
+  // Every timer is quiet: a signal still in flight is counted from here on, never sampled.
+  RunningSession().store(0);
   chain_.Restore();
   CodeEventLog::Disable(owner_);
 }
@@ -221,76 +228,6 @@ void Session::Release() {
   }
   main_entry_ = nullptr;
   owner_ = nullptr;
-}
-
-bool Session::AttachThread(v8::Isolate* isolate, int thread_id, Failure* failure) {
-  if (forked_child_.load()) {
-    return Fail(failure, failure_code::kForkedChild, "sfprof cannot run in a forked child that did not exec");
-  }
-  // All of it with the registry locked, so Stop() cannot slip in between the check and the timer:
-  // a timer armed after the handler was restored would kill the process with its first signal.
-  ThreadRegistry::Lock lock(&registry_);
-  if (!running_.load()) {
-    return Fail(failure, failure_code::kNoSession,
-                "no sfprof session is running in this process; start one on the main thread first");
-  }
-  if (isolate == owner_) {
-    return Fail(failure, failure_code::kAlreadyAttached, "the main thread is sampled by start() itself");
-  }
-  if (registry_.Find(isolate) != nullptr) {
-    return Fail(failure, failure_code::kAlreadyAttached, "this thread is already being sampled");
-  }
-  std::unique_ptr<ThreadEntry> entry =
-      NewThreadEntry(isolate, thread_id, session_, options_.ring_slots, options_.max_frames);
-  if (!entry) return Fail(failure, failure_code::kOutOfResources, "could not allocate the sample ring");
-  ThreadEntry* added = entry.get();
-  added->engine = engine_;
-  StartThreadClock(added);
-  registry_.Add(std::move(entry));
-  CodeEventLog::Enable(isolate, added->log.get());
-  SetCurrentThreadSampler(added->sampler.get());
-  if (added->engine->per_thread()) {
-    if (!ArmTimer(added->engine.get(), added->sampler.get(), failure)) {
-      added->sampler->paused.store(true, std::memory_order_release);
-      SetCurrentThreadSampler(nullptr);
-      CodeEventLog::Disable(isolate);
-      CodeEventLog::Unregister(isolate, added->log.get());
-      registry_.Remove(added);
-      return false;
-    }
-    added->timer_attached = true;
-  }
-  StartGcCauses(added, options_.gc_cause, options_.max_frames);
-  return true;
-}
-
-void Session::DetachThread(v8::Isolate* isolate) {
-  if (forked_child_.load()) return;
-  ThreadRegistry::Lock lock(&registry_);
-  ThreadEntry* entry = registry_.Find(isolate);
-  if (entry == nullptr || entry == main_entry_) return;
-  // On the worker's own thread: nothing interrupts this but our handler, which sees `paused` or a
-  // null TLS pointer from here on, so the descriptor or timer can go.
-  entry->sampler->paused.store(true, std::memory_order_release);
-  SetCurrentThreadSampler(nullptr);
-  StopGcCauses(entry);
-  CodeEventLog::Disable(isolate);
-  StopThreadClock(entry);
-  if (entry->timer_attached) entry->engine->DetachThread(entry->sampler.get());
-  entry->timer_attached = false;
-  entry->finished = true;
-  if (!running_.load() || entry->session != session_) {
-    // Nobody will drain it.
-    CodeEventLog::Unregister(isolate, entry->log.get());
-    registry_.Remove(entry);
-  }
-}
-
-void Session::NameThread(v8::Isolate* isolate, const std::string& name) {
-  if (forked_child_.load()) return;
-  ThreadRegistry::Lock lock(&registry_);
-  ThreadEntry* entry = registry_.Find(isolate);
-  if (entry != nullptr) entry->name = name;
 }
 
 void Session::Drain(std::vector<DrainedThread>* out) {
@@ -320,11 +257,14 @@ void Session::PauseTimer() {
 }
 
 void Session::ResumeTimer() {
-  EnsureHandler();
-  if (!timer_paused_) return;
+  if (!running_.load()) return;
+  // Not EnsureHandler: the watcher may be inside Ensure, having seen our handler just before libuv
+  // put the default back; the timer's next tick would then end the process.
+  const bool handler_ready = chain_.EnsureBeforeArming();
+  if (!timer_paused_ || !handler_ready) return;
   timer_paused_ = false;
   std::string ignored;
-  if (running_.load()) engine_->Arm(options_.interval_us, &ignored);
+  engine_->Arm(options_.interval_us, &ignored);
 }
 
 bool Session::AnyRingHalfFull() {

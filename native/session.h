@@ -60,7 +60,8 @@ class Session {
   void Release();
 
   // A worker's JS thread: samples it into the running session (its own ring, code log and, for
-  // per-thread engines, timer). Fails when no session runs or the thread is already attached.
+  // per-thread engines, timer). Fails when no session runs or the thread is already attached to
+  // it; an attachment to an earlier session (a worker kept across stop()/start()) is replaced.
   bool AttachThread(v8::Isolate* isolate, int thread_id, Failure* failure);
   // That worker's thread (explicitly, or its environment teardown): stops sampling it. What it
   // sampled stays for the main thread's next drain.
@@ -81,6 +82,8 @@ class Session {
   // Resume reinstalls our handler and re-arms.
   void PauseTimer();
   void ResumeTimer();
+  // Tests only: the watcher's handler check skips, as while it is inside it (see ResumeTimer).
+  void HoldHandlerCheckForTests(bool hold) { chain_.HoldEnsureForTests(hold); }
 
   // ---- for the ring watcher ----
   // Without waiting on the registry: false when it is held.
@@ -116,6 +119,9 @@ class Session {
   void UndoStart(bool timer_armed);
   // Stops the per-thread timer of an entry and keeps the handler from sampling it. Registry locked.
   static void QuietEntry(ThreadEntry* entry);
+  // On `entry`'s own thread, registry locked: stops sampling it and removes it, undrained (a worker
+  // attaching again after its session ended).
+  void ForgetStaleEntry(ThreadEntry* entry);
   static void RegisterProcessHooks();
   DrainScope Scope() const;
 
@@ -138,6 +144,7 @@ class Session {
   ThreadEntry* main_entry_ = nullptr;
 
   SignalChain chain_;
+  SignalChain io_chain_;  // SIGIO, for the perf engine (see Start)
   RingWatcher watcher_;
   // A forked child never locks the registry (the parent may have held it at fork): forked_child_ is
   // checked first.

@@ -19,19 +19,31 @@ extern "C" __attribute__((visibility("default"))) const char sfprof_signal_handl
 
 namespace {
 
-bool IsDefaultOrIgnore(const struct sigaction& action) {
-  return !(action.sa_flags & SA_SIGINFO) &&
-         (action.sa_handler == SIG_DFL || action.sa_handler == SIG_IGN);
-}
+// Whatever the flags say: sa_handler and sa_sigaction share their storage, so SIG_DFL or SIG_IGN
+// installed with SA_SIGINFO reads as a handler at address 0 or 1.
+bool IsDefault(const struct sigaction& action) { return action.sa_handler == SIG_DFL; }
+bool IsIgnore(const struct sigaction& action) { return action.sa_handler == SIG_IGN; }
+bool IsDefaultOrIgnore(const struct sigaction& action) { return IsDefault(action) || IsIgnore(action); }
 
 bool IsOurHandler(const struct sigaction& action) {
   return (action.sa_flags & SA_SIGINFO) && action.sa_sigaction == HandleTimerSignal;
 }
 
 void* HandlerAddress(const struct sigaction& action) {
+  if (IsDefaultOrIgnore(action)) return nullptr;
   if (action.sa_flags & SA_SIGINFO) return reinterpret_cast<void*>(action.sa_sigaction);
-  if (action.sa_handler == SIG_DFL || action.sa_handler == SIG_IGN) return nullptr;
   return reinterpret_cast<void*>(action.sa_handler);
+}
+
+struct sigaction OurAction() {
+  struct sigaction ours;
+  memset(&ours, 0, sizeof(ours));
+  ours.sa_sigaction = HandleTimerSignal;
+  // SA_RESTART: without it a sample during a slow read surfaced EINTR in fs.readSync.
+  // SA_ONSTACK: run on the thread's alternate stack when it has one (Node installs one).
+  ours.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+  sigemptyset(&ours.sa_mask);
+  return ours;
 }
 
 // Returns the path of the shared object that installed `action` if it is another copy of sfprof.
@@ -71,10 +83,7 @@ int SignalChain::PickRealtimeSignal() {
   for (int signo = SIGRTMIN + 6; signo <= SIGRTMAX - 2; ++signo) {
     struct sigaction current;
     if (sigaction(signo, nullptr, &current) != 0) continue;
-    if (IsOurHandler(current) || IsDefaultOrIgnore(current)) {
-      if (!(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_IGN) continue;
-      return signo;
-    }
+    if (IsOurHandler(current) || IsDefault(current)) return signo;
   }
 #endif
   return 0;
@@ -110,13 +119,7 @@ bool SignalChain::InstallCurrent(Failure* failure) {
     GetPreviousAction(signo).action = current;
     GetPreviousAction(signo).valid = true;
   }
-  struct sigaction ours;
-  memset(&ours, 0, sizeof(ours));
-  ours.sa_sigaction = HandleTimerSignal;
-  // SA_RESTART: without it a sample during a slow read surfaced EINTR in fs.readSync.
-  // SA_ONSTACK: run on the thread's alternate stack when it has one (Node installs one).
-  ours.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
-  sigemptyset(&ours.sa_mask);
+  const struct sigaction ours = OurAction();
   if (sigaction(signo, &ours, nullptr) != 0) {
     return Fail(failure, failure_code::kSignalFailed,
                 "sigaction(" + signal_name + ") install failed: " + strerror(errno));
@@ -129,10 +132,11 @@ void SignalChain::Restore() {
   if (!installed_) return;
   installed_ = false;
   const int signo = signo_;
-  // The real-time signal keeps our handler. A perf overflow can still send one after its event was
-  // disabled or closed (the kernel delivers it from deferred work), and under the default
+  // The real-time signal and SIGIO keep our handler. A perf overflow can still send one after its
+  // event was disabled or closed (the kernel delivers it from deferred work), and under the default
   // disposition that signal would terminate the process. Our handler, with no sampler on the
-  // thread, counts it and returns. The signal was unused when we picked it.
+  // thread, counts it (or hands a SIGIO to the previous handler) and returns. The real-time signal
+  // was unused when we picked it.
   if (signo != SIGPROF) return;
   struct sigaction current;
   if (sigaction(signo, nullptr, &current) != 0 || !IsOurHandler(current)) {
@@ -140,7 +144,7 @@ void SignalChain::Restore() {
     return;
   }
   const struct sigaction& previous = GetPreviousAction(signo).action;
-  if (!(previous.sa_flags & SA_SIGINFO) && previous.sa_handler == SIG_DFL) {
+  if (IsDefault(previous)) {
     // A signal still pending from the stopped timer would terminate the process under the default
     // disposition (for SIGPROF and real-time signals alike). Ignoring the signal discards pending
     // instances (POSIX) first.
@@ -151,6 +155,22 @@ void SignalChain::Restore() {
     sigaction(signo, &ignore, nullptr);
   }
   sigaction(signo, &previous, nullptr);
+}
+
+bool SignalChain::EnsureBeforeArming() {
+  struct sigaction current;
+  if (sigaction(signo_, nullptr, &current) != 0) return false;
+  if (IsOurHandler(current)) return true;
+  if (!IsDefaultOrIgnore(current)) {
+    displaced_++;
+    return true;  // a live handler: a tick reaches it, and it does not kill
+  }
+  // The previous disposition stays as Install recorded it: the watcher may be writing it (Ensure),
+  // and the disposition found here is the default anyway, which ForwardToPrevious never calls.
+  const struct sigaction ours = OurAction();
+  if (sigaction(signo_, &ours, nullptr) != 0) return false;
+  reinstalls_++;
+  return true;
 }
 
 void SignalChain::Ensure() {

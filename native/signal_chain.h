@@ -35,6 +35,12 @@ class SignalChain {
   // default or ignore (the next tick would kill the app). A live foreign handler is left alone
   // (counted): it may forward to us, and replacing it could make two handlers loop.
   void Ensure();
+  // The JS thread, just before it arms the timer: like Ensure, but never skipped because the watcher
+  // is inside Ensure (it may have looked before the disposition went back to the default). False
+  // when the disposition could not be read or set: the timer must then stay disarmed.
+  bool EnsureBeforeArming();
+  // Tests only: makes Ensure skip, as while the watcher is inside it.
+  void HoldEnsureForTests(bool hold) { ensuring_.store(hold); }
 
   uint64_t reinstalls() const { return reinstalls_.load(); }
   uint64_t displaced() const { return displaced_.load(); }

@@ -18,6 +18,20 @@
 // published by a release store of its sequence; when full, counted as dropped instead. So every such
 // signal is a record or a drop, and the drain (other_threads.h) names the thread and the function.
 //
+// Which signals are samples (every other outcome is counted, see ProcessCounters and ThreadSampler):
+// - A timer signal is sampled only on a thread whose sampler belongs to the running session
+//   (ThreadSampler::session == RunningSession()). A worker kept across stop()/start() still points at
+//   its old sampler until it attaches again: its signals count as landing on an unsampled thread.
+// - A real-time signal must come from the thread's own current timer: a perf signal carries the
+//   event's descriptor (si_fd == perf_fd), a thread-cpu signal its sampler (si_value). One still in
+//   flight from an earlier session's timer counts as after-stop, never as a sample: it could
+//   otherwise nest inside the SIGPROF handler of a later itimer session, two writers on one ring.
+// - SIGIO with SI_KERNEL on a thread sampled by perf is the kernel's fallback when it cannot queue
+//   the real-time signal (RLIMIT_SIGPENDING is per user): a lost sample, counted; it would end the
+//   process under the default disposition. A real previous SIGIO handler still gets it.
+// - A previous disposition of SIG_DFL or SIG_IGN is never called, with or without SA_SIGINFO (the
+//   handler slots share their storage, so SIG_IGN with SA_SIGINFO reads as address 1).
+//
 // The GC cause callbacks (gc_cause.h) hand nothing to this handler and read nothing it writes: their
 // own ring has the JS thread as its one writer. A signal that interrupts one samples the same stack.
 #include <errno.h>
@@ -39,8 +53,19 @@ namespace {
 ProcessCounters g_counters;
 OtherThreadRing g_other_threads;  // static storage: constant-initialised, never freed
 PreviousAction g_previous_prof;
+PreviousAction g_previous_io;
 PreviousAction g_previous_realtime;
-std::atomic<int> g_realtime_signal{0};
+std::atomic<uint64_t> g_running_session{0};
+
+// Signal-safe: the disposition we replaced for `signo`.
+inline const PreviousAction& PreviousFor(int signo) {
+  return signo == SIGPROF ? g_previous_prof : signo == SIGIO ? g_previous_io : g_previous_realtime;
+}
+
+// Signal-safe: SIG_DFL or SIG_IGN, whatever the flags say.
+inline bool IsDefaultOrIgnore(const struct sigaction& action) {
+  return action.sa_handler == SIG_DFL || action.sa_handler == SIG_IGN;
+}
 
 // Signal-safe: vDSO clock read.
 inline uint64_t MonotonicNs() {
@@ -74,38 +99,59 @@ void ForwardToPrevious(int signo, siginfo_t* info, void* ucontext) {
     g_counters.forward_loops.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  const PreviousAction& previous = signo == SIGPROF ? g_previous_prof : g_previous_realtime;
-  if (!previous.valid) {
+  const PreviousAction& previous = PreviousFor(signo);
+  if (!previous.valid || IsDefaultOrIgnore(previous.action)) {
+    // Default (terminate) or ignore: a stray signal that is not from our timer must not kill a
+    // profiled app, so it is counted and ignored.
     g_counters.foreign_ignored.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   const struct sigaction& action = previous.action;
-  if (action.sa_flags & SA_SIGINFO) {
-    if (action.sa_sigaction != nullptr) {
-      g_counters.forwarded.fetch_add(1, std::memory_order_relaxed);
-      StoreForwarding(true);
-      action.sa_sigaction(signo, info, ucontext);
-      StoreForwarding(false);
-      return;
-    }
-  } else if (action.sa_handler != SIG_DFL && action.sa_handler != SIG_IGN &&
-             action.sa_handler != nullptr) {
-    g_counters.forwarded.fetch_add(1, std::memory_order_relaxed);
-    StoreForwarding(true);
-    action.sa_handler(signo);
-    StoreForwarding(false);
+  g_counters.forwarded.fetch_add(1, std::memory_order_relaxed);
+  StoreForwarding(true);
+  if (action.sa_flags & SA_SIGINFO) action.sa_sigaction(signo, info, ucontext);
+  else action.sa_handler(signo);
+  StoreForwarding(false);
+}
+
+// Signal-safe: true when a real-time signal comes from this thread's current timer (see the header).
+inline bool FromCurrentTimer(const ThreadSampler* sampler, const siginfo_t* info) {
+#if defined(__linux__)
+  if (info->si_code == POLL_IN) return sampler->perf_fd >= 0 && info->si_fd == sampler->perf_fd;
+  if (info->si_code == SI_TIMER) return sampler->has_cpu_timer && info->si_value.sival_ptr == sampler;
+#endif
+  (void)sampler;
+  (void)info;
+  return false;
+}
+
+// Signal-safe: SIGIO. With SI_KERNEL on a thread perf samples, the kernel could not queue our
+// real-time signal: a lost sample. Anything else belongs to whoever handled SIGIO before us.
+void HandleIo(int signo, siginfo_t* info, void* ucontext) {
+  ThreadSampler* sampler = LoadThreadSampler();
+#if defined(__linux__)
+  const bool ours = info != nullptr && info->si_code == SI_KERNEL && sampler != nullptr &&
+                    sampler->perf_fd >= 0 && sampler->session == g_running_session.load(std::memory_order_relaxed);
+#else
+  const bool ours = false;  // no perf engine
+#endif
+  if (!ours) {
+    ForwardToPrevious(signo, info, ucontext);
     return;
   }
-  // The previous disposition was default (terminate) or ignore. A stray signal that is not from our
-  // timer must not kill a profiled app, so it is counted and ignored.
-  g_counters.foreign_ignored.fetch_add(1, std::memory_order_relaxed);
+  sampler->dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
+  // The engine's bookkeeping as for a sample (the first signal sets the steady period).
+  if (sampler->sample_weight_ns != nullptr) sampler->sample_weight_ns(sampler, info);
+  // The app's own O_ASYNC descriptors send this same siginfo: a real SIGIO handler still gets it.
+  const PreviousAction& previous = PreviousFor(signo);
+  if (previous.valid && !IsDefaultOrIgnore(previous.action)) ForwardToPrevious(signo, info, ucontext);
 }
 
 // Signal-safe: one sample into the calling thread's ring.
-void TakeSample(ThreadSampler* sampler, void* ucontext) {
+void TakeSample(ThreadSampler* sampler, const siginfo_t* info, void* ucontext) {
   const uint64_t started = MonotonicNs();
   // The engine's weight (timer.h): the handler knows no engine.
-  const uint64_t weight_ns = sampler->sample_weight_ns != nullptr ? sampler->sample_weight_ns(sampler) : 0;
+  const uint64_t weight_ns = sampler->sample_weight_ns != nullptr ? sampler->sample_weight_ns(sampler, info) : 0;
   SampleHeader* slot = sampler->ring.BeginWrite();
   if (slot == nullptr) {
     sampler->dropped_ring_full.fetch_add(1, std::memory_order_relaxed);
@@ -117,17 +163,20 @@ void TakeSample(ThreadSampler* sampler, void* ucontext) {
   // profiler resolves the pc separately), so without it optimized leaf functions would vanish.
   void** frames = sampler->ring.FramesOf(slot);
   frames[0] = registers.pc;
-  v8::SampleInfo info{};
-  const size_t limit = sampler->ring.max_frames() - 1;
-  sampler->isolate->GetStackSample(registers, frames + 1, limit, &info);
+  // The slot holds the pc, maxFrames frames and one more: a walk that fills that last one was
+  // deeper than maxFrames (truncated); one of exactly maxFrames frames is whole.
+  v8::SampleInfo walk{};
+  const size_t limit = sampler->ring.max_frames() - 2;
+  sampler->isolate->GetStackSample(registers, frames + 1, limit + 1, &walk);
+  const bool truncated = walk.frames_count > limit;
   slot->timestamp_ns = started;
   slot->code_seq = sampler->code_seq->load(std::memory_order_acquire);
-  slot->vm_state = static_cast<uint32_t>(info.vm_state);
-  slot->frame_count = static_cast<uint32_t>(info.frames_count + 1);
+  slot->vm_state = static_cast<uint32_t>(walk.vm_state);
+  slot->frame_count = static_cast<uint32_t>((truncated ? limit : walk.frames_count) + 1);
   slot->flags = 0;
   const uint64_t weight_us = (weight_ns + 500) / 1000;
   slot->weight_us = weight_us > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(weight_us);
-  if (info.frames_count >= limit) {
+  if (truncated) {
     slot->flags |= kSampleTruncated;
     sampler->truncated.fetch_add(1, std::memory_order_relaxed);
   }
@@ -152,6 +201,11 @@ void RecordOtherThread(void* ucontext) {
 // Signal-safe entry point; see the file header.
 void HandleTimerSignal(int signo, siginfo_t* info, void* ucontext) {
   const int saved_errno = errno;
+  if (signo == SIGIO) {
+    HandleIo(signo, info, ucontext);
+    errno = saved_errno;
+    return;
+  }
   if (!IsTimerSignal(signo, info)) {
     ForwardToPrevious(signo, info, ucontext);
     errno = saved_errno;
@@ -159,23 +213,31 @@ void HandleTimerSignal(int signo, siginfo_t* info, void* ucontext) {
   }
   g_counters.timer_signals.fetch_add(1, std::memory_order_relaxed);
   ThreadSampler* sampler = LoadThreadSampler();
-  if (sampler == nullptr && signo != SIGPROF) {
+  const bool per_thread_signal = signo != SIGPROF;
+  if (sampler != nullptr && sampler->session != g_running_session.load(std::memory_order_relaxed)) {
+    sampler = nullptr;  // an earlier session's sampler: this thread is not sampled now
+  }
+  if (sampler == nullptr && per_thread_signal) {
     // A per-thread timer's signal still queued when the thread stopped sampling.
     g_counters.after_stop.fetch_add(1, std::memory_order_relaxed);
   } else if (sampler == nullptr) {
     g_counters.non_js_thread.fetch_add(1, std::memory_order_relaxed);
     RecordOtherThread(ucontext);
+  } else if (per_thread_signal && !FromCurrentTimer(sampler, info)) {
+    g_counters.after_stop.fetch_add(1, std::memory_order_relaxed);
   } else if (sampler->paused.load(std::memory_order_acquire)) {
     sampler->dropped_busy.fetch_add(1, std::memory_order_relaxed);
   } else {
-    TakeSample(sampler, ucontext);
+    TakeSample(sampler, info, ucontext);
   }
   errno = saved_errno;
 }
 
-// Outside signal context (the owner thread). The signal fence orders the store against a handler
-// that interrupts this same thread.
+// Outside signal context (the owner thread). The signal fences order the store against a handler
+// that interrupts this same thread: the sampler's fields are written before it is published, and
+// nothing after a clear touches what the handler might still read.
 void SetCurrentThreadSampler(ThreadSampler* sampler) {
+  std::atomic_signal_fence(std::memory_order_seq_cst);
   StoreThreadSampler(sampler);
   std::atomic_signal_fence(std::memory_order_seq_cst);
 }
@@ -185,7 +247,7 @@ ThreadSampler* CurrentThreadSampler() { return LoadThreadSampler(); }
 bool PrepareThreadSlots() { return CreateThreadSlots(); }
 ProcessCounters& GetProcessCounters() { return g_counters; }
 OtherThreadRing& GetOtherThreadRing() { return g_other_threads; }
-PreviousAction& GetPreviousAction(int signo) { return signo == SIGPROF ? g_previous_prof : g_previous_realtime; }
-std::atomic<int>& RealtimeSignal() { return g_realtime_signal; }
+PreviousAction& GetPreviousAction(int signo) { return const_cast<PreviousAction&>(PreviousFor(signo)); }
+std::atomic<uint64_t>& RunningSession() { return g_running_session; }
 
 }  // namespace sfprof

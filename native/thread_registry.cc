@@ -19,6 +19,7 @@ void AddThreadCounters(const ThreadEntry& entry, ThreadTotals* totals) {
   totals->samples_recorded += sampler.samples_recorded.load();
   totals->dropped_ring_full += sampler.dropped_ring_full.load();
   totals->dropped_busy += sampler.dropped_busy.load();
+  totals->dropped_queue_full += sampler.dropped_queue_full.load();
   totals->truncated += sampler.truncated.load();
   for (size_t i = 0; i < kHandlerBuckets; ++i) totals->handler_time[i] += sampler.handler_time[i].load();
 }
@@ -32,10 +33,12 @@ std::unique_ptr<ThreadEntry> NewThreadEntry(v8::Isolate* isolate, int thread_id,
   entry->thread_id = thread_id;
   entry->session = session;
   entry->sampler = std::make_unique<ThreadSampler>();
-  // One extra slot per sample for the interrupted pc (frame 0).
-  if (!entry->sampler->ring.Init(ring_slots, max_frames + 1)) return nullptr;
+  // Two extra frames per sample: the interrupted pc (frame 0), and one past max_frames that tells a
+  // stack of exactly max_frames from a deeper one (signal_handler.cc).
+  if (!entry->sampler->ring.Init(ring_slots, max_frames + 2)) return nullptr;
   entry->log = std::make_unique<CodeEventLog>();
   entry->sampler->isolate = isolate;
+  entry->sampler->session = session;
   entry->sampler->code_seq = entry->log->sequence();
   return entry;
 }

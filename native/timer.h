@@ -19,6 +19,8 @@
 #ifndef SFPROF_TIMER_H_
 #define SFPROF_TIMER_H_
 
+#include <signal.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -55,8 +57,8 @@ std::unique_ptr<TimerEngine> CreateThreadCpuEngine();
 
 #if defined(__linux__)
 // Signal context (timer_linux_weight.cc): the per-thread Linux engines' sample weights, in ns.
-uint64_t PerfSampleWeightNs(ThreadSampler* sampler);
-uint64_t ThreadCpuSampleWeightNs(ThreadSampler* sampler);
+uint64_t PerfSampleWeightNs(ThreadSampler* sampler, const siginfo_t* info);
+uint64_t ThreadCpuSampleWeightNs(ThreadSampler* sampler, const siginfo_t* info);
 #endif
 
 }  // namespace sfprof

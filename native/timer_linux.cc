@@ -132,6 +132,8 @@ class ThreadCpuEngine : public TimerEngine {
     event.sigev_notify = SIGEV_THREAD_ID;
     event.sigev_signo = signo;
     event._sigev_un._tid = CurrentTid();
+    // Each signal carries its sampler: the handler takes only its thread's current timer's signals.
+    event.sigev_value.sival_ptr = sampler;
     timer_t timer;
     if (timer_create(CLOCK_THREAD_CPUTIME_ID, &event, &timer) != 0) {
       *error = std::string("timer_create(CLOCK_THREAD_CPUTIME_ID) failed: ") + strerror(errno);

@@ -1,9 +1,10 @@
 // Signal context: the sample weights of the per-thread Linux engines (timer_linux.cc), called by the
 // handler through ThreadSampler::sample_weight_ns. signal_handler.cc's rule applies: async-signal-safe
-// work only (here: reads of the ThreadSampler, read/ioctl on its perf descriptor, timer_getoverrun);
+// work only (here: reads of the ThreadSampler and the siginfo, read/ioctl on its perf descriptor);
 // scripts/check-signal-safety.mjs checks this object file too. Keep the engines' setup out. Linux
 // only, like timer_linux.cc (binding.gyp).
 #include <linux/perf_event.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,7 +30,8 @@ inline uint64_t TakePeriodNs(ThreadSampler* sampler, bool* first) {
 // Signal-safe. perf: the counter's advance, at most one period. The counter also runs in the kernel,
 // where exclude_kernel keeps it from firing: time in syscalls would otherwise land on whatever user
 // stack comes next. Real-time signals queue, so perf samples do not coalesce.
-uint64_t PerfSampleWeightNs(ThreadSampler* sampler) {
+uint64_t PerfSampleWeightNs(ThreadSampler* sampler, const siginfo_t* info) {
+  (void)info;
   bool first = false;
   const uint64_t period = TakePeriodNs(sampler, &first);
   if (sampler->perf_fd < 0) return 0;
@@ -48,12 +50,14 @@ uint64_t PerfSampleWeightNs(ThreadSampler* sampler) {
   return weight;
 }
 
-// Signal-safe. thread-cpu: one interval per expiry the kernel folded into this signal (overruns).
-uint64_t ThreadCpuSampleWeightNs(ThreadSampler* sampler) {
+// Signal-safe. thread-cpu: one interval per expiry the kernel folded into this signal (si_overrun),
+// the first signal included: a thread that ran past several intervals before its first signal was
+// delivered (blocked, or off the CPU at the tick) would otherwise lose them.
+uint64_t ThreadCpuSampleWeightNs(ThreadSampler* sampler, const siginfo_t* info) {
   bool first = false;
   const uint64_t period = TakePeriodNs(sampler, &first);
   if (!sampler->has_cpu_timer) return 0;
-  const int overruns = first ? 0 : timer_getoverrun(sampler->cpu_timer);
+  const int overruns = info != nullptr && info->si_code == SI_TIMER ? info->si_overrun : 0;
   return period + static_cast<uint64_t>(overruns > 0 ? overruns : 0) * sampler->interval_ns;
 }
 

@@ -9,7 +9,8 @@ import type { Profile } from '../model/profile';
 
 export interface ProfileSource {
   /**
-   * Resolves with a profile of the next `seconds` seconds of sampling. Called at most once at a time
+   * Resolves with a profile of the next `seconds` seconds of sampling: the samples captured in
+   * those seconds, even when a busy event loop lets it resolve later. Called at most once at a time
    * (the server guarantees it). Rejects with an Error when no profile can be taken (e.g. sampling
    * stopped).
    */

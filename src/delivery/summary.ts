@@ -109,7 +109,7 @@ export interface RunSummary {
   /** Signals per second of process CPU time, and samples per second of JS-thread CPU time. */
   achievedRateHz: number;
   jsThreadRateHz: number;
-  drops: { ringFull: number; samplingPaused: number; otherThreads: number; truncated: number };
+  drops: { ringFull: number; samplingPaused: number; otherThreads: number; truncated: number; signalQueueFull: number };
   output: string;
   format: string;
   handlerTimeMedianUs?: number;
@@ -129,7 +129,7 @@ function samplerFields(stats: SamplerStats | undefined): Pick<RunSummary, 'engin
 }
 
 function summaryDrops(drops: Drops | undefined): RunSummary['drops'] {
-  return { ringFull: drops?.ringFull ?? 0, samplingPaused: drops?.busy ?? 0, otherThreads: drops?.nonJsThread ?? 0, truncated: drops?.truncated ?? 0 };
+  return { ringFull: drops?.ringFull ?? 0, samplingPaused: drops?.busy ?? 0, otherThreads: drops?.nonJsThread ?? 0, truncated: drops?.truncated ?? 0, signalQueueFull: drops?.queueFull ?? 0 };
 }
 
 export function summarizeRun(profile: Profile, stats: SamplerStats | undefined, output: string, format: string): RunSummary {
@@ -177,7 +177,7 @@ export function summarizePeriods(written: PeriodsWritten, stats: SamplerStats | 
 /** The multi-line summary `sfprof record` prints to stderr for each profiled process. */
 export function formatRunSummary(summary: RunSummary): string {
   const requestedHz = summary.intervalUs > 0 ? 1e6 / summary.intervalUs : 0;
-  const lost = summary.drops.ringFull + summary.drops.samplingPaused;
+  const lost = summary.drops.ringFull + summary.drops.samplingPaused + (summary.drops.signalQueueFull ?? 0);
   const perThread = summary.engine !== 'itimer';
   const lines = [
     `sfprof: process ${summary.pid}: ${summary.samples} samples over ${(summary.durationMs / 1000).toFixed(2)} s, engine ${summary.engine}` +
@@ -186,7 +186,8 @@ export function formatRunSummary(summary: RunSummary): string {
       (perThread
         ? `${(summary.engineRateHz ?? summary.jsThreadRateHz).toFixed(0)} Hz of JS-thread CPU`
         : `${summary.achievedRateHz.toFixed(0)} Hz of process CPU, ${summary.jsThreadRateHz.toFixed(0)} Hz of JS-thread CPU`),
-    `  drops: ${lost} lost (${summary.drops.ringFull} ring full, ${summary.drops.samplingPaused} while paused), ` +
+    `  drops: ${lost} lost (${summary.drops.ringFull} ring full, ${summary.drops.samplingPaused} while paused` +
+      (summary.drops.signalQueueFull ? `, ${summary.drops.signalQueueFull} signal queue full` : '') + '), ' +
       `${summary.drops.otherThreads} on other threads, ${summary.drops.truncated} truncated stacks`,
     `  wrote ${summary.format} to ${summary.output}`,
   ];

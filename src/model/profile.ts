@@ -70,6 +70,11 @@ export interface Drops {
   truncated: number;
   /** Signals that arrived while sampling was paused on the JS thread (start/stop). */
   busy: number;
+  /**
+   * perf: samples the kernel could not signal because the real-time signal queue was full
+   * (RLIMIT_SIGPENDING); it sent SIGIO instead. Absent in profiles read from other tools.
+   */
+  queueFull?: number;
 }
 
 export interface ProfileMetadata {
@@ -211,7 +216,8 @@ export class Profile {
     }
     const into = this.metadata;
     into.durationNs += source.metadata.durationNs;
-    for (const key of Object.keys(into.drops) as (keyof Drops)[]) into.drops[key] += source.metadata.drops[key];
+    const keys = new Set([...Object.keys(into.drops), ...Object.keys(source.metadata.drops)] as (keyof Drops)[]);
+    for (const key of keys) into.drops[key] = (into.drops[key] ?? 0) + (source.metadata.drops[key] ?? 0);
     let cpuNs = 0;
     let count = 0;
     for (const stack of this.stackList) {

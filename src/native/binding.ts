@@ -111,6 +111,8 @@ export interface NativeStats {
   sampledThreadsCpuNs?: number;
   droppedRingFull?: number;
   droppedBusy?: number;
+  /** perf: overflows the kernel turned into SIGIO because the real-time signal queue was full. */
+  droppedQueueFull?: number;
   truncated?: number;
   handlerTimeHistogram?: Float64Array;
   handlerBucketNs?: number;

@@ -56,6 +56,11 @@ export class SampleIngester {
   rootFrames: number[];
   /** Subtracted from sample times: where the current profile starts on the session's clock. */
   private timeOffsetNs = 0;
+  /**
+   * Where each sample goes, by its time: the profile of the window that holds it, and where that
+   * window starts on the session's clock. Without one, every sample goes to `profile`.
+   */
+  router: ((timeNs: number) => { profile: Profile; startNs: number }) | undefined;
   /** Where a worker looks up V8's embedded builtins: the main thread's map, which has them. */
   private readonly shared: { map: CodeMap; ranges: [number, number][] } | undefined;
 
@@ -151,6 +156,10 @@ export class SampleIngester {
   }
 
   record(sample: RawSample): void {
+    if (this.router) {
+      const target = this.router(sample.timeNs);
+      if (target.profile !== this.profile) this.retarget(target.profile, target.startNs);
+    }
     const profile = this.profile;
     const jsFrameCount = sample.frames.length - 1;
     const timeNs = Math.max(0, sample.timeNs - this.timeOffsetNs);

@@ -8,7 +8,7 @@ import { perfRefusedForTests } from '../config/env';
 import { resolveOptions, type StartOptions } from '../config/options';
 import { Profile } from '../model/profile';
 import { loadNative, nativeErrorCode } from '../native/binding';
-import { completeProfile, Session } from './session';
+import { completeProfile, Session, type TakenWindow } from './session';
 import { SourceMapper, sourceMapsWanted } from './source-maps';
 import { stderrLine } from '../common/stderr';
 import { toStats, type SamplerStats } from './stats';
@@ -112,12 +112,42 @@ export function stop(): Profile {
 }
 
 /**
- * The profile since start() or the previous takeProfile(), while sampling goes on: cut at a drain
- * boundary, so no sample is in two profiles or in none. Throws when not running.
+ * The profile since start() or the previous takeProfile(), while sampling goes on: cut now by each
+ * sample's capture time, so no sample is in two profiles or in none. Throws when not running.
  */
 export function takeProfile(): Profile {
   if (!session) throw new Error('sfprof: not running; call start() first');
   return withSourceMaps(session.cut(), false);
+}
+
+// ---- for production mode (src/delivery), not part of the public API ----
+
+function running(): Session {
+  if (!session) throw new Error('sfprof: not running; call start() first');
+  return session;
+}
+
+/** The session's clock: ns since start(), the clock sample times are on. */
+export function sessionNowNs(): number {
+  return running().nowNs();
+}
+
+/** From now on the samples are split into windows of `periodNs` from start() (continuous mode). */
+export function splitEvery(periodNs: number): void {
+  running().splitEvery(periodNs);
+}
+
+/** A window starts at `atNs` on the session's clock; declare it now or ahead. */
+export function splitAt(atNs: number): void {
+  running().splitAt(atNs);
+}
+
+/**
+ * The windows that start before `endNs` (now, or a window start declared earlier), each with
+ * exactly the samples captured in it, however late this runs. Throws when not running.
+ */
+export function takeWindows(endNs: number): TakenWindow[] {
+  return running().takeUntil(endNs).map((window) => ({ ...window, profile: withSourceMaps(window.profile, false) }));
 }
 
 /**

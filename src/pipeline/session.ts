@@ -1,75 +1,33 @@
 // One sampling session's drain loop: the unref'd timer that moves samples out of the native rings,
-// one ingester per sampled thread, the signals on other threads, the cut between continuous-mode
-// periods, and the counted drops added to each finished profile.
+// one ingester per sampled thread, the signals on other threads, the windows that split the samples
+// by their own time (periods, HTTP windows, takeProfile() cuts), and the counted drops added to each
+// finished profile.
 import { findEmbeddedCopiesInProcess } from './embedded-copy';
 import { addCounts, emptyCounts, SampleIngester, type IngestCounts } from './ingest';
 import { NativeSymbols } from './native-symbols';
-import { OtherThreads, UNRECORDED } from './other-threads';
-import { dropsOf } from './stats';
+import { OtherThreads } from './other-threads';
+import { completeProfile, spanOf, withoutDrops, type OtherThreadCounts } from './drops';
 import type { ResolvedOptions } from '../config/options';
 import { decodeOtherThreads } from '../native/records';
 import { unpackEvents, type NativeBinding, type NativeStats, type NativeThreadBatch, type PackedThreadBatch } from '../native/binding';
-import { Profile, SYNTHETIC, type Drops } from '../model/profile';
+import { Profile, type Drops } from '../model/profile';
 import { stderrLine } from '../common/stderr';
 
-/**
- * Adds the counted losses to the profile as synthetic stacks: nothing disappears silently. Of the
- * signals on other threads, `otherRecorded` are in the profile already (other-threads.ts); the rest
- * are `[other threads];(unrecorded)`.
- */
-export function addDropStacks(profile: Profile, drops: Drops, otherRecorded = 0): void {
-  profile.addSynthetic([SYNTHETIC.lost, '(ring full)'], drops.ringFull);
-  profile.addSynthetic([SYNTHETIC.lost, '(sampling paused)'], drops.busy);
-  profile.addSynthetic([SYNTHETIC.otherThreads, UNRECORDED], drops.nonJsThread - otherRecorded);
+export { addDropStacks, completeProfile, type OtherThreadCounts } from './drops';
+
+/** A span of the session's samples by their capture time: [startNs, the next window's start). */
+interface Window {
+  startNs: number;
+  profile: Profile;
+  /** Signals on other threads recorded into `profile`. */
+  otherRecorded: number;
 }
 
-/** The signals on other threads that belong to one profile: recorded ones, and ones without a record. */
-export interface OtherThreadCounts {
-  recorded: number;
-  unrecorded: number;
-}
-
-/** Counters over the span since `base` (the whole session without one); the rest as in `now`. */
-function spanOf(now: NativeStats, base: NativeStats | undefined): NativeStats {
-  if (!base) return now;
-  const minus = (a: number | undefined, b: number | undefined): number => Math.max(0, (a ?? 0) - (b ?? 0));
-  return {
-    ...now,
-    elapsedNs: minus(now.elapsedNs, base.elapsedNs),
-    processCpuNs: minus(now.processCpuNs, base.processCpuNs),
-    timerSignals: minus(now.timerSignals, base.timerSignals),
-    droppedRingFull: minus(now.droppedRingFull, base.droppedRingFull),
-    nonJsThread: minus(now.nonJsThread, base.nonJsThread),
-    otherThreadsUnrecorded: minus(now.otherThreadsUnrecorded, base.otherThreadsUnrecorded),
-    truncated: minus(now.truncated, base.truncated),
-    droppedBusy: minus(now.droppedBusy, base.droppedBusy),
-    afterStop: minus(now.afterStop, base.afterStop),
-  };
-}
-
-/**
- * Fills in a finished profile's duration, sample weight and drops from the counters of its span.
- * With `other`, the profile's count of signals on other threads is what it holds of them: a signal
- * counted just before a cut but drained just after it is in the next period, never in two or none.
- */
-export function completeProfile(profile: Profile, span: NativeStats, other?: OtherThreadCounts): void {
-  profile.metadata.durationNs = span.elapsedNs ?? 0;
-  // What a sample without its own measured CPU time (a drop, any itimer sample) stands for. Per-thread
-  // engines measure each sample: their mean. itimer signals run below the requested rate when the
-  // tick caps the timer: process CPU time over the signals, on every thread the timer counted.
-  let weightedNs = 0;
-  let weighted = 0;
-  for (const stack of profile.stackList) {
-    weightedNs += stack.cpuNs;
-    weighted += stack.count - stack.unweighted;
-  }
-  if (weighted > 0) profile.metadata.sampleWeightNs = Math.round(weightedNs / weighted);
-  else if ((span.processCpuNs ?? 0) > 0 && span.timerSignals > 0) {
-    profile.metadata.sampleWeightNs = Math.round((span.processCpuNs ?? 0) / span.timerSignals);
-  }
-  profile.metadata.drops = dropsOf(span);
-  if (other) profile.metadata.drops.nonJsThread = other.recorded + other.unrecorded;
-  addDropStacks(profile, profile.metadata.drops, other?.recorded ?? 0);
+/** A finished window: its profile holds exactly the samples taken in [startNs, endNs). */
+export interface TakenWindow {
+  profile: Profile;
+  startNs: number;
+  endNs: number;
 }
 
 /** The root frame of a worker's stacks. */
@@ -98,11 +56,23 @@ export class Session {
   /** Native counters where the current profile began: its drops and CPU time are the difference. */
   private base: NativeStats | undefined;
 
+  /**
+   * The windows not taken yet, oldest first; the newest is open-ended. A sample goes to the window
+   * that holds its capture time, however late it is drained, so a cut that runs late (a busy event
+   * loop) still ends its window where it was meant to end.
+   */
+  private windows: Window[];
+  /** Window starts declared ahead (HTTP windows, cuts), ascending, after the newest window's start. */
+  private splits: number[] = [];
+  /** Continuous mode: a window starts every `periodNs` of the session's clock. */
+  private periodNs = 0;
+
   constructor(
     readonly native: NativeBinding,
     readonly options: ResolvedOptions,
-    public profile: Profile,
+    profile: Profile,
   ) {
+    this.windows = [{ startNs: 0, profile, otherRecorded: 0 }];
     this.startTimeMs = profile.metadata.startTime;
     this.nativeSymbols = new NativeSymbols((address) => native.nativeSymbol(address));
     this.otherThreads = new OtherThreads((address) => this.nativeSymbols.frame(address));
@@ -113,6 +83,11 @@ export class Session {
     this.timer.unref();
     (process as NodeJS.EventEmitter).prependListener('removeListener', this.beforeSignalListenerRemoved);
     process.on('removeListener', this.afterSignalListenerRemoved);
+  }
+
+  /** The newest window's profile (the whole remaining run once finish() has run). */
+  get profile(): Profile {
+    return this.windows.at(-1)!.profile;
   }
 
   get mainIngester(): SampleIngester {
@@ -143,10 +118,11 @@ export class Session {
         shared: threadId === 0 ? undefined : { map: this.ingesterFor(0).codeMap, ranges },
       });
       ingester.codeMap.setAliases(embedded.copies, embedded.size, embedded.start);
+      ingester.router = (timeNs) => this.windowFor(timeNs);
       this.ingesters.set(threadId, ingester);
     } else if (threadId !== 0 && name) {
       // The worker's script became known after its first samples: name its root frame.
-      const root = this.profile.frames[ingester.rootFrames[0]!];
+      const root = ingester.profile.frames[ingester.rootFrames[0]!];
       if (root) root.name = workerFrameName(threadId, name);
     }
     return ingester;
@@ -188,7 +164,11 @@ export class Session {
   }
 
   private ingestOtherThreads(records: Float64Array | undefined): void {
-    if (records && records.length > 0) this.otherThreads.add(this.profile, decodeOtherThreads(records));
+    if (!records || records.length === 0) return;
+    const newest = this.windows.at(-1)!;
+    const samples = decodeOtherThreads(records);
+    this.otherThreads.add(newest.profile, samples);
+    newest.otherRecorded += samples.length;
   }
 
   drain(): void {
@@ -202,28 +182,87 @@ export class Session {
     }
   }
 
+  /** The session's clock: ns since start, as sample times are. */
+  nowNs(): number {
+    return this.native.stats().elapsedNs ?? 0;
+  }
+
+  /** From now on a window starts every `periodNs` of the session's clock (continuous mode). */
+  splitEvery(periodNs: number): void {
+    this.periodNs = periodNs;
+  }
+
+  /** A window starts at `atNs`. Declare it before any later sample is drained (e.g. now, or ahead). */
+  splitAt(atNs: number): void {
+    if (atNs <= this.windows.at(-1)!.startNs || this.splits.includes(atNs)) return;
+    this.splits.push(atNs);
+    this.splits.sort((a, b) => a - b);
+  }
+
+  private nextSplit(afterNs: number): number | undefined {
+    let next = this.splits.find((at) => at > afterNs);
+    if (this.periodNs > 0) {
+      const periodic = (Math.floor(afterNs / this.periodNs) + 1) * this.periodNs;
+      if (next === undefined || periodic < next) next = periodic;
+    }
+    return next;
+  }
+
+  /** The window holding `timeNs`, opening the windows up to it. */
+  private windowFor(timeNs: number): Window {
+    let newest = this.windows.at(-1)!;
+    for (let next = this.nextSplit(newest.startNs); next !== undefined && next <= timeNs; next = this.nextSplit(newest.startNs)) {
+      const profile = newest.profile.emptyCopy(this.options.timelineSamples);
+      // The session's start on the wall clock plus the monotonic time since: each window begins
+      // exactly where the previous one ended. Date.now() at the cut drifted from that by however
+      // long this thread was held up (32 ms seen under load); only a step of the wall clock shows.
+      profile.metadata.startTime = this.startTimeMs + next / 1e6;
+      delete profile.metadata.sampleWeightNs;
+      newest = { startNs: next, profile, otherRecorded: 0 };
+      this.windows.push(newest);
+      this.splits = this.splits.filter((at) => at > next!);
+    }
+    for (let i = this.windows.length - 1; i > 0; i--) if (this.windows[i]!.startNs <= timeNs) return this.windows[i]!;
+    // Older than every open window (its signal came just as an earlier window was taken): the oldest.
+    return this.windows[0]!;
+  }
+
   /**
-   * Ends the current profile at a drain boundary and starts the next: every sample drained so far
-   * is in the one returned (complete with its drops and sample weight), every later one in the next.
+   * Drains, then ends every window that starts before `endNs` (a window start, declared before
+   * any later sample was drained; the caller's now always is). Each comes back complete: its own
+   * samples by capture time, its duration, its sample weight; the counted drops since the last
+   * take go with the last of them.
    */
-  cut(): Profile {
+  takeUntil(endNs: number): TakenWindow[] {
+    this.splitAt(endNs);
     this.drain();
+    this.windowFor(endNs);
     const now = this.native.stats();
-    const ended = this.profile;
     const span = spanOf(now, this.base);
     this.base = now;
-    const next = ended.emptyCopy(this.options.timelineSamples);
-    // The session's start on the wall clock plus the monotonic time since: each period begins exactly
-    // where the previous one ended (its start + its monotonic duration). Date.now() here drifted from
-    // that by however long this thread was held up between the two clock reads (32 ms seen under load).
-    // NTP slews both clocks alike; only a step of the wall clock while sampling would show.
-    next.metadata.startTime = this.startTimeMs + (now.elapsedNs ?? 0) / 1e6;
-    delete next.metadata.sampleWeightNs;
-    for (const ingester of this.ingesters.values()) ingester.retarget(next, now.elapsedNs ?? 0);
-    this.profile = next;
-    completeProfile(ended, span, { recorded: this.otherThreads.recordedInProfile, unrecorded: span.otherThreadsUnrecorded ?? 0 });
-    this.otherThreads.cut();
-    return ended;
+    const taken = this.windows.filter((window) => window.startNs < endNs);
+    this.windows = this.windows.filter((window) => window.startNs >= endNs);
+    return taken.map((window, i) => {
+      const last = i === taken.length - 1;
+      const windowEndNs = last ? endNs : taken[i + 1]!.startNs;
+      // Signals on other threads carry no time: each drain's records went to its newest window.
+      const other = { recorded: window.otherRecorded, unrecorded: last ? (span.otherThreadsUnrecorded ?? 0) : 0 };
+      completeProfile(window.profile, last ? span : withoutDrops(span), other);
+      window.profile.metadata.durationNs = windowEndNs - window.startNs;
+      return { profile: window.profile, startNs: window.startNs, endNs: windowEndNs };
+    });
+  }
+
+  /**
+   * Ends the current profile now and starts the next: every sample captured before the cut is in
+   * the one returned (complete with its drops and sample weight), every later one in the next.
+   */
+  cut(): Profile {
+    const taken = this.takeUntil(this.nowNs());
+    if (taken.length === 1) return taken[0]!.profile;
+    const merged = taken[0]!.profile.emptyCopy(this.options.timelineSamples);
+    for (const window of taken) merged.merge(window.profile);
+    return merged;
   }
 
   /** Stops sampling; `other` is what the last profile holds of the signals on other threads. */
@@ -234,12 +273,23 @@ export class Session {
     const final = this.native.stop();
     this.ingestAll(final.threads, true);
     this.ingestOtherThreads(final.otherThreads);
+    if (this.windows.length > 1) {
+      // The rest of the run is one profile (stop() returns it): its windows were never taken.
+      const merged = this.windows[0]!.profile.emptyCopy(this.options.timelineSamples);
+      let otherRecorded = 0;
+      for (const window of this.windows) {
+        merged.merge(window.profile);
+        otherRecorded += window.otherRecorded;
+      }
+      merged.metadata.durationNs = 0;
+      this.windows = [{ startNs: this.windows[0]!.startNs, profile: merged, otherRecorded }];
+    }
     const whole = final.stats;
     const span = spanOf(whole, this.base);
     // Signals counted whose record never came (a handler still between count and record after the
     // stop's wait: see native/other_threads.h) are unrecorded too, so the session adds up.
     const missing = Math.max(0, whole.nonJsThread - this.otherThreads.recordedTotal - (whole.otherThreadsUnrecorded ?? 0));
-    const other = { recorded: this.otherThreads.recordedInProfile, unrecorded: (span.otherThreadsUnrecorded ?? 0) + missing };
+    const other = { recorded: this.windows[0]!.otherRecorded, unrecorded: (span.otherThreadsUnrecorded ?? 0) + missing };
     return { whole, span, other };
   }
 }

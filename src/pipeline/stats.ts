@@ -80,6 +80,7 @@ export function dropsOf(stats: NativeStats): Drops {
     nonJsThread: stats.nonJsThread,
     truncated: stats.truncated ?? 0,
     busy: (stats.droppedBusy ?? 0) + (stats.afterStop ?? 0),
+    queueFull: stats.droppedQueueFull ?? 0,
   };
 }
 
@@ -97,13 +98,13 @@ export function toStats(
   // Each engine's rate over the CPU time it samples: the process's for itimer, the JS thread's
   // (user and system: perf counts only user time, so time in syscalls shows as a lower rate) else.
   const engineCpuNs = native.engine === 'itimer' ? native.processCpuNs : (native.sampledThreadsCpuNs ?? native.threadCpuNs);
-  const engineSamples = native.engine === 'itimer' ? native.timerSignals : samplesRecorded + drops.ringFull + drops.busy;
+  const engineSamples = native.engine === 'itimer' ? native.timerSignals : samplesRecorded + drops.ringFull + drops.busy + (drops.queueFull ?? 0);
   const rate = checkRate({
     engine: native.engine,
     intervalUs: native.intervalUs,
     samples: engineSamples,
     cpuSeconds: (engineCpuNs ?? 0) / 1e9,
-    lost: drops.ringFull + drops.busy,
+    lost: drops.ringFull + drops.busy + (drops.queueFull ?? 0),
     configHz: readKernelFacts().configHz,
   });
   return {

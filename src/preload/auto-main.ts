@@ -77,7 +77,7 @@ export function run(): void {
         return;
       }
       const drops = profile.metadata.drops;
-      const lost = drops.ringFull + drops.busy;
+      const lost = drops.ringFull + drops.busy + (drops.queueFull ?? 0);
       warn(
         `wrote ${profile.totalSamples} samples to ${where}` +
           (final

@@ -85,3 +85,26 @@ test('SFPROF_KEEP=2: only the newest two period files stay', () => {
   // The last file is the exit's partial period; the one before it the last full period.
   for (const file of files) assert.ok(readProfile(fs.readFileSync(path.join(dir, file)), file).totalSamples > 0);
 });
+
+test('SFPROF_PERIOD=1s with the event loop busy for 4.5 s: a file per period, each with the samples of its own second', () => {
+  // One synchronous stretch: the period timer cannot run until it ends, and the samples say when
+  // they were taken.
+  const dir = tempDir();
+  const script = "const end = Date.now() + 4500; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1);";
+  const run = runNode(['-r', preload, '-e', script], {
+    env: { SFPROF_TIMER: 'itimer', SFPROF_INTERVAL: '1ms', SFPROF_PERIOD: '1s', SFPROF_KEEP: '100', SFPROF_OUTPUT: path.join(dir, 'app.pb.gz') },
+  });
+  assert.equal(run.status, 0, run.stderr);
+  const files = fs.readdirSync(dir).sort();
+  const profiles = files.map((file) => readProfile(fs.readFileSync(path.join(dir, file)), file));
+  assert.ok(files.length >= 5, `four whole periods and the last part: ${files.join(', ')}`);
+  for (const [i, profile] of profiles.slice(0, 4).entries()) {
+    assert.equal(profile.metadata.durationNs, 1e9, `period ${i} lasts its second`);
+    assert.ok(profile.totalSamples >= 50, `period ${i} holds its own samples: ${profiles.map((p) => p.totalSamples)}`);
+    if (i > 0) assert.equal(profile.metadata.startTime, profiles[i - 1].metadata.startTime + 1000, 'periods follow each other');
+  }
+  // Each name is its period's end.
+  for (const [i, profile] of profiles.slice(0, 4).entries()) {
+    assert.equal(files[i], path.basename(stampedFileName('app.pb.gz', 'pprof', new Date(profile.metadata.startTime + 1000))));
+  }
+});

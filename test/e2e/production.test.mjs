@@ -2,7 +2,9 @@
 // push of each period to a Pyroscope-compatible receiver, and memory over many periods.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
@@ -298,4 +300,35 @@ test('continuous mode over 30 periods at 1 ms: RSS stays flat', async () => {
   const last = Math.max(...rss.slice(-3));
   assert.ok(last <= warm + 16, `RSS ${rss.map((v) => v.toFixed(1)).join(' ')} MB`);
   assert.equal(fs.readdirSync(dir).length, 3);
+});
+
+test('HTTP endpoint: the window covers the seconds asked for even when the event loop is busy past its end', async () => {
+  // The app asks its own endpoint for 1 s, then keeps the loop busy for 2.5 s: the window's timer
+  // fires late, and the profile must still hold that one second.
+  const port = await new Promise((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port: free } = probe.address();
+      probe.close(() => resolve(free));
+    });
+  });
+  const script = `
+    const http = require('node:http');
+    http.get('http://127.0.0.1:${port}/debug/pprof/profile?seconds=1', (res) => {
+      const chunks = []; res.on('data', (c) => chunks.push(c));
+      res.on('end', () => { process.stdout.write(Buffer.concat(chunks).toString('base64')); process.exit(0); });
+    }).on('finish', () => setTimeout(() => { const end = Date.now() + 2500; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1); }, 100));
+    setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['-r', preload, '-e', script], {
+    cwd: root,
+    env: { ...process.env, NODE_OPTIONS: '', SFPROF_TIMER: 'itimer', SFPROF_INTERVAL: '1ms', SFPROF_HTTP: `127.0.0.1:${port}`, SFPROF_OUTPUT: path.join(tempDir(), 'app.pb.gz') },
+  });
+  let stdout = '';
+  child.stdout.on('data', (data) => (stdout += data));
+  const [status] = await once(child, 'exit');
+  assert.equal(status, 0);
+  const profile = readProfile(Buffer.from(stdout, 'base64'), 'profile.pb.gz');
+  assert.equal(profile.metadata.durationNs, 1e9, 'the window is the second asked for');
+  // The busy stretch filled the rest of the second and went on 1.5 s past it: at most one second of
+  // samples (the tick bounds itimer at ~250 a second), not 2.5.
+  assert.ok(profile.totalSamples > 50 && profile.totalSamples <= 300, `one second of samples, got ${profile.totalSamples}`);
 });

@@ -73,6 +73,7 @@ export function readPprof(data: Uint8Array): Profile {
     else if (key === 'cwd') metadata.cwd = value!;
     else if (key === 'drops.ring_full' && isCount(number)) metadata.drops.ringFull = number;
     else if (key === 'drops.sampling_paused' && isCount(number)) metadata.drops.busy = number;
+    else if (key === 'drops.signal_queue_full' && isCount(number)) metadata.drops.queueFull = number;
     else if (key === 'drops.other_threads' && isCount(number)) metadata.drops.nonJsThread = number;
     else if (key === 'drops.truncated' && isCount(number)) metadata.drops.truncated = number;
   }

@@ -39,6 +39,7 @@ export function metadataComments(profile: Profile): string[] {
     `sfprof.drops.sampling_paused=${m.drops.busy}`,
     `sfprof.drops.other_threads=${m.drops.nonJsThread}`,
     `sfprof.drops.truncated=${m.drops.truncated}`,
+    ...(m.drops.queueFull ? [`sfprof.drops.signal_queue_full=${m.drops.queueFull}`] : []),
   ];
 }
 
