@@ -15,9 +15,9 @@
 //     vm_state      the v8::GCType
 //     flags         GcRecordKind, with kGcTruncated when the stack had max_frames frames or more
 //     frame_count   begin: the callback's pc, then the frames GetStackSample returned; end: 0
-// - When full, a begin is dropped (counted) unless a slot stays free for the end of every GC still
-//   open, its own included: an end always finds its slot, so the reader never sees a begin without
-//   its end unless the GC is still running.
+// - A begin is recorded only while a slot stays free for the end of every GC still open, its own
+//   included; otherwise it is dropped and counted. So an end always finds its slot, and the reader
+//   never sees a begin without its end unless the GC is still running.
 #ifndef SFPROF_GC_CAUSE_H_
 #define SFPROF_GC_CAUSE_H_
 
