@@ -16,8 +16,8 @@ export interface GcCause {
   endBatch: number;
   /** v8::GCType's name: "scavenge", "mark-sweep-compact", … */
   type: string;
-  /** The JS stack at the begin, root first. */
-  frames: Frame[];
+  /** The JS stack at the begin, root first; undefined when it was cut at maxFrames. */
+  frames: Frame[] | undefined;
 }
 
 export class GcCauses {
@@ -30,7 +30,7 @@ export class GcCauses {
   /** GC begins the native log had no room for. */
   dropped = 0;
 
-  begin(beginNs: number, type: string, frames: Frame[]): void {
+  begin(beginNs: number, type: string, frames: Frame[] | undefined): void {
     this.causes.push({ beginNs, endNs: Infinity, endBatch: Infinity, type, frames });
   }
 

@@ -150,8 +150,8 @@ export class SampleIngester {
       this.gcCauses.end(record.beginNs, record.timeNs);
       return;
     }
-    const frames = this.walkFrames(record.frames);
-    if ((record.flags ?? 0) & SAMPLE_TRUNCATED) frames.unshift({ name: SYNTHETIC.truncated, kind: 'synthetic' });
+    // A stack cut at maxFrames would put the GC under a partial stack: its samples stay at the root.
+    const frames = (record.flags ?? 0) & SAMPLE_TRUNCATED ? undefined : this.walkFrames(record.frames);
     this.gcCauses.begin(record.beginNs, gcTypeName(record.gcType), frames);
   }
 
@@ -167,7 +167,7 @@ export class SampleIngester {
     if (sample.vmState === VmState.GC) {
       // V8 walks no stack in GC state: the stack is the one that began the GC, when one was recorded.
       const cause = this.gcCauses.find(sample.timeNs);
-      if (cause) {
+      if (cause?.frames) {
         this.gcCauses.charged++;
         const ids = [...this.rootFrames, ...cause.frames.map((frame) => profile.internFrame(frame))];
         ids.push(profile.internFrame({ name: gcFrameName(cause.type), kind: 'gc' }));

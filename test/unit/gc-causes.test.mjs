@@ -109,10 +109,11 @@ test('a GC still open at a drain holds the next batch\'s samples; a closed one h
   });
 });
 
-test('a GC stack cut at maxFrames starts with (truncated), like a cut sample', () => {
+test('a GC whose stack was cut at maxFrames keeps its samples at the root, not under an outer GC', () => {
   const { profile, ingester } = makeIngester();
-  ingester.ingest(batch([gcSample(12)], [{ ...begin(10), flags: 1 }, end(10, 20)], EVENTS), true);
-  assert.deepEqual(render(profile), { '(truncated);main;churn;(garbage collector: scavenge)': 1 });
+  ingester.ingest(batch([gcSample(12), gcSample(16)], [begin(10, MARK_SWEEP), { ...begin(15), flags: 1 }, end(15, 17), end(10, 20, MARK_SWEEP)], EVENTS), true);
+  assert.deepEqual(render(profile), { 'main;churn;(garbage collector: mark-sweep-compact)': 1, '(garbage collector)': 1 });
+  assert.equal(ingester.counts().gcAtRoot, 1);
 });
 
 test('without GC records (gcCause off, or an older addon) GC samples stay at the root', () => {
