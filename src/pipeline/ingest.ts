@@ -164,7 +164,7 @@ export class SampleIngester {
     const jsFrameCount = sample.frames.length - 1;
     const timeNs = Math.max(0, sample.timeNs - this.timeOffsetNs);
     const weightNs = (sample.weightUs ?? 0) * 1000;
-    if (sample.vmState === VmState.GC) {
+    if (sample.vmState === VmState.GC && jsFrameCount <= 0) {
       // V8 walks no stack in GC state: the stack is the one that began the GC, when one was recorded.
       const cause = this.gcCauses.find(sample.timeNs);
       if (cause?.frames) {
