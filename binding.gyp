@@ -9,6 +9,8 @@
         "native/addon.cc",
         "native/code_events.cc",
         "native/drain.cc",
+        "native/gc_cause.cc",
+        "native/gc_cause_callbacks.cc",
         "native/other_threads.cc",
         "native/ring_watcher.cc",
         "native/session.cc",

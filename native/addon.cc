@@ -107,6 +107,10 @@ Napi::Value DrainBatch(Napi::Env env, bool settle) {
     batch.Set("samples", EncodeSamples(env, thread));
     batch.Set("sampleCount", Napi::Number::New(env, static_cast<double>(thread.count)));
     batch.Set("events", EncodeEvents(env, thread.events));
+    Napi::Float64Array gc = Napi::Float64Array::New(env, thread.gc.size());
+    if (!thread.gc.empty()) memcpy(gc.Data(), thread.gc.data(), thread.gc.size() * sizeof(double));
+    batch.Set("gc", gc);
+    batch.Set("gcDropped", Napi::Number::New(env, static_cast<double>(thread.gc_dropped)));
     threads.Set(static_cast<uint32_t>(i), batch);
   }
   std::vector<double> other;
@@ -156,6 +160,7 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
   Napi::Value engine = options.Get("engine");
   if (engine.IsString()) sampler_options.engine = engine.As<Napi::String>().Utf8Value();
   sampler_options.simulate_perf_failure = options.Get("simulatePerfFailure").ToBoolean().Value();
+  sampler_options.gc_cause = options.Get("gcCause").ToBoolean().Value();
 
   Failure failure;
   if (!Session::Get().Start(CurrentIsolate(), sampler_options, &failure)) {
@@ -356,6 +361,10 @@ Napi::Object WireFormat(Napi::Env env) {
                                      {"vmState", wire::kSampleVmState}, {"flags", wire::kSampleFlags},
                                      {"weightUs", wire::kSampleWeightUs}, {"frameCount", wire::kSampleFrameCount}}));
   format.Set("sampleFlags", object({{"truncated", kSampleTruncated}}));
+  format.Set("gcHeaderWords", Napi::Number::New(env, wire::kGcHeaderWords));
+  format.Set("gcFields", object({{"kind", wire::kGcKind}, {"gcType", wire::kGcType}, {"timeNs", wire::kGcTimeNs},
+                                 {"beginNs", wire::kGcBeginNs}, {"codeSeq", wire::kGcCodeSeq},
+                                 {"flags", wire::kGcFlags}, {"frameCount", wire::kGcFrameCount}}));
   format.Set("otherThreadWords", Napi::Number::New(env, wire::kOtherThreadWords));
   format.Set("otherThreadFields", object({{"tid", wire::kOtherThreadTid}, {"pc", wire::kOtherThreadPc}}));
   format.Set("eventWords", Napi::Number::New(env, wire::kEventWords));

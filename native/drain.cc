@@ -9,6 +9,7 @@ namespace sfprof {
 namespace {
 
 constexpr size_t kSpillLimitWords = 8u << 20;  // 64 MiB of encoded samples, then the ring drops
+constexpr size_t kGcSpillLimitWords = 1u << 20;  // 8 MiB of GC records a thread, then its GC log drops
 
 // Appends the ring's published samples to `records` as wire_format.h lays them out and releases
 // their slots. Stops before `records` would pass `limit_words`: the rest stays in the ring, which
@@ -66,6 +67,9 @@ void SpillRings(ThreadRegistry* registry, const DrainScope& scope, size_t* spill
     const size_t room = kSpillLimitWords > *spill_words ? kSpillLimitWords - *spill_words : 0;
     ReadRing(entry->sampler->ring, scope.start_ns, &entry->spill, &entry->spill_count, before + room);
     *spill_words += entry->spill.size() - before;
+    if (entry->gc && entry->gc->spill.size() < kGcSpillLimitWords) {
+      ReadGcCauses(entry->gc.get(), scope.start_ns, &entry->gc->spill);
+    }
   }
 }
 
@@ -86,6 +90,12 @@ void DrainThreads(ThreadRegistry* registry, const DrainScope& scope, std::vector
     drained.count = entry->spill_count;
     entry->spill_count = 0;
     ReadRing(entry->sampler->ring, scope.start_ns, &drained.records, &drained.count, SIZE_MAX);
+    // After the samples: a GC's begin is published before any sample taken during it.
+    if (entry->gc) {
+      drained.gc.swap(entry->gc->spill);
+      ReadGcCauses(entry->gc.get(), scope.start_ns, &drained.gc);
+      drained.gc_dropped = entry->gc->dropped.exchange(0, std::memory_order_relaxed);
+    }
     // Samples first, then events: every event a drained sample refers to was appended before the
     // sample was taken, so it is in this batch or an earlier one.
     drained.events = entry->log->Take();

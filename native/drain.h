@@ -22,6 +22,8 @@ struct DrainedThread {
   std::vector<double> records;  // sample records, as wire_format.h lays them out
   uint64_t count = 0;
   std::vector<CodeEvent> events;
+  std::vector<double> gc;   // GC causes, as wire_format.h lays them out
+  uint64_t gc_dropped = 0;  // GC causes the full log could not take since the last drain
 };
 
 // What the drain needs to know of the session.

@@ -103,6 +103,7 @@ bool Session::Start(v8::Isolate* isolate, const SamplerOptions& options, Failure
   // Code events first: samples must never refer to code the log has not seen. Existing code is
   // listed at the first sample (ListExistingCodeOnceSampled), not now.
   CodeEventLog::Enable(isolate, main->log.get(), /*list_existing=*/false);
+  StartGcCauses(main, options_.gc_cause, options_.max_frames);
   const void* embedded = nullptr;
   size_t embedded_size = 0;
   isolate->GetEmbeddedCodeRange(&embedded, &embedded_size);
@@ -152,6 +153,7 @@ void Session::UndoStart(bool timer_armed) {
   ThreadEntry* main = main_entry_;
   main->sampler->paused.store(true, std::memory_order_release);
   SetCurrentThreadSampler(nullptr);
+  StopGcCauses(main);
   if (timer_armed) {
     if (main->engine->per_thread()) main->engine->DetachThread(main->sampler.get());
     else main->engine->Disarm();
@@ -186,6 +188,7 @@ void Session::Stop() {
   ThreadEntry* main = main_entry_;
   main->sampler->paused.store(true, std::memory_order_release);
   SetCurrentThreadSampler(nullptr);
+  StopGcCauses(main);
   StopThreadClock(main);
   if (main->engine->per_thread()) {
     main->engine->DetachThread(main->sampler.get());
@@ -218,6 +221,7 @@ void Session::Release() {
     ThreadEntry* entry = it->get();
     // A live worker's sampler stays until that worker detaches: its TLS still points at it.
     if (entry == main_entry_ || entry->finished) {
+      if (entry == main_entry_) StopGcCauses(entry);  // the exit path may stop without Stop()
       CodeEventLog::Unregister(entry->isolate, entry->log.get());
       it = entries.erase(it);
     } else {
@@ -271,7 +275,7 @@ bool Session::AnyRingHalfFull() {
   bool half_full = false;
   for (auto& entry : registry_.entries()) {
     const SampleRing& ring = entry->sampler->ring;
-    if (ring.Unread() * 2 >= ring.slots()) half_full = true;
+    if (ring.Unread() * 2 >= ring.slots() || GcCausesHalfFull(entry->gc.get())) half_full = true;
   }
   registry_.Unlock();
   return half_full || OtherThreadsHalfFull();

@@ -43,6 +43,8 @@ struct SamplerOptions {
   // "itimer", "perf" or "thread-cpu"; the JS side resolves "auto".
   std::string engine = "itimer";
   bool simulate_perf_failure = false;
+  // Record the JS stack at each GC's begin on every sampled thread (gc_cause.h).
+  bool gc_cause = false;
 };
 
 class Session {

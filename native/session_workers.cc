@@ -12,6 +12,7 @@ bool Session::AttachThread(v8::Isolate* isolate, int thread_id, Failure* failure
   uint64_t session = 0;
   size_t ring_slots = 0;
   size_t max_frames = 0;
+  bool gc_cause = false;
   std::shared_ptr<TimerEngine> engine;
   {
     ThreadRegistry::Lock lock(&registry_);
@@ -33,6 +34,7 @@ bool Session::AttachThread(v8::Isolate* isolate, int thread_id, Failure* failure
     session = session_;
     ring_slots = options_.ring_slots;
     max_frames = options_.max_frames;
+    gc_cause = options_.gc_cause;
     engine = engine_;
   }
   // The ring's allocation and V8's listing of the worker's existing code (14-30 ms for a new worker,
@@ -65,12 +67,14 @@ bool Session::AttachThread(v8::Isolate* isolate, int thread_id, Failure* failure
     }
     added->timer_attached = true;
   }
+  StartGcCauses(added, gc_cause, max_frames);
   return true;
 }
 
 void Session::ForgetStaleEntry(ThreadEntry* entry) {
   entry->sampler->paused.store(true, std::memory_order_release);
   if (CurrentThreadSampler() == entry->sampler.get()) SetCurrentThreadSampler(nullptr);
+  StopGcCauses(entry);
   CodeEventLog::Disable(entry->isolate);
   if (entry->timer_attached) entry->engine->DetachThread(entry->sampler.get());
   entry->timer_attached = false;
@@ -87,6 +91,7 @@ void Session::DetachThread(v8::Isolate* isolate) {
   // null TLS pointer from here on, so the descriptor or timer can go.
   entry->sampler->paused.store(true, std::memory_order_release);
   SetCurrentThreadSampler(nullptr);
+  StopGcCauses(entry);
   CodeEventLog::Disable(isolate);
   StopThreadClock(entry);
   if (entry->timer_attached) entry->engine->DetachThread(entry->sampler.get());

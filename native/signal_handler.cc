@@ -31,6 +31,9 @@
 //   process under the default disposition. A real previous SIGIO handler still gets it.
 // - A previous disposition of SIG_DFL or SIG_IGN is never called, with or without SA_SIGINFO (the
 //   handler slots share their storage, so SIG_IGN with SA_SIGINFO reads as address 1).
+//
+// The GC cause callbacks (gc_cause.h) hand nothing to this handler and read nothing it writes: their
+// own ring has the JS thread as its one writer. A signal that interrupts one samples the same stack.
 #include <errno.h>
 #include <signal.h>
 #include <time.h>

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "code_events.h"
+#include "gc_cause.h"
 #include "sampler_state.h"
 #include "thread_cpu_clock.h"
 #include "timer.h"
@@ -30,6 +31,9 @@ struct ThreadEntry {
   std::unique_ptr<CodeEventLog> log;
   // The engine that armed this thread's timer: a later session may use another one.
   std::shared_ptr<TimerEngine> engine;
+  // The stacks that began GCs (gc_cause.h); null when GC causes are off. Its callbacks are added
+  // and removed on the entry's own thread by the session.
+  std::unique_ptr<GcCauseLog> gc;
 
   // ---- registry locked ----
   std::string name;  // the worker's script, when known

@@ -46,6 +46,22 @@ constexpr size_t kOtherThreadTid = 0;
 constexpr size_t kOtherThreadPc = 1;
 constexpr size_t kOtherThreadWords = 2;
 
+// ---- GC causes: one Float64Array per thread and drain, records back to back (gc_cause.h) ----
+//   record := kind gcType timeNs beginNs codeSeq flags frameCount frame*
+// kind 1 (a GC began: frames the JS stack at its prologue, leaf first, frame 0 the callback's pc) or
+// 2 (it ended: no frames); gcType a v8::GCType; timeNs when (CLOCK_MONOTONIC since start, the
+// samples' clock); beginNs the begin the record belongs to (an end names its begin by this time);
+// codeSeq the code-event sequence visible at the begin (0 on an end); flags SampleFlags (truncated).
+constexpr size_t kGcKind = 0;
+constexpr size_t kGcType = 1;
+constexpr size_t kGcTimeNs = 2;
+constexpr size_t kGcBeginNs = 3;
+constexpr size_t kGcCodeSeq = 4;
+constexpr size_t kGcFlags = 5;
+constexpr size_t kGcFrameCount = 6;
+constexpr size_t kGcHeaderWords = 7;
+static_assert(kGcFrameCount == kGcHeaderWords - 1, "frames follow the frame count");
+
 // ---- code events: `numbers` holds kEventWords doubles per event ----
 // `names` holds each added event's name followed by a NUL; `positions` (Uint32Array) holds every
 // line-position event's (pc offset, script offset) pairs, kEventPositionCount of them per event.

@@ -38,6 +38,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, pid: number = process.pid
   if (lines !== undefined) options.lines = lines;
   const inlines = booleanVariable(env, 'SFPROF_INLINES');
   if (inlines !== undefined) options.inlines = inlines;
+  const gcCause = booleanVariable(env, 'SFPROF_GC_CAUSE');
+  if (gcCause !== undefined) options.gcCause = gcCause;
   // Unset: follow Node's own source-map setting when the profile is written.
   const sourceMaps = booleanVariable(env, 'SFPROF_SOURCE_MAPS');
   if (sourceMaps !== undefined) options.sourceMaps = sourceMaps;

@@ -18,6 +18,12 @@ export interface StartOptions {
    */
   inlines?: boolean;
   /**
+   * Charge garbage collection to the JS stack whose allocation began it (default true): a GC sample
+   * is written as `caller;…;(garbage collector: scavenge)`. Off, every GC sample is a root
+   * `(garbage collector)` frame.
+   */
+  gcCause?: boolean;
+  /**
    * Ring capacity in samples (power of two). Samples beyond it between drains are dropped and counted.
    * Default: two seconds of samples at the interval (at least four drain periods), 64 to 4096.
    */
@@ -49,6 +55,7 @@ export interface ResolvedOptions {
   intervalUs: number;
   lines: boolean;
   inlines: boolean;
+  gcCause: boolean;
   ringSlots: number;
   maxFrames: number;
   drainIntervalMs: number;
@@ -81,6 +88,7 @@ export const DEFAULTS: ResolvedOptions = {
   intervalUs: 10_000,
   lines: false,
   inlines: true,
+  gcCause: true,
   ringSlots: ringSlotsFor(10_000, 100),
   maxFrames: 128,
   drainIntervalMs: 100,
@@ -138,7 +146,7 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new OptionError(`sfprof: options is ${describe(options)}; expected an object`);
   }
-  const known = new Set(['interval', 'lines', 'inlines', 'ringSlots', 'maxFrames', 'drainIntervalMs', 'timelineSamples', 'timer', 'sourceMaps']);
+  const known = new Set(['interval', 'lines', 'inlines', 'gcCause', 'ringSlots', 'maxFrames', 'drainIntervalMs', 'timelineSamples', 'timer', 'sourceMaps']);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) {
       throw new OptionError(
@@ -159,6 +167,12 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
       throw new OptionError(`sfprof: option "inlines" is ${describe(options.inlines)}; expected true or false`);
     }
     resolved.inlines = options.inlines;
+  }
+  if (options.gcCause !== undefined) {
+    if (typeof options.gcCause !== 'boolean') {
+      throw new OptionError(`sfprof: option "gcCause" is ${describe(options.gcCause)}; expected true or false`);
+    }
+    resolved.gcCause = options.gcCause;
   }
   if (options.ringSlots !== undefined) {
     const slots = integerIn(options.ringSlots, 'option "ringSlots"', RING_SLOTS_MIN, RING_SLOTS_MAX, ' that is a power of two');

@@ -123,6 +123,17 @@ export const SYNTHETIC = {
   inlinedAmbiguous: '(inlined: ambiguous)',
 } as const;
 
+/** The GC frame of a sample charged to the stack that began its GC: "(garbage collector: scavenge)". */
+export function gcFrameName(type: string): string {
+  return `(garbage collector: ${type})`;
+}
+
+/** The GC type a frame name carries ("scavenge"), or undefined (a root "(garbage collector)" too). */
+export function gcTypeOf(name: string): string | undefined {
+  const match = /^\(garbage collector: (.+)\)$/.exec(name);
+  return match ? match[1] : undefined;
+}
+
 function frameKey(frame: Frame): string {
   return [frame.kind, frame.name, frame.file ?? '', frame.line ?? '', frame.startLine ?? '', frame.column ?? '', frame.tier ?? '', frame.inlined ? 'i' : ''].join('\u0000');
 }

@@ -77,9 +77,13 @@ export interface NativeThreadBatch {
   samples: Float64Array;
   sampleCount: number;
   events: NativeCodeEvent[];
+  /** GC begins and ends of this thread; see decodeGcRecords in records.ts. Absent from older addons. */
+  gc?: Float64Array;
+  /** GC begins the full log could not take since the last drain (their samples stay at the root). */
+  gcDropped?: number;
 }
 
-export type NativeBatch = Pick<NativeThreadBatch, 'samples' | 'events'>;
+export type NativeBatch = Pick<NativeThreadBatch, 'samples' | 'events' | 'gc' | 'gcDropped'>;
 
 export interface NativeDrain {
   threads: PackedThreadBatch[];
@@ -146,6 +150,8 @@ export interface NativeBinding {
     intervalUs: number;
     ringSlots: number;
     maxFrames: number;
+    /** Record the JS stack at each GC's begin (native/gc_cause.h). */
+    gcCause?: boolean;
     allowV8Profiler: boolean;
     engine: 'itimer' | 'perf' | 'thread-cpu';
     simulatePerfFailure?: boolean;
@@ -175,6 +181,8 @@ export interface NativeWireFormat {
   sampleHeaderWords: number;
   sampleFields: Record<'timeNs' | 'codeSeq' | 'vmState' | 'flags' | 'weightUs' | 'frameCount', number>;
   sampleFlags: { truncated: number };
+  gcHeaderWords: number;
+  gcFields: Record<'kind' | 'gcType' | 'timeNs' | 'beginNs' | 'codeSeq' | 'flags' | 'frameCount', number>;
   otherThreadWords: number;
   otherThreadFields: Record<'tid' | 'pc', number>;
   eventWords: number;

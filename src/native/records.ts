@@ -116,3 +116,71 @@ export function encodeOtherThreads(samples: OtherThreadSample[]): Float64Array {
   });
   return words;
 }
+
+// GC begins and ends of one sampled thread (native/gc_cause.h), one Float64Array per drain:
+//
+//   record := kind gcType timeNs beginNs codeSeq flags frameCount frame*      (all float64)
+//
+// kind GC_BEGIN (frames: the JS stack at the GC's prologue, leaf first, frame 0 the callback's own
+// pc) or GC_END (no frames); gcType a v8::GCType; timeNs when, on the samples' clock; beginNs the
+// begin the record belongs to (an end names its begin by it); codeSeq the code-event sequence at
+// the begin; flags SAMPLE_TRUNCATED when the stack was cut at maxFrames.
+export const GC_BEGIN = 1;
+export const GC_END = 2;
+export const GC_HEADER_WORDS = 7;
+export const GC_FIELDS = { kind: 0, gcType: 1, timeNs: 2, beginNs: 3, codeSeq: 4, flags: 5, frameCount: 6 } as const;
+
+/** v8::GCType bits (v8-callbacks.h), the same on every supported V8; the name a profile shows. */
+export const GC_TYPE_NAMES: Record<number, string> = {
+  1: 'scavenge',
+  2: 'minor mark-sweep',
+  4: 'mark-sweep-compact',
+  8: 'incremental marking',
+  16: 'weak callbacks',
+};
+
+export function gcTypeName(type: number): string {
+  return GC_TYPE_NAMES[type] ?? `type ${type}`;
+}
+
+export interface GcRecord {
+  kind: number;
+  gcType: number;
+  timeNs: number;
+  beginNs: number;
+  codeSeq: number;
+  /** SAMPLE_TRUNCATED when the stack was cut; absent means 0. */
+  flags?: number;
+  frames: number[];
+}
+
+export function decodeGcRecords(words: Float64Array): GcRecord[] {
+  const records: GcRecord[] = [];
+  const G = GC_FIELDS;
+  let at = 0;
+  while (at < words.length) {
+    if (at + GC_HEADER_WORDS > words.length) throw new RecordFormatError(`truncated GC record at word ${at} of ${words.length}`);
+    const frameCount = words[at + G.frameCount]!;
+    if (!Number.isInteger(frameCount) || frameCount < 0 || at + GC_HEADER_WORDS + frameCount > words.length) {
+      throw new RecordFormatError(`bad GC frame count ${frameCount} at word ${at}`);
+    }
+    records.push({
+      kind: words[at + G.kind]!,
+      gcType: words[at + G.gcType]!,
+      timeNs: words[at + G.timeNs]!,
+      beginNs: words[at + G.beginNs]!,
+      codeSeq: words[at + G.codeSeq]!,
+      flags: words[at + G.flags]!,
+      frames: Array.from(words.subarray(at + GC_HEADER_WORDS, at + GC_HEADER_WORDS + frameCount)),
+    });
+    at += GC_HEADER_WORDS + frameCount;
+  }
+  return records;
+}
+
+/** The inverse of decodeGcRecords, for tests and tools. */
+export function encodeGcRecords(records: GcRecord[]): Float64Array {
+  const words: number[] = [];
+  for (const r of records) words.push(r.kind, r.gcType, r.timeNs, r.beginNs, r.codeSeq, r.flags ?? 0, r.frames.length, ...r.frames);
+  return Float64Array.from(words);
+}

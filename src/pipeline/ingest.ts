@@ -2,11 +2,32 @@
 // Profile. Pure given its inputs (no native calls), so it is tested offline on hand-built records.
 import { CodeMap } from './code-map';
 import type { NativeBatch, NativeCodeEvent } from '../native/binding';
-import { Profile, SYNTHETIC, type Frame } from '../model/profile';
-import { decodeSamples, isIdle, SAMPLE_TRUNCATED, VmState, type RawSample } from '../native/records';
+import { gcFrameName, Profile, SYNTHETIC, type Frame } from '../model/profile';
+import { decodeGcRecords, decodeSamples, GC_BEGIN, gcTypeName, isIdle, SAMPLE_TRUNCATED, VmState, type GcRecord, type RawSample } from '../native/records';
 import { codeAtStart, lastListed } from './existing-code';
+import { GcCauses } from './gc-causes';
 import type { NativeSymbols } from './native-symbols';
 import { Symbolizer } from './symbolize';
+
+/** What an ingester counts, summed over threads for stats(). */
+export interface IngestCounts {
+  total: number;
+  native: number;
+  unresolved: number;
+  /** GC samples charged to the stack that began their GC, and those left at the root. */
+  gcCharged: number;
+  gcAtRoot: number;
+  /** GC begins the native log had no room for. */
+  gcCausesDropped: number;
+}
+
+export function addCounts(into: IngestCounts, from: IngestCounts): void {
+  for (const key of Object.keys(into) as (keyof IngestCounts)[]) into[key] += from[key];
+}
+
+export function emptyCounts(): IngestCounts {
+  return { total: 0, native: 0, unresolved: 0, gcCharged: 0, gcAtRoot: 0, gcCausesDropped: 0 };
+}
 
 /** Turns drained batches into stacks of one Profile. Pure given its inputs; tested offline. */
 export class SampleIngester {
@@ -16,6 +37,8 @@ export class SampleIngester {
   framesTotal = 0;
   framesNative = 0;
   framesUnresolved = 0;
+  /** The GCs this thread recorded, to charge its GC samples to their cause. */
+  readonly gcCauses = new GcCauses();
   private pendingEvents: NativeCodeEvent[] = [];
   /**
    * The main thread's code existing at start is listed at the first sample (existing-code.ts): its
@@ -24,9 +47,22 @@ export class SampleIngester {
    */
   private awaitingListing: boolean;
   private heldSamples: RawSample[] = [];
+  private heldGc: GcRecord[] = [];
 
   get holdsSamples(): boolean {
     return this.heldSamples.length > 0;
+  }
+
+  counts(): IngestCounts {
+    const gc = this.gcCauses;
+    return {
+      total: this.framesTotal,
+      native: this.framesNative,
+      unresolved: this.framesUnresolved,
+      gcCharged: gc.charged,
+      gcAtRoot: gc.atRoot,
+      gcCausesDropped: gc.dropped,
+    };
   }
 
   /** Frame ids every stack of this thread starts with (a worker's "[worker N]" root). */
@@ -85,11 +121,14 @@ export class SampleIngester {
    * its sequence number or later, so every address resolves against the code layout of its moment.
    * Events newer than every sample wait for the next batch (`final` applies them all).
    */
-  ingest(batch: Pick<NativeBatch, 'samples' | 'events'>, final = false): void {
+  ingest(batch: NativeBatch, final = false): void {
     let events = this.pendingEvents.length ? this.pendingEvents.concat(batch.events) : batch.events;
     // Events are kept even when the samples cannot be decoded: later samples need them.
     this.pendingEvents = events;
     let samples = decodeSamples(batch.samples);
+    // GC records join the samples in time order: a GC's stack resolves against the code of its begin.
+    let gcRecords = batch.gc ? decodeGcRecords(batch.gc) : [];
+    this.gcCauses.dropped += batch.gcDropped ?? 0;
     if (this.awaitingListing) {
       const listedTo = lastListed(events);
       if (listedTo >= 0) {
@@ -98,16 +137,31 @@ export class SampleIngester {
         this.awaitingListing = false;
       } else if (!final) {
         this.heldSamples = this.heldSamples.concat(samples);
+        this.heldGc = this.heldGc.concat(gcRecords);
         return;
       }
       if (this.heldSamples.length) samples = this.heldSamples.concat(samples);
+      if (this.heldGc.length) gcRecords = this.heldGc.concat(gcRecords);
       this.heldSamples = [];
+      this.heldGc = [];
     }
     let next = 0;
+    let nextGc = 0;
     for (const sample of samples) {
+      while (nextGc < gcRecords.length && gcRecords[nextGc]!.timeNs <= sample.timeNs) {
+        const record = gcRecords[nextGc++]!;
+        while (next < events.length && events[next]!.seq <= record.codeSeq) this.apply(events[next++]!);
+        this.learnGc(record);
+      }
       while (next < events.length && events[next]!.seq <= sample.codeSeq) this.apply(events[next++]!);
       this.record(sample);
     }
+    for (; nextGc < gcRecords.length; nextGc++) {
+      const record = gcRecords[nextGc]!;
+      while (next < events.length && events[next]!.seq <= record.codeSeq) this.apply(events[next++]!);
+      this.learnGc(record);
+    }
+    this.gcCauses.nextBatch();
     if (final) {
       // No sample will come after these: applying them would only cost time (a worker that ends
       // brings thousands).
@@ -122,6 +176,17 @@ export class SampleIngester {
     if (added?.positions) this.symbolizer.learn(added);
   }
 
+  /** A GC's begin (its stack, symbolized now, at the code of that moment) or its end. */
+  private learnGc(record: GcRecord): void {
+    if (record.kind !== GC_BEGIN) {
+      this.gcCauses.end(record.beginNs, record.timeNs);
+      return;
+    }
+    // A stack cut at maxFrames would put the GC under a partial stack: its samples stay at the root.
+    const frames = (record.flags ?? 0) & SAMPLE_TRUNCATED ? undefined : this.walkFrames(record.frames);
+    this.gcCauses.begin(record.beginNs, gcTypeName(record.gcType), frames);
+  }
+
   record(sample: RawSample): void {
     if (this.router) {
       const target = this.router(sample.timeNs);
@@ -129,6 +194,20 @@ export class SampleIngester {
     }
     const profile = this.profile;
     const jsFrameCount = sample.frames.length - 1;
+    const timeNs = Math.max(0, sample.timeNs - this.timeOffsetNs);
+    const weightNs = (sample.weightUs ?? 0) * 1000;
+    if (sample.vmState === VmState.GC && jsFrameCount <= 0) {
+      // V8 walks no stack in GC state: the stack is the one that began the GC, when one was recorded.
+      const cause = this.gcCauses.find(sample.timeNs);
+      if (cause?.frames) {
+        this.gcCauses.charged++;
+        const ids = [...this.rootFrames, ...cause.frames.map((frame) => profile.internFrame(frame))];
+        ids.push(profile.internFrame({ name: gcFrameName(cause.type), kind: 'gc' }));
+        profile.addStack(ids, 1, timeNs, weightNs);
+        return;
+      }
+      this.gcCauses.atRoot++;
+    }
     if (jsFrameCount <= 0) {
       // No JS on the stack (GC, idle, or V8 declined to walk): the pc alone would be a partial stack.
       const name =
@@ -136,30 +215,37 @@ export class SampleIngester {
       profile.addStack(
         [...this.rootFrames, profile.internFrame({ name, kind: sample.vmState === VmState.GC ? 'gc' : 'synthetic' })],
         1,
-        Math.max(0, sample.timeNs - this.timeOffsetNs),
-        (sample.weightUs ?? 0) * 1000,
+        timeNs,
+        weightNs,
       );
       return;
     }
     const ids: number[] = [...this.rootFrames];
     if (sample.flags & SAMPLE_TRUNCATED) ids.push(profile.internFrame({ name: SYNTHETIC.truncated, kind: 'synthetic' }));
-    for (let i = jsFrameCount; i >= 1; i--) {
-      const address = sample.frames[i]!;
+    for (const frame of this.walkFrames(sample.frames)) ids.push(profile.internFrame(frame));
+    for (const frame of this.leafFrames(sample.frames[0]!)) ids.push(profile.internFrame(frame));
+    if (sample.vmState === VmState.GC) ids.push(profile.internFrame({ name: SYNTHETIC.gc, kind: 'gc' }));
+    profile.addStack(ids, 1, timeNs, weightNs);
+  }
+
+  /** The frames of V8's walk (addresses 1.., leaf first), root first; address 0 is left out. */
+  private walkFrames(addresses: number[]): Frame[] {
+    const frames: Frame[] = [];
+    for (let i = addresses.length - 1; i >= 1; i--) {
+      const address = addresses[i]!;
       const entry = this.lookup(address);
       this.framesTotal++;
       if (entry) {
-        for (const frame of this.symbolizer.frames(entry, address, false)) ids.push(profile.internFrame(frame));
+        frames.push(...this.symbolizer.frames(entry, address, false));
       } else {
         // V8's walk also returns C++ frames (API callbacks between JS frames).
         const native = this.nativeSymbols?.frame(address);
         if (native) this.framesNative++;
         else this.framesUnresolved++;
-        ids.push(profile.internFrame(native ?? { name: SYNTHETIC.unknown, kind: 'synthetic' }));
+        frames.push(native ?? { name: SYNTHETIC.unknown, kind: 'synthetic' });
       }
     }
-    for (const frame of this.leafFrames(sample.frames[0]!)) ids.push(profile.internFrame(frame));
-    if (sample.vmState === VmState.GC) ids.push(profile.internFrame({ name: SYNTHETIC.gc, kind: 'gc' }));
-    profile.addStack(ids, 1, Math.max(0, sample.timeNs - this.timeOffsetNs), (sample.weightUs ?? 0) * 1000);
+    return frames;
   }
 
   /**

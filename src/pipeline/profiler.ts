@@ -68,6 +68,7 @@ export function start(options: StartOptions = {}): void {
         intervalUs: resolved.intervalUs,
         ringSlots: resolved.ringSlots,
         maxFrames: resolved.maxFrames,
+        gcCause: resolved.gcCause,
         allowV8Profiler: cpuProfFlagGiven(),
         engine: candidate.engine,
         // Tests of the fallback make perf_event_open fail as a locked-down kernel would.

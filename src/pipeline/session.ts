@@ -3,7 +3,7 @@
 // by their own time (periods, HTTP windows, takeProfile() cuts), and the counted drops added to each
 // finished profile.
 import { findEmbeddedCopiesIn, findEmbeddedCopiesInProcess, readProcessMaps } from './embedded-copy';
-import { SampleIngester } from './ingest';
+import { addCounts, emptyCounts, SampleIngester, type IngestCounts } from './ingest';
 import { NativeSymbols } from './native-symbols';
 import { OtherThreads } from './other-threads';
 import { completeProfile, spanOf, withoutDrops, type OtherThreadCounts } from './drops';
@@ -39,7 +39,7 @@ export class Session {
   /** One ingester per sampled thread: each has its own code map (isolates have their own code). */
   private readonly ingesters = new Map<number, SampleIngester>();
   /** Counters of threads whose ingester is gone (finished workers), for stats. */
-  private finishedFrames = { total: 0, native: 0, unresolved: 0 };
+  private finishedFrames = emptyCounts();
   private readonly timer: NodeJS.Timeout;
   private readonly nativeSymbols: NativeSymbols;
   private readonly otherThreads: OtherThreads;
@@ -101,13 +101,9 @@ export class Session {
     return this.ingesterFor(0);
   }
 
-  frameCounts(): { total: number; native: number; unresolved: number } {
+  frameCounts(): IngestCounts {
     const counts = { ...this.finishedFrames };
-    for (const ingester of this.ingesters.values()) {
-      counts.total += ingester.framesTotal;
-      counts.native += ingester.framesNative;
-      counts.unresolved += ingester.framesUnresolved;
-    }
+    for (const ingester of this.ingesters.values()) addCounts(counts, ingester.counts());
     return counts;
   }
 
@@ -186,9 +182,7 @@ export class Session {
       ingester.ingest(batch, final || batch.finished);
       if (batch.finished && batch.threadId !== 0) {
         // A worker that ended or was terminated: everything it sampled is in the profile now.
-        this.finishedFrames.total += ingester.framesTotal;
-        this.finishedFrames.native += ingester.framesNative;
-        this.finishedFrames.unresolved += ingester.framesUnresolved;
+        addCounts(this.finishedFrames, ingester.counts());
         this.ingesters.delete(batch.threadId);
       }
     }

@@ -3,6 +3,7 @@
 import { checkRate, readKernelFacts } from '../config/engine';
 import type { NativeStats } from '../native/binding';
 import type { Drops } from '../model/profile';
+import type { IngestCounts } from './ingest';
 
 export interface SamplerStats {
   running: boolean;
@@ -48,6 +49,12 @@ export interface SamplerStats {
   /** ... of which were C++ frames named from the symbol table. */
   framesNative: number;
   framesUnresolved: number;
+  /** GC samples written under the JS stack that began their GC (docs/how-it-works.md). */
+  gcSamplesCharged: number;
+  /** GC samples no recorded GC held (or all of them with gcCause off): a root (garbage collector). */
+  gcSamplesAtRoot: number;
+  /** GC begins the native log had no room for: their samples are among gcSamplesAtRoot. */
+  gcCausesDropped: number;
   /** Threads sampled: the main thread and the workers attached so far (finished ones included until drained). */
   threads: number;
 }
@@ -79,7 +86,7 @@ export function dropsOf(stats: NativeStats): Drops {
 
 export function toStats(
   native: NativeStats,
-  frames: { total: number; native: number; unresolved: number },
+  frames: IngestCounts,
   engineReason: string,
 ): SamplerStats {
   const processCpuMs = (native.processCpuNs ?? 0) / 1e6;
@@ -127,6 +134,9 @@ export function toStats(
     framesTotal: frames.total,
     framesNative: frames.native,
     framesUnresolved: frames.unresolved,
+    gcSamplesCharged: frames.gcCharged,
+    gcSamplesAtRoot: frames.gcAtRoot,
+    gcCausesDropped: frames.gcCausesDropped,
     threads: native.threads ?? 0,
   };
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { EVENT_FIELDS, EVENT_TYPES, EVENT_WORDS, loadNative, unpackEvents } from '../../dist/native/binding.js';
-import { encodeSamples, OTHER_THREAD_FIELDS, OTHER_THREAD_WORDS, SAMPLE_FIELDS, SAMPLE_HEADER_WORDS, SAMPLE_TRUNCATED } from '../../dist/native/records.js';
+import { encodeGcRecords, encodeSamples, GC_FIELDS, GC_HEADER_WORDS, OTHER_THREAD_FIELDS, OTHER_THREAD_WORDS, SAMPLE_FIELDS, SAMPLE_HEADER_WORDS, SAMPLE_TRUNCATED } from '../../dist/native/records.js';
 
 const wire = loadNative().wireFormat;
 
@@ -20,6 +20,17 @@ test('sample records: records.ts reads the header the addon writes', () => {
     assert.equal(words[index], field === 'frameCount' ? sample.frames.length : sample[field], field);
   }
   assert.deepEqual([...words.subarray(wire.sampleHeaderWords)], sample.frames);
+});
+
+test('GC records: records.ts reads the header the addon writes', () => {
+  assert.equal(GC_HEADER_WORDS, wire.gcHeaderWords);
+  assert.deepEqual({ ...GC_FIELDS }, { ...wire.gcFields });
+  const record = { kind: 1, gcType: 4, timeNs: 11, beginNs: 11, codeSeq: 22, flags: 1, frames: [0x1000, 0x2000] };
+  const words = encodeGcRecords([record]);
+  for (const [field, index] of Object.entries(wire.gcFields)) {
+    assert.equal(words[index], field === 'frameCount' ? record.frames.length : record[field], field);
+  }
+  assert.deepEqual([...words.subarray(wire.gcHeaderWords)], record.frames);
 });
 
 test('other-thread records: records.ts reads the (tid, pc) pairs the addon writes', () => {

@@ -458,7 +458,7 @@ const word = fc.oneof(
     'p-{pid}.txt', '{pid}', 'a.data', '60s', '5m', '1.5h', '999ms', '3', '100001'),
 );
 
-const VARIABLES = ['SFPROF_INTERVAL', 'SFPROF_OUTPUT', 'SFPROF_FORMAT', 'SFPROF_TIMER', 'SFPROF_LINES', 'SFPROF_TIERS', 'SFPROF_SOURCE_MAPS', 'SFPROF_SUMMARY_FILE', 'SFPROF_PERIOD', 'SFPROF_KEEP'];
+const VARIABLES = ['SFPROF_INTERVAL', 'SFPROF_OUTPUT', 'SFPROF_FORMAT', 'SFPROF_TIMER', 'SFPROF_LINES', 'SFPROF_GC_CAUSE', 'SFPROF_TIERS', 'SFPROF_SOURCE_MAPS', 'SFPROF_SUMMARY_FILE', 'SFPROF_PERIOD', 'SFPROF_KEEP'];
 
 /** Rethrows anything but an OptionError; checks the message says what is allowed. */
 function checkOptionError(error) {

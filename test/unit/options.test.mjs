@@ -24,7 +24,7 @@ test('parseDurationUs returns undefined for anything else', () => {
 });
 
 test('resolveOptions fills in the defaults', () => {
-  const expected = { intervalUs: 10000, lines: false, inlines: true, ringSlots: 256, maxFrames: 128, drainIntervalMs: 100, timelineSamples: 1048576, timer: 'auto' };
+  const expected = { intervalUs: 10000, lines: false, inlines: true, gcCause: true, ringSlots: 256, maxFrames: 128, drainIntervalMs: 100, timelineSamples: 1048576, timer: 'auto' };
   assert.deepEqual(resolveOptions(), expected);
   assert.deepEqual(resolveOptions({}), expected);
   assert.deepEqual(DEFAULTS, expected);
@@ -55,10 +55,11 @@ test('the default ring holds two seconds of samples at the interval, from 64 to 
 });
 
 test('resolveOptions accepts good values at the edges of their ranges', () => {
-  assert.deepEqual(resolveOptions({ interval: '2.5ms', lines: true, inlines: false, ringSlots: 16, maxFrames: 1, drainIntervalMs: 1, timelineSamples: 0 }), {
+  assert.deepEqual(resolveOptions({ interval: '2.5ms', lines: true, inlines: false, gcCause: false, ringSlots: 16, maxFrames: 1, drainIntervalMs: 1, timelineSamples: 0 }), {
     intervalUs: 2500,
     lines: true,
     inlines: false,
+    gcCause: false,
     ringSlots: 16,
     maxFrames: 1,
     drainIntervalMs: 1,
@@ -69,6 +70,7 @@ test('resolveOptions accepts good values at the edges of their ranges', () => {
     intervalUs: 1000000,
     lines: false,
     inlines: true,
+    gcCause: true,
     ringSlots: 1048576,
     maxFrames: 255,
     drainIntervalMs: 60000,
@@ -112,6 +114,13 @@ test('a bad inlines value names the option, the value and what is allowed; SFPRO
   assert.deepEqual(optionsFromEnv({ SFPROF_INLINES: 'on' }, 1).options, { inlines: true });
 });
 
+test('a bad gcCause value names the option, the value and what is allowed; SFPROF_GC_CAUSE reads boolean words', () => {
+  assert.throws(() => resolveOptions({ gcCause: 1 }), /^OptionError: sfprof: option "gcCause" is 1; expected true or false$/);
+  assert.deepEqual(optionsFromEnv({ SFPROF_GC_CAUSE: '0' }, 1).options, { gcCause: false });
+  assert.deepEqual(optionsFromEnv({ SFPROF_GC_CAUSE: 'yes' }, 1).options, { gcCause: true });
+  assert.throws(() => optionsFromEnv({ SFPROF_GC_CAUSE: 'maybe' }, 1), /SFPROF_GC_CAUSE/);
+});
+
 test('a bad lines value names the option, the value and what is allowed', () => {
   throwsOption(() => resolveOptions({ lines: 'yes' }), /^sfprof: option "lines" is "yes"; expected true or false$/);
   throwsOption(() => resolveOptions({ lines: 1 }), /option "lines" is 1; expected true or false/);
@@ -149,7 +158,7 @@ test('a bad maxFrames or drainIntervalMs names the option, the value and the ran
 test('an unknown option key is rejected, listing the allowed ones', () => {
   throwsOption(
     () => resolveOptions({ intervall: '10ms' }),
-    /^sfprof: unknown option "intervall"; allowed: interval, lines, inlines, ringSlots, maxFrames, drainIntervalMs, timelineSamples, timer, sourceMaps$/,
+    /^sfprof: unknown option "intervall"; allowed: interval, lines, inlines, gcCause, ringSlots, maxFrames, drainIntervalMs, timelineSamples, timer, sourceMaps$/,
   );
   throwsOption(() => resolveOptions({ interval: '10ms', output: 'x' }), /unknown option "output"/);
 });

@@ -1,6 +1,6 @@
 // What every reader shares: a frame's kind known only by its name and file, the metadata of a profile
 // read from a file, and the bound on its total.
-import { SYNTHETIC, type FrameKind, type Profile, type ProfileMetadata } from '../../model/profile';
+import { gcTypeOf, SYNTHETIC, type FrameKind, type Profile, type ProfileMetadata } from '../../model/profile';
 import { InputError } from './input-error';
 
 const PREFIX_KINDS: [string, FrameKind][] = [
@@ -11,7 +11,7 @@ const PREFIX_KINDS: [string, FrameKind][] = [
 ];
 
 export function inferKind(name: string, file: string | undefined): FrameKind {
-  if (name === SYNTHETIC.gc) return 'gc';
+  if (name === SYNTHETIC.gc || gcTypeOf(name) !== undefined) return 'gc';
   if (/^\[worker \d+[\] ]/.test(name) && !file) return 'thread';
   if (file) return file.startsWith('node:') ? 'node' : 'js';
   for (const [prefix, kind] of PREFIX_KINDS) if (name.startsWith(prefix)) return kind;

@@ -4,7 +4,9 @@
 //   Profile   1 sample_type  [samples/count, cpu/nanoseconds]; only samples/count when the CPU time per
 //                            sample is unknown (a profile read from folded stacks)
 //             2 sample       one per unique stack: location_id leaf first, value [count, CPU ns],
-//                            label thread="main" | "worker N …" when workers were sampled
+//                            label thread="main" | "worker N …" when workers were sampled;
+//                            label gc="scavenge" | "mark-sweep-compact" | … on GC samples charged
+//                            to the stack that began their GC
 //                            CPU ns = the sum of the samples' measured CPU time (per-thread engines),
 //                            else count × the CPU time a sample stood for over the run
 //             4 location     one per distinct (function, line), with the functions inlined there:
@@ -18,7 +20,7 @@ import { gzipSync } from 'node:zlib';
 
 import { Function as PprofFunction, Label, Location, Profile as PprofProfile, Sample, StringTable, ValueType } from 'pprof-format';
 
-import { sampleWeightNs, stackCpuNs, SYNTHETIC, type Frame, type Profile } from '../../model/profile';
+import { gcTypeOf, sampleWeightNs, stackCpuNs, SYNTHETIC, type Frame, type Profile } from '../../model/profile';
 import { sfprofVersion } from '../../common/version';
 
 /** Metadata carried in pprof comments, read back by readers/pprof.ts. */
@@ -109,6 +111,13 @@ export function encodePprof(profile: Profile): Uint8Array {
     }
     return [new Label({ key: threadKey, str: strings.dedup(name) })];
   };
+  // GC charged to its cause (go tool pprof -tagfocus gc=scavenge): the type its leaf frame names.
+  const gcKey = strings.dedup('gc');
+  const gcLabel = (frames: number[]): Label[] => {
+    const leaf = frames.length ? profile.frames[frames[frames.length - 1]!] : undefined;
+    const type = leaf?.kind === 'gc' ? gcTypeOf(leaf.name) : undefined;
+    return type ? [new Label({ key: gcKey, str: strings.dedup(type) })] : [];
+  };
   const periodNs = profile.metadata.intervalUs * 1000;
   const weightNs = sampleWeightNs(profile.metadata);
   // Zero nanoseconds per sample would make go tool pprof's default view show an empty profile.
@@ -118,7 +127,7 @@ export function encodePprof(profile: Profile): Uint8Array {
     if (stack.count <= 0) continue;
     const locationId = locationsOf(stack.frames);
     const cpuNs = Math.round(stackCpuNs(stack, profile.metadata));
-    samples.push(new Sample({ locationId, value: timed ? [stack.count, cpuNs] : [stack.count], label: threadLabel(stack.frames) }));
+    samples.push(new Sample({ locationId, value: timed ? [stack.count, cpuNs] : [stack.count], label: [...threadLabel(stack.frames), ...gcLabel(stack.frames)] }));
   }
 
   const samplesCount = { type: strings.dedup('samples'), unit: strings.dedup('count') };
