@@ -77,10 +77,6 @@ export function findEmbeddedCopiesIn(maps: string | undefined, start: number, si
   return findEmbeddedCopies(parseMaps(maps), start, size);
 }
 
-export function findEmbeddedCopyIn(maps: string | undefined, start: number, size: number): number | undefined {
-  return findEmbeddedCopiesIn(maps, start, size)[0];
-}
-
 export function findEmbeddedCopyInProcess(start: number, size: number): number | undefined {
   return findEmbeddedCopiesInProcess(start, size)[0];
 }

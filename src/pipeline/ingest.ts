@@ -147,20 +147,22 @@ export class SampleIngester {
     }
     let next = 0;
     let nextGc = 0;
-    for (const sample of samples) {
-      while (nextGc < gcRecords.length && gcRecords[nextGc]!.timeNs <= sample.timeNs) {
-        const record = gcRecords[nextGc++]!;
-        while (next < events.length && events[next]!.seq <= record.codeSeq) this.apply(events[next++]!);
-        this.learnGc(record);
+    const applyUpTo = (seq: number): void => {
+      while (next < events.length && events[next]!.seq <= seq) this.apply(events[next++]!);
+    };
+    // GC records taken up to `timeNs`, each at the code of its moment.
+    const learnGcUpTo = (timeNs: number): void => {
+      for (; nextGc < gcRecords.length && gcRecords[nextGc]!.timeNs <= timeNs; nextGc++) {
+        applyUpTo(gcRecords[nextGc]!.codeSeq);
+        this.learnGc(gcRecords[nextGc]!);
       }
-      while (next < events.length && events[next]!.seq <= sample.codeSeq) this.apply(events[next++]!);
+    };
+    for (const sample of samples) {
+      learnGcUpTo(sample.timeNs);
+      applyUpTo(sample.codeSeq);
       this.record(sample);
     }
-    for (; nextGc < gcRecords.length; nextGc++) {
-      const record = gcRecords[nextGc]!;
-      while (next < events.length && events[next]!.seq <= record.codeSeq) this.apply(events[next++]!);
-      this.learnGc(record);
-    }
+    learnGcUpTo(Infinity);
     this.gcCauses.nextBatch();
     if (final) {
       // No sample will come after these: applying them would only cost time (a worker that ends

@@ -17,10 +17,8 @@
 // Needs the bytecode positions, which V8 sends for code compiled while the session listens: with the
 // preload that is all of the app's code; `start()` late in a run recovers less (docs/limitations.md).
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
 import type { CodeEntry } from './code-map';
+import { scriptFile } from './script-file';
 import type { ParsedName } from './symbolize';
 
 export interface InlineFunction {
@@ -387,10 +385,10 @@ class SourceTexts {
 }
 
 function readScript(url: string): string | undefined {
-  if (url.startsWith('node:')) return undefined;
+  const file = scriptFile(url);
+  if (file === undefined) return undefined;
   try {
-    const file = url.startsWith('file://') ? fileURLToPath(url) : url;
-    return path.isAbsolute(file) ? fs.readFileSync(file, 'utf8') : undefined;
+    return fs.readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { CodeType, type CodeEntry } from './code-map';
+import { scriptFile } from './script-file';
 import { AMBIGUOUS, InlineIndex, positionIndex, UNKNOWN_CALLER, type InlineFunction } from './inlining';
 import { SYNTHETIC, type Frame, type FrameKind, type Tier } from '../model/profile';
 
@@ -142,14 +143,12 @@ export class SourceLines {
     let starts = this.cache.get(url);
     if (starts !== undefined) return starts;
     starts = null;
-    if (!url.startsWith('node:')) {
+    const file = scriptFile(url);
+    if (file !== undefined) {
       try {
-        const file = url.startsWith('file://') ? fileURLToPath(url) : url;
-        if (path.isAbsolute(file)) {
-          const text = this.read(file);
-          starts = lineStarts(text);
-          this.lengths.set(url, text.length);
-        }
+        const text = this.read(file);
+        starts = lineStarts(text);
+        this.lengths.set(url, text.length);
       } catch {
         starts = null;
       }
@@ -201,10 +200,6 @@ export class Symbolizer {
   /** Learns a function's bytecode offsets (interpreted code), for inlined frames later. */
   learn(entry: CodeEntry): void {
     if (this.inlines && entry.codeType === CodeType.Bytecode && entry.positions) this.inlines.addBytecode(entry, this.parse(entry));
-  }
-
-  frame(entry: CodeEntry, address: number, isLeaf: boolean): Frame {
-    return this.frames(entry, address, isLeaf)[0]!;
   }
 
   /**
