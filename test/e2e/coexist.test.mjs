@@ -176,10 +176,17 @@ for (const engine of ['itimer', 'perf']) {
     assert.equal(run.signal, null, run.stderr);
     assert.equal(run.status, 0, run.stderr);
     const result = JSON.parse(run.stdout);
-    assert.equal(result.during, N, 'every SIGPROF the app sent reached its handler while sfprof sampled');
-    assert.equal(result.after, N + 1, 'the app\'s handler works after stop');
-    if (engine === 'itimer') assert.equal(result.forwarded, N, 'each went through our handler to the app\'s');
-    else assert.equal(result.forwarded, 0, 'a per-thread engine does not touch SIGPROF');
+    if (engine === 'itimer') {
+      // The kernel keeps one pending SIGPROF: a kill that lands while a timer SIGPROF is still
+      // pending merges into it (seen once in 20 in CI). Every one that reached our handler as the
+      // app's own must reach the app; at most one in the run may merge.
+      assert.equal(result.during, result.forwarded, 'each SIGPROF sent by the app went through our handler to the app\'s');
+      assert.ok(result.during >= N - 1, `the app's handler saw ${result.during} of the ${N} SIGPROFs it sent while sfprof sampled`);
+    } else {
+      assert.equal(result.during, N, 'every SIGPROF the app sent reached its handler while sfprof sampled');
+      assert.equal(result.forwarded, 0, 'a per-thread engine does not touch SIGPROF');
+    }
+    assert.equal(result.after, result.during + 1, 'the app\'s handler works after stop');
     // Samples keep coming between the kills: 20 ms of CPU each, several ticks.
     const gapsWithSamples = result.samplesAt.filter((n, i) => n > (i === 0 ? 0 : result.samplesAt[i - 1])).length;
     assert.ok(gapsWithSamples >= N / 2, `samples after each kill: ${result.samplesAt}`);

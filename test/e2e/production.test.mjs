@@ -280,11 +280,11 @@ test('an app whose stderr reader is gone keeps running when sfprof has a line to
   assert.ok(files.filter((f) => !f.includes('-snapshot-')).length >= 2, files.join());
 });
 
-test('continuous mode over 30 periods at 1 ms: RSS stays flat', async () => {
+test('continuous mode over 20 periods at 1 ms: RSS stays flat', async () => {
   const dir = tempDir();
   const run = startApp({
-    RUN_MS: '31000',
-    RSS_EVERY_MS: '1000',
+    RUN_MS: '21000',
+    RSS_EVERY_MS: '500',
     SFPROF_TIMER: 'perf',
     SFPROF_OUTPUT: path.join(dir, 'app.pb.gz'),
     SFPROF_PERIOD: '1s',
@@ -293,12 +293,14 @@ test('continuous mode over 30 periods at 1 ms: RSS stays flat', async () => {
   const result = await run.done;
   assert.equal(result.status, 0, result.stderr);
   const rss = result.stdout.split('\n').filter((l) => l.startsWith('rss ')).map((l) => Number(l.split(' ')[2]) / 1048576);
-  assert.ok(rss.length >= 25, `${rss.length} readings`);
-  // After 5 periods of warm-up, 25 more periods of sampling may not add more than 16 MB: what a
-  // period holds is written and dropped, so only the code map and V8's own heap can grow.
-  const warm = Math.max(...rss.slice(4, 6));
-  const last = Math.max(...rss.slice(-3));
-  assert.ok(last <= warm + 16, `RSS ${rss.map((v) => v.toFixed(1)).join(' ')} MB`);
+  assert.ok(rss.length >= 30, `${rss.length} readings`);
+  // After 5 periods of warm-up, 15 more periods of sampling may not lift RSS's floor by more than
+  // 16 MB: what a period holds is written and dropped, so only the code map and V8's own heap can
+  // grow. The floor (the lowest of the last readings), not the peak: V8's heap swings with the
+  // timing of its collections, a leak lifts every reading.
+  const warm = Math.max(...rss.slice(8, 12));
+  const floor = Math.min(...rss.slice(-8));
+  assert.ok(floor <= warm + 16, `RSS ${rss.map((v) => v.toFixed(1)).join(' ')} MB`);
   assert.equal(fs.readdirSync(dir).length, 3);
 });
 
