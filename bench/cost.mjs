@@ -49,9 +49,11 @@ const runs = Number(values.runs);
 const pairs = Number(values.pairs);
 const interval = intervalUs(values.interval);
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'sfprof-cost-'));
-const preload = path.join(root, 'dist', 'preload', 'auto.js');
+const preload = path.join(root, 'dist', 'bundle', 'auto.js');
 const compareRoot = values.compare ? path.resolve(values.compare) : undefined;
-const preloadOf = (name) => (name === 'baseline' ? path.join(compareRoot, 'dist', 'preload', 'auto.js') : preload);
+// A build from before the bundle has only tsc's preload.
+const preloadIn = (dir) => [path.join(dir, 'dist', 'bundle', 'auto.js'), path.join(dir, 'dist', 'preload', 'auto.js')].find((file) => fs.existsSync(file));
+const preloadOf = (name) => (name === 'baseline' ? preloadIn(compareRoot) : preload);
 const baseEnv = { ...process.env, NODE_OPTIONS: '' };
 for (const name of Object.keys(baseEnv)) if (name.startsWith('SFPROF_')) delete baseEnv[name];
 

@@ -88,7 +88,7 @@ const children = CONFIGS.map((config) => {
   const env = { ...process.env, NODE_OPTIONS: '', BUSY_MS: String(options.busyMs) };
   const args = [];
   if (config.env.SFPROF) {
-    args.push('-r', path.join(root, 'dist', 'preload', 'auto.js'));
+    args.push('-r', path.join(root, 'dist', 'bundle', 'auto.js'));
     env.SFPROF_OUTPUT = path.join(dir, 'prof.pb.gz');
     if (config.env.SFPROF_PERIOD) env.SFPROF_PERIOD = config.env.SFPROF_PERIOD;
     if (config.env.push) Object.assign(env, { SFPROF_PYROSCOPE_URL: receiverUrl, SFPROF_PYROSCOPE_APP: 'steady' });

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
-const sfprof = await import(path.join(root, 'dist', 'index.js'));
+const sfprof = await import(path.join(root, 'dist', 'bundle', 'index.js'));
 const { selfIndex, chargesToCaller, isFunctionFrame } = await import(path.join(root, 'dist', 'model', 'charge.js'));
 
 const { values } = parseArgs({
@@ -33,7 +33,7 @@ const intervalUs = values.interval.endsWith('ms') ? Number.parseFloat(values.int
 const workloadDir = path.join(root, 'bench', 'workloads', 'real');
 const files = Object.fromEntries(fs.readdirSync(workloadDir).map((file) => [file.replace(/\.[cm]?js$/, ''), path.join(workloadDir, file)]));
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'sfprof-names-'));
-const preload = path.join(root, 'dist', 'preload', 'auto.js');
+const preload = path.join(root, 'dist', 'bundle', 'auto.js');
 
 function run(kind, workload, index) {
   const env = { ...process.env, NAMES_SECONDS: values.seconds };

@@ -12,7 +12,7 @@ const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const rounds = Number(process.argv[2] ?? 5);
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'sfprof-overhead-'));
 const app = path.join(root, 'examples', 'calc.js');
-const preload = path.join(root, 'dist', 'preload', 'auto.js');
+const preload = path.join(root, 'dist', 'bundle', 'auto.js');
 
 const configs = [
   { name: 'none', args: [app] },

@@ -69,7 +69,7 @@ function command(config, script, files) {
   const env = { ...process.env, NODE_OPTIONS: '', BENCH_SCALE: String(scale), BENCH_USAGE: files.usage, BENCH_RESULT: files.result };
   if (config.profiler === 'sfprof-continuous') {
     fs.mkdirSync(files.profile, { recursive: true });
-    args.push('-r', path.join(root, 'dist', 'preload', 'auto.js'));
+    args.push('-r', path.join(root, 'dist', 'bundle', 'auto.js'));
     Object.assign(env, {
       SFPROF_TIMER: 'auto',
       SFPROF_INTERVAL: `${config.intervalUs}us`,
@@ -78,7 +78,7 @@ function command(config, script, files) {
       SFPROF_OUTPUT: path.join(files.profile, 'prof.pb.gz'),
     });
   } else if (config.profiler.startsWith('sfprof-')) {
-    args.push('-r', path.join(root, 'dist', 'preload', 'auto.js'));
+    args.push('-r', path.join(root, 'dist', 'bundle', 'auto.js'));
     Object.assign(env, {
       SFPROF_TIMER: config.profiler.slice('sfprof-'.length),
       SFPROF_INTERVAL: `${config.intervalUs}us`,

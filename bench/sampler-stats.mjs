@@ -15,7 +15,7 @@ const child = (script, env, nodeFlags = []) => {
 };
 
 const gcScript = `
-  const sfprof = require(${JSON.stringify(path.join(root, 'dist/index.js'))});
+  const sfprof = require(${JSON.stringify(path.join(root, 'dist/bundle/index.js'))});
   sfprof.start({ interval: process.env.INTERVAL, timer: 'itimer' });
   const log = console.log; console.log = () => {};
   require(${JSON.stringify(path.join(root, 'examples/gc-heavy.js'))});
@@ -39,7 +39,7 @@ for (const interval of intervals) {
 }
 
 const calcScript = `
-  const sfprof = require(${JSON.stringify(path.join(root, 'dist/index.js'))});
+  const sfprof = require(${JSON.stringify(path.join(root, 'dist/bundle/index.js'))});
   sfprof.start({ interval: '1ms', lines: true, timer: 'itimer' });
   const log = console.log; console.log = () => {};
   require(${JSON.stringify(path.join(root, 'examples/calc.js'))});

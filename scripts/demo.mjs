@@ -14,7 +14,7 @@ const { readProfile, renderProfile } = require(path.join(root, 'dist/formats/ren
 
 const output = path.resolve('sfprof-demo.folded');
 const started = Date.now();
-const child = spawnSync(process.execPath, ['-r', path.join(root, 'dist/preload/auto.js'), path.join(root, 'examples/calc.js')], {
+const child = spawnSync(process.execPath, ['-r', path.join(root, 'dist/bundle/auto.js'), path.join(root, 'examples/calc.js')], {
   stdio: ['ignore', 'inherit', 'inherit'],
   env: { ...process.env, SFPROF_INTERVAL: '1ms', SFPROF_LINES: '1', SFPROF_OUTPUT: output, CALC_SCALE: process.env.CALC_SCALE ?? '1' },
 });

@@ -116,6 +116,10 @@ const failures = [];
 if (run(process.execPath, [path.join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: work }).status !== 0) {
   finish(false, `TypeScript did not compile; the copy is in ${work}`);
 }
+// The preload and the package's main run from the bundle, as they ship.
+if (run(process.execPath, [path.join('scripts', 'bundle.mjs')], { cwd: work }).status !== 0) {
+  finish(false, `the bundle was not built; the copy is in ${work}`);
+}
 const gypArgs = ['rebuild', '--jobs=max', '--loglevel=warn'];
 // The running Node's own headers when it ships them (distribution packages, official tarballs):
 // nothing to download. A nodedir from npm's configuration wins.

@@ -9,6 +9,7 @@ import { readProfile, renderProfile } from '../formats/render';
 import { OptionError } from '../config/option-error';
 import { InputError } from '../formats/readers/input-error';
 import { formatRunSummary, formatTopTable, type RunSummary } from '../delivery/summary';
+import { PACKAGE_ROOT } from '../common/package-root';
 import { sfprofVersion } from '../common/version';
 import { writeOutputSync } from '../formats/write-file';
 import { SourceMapper } from '../pipeline/source-maps';
@@ -119,7 +120,7 @@ function readSummaries(file: string): RunSummary[] {
 
 function record(command: Extract<Command, { kind: 'record' }>): void {
   const env: NodeJS.ProcessEnv = { ...process.env, ...recordEnv(command) };
-  env.NODE_OPTIONS = withPreload(process.env.NODE_OPTIONS, path.join(__dirname, '..', 'preload', 'auto.js'));
+  env.NODE_OPTIONS = withPreload(process.env.NODE_OPTIONS, path.join(PACKAGE_ROOT, 'dist', 'bundle', 'auto.js'));
   // Each profiled process appends its summary here; without a place for it, profiles are still written.
   let summaryDir: string | undefined;
   try {

@@ -3,6 +3,7 @@
 // waits for, with a deadline.
 import { join } from 'node:path';
 
+import { PACKAGE_ROOT } from '../common/package-root';
 import type { PostOutcome } from './push-request';
 
 /** Variables the exit upload's child takes from this process: where to find trusted certificates. */
@@ -35,7 +36,7 @@ export function runExitUpload(url: URL, body: Buffer, headers: Record<string, st
   const env: Record<string, string> = { SFPROF_PUSH_EXIT: JSON.stringify({ url: url.href, headers, timeoutMs: deadlineMs }) };
   for (const name of EXIT_CHILD_ENV) if (process.env[name] !== undefined) env[name] = process.env[name]!;
   const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
-  const child = spawnSync(process.execPath, [...tlsFlags(), join(__dirname, 'push-exit-child.js')], {
+  const child = spawnSync(process.execPath, [...tlsFlags(), join(PACKAGE_ROOT, 'dist', 'delivery', 'push-exit-child.js')], {
     input: body,
     env,
     timeout: deadlineMs + 500,

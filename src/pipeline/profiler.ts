@@ -1,13 +1,12 @@
 // The public lifecycle of sampling: start() picks an engine (falling back when the kernel refuses a
 // per-thread one), stop(), takeProfile(), stats(), and workers joining the session. The stages it
 // drives live beside it: session.ts (drain loop), ingest.ts (symbolize and aggregate), stats.ts.
-import { isMainThread } from 'node:worker_threads';
 
 import { engineCandidates, readKernelFacts } from '../config/engine';
 import { perfRefusedForTests } from '../config/env';
 import { resolveOptions, type StartOptions } from '../config/options';
 import { Profile } from '../model/profile';
-import { loadNative, nativeErrorCode } from '../native/binding';
+import { loadNative, nativeErrorCode, onMainThread } from '../native/binding';
 import { completeProfile, Session, type TakenWindow } from './session';
 import { SourceMapper, sourceMapsWanted } from './source-maps';
 import { stderrLine } from '../common/stderr';
@@ -52,7 +51,7 @@ function cpuProfFlagGiven(): boolean {
 /** Starts a session on the main thread; workers join it (attachWorker(), or the preload). */
 export function start(options: StartOptions = {}): void {
   const resolved = resolveOptions(options);
-  if (!isMainThread) {
+  if (!onMainThread()) {
     throw new Error('sfprof: start() runs on the main thread; in a worker, call attachWorker() to be sampled into its profile');
   }
   if (session) throw new Error('sfprof: already running; call stop() first');
@@ -156,13 +155,13 @@ export function takeWindows(endNs: number): TakenWindow[] {
  * Throws when called on the main thread or when no session runs.
  */
 export function attachWorker(): void {
-  if (isMainThread) throw new Error('sfprof: attachWorker() is for worker threads; the main thread uses start()');
+  if (onMainThread()) throw new Error('sfprof: attachWorker() is for worker threads; the main thread uses start()');
   joinSession();
 }
 
 /** In a worker thread: stop sampling it. What it sampled stays in the main thread's profile. */
 export function detachWorker(): void {
-  if (isMainThread) throw new Error('sfprof: detachWorker() is for worker threads; the main thread uses stop()');
+  if (onMainThread()) throw new Error('sfprof: detachWorker() is for worker threads; the main thread uses stop()');
   loadNative().detachThread();
 }
 
@@ -171,7 +170,7 @@ export function detachWorker(): void {
  * the main thread's (which attachWorker() would join).
  */
 export function isRunning(): boolean {
-  return isMainThread ? session !== undefined : loadNative().sessionRunning();
+  return onMainThread() ? session !== undefined : loadNative().sessionRunning();
 }
 
 /** Live counters while running; the final ones after stop(). */

@@ -24,7 +24,8 @@ function tm(): typeof TraceMapping {
 }
 
 import type { Frame, Profile } from '../model/profile';
-import { displayFile, lineStarts } from './symbolize';
+import { displayFile } from './script-file';
+import { lineStarts } from './symbolize';
 
 const KEY = 'sourceMappingURL=';
 /** What comes before the key on its line, and the URL with the rest of the line after it. */

@@ -8,10 +8,9 @@
 // test/golden/code-names/ holds the names each supported Node really reports.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { CodeType, type CodeEntry } from './code-map';
-import { scriptFile } from './script-file';
+import { displayFile, scriptFile } from './script-file';
 import { AMBIGUOUS, InlineIndex, positionIndex, UNKNOWN_CALLER, type InlineFunction } from './inlining';
 import { SYNTHETIC, type Frame, type FrameKind, type Tier } from '../model/profile';
 
@@ -84,24 +83,6 @@ export function parseCodeName(raw: string): ParsedName {
       return { kind: 'native', name: raw || '(unnamed code)' };
     }
   }
-}
-
-/** Display form of a script: relative to `cwd` when under it, absolute otherwise, node:… kept. */
-export function displayFile(url: string, cwd: string): string {
-  let file = url;
-  if (url.startsWith('file://')) {
-    try {
-      file = fileURLToPath(url);
-    } catch {
-      return url;
-    }
-  }
-  if (path.isAbsolute(file)) {
-    const relative = path.relative(cwd, file);
-    const outside = relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative);
-    if (relative && !outside) return relative;
-  }
-  return file;
 }
 
 /** Offsets where lines start, with V8's line terminators: \n, \r\n, a lone \r, U+2028, U+2029. */

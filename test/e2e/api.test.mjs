@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const sfprof = require('../../dist/index.js');
+const sfprof = require('../../dist/bundle/index.js');
 
 // Burns CPU time, not wall time: samples follow CPU time, and a loaded machine must not shrink the work.
 function cpuMs() {

@@ -137,36 +137,54 @@ test('the preload loads the source-map library only when a profile is mapped', (
   assert.equal(JSON.parse(mapped.stdout), false, 'not loaded at start with them either: only when a profile is taken');
 });
 
-test('at start the preload loads no writer, reader, pprof-format, delivery module, node:net or node:zlib', () => {
-  // Every process with the preload in NODE_OPTIONS pays at start for what it loads there; these are
-  // needed at exit (one writer) or only for production features.
+test('at start the preload loads one file of sfprof and its addon: no pprof-format, no Node module the app did not load', () => {
+  // Every process with the preload in NODE_OPTIONS pays at start for what it loads there: each file
+  // costs a resolution, a read and a compile, so the package runs from one bundle (scripts/bundle.mjs)
+  // and leaves pprof-format (needed at exit for pprof) and node:worker_threads (the main thread
+  // is told apart by the addon) alone.
   const script =
     `const files = Object.keys(require.cache).map((file) => file.split(require('path').sep).join('/'));` +
-    `const builtins = ['net', 'zlib', 'http', 'https'].filter((m) => process.moduleLoadList.includes('NativeModule ' + m));` +
-    `console.log(JSON.stringify({ builtins, files: files.filter((f) => /\\/dist\\/(formats\\/(writers|readers)|delivery)\\/|pprof-format/.test(f)) }))`;
+    `const builtins = ['net', 'zlib', 'http', 'https', 'worker_threads'].filter((m) => process.moduleLoadList.includes('NativeModule ' + m));` +
+    `console.log(JSON.stringify({ builtins, files }))`;
   const dir = tempDir();
   const bare = runNode(['-e', script]);
   assert.equal(bare.status, 0, bare.stderr);
   const run = runNode(['-r', preload, '-e', script], { env: { SFPROF_OUTPUT: path.join(dir, 'start.pb.gz') } });
   assert.equal(run.status, 0, run.stderr);
   const loaded = JSON.parse(run.stdout);
-  assert.deepEqual(loaded.files, [], 'no sfprof writer, reader or delivery module, no pprof-format');
+  const ours = loaded.files.filter((f) => !JSON.parse(bare.stdout).files.includes(f)).map((f) => path.relative(root, f).split(path.sep).join('/'));
+  assert.deepEqual(ours.filter((f) => !f.endsWith('.node')), ['dist/bundle/auto.js', 'dist/bundle/sfprof.js']);
+  assert.equal(ours.filter((f) => f.endsWith('.node')).length, 1, ours.join());
   assert.deepEqual(loaded.builtins, JSON.parse(bare.stdout).builtins, 'no Node module the app did not load itself');
-  assert.ok(fs.statSync(path.join(dir, 'start.pb.gz')).size > 0, 'the pprof writer still loads at exit');
+  assert.ok(fs.statSync(path.join(dir, 'start.pb.gz')).size > 0, 'the pprof writer and pprof-format still load at exit');
 });
 
-test('at exit the preload loads only the writer of its format', () => {
+for (const [file, pprofFormat] of [['exit.folded', false], ['exit.pb.gz', true]]) {
+  test(`at exit the preload loads pprof-format only for a pprof profile (${file})`, () => {
+    const dir = tempDir();
+    const hook = path.join(dir, 'after.cjs');
+    // Preloaded after sfprof, so its exit listener runs after the profile was written.
+    fs.writeFileSync(
+      hook,
+      `process.on('exit', () => process.stdout.write(JSON.stringify(Object.keys(require.cache).some((f) => f.split(require('path').sep).includes('pprof-format')))));`,
+    );
+    const run = runNode(['-r', preload, '-r', hook, '-e', '0'], { env: { SFPROF_OUTPUT: path.join(dir, file) } });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(JSON.parse(run.stdout), pprofFormat);
+    assert.ok(fs.existsSync(path.join(dir, file)), 'the profile is written');
+  });
+}
+
+test('a process that preloads sfprof and requires it has one profiler: the API sees the preload\'s session', () => {
+  // The package by its folder: its main, as require('sfprof') finds it.
+  const script = `const sfprof = require(${JSON.stringify(root)}); let x = 0; for (let i = 0; i < 2e7; i++) x += Math.sqrt(i);` +
+    `console.log(JSON.stringify({ running: sfprof.isRunning(), samples: sfprof.stats()?.samplesRecorded ?? -1 }))`;
   const dir = tempDir();
-  const hook = path.join(dir, 'after.cjs');
-  // Preloaded after sfprof, so its exit listener runs after the profile was written.
-  fs.writeFileSync(
-    hook,
-    `process.on('exit', () => process.stdout.write(JSON.stringify(Object.keys(require.cache).map((f) => f.split(require('path').sep).join('/')).filter((f) => /\\/formats\\/(writers|readers)\\/|pprof-format/.test(f)).map((f) => f.replace(/^.*\\/(formats\\/|node_modules\\/)/, '')))));`,
-  );
-  const run = runNode(['-r', preload, '-r', hook, '-e', '0'], { env: { SFPROF_OUTPUT: path.join(dir, 'exit.folded') } });
+  const run = runNode(['-r', preload, '-e', script], { env: { SFPROF_OUTPUT: path.join(dir, 'one.folded'), SFPROF_INTERVAL: '1ms' } });
   assert.equal(run.status, 0, run.stderr);
-  assert.deepEqual(JSON.parse(run.stdout), ['writers/folded.js']);
-  assert.ok(fs.existsSync(path.join(dir, 'exit.folded')));
+  const seen = JSON.parse(run.stdout);
+  assert.equal(seen.running, true, 'the required API knows the preload started a session');
+  assert.ok(seen.samples > 0, `its stats are the running session's: ${run.stdout}`);
 });
 
 test('an unwritable output path is reported on stderr and does not change the exit status', () => {

@@ -44,8 +44,8 @@ function copyPackage() {
 test('a second copy of sfprof refuses to chain to the first (no recursion)', () => {
   const copy = copyPackage();
   const script = `
-    const first = require(${JSON.stringify(path.join(root, 'dist', 'index.js'))});
-    const second = require(${JSON.stringify(path.join(copy, 'dist', 'index.js'))});
+    const first = require(${JSON.stringify(path.join(root, 'dist', 'bundle', 'index.js'))});
+    const second = require(${JSON.stringify(path.join(copy, 'dist', 'bundle', 'index.js'))});
     first.start({ interval: '1ms', timer: 'itimer' });
     let message = 'no error';
     try { second.start({ interval: '1ms', timer: 'itimer' }); } catch (error) { message = error.message; }
@@ -64,7 +64,7 @@ test('a second copy of sfprof refuses to chain to the first (no recursion)', () 
 test('two preloads of different copies: the second warns in one line, the app runs', () => {
   const copy = copyPackage();
   const dir = tempDir();
-  const run = runNode(['-r', preload, '-r', path.join(copy, 'dist', 'preload', 'auto.js'), path.join(fixtures, 'exit-paths.js')], {
+  const run = runNode(['-r', preload, '-r', path.join(copy, 'dist', 'bundle', 'auto.js'), path.join(fixtures, 'exit-paths.js')], {
     env: { SFPROF_OUTPUT: path.join(dir, 'p-{pid}.folded'), SFPROF_INTERVAL: '1ms', SFPROF_TIMER: 'itimer' },
   });
   assert.equal(run.status, 0, run.stderr);
@@ -81,7 +81,7 @@ for (const ending of ['process.exit(0)', "throw new Error('late failure')"]) {
     // Node AtExit hook must have disarmed the timer first.
     const dir = tempDir();
     const script = `
-      const sfprof = require(${JSON.stringify(path.join(root, 'dist', 'index.js'))});
+      const sfprof = require(${JSON.stringify(path.join(root, 'dist', 'bundle', 'index.js'))});
       sfprof.start({ interval: '1ms', timer: 'itimer' });
       const end = Date.now() + 400; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1);
       ${ending};`;
@@ -140,7 +140,7 @@ for (const engine of ['itimer', 'perf', 'thread-cpu']) {
   });
 }
 
-const index = JSON.stringify(path.join(root, 'dist', 'index.js'));
+const index = JSON.stringify(path.join(root, 'dist', 'bundle', 'index.js'));
 const burn = 'function burn(ms) { const u = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1000; }; const e = u() + ms; let x = 0; while (u() < e) for (let i = 0; i < 1000; i++) x += Math.sqrt(x + 1); return x; }';
 
 for (const engine of ['itimer', 'perf']) {

@@ -9,7 +9,7 @@ import { fixtures, root, runNode, tempDir } from '../lib/helpers.mjs';
 test('fs.readSync on a slow FIFO completes under SIGPROF without EINTR; stray SIGPROF is harmless', () => {
   const fifo = path.join(tempDir(), 'slow.fifo');
   const run = runNode([path.join(fixtures, 'fifo-read.js'), fifo], {
-    env: { SFPROF_INDEX: path.join(root, 'dist', 'index.js') },
+    env: { SFPROF_INDEX: path.join(root, 'dist', 'bundle', 'index.js') },
   });
   assert.equal(run.status, 0, run.stderr);
   assert.doesNotMatch(run.stderr, /EINTR|EAGAIN/);
@@ -112,7 +112,7 @@ for (const engine of ['itimer', 'perf', 'thread-cpu']) {
     let run;
     try {
       run = runNode([path.join(fixtures, 'eintr-matrix.js'), engine, dir], {
-        env: { SFPROF_INDEX: path.join(root, 'dist', 'index.js'), EINTR_PBKDF2: JSON.stringify(PBKDF2) },
+        env: { SFPROF_INDEX: path.join(root, 'dist', 'bundle', 'index.js'), EINTR_PBKDF2: JSON.stringify(PBKDF2) },
         timeout: 60_000,
       });
     } finally {

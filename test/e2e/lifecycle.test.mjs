@@ -6,7 +6,7 @@ import { test } from 'node:test';
 
 import { root, runNode } from '../lib/helpers.mjs';
 
-const index = JSON.stringify(path.join(root, 'dist', 'index.js'));
+const index = JSON.stringify(path.join(root, 'dist', 'bundle', 'index.js'));
 // Burns CPU time, not wall time: samples follow CPU time, and a loaded machine must not shrink the work.
 const burn = 'function burn(ms) { const u = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1000; }; const e = u() + ms; let x = 0; while (u() < e) for (let i = 0; i < 1000; i++) x += Math.sqrt(x + 1); return x; }';
 

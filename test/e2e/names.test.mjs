@@ -137,7 +137,7 @@ describe('top charges builtins to their JS caller', () => {
 
 test('builtins resolve on the main thread when a worker mapped its own copy first', () => {
   const run = runNode([path.join(fixtures, 'worker-before-session.mjs')], {
-    env: { SFPROF_MODULE: path.join(root, 'dist', 'index.js'), RUN_MS: '1200' },
+    env: { SFPROF_MODULE: path.join(root, 'dist', 'bundle', 'index.js'), RUN_MS: '1200' },
   });
   assert.equal(run.status, 0, run.stderr);
   const { unresolved, total } = JSON.parse(run.stdout.trim().split('\n').at(-1));

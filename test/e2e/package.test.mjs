@@ -40,7 +40,7 @@ before(() => {
 test('the tarball carries dist, a stripped prebuild and no sources of tests', () => {
   const prebuild = path.join(installed, 'prebuilds', `${process.platform}-${process.arch}`, `sfprof.abi${process.versions.modules}.node`);
   assert.ok(fs.existsSync(prebuild), 'prebuild present');
-  assert.ok(fs.existsSync(path.join(installed, 'dist', 'preload', 'auto.js')));
+  assert.ok(fs.existsSync(path.join(installed, 'dist', 'bundle', 'auto.js')));
   assert.ok(fs.existsSync(path.join(installed, 'binding.gyp')), 'sources for a fallback build');
   assert.ok(!fs.existsSync(path.join(installed, 'test')));
   assert.ok(!fs.existsSync(path.join(installed, 'build')), 'no local build: scripts were disabled');

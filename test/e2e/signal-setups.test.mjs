@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { root, runNode } from '../lib/helpers.mjs';
 import { signalToolsPath } from '../lib/signal-tools.mjs';
 
-const index = JSON.stringify(path.join(root, 'dist', 'index.js'));
+const index = JSON.stringify(path.join(root, 'dist', 'bundle', 'index.js'));
 const binding = JSON.stringify(path.join(root, 'dist', 'native', 'binding.js'));
 const tools = JSON.stringify(signalToolsPath());
 // Burns CPU time, not wall time: timers follow CPU time, and a loaded machine must not shrink the work.

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const preload = path.join(root, 'dist', 'preload', 'auto.js');
+export const preload = path.join(root, 'dist', 'bundle', 'auto.js');
 export const fixtures = path.join(root, 'test', 'fixtures');
 
 const tempDirs = [];

@@ -31,7 +31,7 @@ import { readCpuProfile } from '../../dist/formats/readers/cpuprofile.js';
 import { readFolded } from '../../dist/formats/readers/folded.js';
 import { InputError } from '../../dist/formats/readers/input-error.js';
 import { readPprof } from '../../dist/formats/readers/pprof.js';
-import { displayFile } from '../../dist/pipeline/symbolize.js';
+import { displayFile } from '../../dist/pipeline/script-file.js';
 import { writeCpuProfile } from '../../dist/formats/writers/cpuprofile.js';
 import { frameLabel, writeFolded } from '../../dist/formats/writers/folded.js';
 import { encodePprof, writePprof } from '../../dist/formats/writers/pprof.js';
@@ -667,7 +667,7 @@ test('a .cpuprofile of a deep recursion sampled at every depth reads back right,
   }));
   // Leaf first, so a stack is walked before its ancestors' are known; then every depth once more.
   const samples = [depth + 1, ...nodes.slice(1).map((node) => node.id), depth + 1];
-  const symbolize = createRequire(import.meta.url)('../../dist/pipeline/symbolize.js');
+  const symbolize = createRequire(import.meta.url)('../../dist/pipeline/script-file.js');
   const displayFile = symbolize.displayFile;
   let conversions = 0;
   symbolize.displayFile = (...args) => {

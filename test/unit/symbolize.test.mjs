@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
 
-import { displayFile, lineStarts, parseCodeName, SourceLines } from '../../dist/pipeline/symbolize.js';
+import { lineStarts, parseCodeName, SourceLines } from '../../dist/pipeline/symbolize.js';
+import { displayFile } from '../../dist/pipeline/script-file.js';
 import { loadNative } from '../../dist/native/binding.js';
 import { NativeSymbols, shortCppName } from '../../dist/pipeline/native-symbols.js';
 

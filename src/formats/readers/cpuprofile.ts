@@ -1,7 +1,7 @@
 // Reads a Chrome .cpuprofile (sfprof's, `node --cpu-prof`'s or DevTools') into a Profile, keeping
 // the sample order and times on the timeline.
 import { Profile, type Frame } from '../../model/profile';
-import { displayFile } from '../../pipeline/symbolize';
+import { displayFile } from '../../pipeline/script-file';
 import type { CpuProfile, CpuProfileNode } from '../writers/cpuprofile';
 import { checkTotal, emptyMetadata, inferKind } from './shared';
 import { InputError } from './input-error';

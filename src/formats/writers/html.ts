@@ -20,6 +20,7 @@
 // and U+2028/U+2029 as escapes, so no name can close the script element.
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { PACKAGE_ROOT } from '../../common/package-root';
 import type { Frame, Profile } from '../../model/profile';
 
 const DATA_PLACEHOLDER = '<script type="application/json" id="sfprof-data">null</script>';
@@ -29,7 +30,7 @@ const DEFAULT_TITLE = 'sfprof flame graph';
 let templateCache: string | undefined;
 
 export function templatePath(): string {
-  return path.join(__dirname, '..', '..', '..', 'templates', 'flamegraph.html');
+  return path.join(PACKAGE_ROOT, 'templates', 'flamegraph.html');
 }
 
 function template(): string {
