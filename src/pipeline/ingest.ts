@@ -1,6 +1,6 @@
 // The symbolize → aggregate stage: drained samples and code events of one thread become stacks of one
 // Profile. Pure given its inputs (no native calls), so it is tested offline on hand-built records.
-import { CodeMap } from './code-map';
+import { CodeMap, type CodeEntry } from './code-map';
 import type { NativeBatch, NativeCodeEvent } from '../native/binding';
 import { gcFrameName, Profile, SYNTHETIC, type Frame } from '../model/profile';
 import { decodeGcRecords, decodeSamples, GC_BEGIN, gcTypeName, isIdle, SAMPLE_TRUNCATED, VmState, type GcRecord, type RawSample } from '../native/records';
@@ -48,6 +48,14 @@ export class SampleIngester {
   private awaitingListing: boolean;
   private heldSamples: RawSample[] = [];
   private heldGc: GcRecord[] = [];
+  /**
+   * The profile's frame ids for a pc of a code object, per code object (keyed address × 2 + leaf).
+   * What a pc symbolizes to never changes once asked (names are parsed once per code object, its
+   * inlined chains resolved once), so a sample repeats the work of the ones before it only for pcs
+   * not seen yet: symbolizing and interning every frame of every sample was most of the JS cost per
+   * sample. Ids are the profile's: a new profile (the next window or period) starts a new cache.
+   */
+  private frameIdCache = new WeakMap<CodeEntry, Map<number, number[]>>();
 
   get holdsSamples(): boolean {
     return this.heldSamples.length > 0;
@@ -105,6 +113,7 @@ export class SampleIngester {
   retarget(profile: Profile, timeOffsetNs: number): void {
     const roots = this.rootFrames.map((id) => this.profile.frames[id]!);
     this.profile = profile;
+    this.frameIdCache = new WeakMap();
     this.rootFrames = roots.map((frame) => profile.internFrame({ ...frame }));
     this.timeOffsetNs = timeOffsetNs;
   }
@@ -224,10 +233,50 @@ export class SampleIngester {
     }
     const ids: number[] = [...this.rootFrames];
     if (sample.flags & SAMPLE_TRUNCATED) ids.push(profile.internFrame({ name: SYNTHETIC.truncated, kind: 'synthetic' }));
-    for (const frame of this.walkFrames(sample.frames)) ids.push(profile.internFrame(frame));
-    for (const frame of this.leafFrames(sample.frames[0]!)) ids.push(profile.internFrame(frame));
+    const addresses = sample.frames;
+    for (let i = addresses.length - 1; i >= 1; i--) this.pushFrameIds(ids, addresses[i]!);
+    const pc = addresses[0]!;
+    const entry = this.lookup(pc);
+    if (entry) {
+      for (const id of this.cachedIds(entry, pc, true)) ids.push(id);
+    } else {
+      ids.push(profile.internFrame(this.nativeSymbols?.frame(pc) ?? { name: SYNTHETIC.native, kind: 'native' }));
+    }
     if (sample.vmState === VmState.GC) ids.push(profile.internFrame({ name: SYNTHETIC.gc, kind: 'gc' }));
     profile.addStack(ids, 1, timeNs, weightNs);
+  }
+
+  /** One address of V8's walk as the profile's frame ids (walkFrames' frames, through the cache). */
+  private pushFrameIds(ids: number[], address: number): void {
+    const entry = this.lookup(address);
+    if (entry) {
+      const cached = this.cachedIds(entry, address, false);
+      this.framesTotal++;
+      for (const id of cached) ids.push(id);
+      return;
+    }
+    this.framesTotal++;
+    const native = this.nativeSymbols?.frame(address);
+    if (native) this.framesNative++;
+    else this.framesUnresolved++;
+    ids.push(this.profile.internFrame(native ?? { name: SYNTHETIC.unknown, kind: 'synthetic' }));
+  }
+
+  /** The frame ids for `address` in `entry`: as the walk's frame, or as the interrupted pc (leaf). */
+  private cachedIds(entry: CodeEntry, address: number, isLeaf: boolean): number[] {
+    let byPc = this.frameIdCache.get(entry);
+    if (!byPc) {
+      byPc = new Map();
+      this.frameIdCache.set(entry, byPc);
+    }
+    const key = address * 2 + (isLeaf ? 1 : 0);
+    let ids = byPc.get(key);
+    if (!ids) {
+      const frames = isLeaf ? this.leafFramesOf(entry, address) : this.symbolizer.frames(entry, address, false);
+      ids = frames.map((frame) => this.profile.internFrame(frame));
+      byPc.set(key, ids);
+    }
+    return ids;
   }
 
   /** The frames of V8's walk (addresses 1.., leaf first), root first; address 0 is left out. */
@@ -256,9 +305,7 @@ export class SampleIngester {
    * one, whose activation the pc alone stands for, even when the walk's first frame is the same code
    * (recursion). A pc in no code object is in C++ (V8, Node, libc).
    */
-  private leafFrames(pc: number): Frame[] {
-    const entry = this.lookup(pc);
-    if (!entry) return [this.nativeSymbols?.frame(pc) ?? { name: SYNTHETIC.native, kind: 'native' }];
+  private leafFramesOf(entry: CodeEntry, pc: number): Frame[] {
     const frames = this.symbolizer.frames(entry, pc, true);
     const frame = frames[0]!;
     if (frame.kind === 'bytecode-handler' || frame.name.startsWith('Builtin:Interpreter')) return [];
