@@ -16,14 +16,26 @@ const { loadNative } = require(path.join(dist, 'native', 'binding.js'));
 const native = loadNative();
 ms.loadBinary = now() - t;
 t = now();
-// What the preload loads besides the binary (auto-main and its imports), without running it.
-require(path.join(dist, 'preload', 'auto-main.js'));
-ms.loadModules = now() - t;
-ms.modulesLoaded = Object.keys(require.cache).filter((file) => !before.has(file)).length;
-const profiler = require(path.join(dist, 'pipeline', 'profiler.js'));
-// The preload's renderer, which loads one writer (older builds: render.js, which loads them all).
-const renderer = path.join(dist, 'formats', 'render-profile.js');
-const { renderProfile } = require(fs.existsSync(renderer) ? renderer : path.join(dist, 'formats', 'render.js'));
+// What the preload loads besides the binary, without running it: the bundle the package runs from
+// (its library, which evaluates every module the preload would and more), or in builds before the
+// bundle, auto-main and its imports.
+const bundle = path.join(dist, 'bundle', 'sfprof.js');
+let profiler;
+let renderProfile;
+if (fs.existsSync(bundle)) {
+  profiler = require(bundle).library();
+  ({ renderProfile } = profiler);
+  ms.loadModules = now() - t;
+  ms.modulesLoaded = Object.keys(require.cache).filter((file) => !before.has(file)).length;
+} else {
+  require(path.join(dist, 'preload', 'auto-main.js'));
+  ms.loadModules = now() - t;
+  ms.modulesLoaded = Object.keys(require.cache).filter((file) => !before.has(file)).length;
+  profiler = require(path.join(dist, 'pipeline', 'profiler.js'));
+  // The preload's renderer, which loads one writer (older builds: render.js, which loads them all).
+  const renderer = path.join(dist, 'formats', 'render-profile.js');
+  ({ renderProfile } = require(fs.existsSync(renderer) ? renderer : path.join(dist, 'formats', 'render.js')));
+}
 const { writeOutputSync } = require(path.join(dist, 'formats', 'write-file.js'));
 
 const wrap = (name, key) => {

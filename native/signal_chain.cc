@@ -95,7 +95,7 @@ bool SignalChain::Install(int signo, bool allow_v8_profiler, Failure* failure) {
   return InstallCurrent(failure);
 }
 
-bool SignalChain::InstallCurrent(Failure* failure) {
+bool SignalChain::InstallCurrent(Failure* failure, bool* displaced) {
   const int signo = signo_;
   const std::string signal_name = signo == SIGPROF ? "SIGPROF" : "signal " + std::to_string(signo);
   struct sigaction current;
@@ -120,10 +120,12 @@ bool SignalChain::InstallCurrent(Failure* failure) {
     GetPreviousAction(signo).valid = true;
   }
   const struct sigaction ours = OurAction();
-  if (sigaction(signo, &ours, nullptr) != 0) {
+  struct sigaction replaced;
+  if (sigaction(signo, &ours, &replaced) != 0) {
     return Fail(failure, failure_code::kSignalFailed,
                 "sigaction(" + signal_name + ") install failed: " + strerror(errno));
   }
+  if (displaced != nullptr) *displaced = !IsOurHandler(replaced);
   installed_ = true;
   return true;
 }
@@ -167,9 +169,12 @@ bool SignalChain::EnsureBeforeArming() {
   }
   // The previous disposition stays as Install recorded it: the watcher may be writing it (Ensure),
   // and the disposition found here is the default anyway, which ForwardToPrevious never calls.
+  // Counted only when this call replaced the default: the watcher (Ensure) may have put ours back
+  // between the check above and here, and one restoration is one reinstall.
   const struct sigaction ours = OurAction();
-  if (sigaction(signo_, &ours, nullptr) != 0) return false;
-  reinstalls_++;
+  struct sigaction replaced;
+  if (sigaction(signo_, &ours, &replaced) != 0) return false;
+  if (!IsOurHandler(replaced)) reinstalls_++;
   return true;
 }
 
@@ -182,7 +187,8 @@ void SignalChain::Ensure() {
     } else {
       Failure ignored;
       installed_ = false;
-      if (InstallCurrent(&ignored)) reinstalls_++;
+      bool displaced = false;
+      if (InstallCurrent(&ignored, &displaced) && displaced) reinstalls_++;
     }
   }
   ensuring_.store(false);

@@ -50,7 +50,9 @@ class SignalChain {
   }
 
  private:
-  bool InstallCurrent(Failure* failure);
+  // `displaced`, when given, says whether the install replaced a disposition other than ours (read in
+  // the same sigaction call, so a concurrent install of ours by another thread is not counted twice).
+  bool InstallCurrent(Failure* failure, bool* displaced = nullptr);
 
   int signo_ = 0;
   bool allow_v8_profiler_ = false;
