@@ -13,7 +13,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+
+import { makeCodeCache } from './code-cache.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
@@ -45,7 +48,8 @@ await esbuild.build({
 });
 
 // The preload itself is small: a worker only joins the session (the addon and the worker module),
-// and does not compile the whole bundle; the main thread goes on to sfprof.js's run().
+// and does not compile the whole bundle; the main thread goes on to sfprof.js's run(), loaded by
+// load.js like the package's main.
 await esbuild.build({
   ...common,
   entryPoints: [path.join(dist, 'preload', 'auto.js')],
@@ -54,11 +58,24 @@ await esbuild.build({
     {
       name: 'main-thread-in-the-bundle',
       setup(build) {
-        build.onResolve({ filter: /^\.\/auto-main$/ }, () => ({ path: './sfprof.js', external: true }));
+        build.onResolve({ filter: /^\.\/auto-main$/ }, () => ({ path: 'auto-main', namespace: 'sfprof-bundle' }));
+        build.onResolve({ filter: /^\.\/load\.js$/ }, () => ({ path: './load.js', external: true }));
+        build.onLoad({ filter: /.*/, namespace: 'sfprof-bundle' }, () => ({
+          contents: "module.exports = require('./load.js').load();\n",
+          resolveDir: out,
+          loader: 'js',
+        }));
       },
     },
   ],
 });
+
+// The loader, with the bundle's hash; caches made from an older bundle go.
+const hash = createHash('sha256').update(fs.readFileSync(path.join(out, 'sfprof.js'))).digest('hex').slice(0, 16);
+fs.writeFileSync(path.join(out, 'load.js'), fs.readFileSync(path.join(root, 'scripts', 'bundle', 'load.cjs'), 'utf8').replace('__BUNDLE_HASH__', hash));
+for (const name of fs.readdirSync(out)) {
+  if (name.endsWith('.cache') && !name.startsWith(`sfprof.js.${hash}.`)) fs.rmSync(path.join(out, name));
+}
 
 // Named exports spelled out for `import { start } from 'sfprof'`: Node finds a CommonJS module's
 // names by reading its text, and cannot see through the call.
@@ -66,6 +83,14 @@ const names = Object.keys(require(path.join(dist, 'index.js'))).filter((name) =>
 fs.writeFileSync(
   path.join(out, 'index.js'),
   "'use strict';\n// The public API (dist/index.d.ts has its types), from the bundle (scripts/bundle.mjs).\n" +
-    "module.exports = require('./sfprof.js').library();\n" +
+    "module.exports = require('./load.js').load().library();\n" +
     `0 && (module.exports = { ${names.join(', ')} });\n`,
 );
+
+// The code cache for the Node that builds (npm run prebuild adds the other runtimes'). Without one
+// the package still works, a few milliseconds slower per process.
+try {
+  makeCodeCache();
+} catch (error) {
+  console.error(`bundle: ${error.message}`);
+}

@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { makeCodeCache } from './code-cache.mjs';
 import { buildFor, currentRuntime, declaredRuntimes, elfArch, installedRuntimes, root, toolchainFor } from './runtimes.mjs';
 
 const sources = ['binding.gyp', ...fs.readdirSync(path.join(root, 'native')).map((f) => path.join('native', f))];
@@ -53,6 +54,16 @@ for (const runtime of [...others, current]) {
 // Node's build when there was none (or only a stale one).
 if (saved) fs.writeFileSync(local, saved);
 else if (!localIsCurrent) buildFor(current, { quiet: true });
+// V8's code cache of the bundle for every Node that runs here (dist/bundle/load.js uses the one for
+// its V8; the running Node's was made with the bundle). The arm64 ones would run under emulation.
+for (const runtime of others.filter((r) => r.arch === process.arch)) {
+  try {
+    const file = makeCodeCache(runtime.node);
+    made.push(`${path.relative(root, file)} (Node ${runtime.version} ${runtime.arch}, ${fs.statSync(file).size} bytes)`);
+  } catch (error) {
+    made.push(error.message);
+  }
+}
 for (const line of made) console.error(`prebuild: ${line}`);
 const missing = declaredRuntimes().filter((name) => !installed.some((r) => r.name === name));
 if (missing.length > 0) console.error(`prebuild: not installed, so not prebuilt: ${missing.join(', ')}; run "npm run runtimes" first`);

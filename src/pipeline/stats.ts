@@ -61,16 +61,25 @@ export interface SamplerStats {
 
 /** Value at quantile `q` of a histogram of equal-width buckets (midpoints; last bucket open-ended). */
 export function histogramQuantile(buckets: ArrayLike<number>, bucketWidth: number, q: number): number {
+  return histogramQuantiles(buckets, bucketWidth, [q])[0]!;
+}
+
+/** Several quantiles (ascending) of one histogram in one scan: stats() runs at every exit. */
+export function histogramQuantiles(buckets: ArrayLike<number>, bucketWidth: number, qs: number[]): number[] {
   let total = 0;
   for (let i = 0; i < buckets.length; i++) total += buckets[i]!;
-  if (total === 0) return 0;
-  const target = Math.max(1, Math.ceil(q * total));
+  if (total === 0) return qs.map(() => 0);
+  const last = buckets.length - 1;
+  const found: number[] = [];
   let seen = 0;
-  for (let i = 0; i < buckets.length; i++) {
+  for (let i = 0; i < buckets.length && found.length < qs.length; i++) {
     seen += buckets[i]!;
-    if (seen >= target) return i === buckets.length - 1 ? i * bucketWidth : (i + 0.5) * bucketWidth;
+    while (found.length < qs.length && seen >= Math.max(1, Math.ceil(qs[found.length]! * total))) {
+      found.push(i === last ? i * bucketWidth : (i + 0.5) * bucketWidth);
+    }
   }
-  return (buckets.length - 1) * bucketWidth;
+  while (found.length < qs.length) found.push(last * bucketWidth);
+  return found;
 }
 
 /** The drops of a span of native counters, by cause. */
@@ -94,6 +103,7 @@ export function toStats(
   const samplesRecorded = native.samplesRecorded ?? 0;
   const histogram = native.handlerTimeHistogram ?? [];
   const bucketNs = native.handlerBucketNs ?? 1;
+  const [handlerMedianNs, handlerP99Ns] = histogramQuantiles(histogram, bucketNs, [0.5, 0.99]) as [number, number];
   const drops = dropsOf(native);
   // Each engine's rate over the CPU time it samples: the process's for itimer, the JS thread's
   // (user and system: perf counts only user time, so time in syscalls shows as a lower rate) else.
@@ -129,8 +139,8 @@ export function toStats(
     jsThreadRateHz: jsThreadCpuMs > 0 ? samplesRecorded / (jsThreadCpuMs / 1000) : 0,
     processCpuMs,
     jsThreadCpuMs,
-    handlerTimeMedianUs: histogramQuantile(histogram, bucketNs, 0.5) / 1000,
-    handlerTimeP99Us: histogramQuantile(histogram, bucketNs, 0.99) / 1000,
+    handlerTimeMedianUs: handlerMedianNs / 1000,
+    handlerTimeP99Us: handlerP99Ns / 1000,
     framesTotal: frames.total,
     framesNative: frames.native,
     framesUnresolved: frames.unresolved,

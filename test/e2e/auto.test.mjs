@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { test } from 'node:test';
 
 import { fixtures, parseFoldedFile, preload, root, runNode, tempDir, total } from '../lib/helpers.mjs';
@@ -153,7 +154,7 @@ test('at start the preload loads one file of sfprof and its addon: no pprof-form
   assert.equal(run.status, 0, run.stderr);
   const loaded = JSON.parse(run.stdout);
   const ours = loaded.files.filter((f) => !JSON.parse(bare.stdout).files.includes(f)).map((f) => path.relative(root, f).split(path.sep).join('/'));
-  assert.deepEqual(ours.filter((f) => !f.endsWith('.node')), ['dist/bundle/auto.js', 'dist/bundle/sfprof.js']);
+  assert.deepEqual(ours.filter((f) => !f.endsWith('.node')), ['dist/bundle/auto.js', 'dist/bundle/load.js', 'dist/bundle/sfprof.js']);
   assert.equal(ours.filter((f) => f.endsWith('.node')).length, 1, ours.join());
   assert.deepEqual(loaded.builtins, JSON.parse(bare.stdout).builtins, 'no Node module the app did not load itself');
   assert.ok(fs.statSync(path.join(dir, 'start.pb.gz')).size > 0, 'the pprof writer and pprof-format still load at exit');
@@ -185,6 +186,32 @@ test('a process that preloads sfprof and requires it has one profiler: the API s
   const seen = JSON.parse(run.stdout);
   assert.equal(seen.running, true, 'the required API knows the preload started a session');
   assert.ok(seen.samples > 0, `its stats are the running session's: ${run.stdout}`);
+});
+
+test('the bundle loads through its code cache for this Node; a cache V8 rejects, or none, still profiles', () => {
+  // A copy of the package whose cache can be spoiled without touching this one's.
+  const copy = path.join(tempDir(), 'sfprof');
+  fs.mkdirSync(path.join(copy, 'build', 'Release'), { recursive: true });
+  fs.cpSync(path.join(root, 'dist'), path.join(copy, 'dist'), { recursive: true });
+  fs.copyFileSync(path.join(root, 'package.json'), path.join(copy, 'package.json'));
+  fs.copyFileSync(createRequire(import.meta.url)('node-gyp-build').path(root), path.join(copy, 'build', 'Release', 'sfprof.node'));
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'), 'dir');
+  const bundleDir = path.join(copy, 'dist', 'bundle');
+  const caches = () => fs.readdirSync(bundleDir).filter((name) => name.endsWith('.cache'));
+  const probe = (label) => {
+    const output = path.join(tempDir(), 'cache.folded');
+    const script = `let x = 0; for (let i = 0; i < 3e7; i++) x += Math.sqrt(i); console.log(require.cache[${JSON.stringify(path.join(bundleDir, 'sfprof.js'))}].codeCache)`;
+    const run = runNode(['-r', path.join(bundleDir, 'auto.js'), '-e', script], { env: { SFPROF_OUTPUT: output, SFPROF_INTERVAL: '1ms' } });
+    assert.equal(run.status, 0, `${label}: ${run.stderr}`);
+    assert.ok(total(parseFoldedFile(output)) > 0, `${label}: a profile with samples`);
+    return run.stdout.trim();
+  };
+  assert.equal(caches().length, 1, `one cache, for the Node that built the bundle: ${caches()}`);
+  assert.equal(probe('with the cache'), 'used');
+  fs.writeFileSync(path.join(bundleDir, caches()[0]), Buffer.alloc(4096, 7));
+  assert.equal(probe('with a spoiled cache'), 'rejected');
+  fs.rmSync(path.join(bundleDir, caches()[0]));
+  assert.equal(probe('without a cache'), 'none');
 });
 
 test('an unwritable output path is reported on stderr and does not change the exit status', () => {

@@ -107,10 +107,17 @@ function profileCalc(runtime, { env = process.env, engine = 'itimer' } = {}) {
   assert.ok(first > 50 && second > 50, `samples per call site: ${JSON.stringify([...sites])}`);
   const share = second / (first + second);
   assert.ok(share > 0.55 && share < 0.78, `calc(200_000)'s share ${share.toFixed(3)}, expected about 0.67`);
-  const which = run(runtime.node, ['-e', "const s = require('sfprof'); s.start(); s.stop(); console.log(process.arch, s.nativePath())"], { env });
+  const probe =
+    "const s = require('sfprof'); s.start(); s.stop();" +
+    "const bundle = Object.values(require.cache).find((m) => m.filename.endsWith('/dist/bundle/sfprof.js'));" +
+    'console.log(JSON.stringify({ arch: process.arch, binary: s.nativePath(), codeCache: bundle.codeCache }))';
+  const which = run(runtime.node, ['-e', probe], { env });
   assert.equal(which.status, 0, which.stderr);
-  assert.ok(which.stdout.trim().endsWith(`/prebuilds/${process.platform}-${runtime.arch}/sfprof.abi${runtime.abi}.node`), which.stdout);
-  assert.ok(which.stdout.startsWith(`${runtime.arch} `), which.stdout);
+  const loaded = JSON.parse(which.stdout);
+  assert.ok(loaded.binary.endsWith(`/prebuilds/${process.platform}-${runtime.arch}/sfprof.abi${runtime.abi}.node`), which.stdout);
+  assert.equal(loaded.arch, runtime.arch);
+  // The tarball has V8's code cache of the bundle for each Node of the packing machine's architecture.
+  assert.equal(loaded.codeCache, runtime.arch === process.arch ? 'used' : 'none', which.stdout);
   return share;
 }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { histogramQuantile } from '../../dist/pipeline/stats.js';
+import { histogramQuantile, histogramQuantiles } from '../../dist/pipeline/stats.js';
 
 test('median and p99 are bucket midpoints', () => {
   // 100 values: 50 in [0,1000), 30 in [1000,2000), 15, 4, and 1 in the open-ended last bucket.
@@ -41,3 +41,24 @@ test('the overflow bucket reports its lower bound, not a midpoint', () => {
 test('q = 0 gives the first non-empty bucket', () => {
   assert.equal(histogramQuantile([0, 0, 3, 1], 2, 0), 5);
 });
+
+test('several quantiles in one scan are each the one quantile', () => {
+  const cases = [[50, 30, 15, 4, 1], [0, 10, 0, 0], [1, 0, 0, 9], [900, 89, 10, 1], [0, 0, 0], []];
+  const qs = [0, 0.5, 0.8, 0.81, 0.99, 1];
+  for (const buckets of cases) {
+    assert.deepEqual(histogramQuantiles(buckets, 10, qs), qs.map((q) => histogramQuantileByScan(buckets, 10, q)), JSON.stringify(buckets));
+  }
+});
+
+/** The definition, one quantile at a time. */
+function histogramQuantileByScan(buckets, width, q) {
+  const total = buckets.reduce((a, b) => a + b, 0);
+  if (total === 0) return 0;
+  const target = Math.max(1, Math.ceil(q * total));
+  let seen = 0;
+  for (let i = 0; i < buckets.length; i++) {
+    seen += buckets[i];
+    if (seen >= target) return i === buckets.length - 1 ? i * width : (i + 0.5) * width;
+  }
+  return (buckets.length - 1) * width;
+}
