@@ -94,7 +94,7 @@ function jobRun(profiler, extra = {}) {
   const args = ['-r', path.join(root, 'bench', 'child-usage.cjs')];
   const env = { BENCH_SCALE: values.scale, BENCH_USAGE: usage, ...extra.env };
   if (profiler === 'sfprof' || profiler === 'baseline') {
-    args.push('-r', preloadOf(profiler), ...(extra.args ?? []));
+    args.push('-r', extra.preload ?? preloadOf(profiler), ...(extra.args ?? []));
     Object.assign(env, sfprofEnv('job'));
   } else if (profiler === 'cpu-prof') {
     args.push('--cpu-prof', '--cpu-prof-dir', path.join(scratch, 'cpuprof'), '--cpu-prof-interval', String(interval));
@@ -121,7 +121,8 @@ function job() {
 
 function perSample(jobResult) {
   const out = path.join(scratch, 'accounting.json');
-  jobRun('sfprof', { args: ['-r', path.join(root, 'bench', 'cost-hook.cjs')], env: { COST_OUT: out } });
+  // tsc's modules, not the bundle: the hook wraps their classes, which the bundle has its own copies of.
+  jobRun('sfprof', { preload: path.join(root, 'dist', 'preload', 'auto.js'), args: ['-r', path.join(root, 'bench', 'cost-hook.cjs')], env: { COST_OUT: out } });
   const a = JSON.parse(fs.readFileSync(out, 'utf8'));
   const samples = a.stats.samplesRecorded;
   const addedMs = jobResult.sfprof.wallMs.median - jobResult.none.wallMs.median;
