@@ -69,7 +69,9 @@ bytecode handlers, regexp code and native code counts as self time of the JS fun
 it, as in V8's own profiler; --raw ranks the frame on top of each stack as it was sampled. Then, if
 the profile has any, the samples on other threads (no JS there; the itimer engine's signals land
 on whichever thread uses CPU) in a section of their own: each thread by name, and under it the
-native functions it was in. <file> may be - for standard input.
+native functions it was in. When the profile charges garbage collection to the JS stack whose
+allocation began it (sfprof's default), a self+GC column adds that GC to each function's self
+time. <file> may be - for standard input.
 
 Options:
   -n, --count <count>        function rows to show, 1 to 100000 (default 20); in the

@@ -1,8 +1,8 @@
 // What a run amounted to, for the one-line stderr note of the preload and the `sfprof record`
 // summary; the self/total table of `sfprof top`; and the call-site split `npm run demo` prints.
 import type { PeriodsWritten } from './production';
-import { chargesToCaller, selfIndex } from '../model/charge';
-import { SYNTHETIC, type Drops, type Profile, type ProfileStack } from '../model/profile';
+import { chargesToCaller, isFunctionFrame, selfIndex } from '../model/charge';
+import { SYNTHETIC, type Drops, type Frame, type Profile, type ProfileStack } from '../model/profile';
 import type { SamplerStats } from '../pipeline/profiler';
 import { frameLabel } from '../formats/writers/folded';
 
@@ -10,6 +10,8 @@ export interface FunctionShare {
   label: string;
   self: number;
   total: number;
+  /** GC samples charged to this function's allocation (the JS stack that began the GC); absent when none. */
+  gcCaused?: number;
 }
 
 /** Whether a stack is a timer signal on a thread without JS (pipeline/other-threads.ts). */
@@ -37,6 +39,11 @@ export function functionShares(profile: Profile, options: { raw?: boolean } = {}
     if (stack.count <= 0 || stack.frames.length === 0 || isOtherThreadStack(profile, stack)) continue;
     const self = selfIndex(profile.frames, stack.frames, charged);
     entry(labels[stack.frames[self]!]!).self += stack.count;
+    const causedBy = gcCauseIndex(profile.frames, stack.frames);
+    if (causedBy >= 0) {
+      const cause = entry(labels[stack.frames[causedBy]!]!);
+      cause.gcCaused = (cause.gcCaused ?? 0) + stack.count;
+    }
     const seen = new Set<string>();
     stack.frames.forEach((id, i) => {
       // Frames charged to the self frame above it have no time of their own in this view.
@@ -45,6 +52,19 @@ export function functionShares(profile: Profile, options: { raw?: boolean } = {}
     for (const label of seen) entry(label).total += stack.count;
   }
   return [...shares.values()].sort((a, b) => b.self - a.self || b.total - a.total || (a.label < b.label ? -1 : 1));
+}
+
+/**
+ * For a GC sample charged to its cause (`...;churn;(garbage collector: scavenge)`), the index of the
+ * JS function whose allocation began that GC: the nearest function below the GC frame, past any
+ * builtins. -1 for any other stack, and for GC at the root.
+ */
+function gcCauseIndex(frames: readonly Frame[], stackFrames: readonly number[]): number {
+  const leaf = stackFrames.length - 1;
+  if (leaf < 1 || frames[stackFrames[leaf]!]!.kind !== 'gc') return -1;
+  let i = leaf - 1;
+  while (i >= 0 && chargesToCaller(frames[stackFrames[i]!]!)) i--;
+  return i >= 0 && isFunctionFrame(frames[stackFrames[i]!]!) ? i : -1;
 }
 
 export interface ThreadShare {
@@ -207,10 +227,16 @@ export function formatRunSummary(summary: RunSummary): string {
 export function formatTopTable(profile: Profile, limit: number, options: { raw?: boolean } = {}): string {
   const total = profile.totalSamples;
   const share = (n: number): string => percent(total ? n / total : 0);
-  const rows = functionShares(profile, options).slice(0, limit);
-  const lines = [`${total} samples`, '    self  self%    total total%  function'];
+  const all = functionShares(profile, options);
+  const rows = all.slice(0, limit);
+  // With GC charged to its causes (SFPROF_GC_CAUSE, on by default), a column adds to each function's
+  // self time the GC its allocations began; the GC rows themselves keep that time as their own.
+  const withGc = all.some((row) => row.gcCaused);
+  const lines = [`${total} samples`, withGc ? '    self  self%  self+GC self+GC%    total total%  function' : '    self  self%    total total%  function'];
   for (const row of rows) {
-    lines.push(`${String(row.self).padStart(8)} ${share(row.self)} ${String(row.total).padStart(8)} ${share(row.total)}  ${row.label}`);
+    const selfGc = row.self + (row.gcCaused ?? 0);
+    const gcColumns = withGc ? ` ${String(selfGc).padStart(8)}   ${share(selfGc)}` : '';
+    lines.push(`${String(row.self).padStart(8)} ${share(row.self)}${gcColumns} ${String(row.total).padStart(8)} ${share(row.total)}  ${row.label}`);
   }
   const others = otherThreadShares(profile);
   if (others.length > 0) {

@@ -12,6 +12,7 @@ import { SampleIngester } from '../../dist/pipeline/ingest.js';
 import { decodeGcRecords, encodeGcRecords, encodeSamples, GC_BEGIN, GC_END } from '../../dist/native/records.js';
 import { inferKind } from '../../dist/formats/readers/shared.js';
 import { writePprof } from '../../dist/formats/writers/pprof.js';
+import { formatTopTable, functionShares } from '../../dist/delivery/summary.js';
 import { frameClass } from '../../dist/formats/writers/html.js';
 
 const GC = 1;
@@ -139,4 +140,29 @@ test('readers and pprof know the typed GC frame: kind gc, and a gc label with th
   const strings = decoded.stringTable.strings;
   const labels = decoded.sample.map((sample) => sample.label.map((l) => `${strings[Number(l.key)]}=${strings[Number(l.str)]}`));
   assert.deepEqual(labels.sort(), [[], ['gc=scavenge']]);
+});
+
+test('sfprof top: a self+GC column adds the GC each function\'s allocations began, through a builtin too', () => {
+  const profile = new Profile();
+  const f = (name, kind = 'js') => profile.internFrame({ name, kind, ...(kind === 'js' && { file: 'app.js', line: 1 }) });
+  const [main, churn, other, alloc] = [f('main'), f('churn'), f('other'), f('Builtin:ArrayPush', 'builtin')];
+  const scavenge = profile.internFrame({ name: '(garbage collector: scavenge)', kind: 'gc' });
+  profile.addStack([main, churn], 5);
+  profile.addStack([main, other], 3);
+  profile.addStack([main, churn, scavenge], 3);
+  profile.addStack([main, other, alloc, scavenge], 1);
+  // A GC at the root has no cause to add to.
+  profile.addStack([profile.internFrame({ name: '(garbage collector)', kind: 'gc' })], 2);
+  const shares = Object.fromEntries(functionShares(profile).map((row) => [row.label, row]));
+  assert.equal(shares['churn (app.js:1)'].gcCaused, 3);
+  assert.equal(shares['other (app.js:1)'].gcCaused, 1);
+  assert.equal(shares['main (app.js:1)'].gcCaused, undefined);
+  const table = formatTopTable(profile, 20).split('\n');
+  assert.equal(table[1], '    self  self%  self+GC self+GC%    total total%  function');
+  assert.ok(table.includes('       5  35.7%        8    57.1%        8  57.1%  churn (app.js:1)'), table.join('\n'));
+  assert.ok(table.includes('       3  21.4%        4    28.6%        4  28.6%  other (app.js:1)'), table.join('\n'));
+  // Without charged GC, the table keeps its four columns.
+  const plain = new Profile();
+  plain.addStack([plain.internFrame({ name: 'main', kind: 'js' })], 1);
+  assert.match(formatTopTable(plain, 20), /\n {4}self {2}self% {4}total total% {2}function\n/);
 });
