@@ -32,8 +32,7 @@ export function readThreadName(tid: number): string | undefined {
 
 export class OtherThreads {
   private readonly names = new Map<number, string>();
-  /** Records added to the current profile (since the last cut), and over the whole session. */
-  recordedInProfile = 0;
+  /** Records added over the whole session (each window counts its own: session.ts). */
   recordedTotal = 0;
 
   constructor(
@@ -59,12 +58,6 @@ export class OtherThreads {
       const leaf = profile.internFrame(this.nativeFrame(sample.pc) ?? { name: SYNTHETIC.unknown, kind: 'synthetic' });
       profile.addStack([root, thread, leaf], 1);
     }
-    this.recordedInProfile += samples.length;
     this.recordedTotal += samples.length;
-  }
-
-  /** A new profile begins: what follows counts toward it. */
-  cut(): void {
-    this.recordedInProfile = 0;
   }
 }
