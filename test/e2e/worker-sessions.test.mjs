@@ -64,6 +64,16 @@ test('perf: a worker kept across stop()/start() joins the new session', () => {
   assert.ok(out.workerSamples >= 50, `the worker is sampled after joining, got ${out.workerSamples}`);
 });
 
+test('pacer: a worker kept across stop()/start() is not signalled while unattached, and joins the new session', () => {
+  // Quiet since the first stop(): the pacer sends it nothing until it attaches again (the signals
+  // counted meanwhile are the main thread's own).
+  const out = acrossRestart('pacer');
+  assert.equal(out.attach, 'attached');
+  assert.equal(out.signals, out.accounted, 'every timer signal is a sample or a counted drop');
+  assert.equal(out.otherThreads, 0, 'no pacer signal reaches the unattached worker');
+  assert.ok(out.workerSamples >= 20, `the worker is sampled after joining, got ${out.workerSamples}`);
+});
+
 test("a worker listing its code on attach does not hold the registry: the main thread's stats() goes on", () => {
   // The worker compiles thousands of functions, so that V8 lists many code objects when it attaches.
   // The main thread calls stats() (which takes the registry's lock) for as long as the attach runs.
