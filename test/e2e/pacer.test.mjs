@@ -49,9 +49,11 @@ test('four busy workers under pacer at 1 ms: each one\'s sampled CPU time matche
   // Every thread's samples sit under its own root; per-thread signals never land elsewhere.
   assert.ok(byThread.main, 'the main thread is labelled main');
   assert.equal(Object.keys(byThread).filter((name) => name.includes('other threads')).length, 0, JSON.stringify(Object.keys(byThread)));
-  // The weights add up to the workers' CPU time (the tick counts are in 10 ms units).
+  // The weights add up to the workers' CPU time (the tick counts are in 10 ms units), less what each
+  // worker spent before it attached (its start-up and V8's listing of its code: ~25% of the CPU
+  // time under the ASan build).
   const ratio = weightTotal / 1e6 / (cpuTotal * 10);
-  assert.ok(ratio > 0.8 && ratio < 1.2, `workers' weights ${(weightTotal / 1e6).toFixed(0)} ms vs ${cpuTotal * 10} ms of CPU`);
+  assert.ok(ratio > 0.65 && ratio < 1.1, `workers' weights ${(weightTotal / 1e6).toFixed(0)} ms vs ${cpuTotal * 10} ms of CPU`);
 });
 
 test('ten pacer sessions in a row, a worker re-attached to each: samples in each, the pacer thread joined at every stop()', { skip }, (t) => {
