@@ -33,6 +33,7 @@
             "native/symbol_table_linux.cc",
             "native/thread_cpu_clock_linux.cc",
             "native/timer_linux.cc",
+            "native/timer_pacer_linux.cc",
             "native/timer_linux_weight.cc"
           ],
           "cflags": ["-include", "<(module_root_dir)/native/glibc_compat.h"],

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const runs = Number(process.argv[2] ?? 3);
-const engines = ['itimer', 'perf', 'thread-cpu'];
+const engines = ['itimer', 'perf', 'thread-cpu', 'pacer'];
 const intervals = [['10ms', 100], ['1ms', 1000], ['500us', 2000], ['100us', 10000]];
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];

@@ -24,8 +24,8 @@ const { readProfile } = require(path.join(root, 'dist', 'formats', 'render.js'))
 
 // sfprof-continuous: production mode as deployed (the auto engine), with the shortest period (1 s),
 // so a run of a few seconds pays for several cuts, writes and rotations.
-const PROFILERS = ['none', 'sfprof-itimer', 'sfprof-perf', 'sfprof-thread-cpu', 'sfprof-continuous', 'cpu-prof', 'datadog'];
-const CPU_TIME = new Set(['sfprof-itimer', 'sfprof-perf', 'sfprof-thread-cpu', 'sfprof-continuous']);
+const PROFILERS = ['none', 'sfprof-itimer', 'sfprof-perf', 'sfprof-thread-cpu', 'sfprof-pacer', 'sfprof-continuous', 'cpu-prof', 'datadog'];
+const CPU_TIME = new Set(['sfprof-itimer', 'sfprof-perf', 'sfprof-thread-cpu', 'sfprof-pacer', 'sfprof-continuous']);
 
 const { values } = parseArgs({
   options: {
@@ -212,6 +212,13 @@ async function main() {
         // Overhead: profiled/unprofiled time, or unprofiled/profiled throughput for the server.
         m.overhead = workload === 'w3' ? none.requestsPerSecond / m.requestsPerSecond : m.wallMs / none.wallMs;
         m.addedMs = m.wallMs - none.wallMs;
+        // What each delivered sample cost the run: its added wall time, and its added process CPU time
+        // (every thread: a sampler thread of the profiler's own shows here, not in the wall time of
+        // a single-threaded workload on an idle core), over its samples.
+        if (key !== 'none' && m.samples > 0) {
+          m.addedUsPerSample = (1000 * m.addedMs) / m.samples;
+          if (m.cpuMs !== undefined && none.cpuMs !== undefined) m.cpuAddedUsPerSample = (1000 * (m.cpuMs - none.cpuMs)) / m.samples;
+        }
         m.rssAddedMb = m.maxRssMb !== undefined && none.maxRssMb !== undefined ? m.maxRssMb - none.maxRssMb : undefined;
         perConfig.get(key).push(m);
       }
@@ -225,6 +232,8 @@ async function main() {
         overhead: pick('overhead'),
         wallMs: pick('wallMs'),
         addedMs: pick('addedMs'),
+        addedUsPerSample: pick('addedUsPerSample'),
+        cpuAddedUsPerSample: pick('cpuAddedUsPerSample'),
         requestsPerSecond: pick('requestsPerSecond'),
         p99Ms: pick('p99Ms'),
         delivered: summarize(ms.filter((m) => m.nominal > 0).map((m) => m.samples / m.nominal)),
@@ -277,6 +286,7 @@ function markdown(results, charts) {
       `${results.rounds} rotated round(s)${results.quick ? ' (quick: short workloads)' : ''}; workload scale ${results.scale}; HTTP load ${results.httpSeconds} s per run.`,
     '',
     'Overhead is profiled/unprofiled wall time (W1, W2) or unprofiled/profiled requests per second (W3), per round against the unprofiled run of that round: median (min–max). ' +
+      'Added wall / CPU per sample: the run\'s wall time, and its process CPU time (all threads), minus those of the round\'s unprofiled run, over the samples in its profile (W1, W2; medians). ' +
       'Delivered/nominal: samples in the profile over CPU time ÷ interval for CPU-time profilers (sfprof) and wall time ÷ interval for wall-time ones (`--cpu-prof`, @datadog/pprof). ' +
       'The machine is noisy: these are ratios from one run, not absolute claims.',
     '',
@@ -297,14 +307,15 @@ function markdown(results, charts) {
       continue;
     }
     const extra = workload === 'w2' ? ' | split error (pp) |' : workload === 'w3' ? ' | req/s | p99 (ms) |' : ' |';
-    lines.push(`| profiler | interval | overhead | delivered/nominal | samples | RSS added (MB) | output (kB) | handler median / p99 (µs) | drops${extra}`);
-    lines.push(`|---|---|---|---|---|---|---|---|---${extra.replace(/[^|]+/g, '---')}`);
+    lines.push(`| profiler | interval | overhead | delivered/nominal | added wall / CPU per sample (µs) | samples | RSS added (MB) | output (kB) | handler median / p99 (µs) | drops${extra}`);
+    lines.push(`|---|---|---|---|---|---|---|---|---|---${extra.replace(/[^|]+/g, '---')}`);
     for (const r of rows) {
       const cells = [
         r.profiler,
         r.profiler === 'none' ? '–' : label(r.intervalUs),
         formatSummary(r.overhead),
         formatSummary(r.delivered, 2),
+        workload === 'w3' || !r.addedUsPerSample ? '–' : `${r.addedUsPerSample.median.toFixed(1)} / ${r.cpuAddedUsPerSample ? r.cpuAddedUsPerSample.median.toFixed(1) : '–'}`,
         r.samples ? r.samples.median.toFixed(0) : '–',
         r.rssAddedMb ? formatSummary(r.rssAddedMb, 1) : '–',
         r.outputBytes ? (r.outputBytes.median / 1024).toFixed(1) : '–',

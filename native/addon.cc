@@ -227,6 +227,7 @@ Napi::Object BuildStats(Napi::Env env) {
     set("droppedRingFull", static_cast<double>(totals.dropped_ring_full));
     set("droppedBusy", static_cast<double>(totals.dropped_busy));
     set("droppedQueueFull", static_cast<double>(totals.dropped_queue_full));
+    set("signalsCoalesced", static_cast<double>(totals.signals_coalesced));
     set("truncated", static_cast<double>(totals.truncated));
     set("threads", static_cast<double>(totals.threads));
     set("sampledThreadsCpuNs", totals.thread_cpu_ns);

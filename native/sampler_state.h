@@ -39,7 +39,8 @@ struct ThreadSampler {
   std::atomic<uint64_t> dropped_ring_full{0};
   std::atomic<uint64_t> truncated{0};
   std::atomic<uint64_t> dropped_busy{0};  // signal arrived while sampling was paused on this thread
-  // perf: the kernel could not queue the real-time signal (RLIMIT_SIGPENDING) and sent SIGIO instead
+  // perf: the kernel could not queue the real-time signal (RLIMIT_SIGPENDING) and sent SIGIO instead;
+  // pacer: the pacer thread's rt_tgsigqueueinfo was refused for the same reason (written by it)
   std::atomic<uint64_t> dropped_queue_full{0};
   std::atomic<uint32_t> handler_time[kHandlerBuckets] = {};
 
@@ -57,9 +58,24 @@ struct ThreadSampler {
 #endif
   bool has_cpu_timer = false;
   uint64_t first_period_ns = 0;     // the random first expiry, at most one interval
+  // pacer: which attachment a signal belongs to. Each signal carries the token in si_value and our
+  // pid in si_pid; tokens are never reused in a process, so a signal queued for an earlier
+  // attachment (an earlier session, or a sampler at a reused address) never matches.
+  uint64_t pacer_token = 0;         // 0: not attached to the pacer
+  int pacer_pid = 0;
   // ---- written only by the handler on this thread (after AttachThread set them) ----
   uint64_t perf_last_count = 0;     // task-clock ns at the previous sample
   bool first_pending = false;       // the next signal ends the random first period
+
+  // ---- pacer: shared by the pacer thread (timer_pacer_linux.cc) and this thread's handler ----
+  // The pacer stores the weight, sets pending, then sends; the handler reads the weight, then clears
+  // pending. The pacer sends no new signal while one is pending, so the weight is never overwritten
+  // before it is read.
+  std::atomic<uint64_t> pacer_weight_ns{0};  // CPU time of this thread since its previous signal
+  std::atomic<bool> pacer_pending{false};
+  // Written by the pacer thread: deadlines that passed while a signal was still pending. Nothing is
+  // lost: the next signal's weight covers that CPU time (as thread-cpu's si_overrun does).
+  std::atomic<uint64_t> pacer_coalesced{0};
 };
 
 // Process-wide counters, written by the handler on whichever thread the signal lands.

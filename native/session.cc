@@ -15,6 +15,7 @@ std::shared_ptr<TimerEngine> CreateEngine(const SamplerOptions& options) {
   if (options.engine == "itimer") return CreateItimerEngine();
   if (options.engine == "perf") return CreatePerfEngine(options.simulate_perf_failure);
   if (options.engine == "thread-cpu") return CreateThreadCpuEngine();
+  if (options.engine == "pacer") return CreatePacerEngine();
   return nullptr;
 }
 

@@ -40,7 +40,7 @@ struct SamplerOptions {
   // still armed that kills the process. Only chain to it when it is known to stop after us
   // (node --cpu-prof writes its profile after the exit event).
   bool allow_v8_profiler = false;
-  // "itimer", "perf" or "thread-cpu"; the JS side resolves "auto".
+  // "itimer", "perf", "thread-cpu" or "pacer"; the JS side resolves "auto".
   std::string engine = "itimer";
   bool simulate_perf_failure = false;
   // Record the JS stack at each GC's begin on every sampled thread (gc_cause.h).

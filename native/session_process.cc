@@ -20,12 +20,16 @@ void Session::RegisterProcessHooks() {
 void Session::DisarmAtExit() {
   // Static destructors and exit handlers run after this; no timer signal may reach them. The
   // session and its engine are never destroyed, so this is safe at any point of exit. Per-thread
-  // timers only go quiet: their threads may still be running their handler.
+  // timers only go quiet: their threads may still be running their handler. The pacer's thread stops
+  // whether or not the registry is free (QuietAll).
   Session& session = Get();
   if (session.running_.exchange(false)) {
     if (!session.engine_->per_thread()) {
       session.engine_->Disarm();
-    } else if (!session.forked_child_.load() && session.registry_.TryLock()) {
+    } else if (!session.forked_child_.load()) {
+      session.engine_->QuietAll();
+    }
+    if (session.engine_->per_thread() && !session.forked_child_.load() && session.registry_.TryLock()) {
       for (auto& entry : session.registry_.entries()) {
         if (entry->timer_attached) entry->engine->QuietThread(entry->sampler.get());
       }

@@ -23,8 +23,9 @@
 //   (ThreadSampler::session == RunningSession()). A worker kept across stop()/start() still points at
 //   its old sampler until it attaches again: its signals count as landing on an unsampled thread.
 // - A real-time signal must come from the thread's own current timer: a perf signal carries the
-//   event's descriptor (si_fd == perf_fd), a thread-cpu signal its sampler (si_value). One still in
-//   flight from an earlier session's timer counts as after-stop, never as a sample: it could
+//   event's descriptor (si_fd == perf_fd), a thread-cpu signal its sampler (si_value), a pacer
+//   signal (SI_QUEUE, sent by our pacer thread) its attachment's token (si_value) and our pid. One
+//   still in flight from an earlier session's timer counts as after-stop, never as a sample: it could
 //   otherwise nest inside the SIGPROF handler of a later itimer session, two writers on one ring.
 // - SIGIO with SI_KERNEL on a thread sampled by perf is the kernel's fallback when it cannot queue
 //   the real-time signal (RLIMIT_SIGPENDING is per user): a lost sample, counted; it would end the
@@ -75,13 +76,14 @@ inline uint64_t MonotonicNs() {
 }
 
 // Signal-safe: the kernel's interval timer sends SIGPROF with SI_KERNEL, a perf event its signal
-// with POLL_IN and a POSIX timer with SI_TIMER; V8's own sampler thread and kill(2) send
-// SI_TKILL/SI_USER, and those belong to whoever installed a handler before us.
+// with POLL_IN, a POSIX timer with SI_TIMER and the pacer thread (rt_tgsigqueueinfo) SI_QUEUE; V8's
+// own sampler thread and kill(2) send SI_TKILL/SI_USER, and those belong to whoever installed a
+// handler before us.
 inline bool IsTimerSignal(int signo, const siginfo_t* info) {
 #if defined(__linux__)
   if (info == nullptr) return false;
   if (signo == SIGPROF) return info->si_code == SI_KERNEL;
-  return info->si_code == POLL_IN || info->si_code == SI_TIMER;
+  return info->si_code == POLL_IN || info->si_code == SI_TIMER || info->si_code == SI_QUEUE;
 #else
   // macOS (untested): the siginfo of a SIGPROF is not relied on to tell the interval timer from a
   // thread-directed kill, so every SIGPROF is taken as ours. V8's own sampler does signal threads
@@ -119,6 +121,11 @@ inline bool FromCurrentTimer(const ThreadSampler* sampler, const siginfo_t* info
 #if defined(__linux__)
   if (info->si_code == POLL_IN) return sampler->perf_fd >= 0 && info->si_fd == sampler->perf_fd;
   if (info->si_code == SI_TIMER) return sampler->has_cpu_timer && info->si_value.sival_ptr == sampler;
+  if (info->si_code == SI_QUEUE) {
+    return sampler->pacer_token != 0 &&
+           reinterpret_cast<uintptr_t>(info->si_value.sival_ptr) == sampler->pacer_token &&
+           info->si_pid == sampler->pacer_pid;
+  }
 #endif
   (void)sampler;
   (void)info;

@@ -20,6 +20,7 @@ void AddThreadCounters(const ThreadEntry& entry, ThreadTotals* totals) {
   totals->dropped_ring_full += sampler.dropped_ring_full.load();
   totals->dropped_busy += sampler.dropped_busy.load();
   totals->dropped_queue_full += sampler.dropped_queue_full.load();
+  totals->signals_coalesced += sampler.pacer_coalesced.load();
   totals->truncated += sampler.truncated.load();
   for (size_t i = 0; i < kHandlerBuckets; ++i) totals->handler_time[i] += sampler.handler_time[i].load();
 }

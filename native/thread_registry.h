@@ -54,6 +54,7 @@ struct ThreadTotals {
   uint64_t dropped_ring_full = 0;
   uint64_t dropped_busy = 0;
   uint64_t dropped_queue_full = 0;
+  uint64_t signals_coalesced = 0;  // pacer: deadlines passed while a signal was pending (not lost)
   uint64_t truncated = 0;
   uint64_t threads = 0;
   double thread_cpu_ns = 0;  // CPU time of the sampled threads while they were sampled

@@ -3,6 +3,8 @@
 //   itimer      setitimer(ITIMER_PROF) + SIGPROF, process-wide; every platform (macOS has only this)
 //   perf        perf_event_open task-clock per JS thread + a real-time signal (Linux)
 //   thread-cpu  timer_create(CLOCK_THREAD_CPUTIME_ID) per JS thread + a real-time signal (Linux)
+//   pacer       one sampler thread reads each JS thread's CPU clock and sends it a real-time signal
+//               with rt_tgsigqueueinfo each interval of that thread's CPU time (Linux)
 //
 // Process-wide engines use Arm/Disarm; per-thread engines attach to the calling JS thread and keep
 // their state in its ThreadSampler, where the signal handler reads it.
@@ -47,6 +49,9 @@ class TimerEngine {
   // Any thread, while the sampled thread may run: stop its signals but release nothing the handler
   // might be using (the descriptor or timer goes with DetachThread on its own thread, or at exit).
   virtual void QuietThread(ThreadSampler* sampler) {}
+  // Any thread, at exit, without the registry: no signal from this engine after it returns (the pacer
+  // stops its thread; a kernel-driven engine has nothing process-wide to stop).
+  virtual void QuietAll() {}
 };
 
 std::unique_ptr<TimerEngine> CreateItimerEngine();
@@ -54,11 +59,16 @@ std::unique_ptr<TimerEngine> CreateItimerEngine();
 // refused perf_event_open would (tests of the fallback).
 std::unique_ptr<TimerEngine> CreatePerfEngine(bool simulate_failure);
 std::unique_ptr<TimerEngine> CreateThreadCpuEngine();
+std::unique_ptr<TimerEngine> CreatePacerEngine();
 
 #if defined(__linux__)
 // Signal context (timer_linux_weight.cc): the per-thread Linux engines' sample weights, in ns.
 uint64_t PerfSampleWeightNs(ThreadSampler* sampler, const siginfo_t* info);
 uint64_t ThreadCpuSampleWeightNs(ThreadSampler* sampler, const siginfo_t* info);
+uint64_t PacerSampleWeightNs(ThreadSampler* sampler, const siginfo_t* info);
+// Outside signal context, on the thread to sample (timer_linux.cc): the first period, uniform in
+// [min(interval, 100 us), interval].
+uint64_t RandomFirstNs(uint64_t interval_ns);
 #endif
 
 }  // namespace sfprof

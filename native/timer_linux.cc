@@ -29,6 +29,8 @@ namespace {
 
 pid_t CurrentTid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
 
+}  // namespace
+
 // A first expiry uniform in [min(interval, 100 us), interval]: threads that start together or run
 // briefly are not all sampled at the same phase (Go's per-thread timers do the same).
 constexpr uint64_t kMinFirstPeriodNs = 100 * 1000;
@@ -46,6 +48,8 @@ uint64_t RandomFirstNs(uint64_t interval_ns) {
   const uint64_t floor = interval_ns < kMinFirstPeriodNs ? interval_ns : kMinFirstPeriodNs;
   return floor + x % (interval_ns - floor + 1);
 }
+
+namespace {
 
 class PerfEngine : public TimerEngine {
  public:

@@ -1,6 +1,7 @@
 // Signal context: the sample weights of the per-thread Linux engines (timer_linux.cc), called by the
 // handler through ThreadSampler::sample_weight_ns. signal_handler.cc's rule applies: async-signal-safe
-// work only (here: reads of the ThreadSampler and the siginfo, read/ioctl on its perf descriptor);
+// work only (here: reads of the ThreadSampler and the siginfo, read/ioctl on its perf descriptor,
+// atomics shared with the pacer thread);
 // scripts/check-signal-safety.mjs checks this object file too. Keep the engines' setup out. Linux
 // only, like timer_linux.cc (binding.gyp).
 #include <linux/perf_event.h>
@@ -59,6 +60,16 @@ uint64_t ThreadCpuSampleWeightNs(ThreadSampler* sampler, const siginfo_t* info) 
   if (!sampler->has_cpu_timer) return 0;
   const int overruns = info != nullptr && info->si_code == SI_TIMER ? info->si_overrun : 0;
   return period + static_cast<uint64_t>(overruns > 0 ? overruns : 0) * sampler->interval_ns;
+}
+
+// Signal-safe. pacer: the CPU time of this thread since its previous signal, which the pacer thread
+// measured on the thread's CPU clock and stored before sending this one (user and system time, like
+// thread-cpu). Reading it hands the slot back: the pacer may signal again once pending is clear.
+uint64_t PacerSampleWeightNs(ThreadSampler* sampler, const siginfo_t* info) {
+  (void)info;
+  const uint64_t weight = sampler->pacer_weight_ns.load(std::memory_order_acquire);
+  sampler->pacer_pending.store(false, std::memory_order_release);
+  return weight;
 }
 
 }  // namespace sfprof

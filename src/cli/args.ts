@@ -26,9 +26,9 @@ Options:
                              at most ~CONFIG_HZ samples per second (often 250).
   -o, --output <file>        where to write; {pid} expands to the process id; - is standard
                              output (default sfprof-{pid}.<format extension>)
-  -t, --timer <engine>       auto | itimer | perf | thread-cpu (default auto: itimer at or above
-                             the kernel tick, else perf, else thread-cpu; perf and thread-cpu are
-                             Linux only)
+  -t, --timer <engine>       auto | itimer | perf | thread-cpu | pacer (default auto: itimer at or
+                             above the kernel tick, else perf, else thread-cpu; perf, thread-cpu
+                             and pacer are Linux only; pacer is never auto's choice)
 ${FORMAT_HELP}
       --lines                line mode: frames carry the line executing in them
       --source-maps          map frames to original sources (TypeScript, bundles) through the

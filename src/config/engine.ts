@@ -7,15 +7,19 @@
 //               CPU time only, not tied to the tick
 //   thread-cpu  a CLOCK_THREAD_CPUTIME_ID timer per JS thread + a real-time signal (Linux): exact
 //               thread, still tick-capped
+//   pacer       one sampler thread reads each JS thread's CPU clock and signals the thread with a
+//               real-time signal each interval of its CPU time (Linux): exact thread, not tick-capped,
+//               the timer's cost off the sampled thread's core
 //
 // auto: itimer when the interval is at or above the kernel's tick (it then delivers the rate asked
-// for and also shows other threads' CPU); otherwise perf, and thread-cpu when perf is refused.
+// for and also shows other threads' CPU); otherwise perf, and thread-cpu when perf is refused. pacer is
+// only used when asked for (docs/overhead.md has the measurement that decides).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 
 import { OptionError } from './option-error';
 
-export const TIMERS = ['auto', 'itimer', 'perf', 'thread-cpu'] as const;
+export const TIMERS = ['auto', 'itimer', 'perf', 'thread-cpu', 'pacer'] as const;
 export type TimerChoice = (typeof TIMERS)[number];
 export type Engine = Exclude<TimerChoice, 'auto'>;
 
@@ -128,7 +132,7 @@ export function checkRate(input: {
     cause = `${input.lost} samples were lost (ring full or sampling paused)`;
   } else if ((input.engine === 'itimer' || input.engine === 'thread-cpu') && requestedHz > 0.8 * hz) {
     cause = `the ${input.engine} engine is held to the kernel tick (~${hz} signals/s); use --timer perf (Linux) for higher rates`;
-  } else if (input.engine === 'perf') {
+  } else if (input.engine === 'perf' || input.engine === 'pacer') {
     cause = 'signal delivery cannot keep up at this interval on this machine; use a longer interval';
   } else {
     cause = 'the process was mostly idle or its CPU time was spent where the timer does not count';

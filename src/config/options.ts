@@ -39,8 +39,9 @@ export interface StartOptions {
    */
   timelineSamples?: number;
   /**
-   * Timer engine: "auto" (default), "itimer", "perf" or "thread-cpu" (the last two on Linux). auto
-   * takes itimer at or above the kernel's tick, else perf, else thread-cpu.
+   * Timer engine: "auto" (default), "itimer", "perf", "thread-cpu" or "pacer" (the last three on
+   * Linux). auto takes itimer at or above the kernel's tick, else perf, else thread-cpu; pacer is
+   * only used when asked for.
    */
   timer?: TimerChoice;
   /**

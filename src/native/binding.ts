@@ -116,8 +116,12 @@ export interface NativeStats {
   sampledThreadsCpuNs?: number;
   droppedRingFull?: number;
   droppedBusy?: number;
-  /** perf: overflows the kernel turned into SIGIO because the real-time signal queue was full. */
+  /** perf: overflows the kernel turned into SIGIO because the real-time signal queue was full; pacer:
+   * signals the kernel refused to queue for the same reason. */
   droppedQueueFull?: number;
+  /** pacer: deadlines that passed while the thread's previous signal was still pending. Not lost:
+   * the next sample's weight covers their CPU time. */
+  signalsCoalesced?: number;
   truncated?: number;
   handlerTimeHistogram?: Float64Array;
   handlerBucketNs?: number;
@@ -157,7 +161,7 @@ export interface NativeBinding {
     /** Record the JS stack at each GC's begin (native/gc_cause.h). */
     gcCause?: boolean;
     allowV8Profiler: boolean;
-    engine: 'itimer' | 'perf' | 'thread-cpu';
+    engine: 'itimer' | 'perf' | 'thread-cpu' | 'pacer';
     simulatePerfFailure?: boolean;
   }): { engine: string };
   drain(): NativeDrain;

@@ -38,6 +38,7 @@ export function spanOf(now: NativeStats, base: NativeStats | undefined): NativeS
     truncated: minus(now.truncated, base.truncated),
     droppedBusy: minus(now.droppedBusy, base.droppedBusy),
     droppedQueueFull: minus(now.droppedQueueFull, base.droppedQueueFull),
+    signalsCoalesced: minus(now.signalsCoalesced, base.signalsCoalesced),
     afterStop: minus(now.afterStop, base.afterStop),
   };
 }

@@ -24,6 +24,9 @@ export interface SamplerStats {
   /** Stacks captured on the JS thread. */
   samplesRecorded: number;
   drops: Drops;
+  /** pacer: deadlines that passed while a thread's previous signal was still pending. No sample is
+   * lost: the next one's weight covers their CPU time (0 for the other engines). */
+  signalsCoalesced: number;
   /** SIGPROF not sent by our timer (another profiler's), handed to the previous handler. */
   signalsForwarded: number;
   /** SIGPROF not sent by our timer with no previous handler to take it: ignored, not fatal. */
@@ -129,6 +132,7 @@ export function toStats(
     signalsReceived: native.timerSignals,
     samplesRecorded,
     drops,
+    signalsCoalesced: native.signalsCoalesced ?? 0,
     signalsForwarded: native.forwarded,
     foreignSignalsIgnored: native.foreignIgnored,
     handlerReinstalls: native.handlerReinstalls,

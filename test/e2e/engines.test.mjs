@@ -9,9 +9,11 @@ import { fixtures, runNode } from '../lib/helpers.mjs';
 
 const linux250 = { platform: 'linux', configHz: 250 };
 // Under qemu-user (the arm64 CI run, scripts/test-runtime.mjs --arm64) perf_event_open is not
-// implemented: perf is expected to be refused there, and the other two engines to sample.
+// implemented: perf is expected to be refused there, and itimer and thread-cpu to sample. pacer is
+// left out there too: it reads other threads' CPU clocks, which qemu-user's emulation has not been
+// tried with.
 const emulated = process.env.SFPROF_TEST_EMULATED === 'qemu-user';
-const ENGINES = emulated ? ['itimer', 'thread-cpu'] : ['itimer', 'perf', 'thread-cpu'];
+const ENGINES = emulated ? ['itimer', 'thread-cpu'] : ['itimer', 'perf', 'thread-cpu', 'pacer'];
 
 test('auto: itimer at or above the kernel tick, else perf with thread-cpu as the fallback', () => {
   assert.deepEqual(engineCandidates('auto', 10_000, linux250).map((c) => c.engine), ['itimer']);
@@ -35,7 +37,11 @@ test('auto: itimer at or above the kernel tick, else perf with thread-cpu as the
   assert.deepEqual(engineCandidates('auto', 3_999, counted).map((c) => c.engine), ['perf', 'thread-cpu']);
   assert.equal(reads, 1, 'below the longest tick the tick decides');
   assert.deepEqual(engineCandidates('auto', 100, { platform: 'darwin' }), [{ engine: 'itimer', reason: 'auto: the only engine on darwin' }]);
-  for (const engine of ['itimer', 'perf', 'thread-cpu']) {
+  // pacer is never auto's choice, at any interval: only used when asked for.
+  for (const interval of [100, 1_000, 3_999, 10_000]) {
+    assert.ok(!engineCandidates('auto', interval, linux250).some((c) => c.engine === 'pacer'), `auto at ${interval} us`);
+  }
+  for (const engine of ['itimer', 'perf', 'thread-cpu', 'pacer']) {
     assert.deepEqual(engineCandidates(engine, 1_000, linux250), [{ engine, reason: 'requested' }]);
   }
 });
@@ -48,6 +54,8 @@ test('the rate check warns under 80% of the requested rate and names the likely 
   assert.match(checkRate({ ...base, engine: 'thread-cpu', samples: 248 }).warning, /thread-cpu engine is held to the kernel tick/);
   assert.match(checkRate({ ...base, engine: 'perf', samples: 500, lost: 300 }).warning, /300 samples were lost/);
   assert.match(checkRate({ ...base, intervalUs: 100, engine: 'perf', samples: 6000 }).warning, /signal delivery cannot keep up/);
+  // pacer is not held to the tick either: a shortfall is never blamed on it.
+  assert.match(checkRate({ ...base, engine: 'pacer', samples: 248 }).warning, /signal delivery cannot keep up/);
   assert.match(checkRate({ ...base, intervalUs: 10_000, engine: 'itimer', samples: 50 }).warning, /mostly idle/);
   // Too little CPU time to judge: no warning.
   assert.equal(checkRate({ ...base, engine: 'itimer', samples: 1, cpuSeconds: 0.01 }).warning, undefined);
@@ -100,6 +108,15 @@ test('each engine samples a pure-CPU loop at the rate it can deliver; per-thread
   assert.ok(perf >= 700, `perf at 1 ms: ${perf} Hz`);
   assert.ok(perf > 2 * results['itimer 1ms'].stats.engineRateHz, 'perf beats itimer at 1 ms');
   assert.ok(perf > 2 * results['thread-cpu 1ms'].stats.engineRateHz, 'perf beats thread-cpu at 1 ms');
+  // pacer is not held to the tick either; its thread is gone once stop() returns.
+  const pacer = results['pacer 1ms'];
+  // One signal per ms of the thread's CPU time, with room for a pacer thread kept waiting on a busy
+  // machine (its signals then come late, fewer and heavier: the weights above still add up).
+  assert.ok(pacer.stats.engineRateHz >= 500, `pacer at 1 ms: ${pacer.stats.engineRateHz} Hz`);
+  assert.ok(pacer.stats.engineRateHz > 2 * results['thread-cpu 1ms'].stats.engineRateHz, `pacer beats thread-cpu at 1 ms: ${pacer.stats.engineRateHz} Hz`);
+  assert.equal(pacer.pacerThreadsDuring, 1, 'one pacer thread while sampling');
+  assert.equal(pacer.pacerThreadsAfter, 0, 'the pacer thread is joined at stop()');
+  assert.equal(results['perf 1ms'].pacerThreadsDuring, 0, 'no pacer thread under another engine');
   // The tick-bound engines say why they fall short.
   assert.match(results['itimer 1ms'].stats.rateWarning ?? '', /held to the kernel tick/);
   assert.equal(results['perf 1ms'].stats.rateWarning, undefined);

@@ -128,7 +128,7 @@ test('an inspector Profiler started and stopped while sfprof runs: both work, ex
 });
 
 test('per-thread engines run beside V8\'s profiler both ways round: each gets its samples, nothing forwarded', () => {
-  for (const engine of ['perf', 'thread-cpu']) {
+  for (const engine of ['perf', 'thread-cpu', 'pacer']) {
     const script = `${burn}
       const inspector = require('node:inspector');
       const session = new inspector.Session(); session.connect();

@@ -121,6 +121,66 @@ test("a per-thread timer's signal from an earlier session is counted, never samp
   assert.equal(out.afterStop, 50, 'each one counted');
 });
 
+test('pacer: with the real-time signal queue full, each refused signal is a counted drop', () => {
+  // RLIMIT_SIGPENDING 0: rt_tgsigqueueinfo from the pacer thread is refused with EAGAIN every time.
+  const script = `${prelude}
+    sfprof.start({ interval: '1ms', timer: 'pacer' }); burn(150); const profile = sfprof.stop();
+    console.log(JSON.stringify({ drops: sfprof.stats().drops, lost: count(profile, ['(lost samples)', '(signal queue full)']), total: profile.totalSamples }));`;
+  const result = spawnSync('prlimit', ['--sigpending=0', process.execPath, '-e', script], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  assert.equal(result.signal, null, `ended by ${result.signal}: ${result.stderr}`);
+  assert.equal(result.status, 0, result.stderr);
+  const out = JSON.parse(result.stdout);
+  assert.ok(out.drops.queueFull >= 20, `at least 20 refused signals in 150 ms of CPU at 1 ms, got ${out.drops.queueFull}`);
+  assert.equal(out.lost, out.drops.queueFull, 'each one is in the profile as (lost samples);(signal queue full)');
+  assert.equal(out.total, out.drops.queueFull, 'no sample could be signalled');
+});
+
+test("a pacer signal that is not the thread's current attachment's is counted, never sampled", () => {
+  // A pacer signal of an earlier session still queued, sent by hand: SI_QUEUE, our pid, and the
+  // token of the first session's attachment (tokens count up from 1). Then, during a pacer session, a
+  // forged one with a token that was never given out.
+  const { status, stderr, out } = run(`
+    sfprof.start({ interval: '1ms', timer: 'pacer' }); burn(20); sfprof.stop();
+    const realtime = sfprof.stats().signal;
+    sfprof.start({ interval: '1s', timer: 'itimer' });
+    let before = native.stats();
+    for (let i = 0; i < 50; i++) tools.queueValueSignal(realtime, 1);
+    let after = native.stats();
+    sfprof.stop();
+    const itimer = { sampled: after.samplesRecorded - before.samplesRecorded, afterStop: after.afterStop - before.afterStop };
+    sfprof.start({ interval: '1s', timer: 'pacer' });
+    before = native.stats();
+    for (let i = 0; i < 50; i++) tools.queueValueSignal(sfprof.stats().signal, 1000000);
+    after = native.stats();
+    sfprof.stop();
+    const pacer = { sampled: after.samplesRecorded - before.samplesRecorded, afterStop: after.afterStop - before.afterStop };
+    console.log(JSON.stringify({ realtime, itimer, pacer }));`);
+  assert.equal(status, 0, stderr);
+  assert.notEqual(out.realtime, 27);
+  assert.deepEqual(out.itimer, { sampled: 0, afterStop: 50 }, 'an earlier session\'s token in a later itimer session');
+  assert.deepEqual(out.pacer, { sampled: 0, afterStop: 50 }, 'a token no attachment has, in a pacer session');
+});
+
+test('pacer: deadlines passed while a signal is pending are coalesced, counted, and weighed into it', () => {
+  // The real-time signals blocked on the main thread: the pacer's first signal stays pending for
+  // ~100 ms of CPU time; it sends no second one, and the one delivered weighs the whole stretch.
+  const { status, stderr, out } = run(`
+    const [first, last] = tools.realtimeRange();
+    tools.blockSignals(first, last, 1);
+    sfprof.start({ interval: '1ms', timer: 'pacer' });
+    burn(100);
+    tools.blockSignals(first, last, 0);
+    const profile = sfprof.stop();
+    const cpuMs = profile.stackList.reduce((a, s) => a + s.cpuNs, 0) / 1e6;
+    const stats = sfprof.stats();
+    console.log(JSON.stringify({ samples: profile.totalSamples, cpuMs, coalesced: stats.signalsCoalesced, received: stats.signalsReceived }));`);
+  assert.equal(status, 0, stderr);
+  assert.ok(out.samples >= 1 && out.samples <= 20, `one delivered signal and a few during stop, got ${out.samples}`);
+  assert.ok(out.coalesced >= 50, `~100 deadlines passed while the first signal was pending, ${out.coalesced} counted`);
+  assert.ok(out.received <= 20, `no signal queued behind the pending one: ${out.received} received`);
+  assert.ok(out.cpuMs >= 70, `the ~100 ms of CPU time are weighed, got ${out.cpuMs.toFixed(1)} ms over ${out.samples} samples`);
+});
+
 test('thread-cpu: expirations folded into the first signal are weighed too', () => {
   // The real-time signals blocked on the main thread: its timer expires about 100 times before the
   // first signal is delivered, as one signal with the rest as overruns.

@@ -1,7 +1,7 @@
 // Fork and spawn storms under 100 us sampling, for each engine. fork() under frequent signals is a
 // known livelock in other profilers: the kernel restarts a fork when a signal is pending as it
-// starts. itimer's SIGPROF is process-directed (any thread may take it); perf and thread-cpu send a
-// real-time signal directed at one JS thread. The forking thread is the main thread in every case.
+// starts. itimer's SIGPROF is process-directed (any thread may take it); perf, thread-cpu and pacer
+// send a real-time signal directed at one JS thread (pacer's from a thread of its own). The forking thread is the main thread in every case.
 // Children must not inherit an armed timer, a blocked or ignored signal, or a perf descriptor.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -19,7 +19,7 @@ function findPython() {
 }
 const python = findPython();
 
-for (const engine of ['itimer', 'perf', 'thread-cpu']) {
+for (const engine of ['itimer', 'perf', 'thread-cpu', 'pacer']) {
   test(`${engine} at 100us: ${TOTAL} children via spawn, execFile, exec*Sync and fork all complete; none inherits our timer or signal state`, (t) => {
     if (!python) {
       if (process.env.SFPROF_REQUIRE_TOOLS === '1') assert.fail('python3 not installed; SFPROF_REQUIRE_TOOLS=1 requires it');

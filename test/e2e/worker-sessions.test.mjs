@@ -42,7 +42,7 @@ function acrossRestart(engine) {
       const workerSamples = profile.stackList.filter((st) => profile.frames[st.frames[0]].name.startsWith('[worker')).reduce((a, st) => a + st.count, 0);
       const d = unattached.drops;
       console.log(JSON.stringify({ attach, workerSamples, signals: unattached.signalsReceived,
-        accounted: unattached.samplesRecorded + d.ringFull + d.busy + d.nonJsThread, otherThreads: d.nonJsThread }));
+        accounted: unattached.samplesRecorded + d.ringFull + d.busy + d.nonJsThread, otherThreads: d.nonJsThread, late: d.busy }));
       await w.terminate();
     })();`;
   const run = runNode(['-e', script]);
@@ -62,6 +62,18 @@ test('perf: a worker kept across stop()/start() joins the new session', () => {
   const out = acrossRestart('perf');
   assert.equal(out.attach, 'attached');
   assert.ok(out.workerSamples >= 50, `the worker is sampled after joining, got ${out.workerSamples}`);
+});
+
+test('pacer: a worker kept across stop()/start() is not signalled while unattached, and joins the new session', () => {
+  // Quiet since the first stop(): the pacer sends it nothing until it attaches again. One that did
+  // would be counted late (its thread's sampler is the first session's), and the signals counted
+  // meanwhile are the main thread's own samples.
+  const out = acrossRestart('pacer');
+  assert.equal(out.attach, 'attached');
+  assert.equal(out.signals, out.accounted, 'every timer signal is a sample or a counted drop');
+  assert.equal(out.late, 0, 'no pacer signal reaches the unattached worker');
+  assert.equal(out.otherThreads, 0);
+  assert.ok(out.workerSamples >= 20, `the worker is sampled after joining, got ${out.workerSamples}`);
 });
 
 test("a worker listing its code on attach does not hold the registry: the main thread's stats() goes on", () => {

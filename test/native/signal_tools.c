@@ -58,6 +58,19 @@ static napi_value QueuePollSignal(napi_env env, napi_callback_info info) {
   return Int(env, (int32_t)syscall(SYS_rt_tgsigqueueinfo, getpid(), syscall(SYS_gettid), si.si_signo, &si));
 }
 
+// queueValueSignal(signo, value): the calling thread gets `signo` with si_code SI_QUEUE, our pid and
+// si_value `value`, as the pacer engine's thread sends it.
+static napi_value QueueValueSignal(napi_env env, napi_callback_info info) {
+  siginfo_t si;
+  memset(&si, 0, sizeof(si));
+  si.si_signo = ArgInt(env, info, 0);
+  si.si_code = SI_QUEUE;
+  si.si_pid = getpid();
+  si.si_uid = getuid();
+  si.si_value.sival_ptr = (void*)(intptr_t)ArgInt(env, info, 1);
+  return Int(env, (int32_t)syscall(SYS_rt_tgsigqueueinfo, getpid(), syscall(SYS_gettid), si.si_signo, &si));
+}
+
 static napi_value RealtimeRange(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value range;
@@ -70,7 +83,8 @@ static napi_value RealtimeRange(napi_env env, napi_callback_info info) {
 NAPI_MODULE_INIT() {
   const struct { const char* name; napi_callback fn; } functions[] = {
       {"setDisposition", SetDisposition}, {"blockSignals", BlockSignals}, {"raiseOnThread", RaiseOnThread},
-      {"queuePollSignal", QueuePollSignal}, {"realtimeRange", RealtimeRange}};
+      {"queuePollSignal", QueuePollSignal}, {"queueValueSignal", QueueValueSignal},
+      {"realtimeRange", RealtimeRange}};
   for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); ++i) {
     napi_value fn;
     napi_create_function(env, functions[i].name, NAPI_AUTO_LENGTH, functions[i].fn, NULL, &fn);

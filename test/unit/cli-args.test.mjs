@@ -17,7 +17,8 @@ test('record: options before "--" or before the first word, the rest is the comm
   assert.equal(parseCommandLine(['record', '--interval=500us', 'node']).interval, '500us');
   assert.equal(parseCommandLine(['record', '-t', 'perf', 'node']).timer, 'perf');
   assert.equal(parseCommandLine(['record', '--timer', 'thread-cpu', '--', 'node']).timer, 'thread-cpu');
-  assert.throws(() => parseCommandLine(['record', '--timer', 'rdtsc', 'node']), /^OptionError: sfprof: --timer is "rdtsc"; expected one of auto, itimer, perf, thread-cpu$/);
+  assert.equal(parseCommandLine(['record', '--timer', 'pacer', '--', 'node']).timer, 'pacer');
+  assert.throws(() => parseCommandLine(['record', '--timer', 'rdtsc', 'node']), /^OptionError: sfprof: --timer is "rdtsc"; expected one of auto, itimer, perf, thread-cpu, pacer$/);
 });
 
 test('record --format: given, or implied by --output; the default name follows the format', () => {

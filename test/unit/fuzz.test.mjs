@@ -533,7 +533,7 @@ test('resolveOptions on arbitrary values: resolved options in range, or an Optio
     assert.ok(Number.isInteger(resolved.maxFrames) && resolved.maxFrames >= 1 && resolved.maxFrames <= 255);
     assert.ok(Number.isInteger(resolved.drainIntervalMs) && resolved.drainIntervalMs >= 1 && resolved.drainIntervalMs <= 60_000);
     assert.ok(Number.isInteger(resolved.timelineSamples) && resolved.timelineSamples >= 0 && resolved.timelineSamples <= 1 << 24);
-    assert.ok(['auto', 'itimer', 'perf', 'thread-cpu'].includes(resolved.timer));
+    assert.ok(['auto', 'itimer', 'perf', 'thread-cpu', 'pacer'].includes(resolved.timer));
     assert.ok(resolved.sourceMaps === undefined || typeof resolved.sourceMaps === 'boolean');
   }), 500);
 });

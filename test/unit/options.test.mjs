@@ -151,8 +151,9 @@ test('a bad maxFrames or drainIntervalMs names the option, the value and the ran
   throwsOption(() => resolveOptions({ timelineSamples: 1.5 }), /option "timelineSamples" is 1.5; /);
   assert.equal(resolveOptions({ timer: 'perf' }).timer, 'perf');
   assert.equal(resolveOptions({ timer: ' Thread-CPU ' }).timer, 'thread-cpu');
-  throwsOption(() => resolveOptions({ timer: 'hpet' }), /^sfprof: option "timer" is "hpet"; expected one of auto, itimer, perf, thread-cpu$/);
-  throwsOption(() => resolveOptions({ timer: 1 }), /^sfprof: option "timer" is 1; expected one of auto, itimer, perf, thread-cpu$/);
+  assert.equal(resolveOptions({ timer: 'pacer' }).timer, 'pacer');
+  throwsOption(() => resolveOptions({ timer: 'hpet' }), /^sfprof: option "timer" is "hpet"; expected one of auto, itimer, perf, thread-cpu, pacer$/);
+  throwsOption(() => resolveOptions({ timer: 1 }), /^sfprof: option "timer" is 1; expected one of auto, itimer, perf, thread-cpu, pacer$/);
 });
 
 test('an unknown option key is rejected, listing the allowed ones', () => {
@@ -232,8 +233,9 @@ test('optionsFromEnv: SFPROF_FORMAT, or the format SFPROF_OUTPUT implies, picks 
 
 test('optionsFromEnv: SFPROF_TIMER', () => {
   assert.deepEqual(optionsFromEnv({ SFPROF_TIMER: 'perf' }, 5).options, { timer: 'perf' });
+  assert.deepEqual(optionsFromEnv({ SFPROF_TIMER: 'pacer' }, 5).options, { timer: 'pacer' });
   assert.deepEqual(optionsFromEnv({ SFPROF_TIMER: '' }, 5).options, {});
-  throwsOption(() => optionsFromEnv({ SFPROF_TIMER: 'fast' }, 5), /^sfprof: SFPROF_TIMER is "fast"; expected one of auto, itimer, perf, thread-cpu$/);
+  throwsOption(() => optionsFromEnv({ SFPROF_TIMER: 'fast' }, 5), /^sfprof: SFPROF_TIMER is "fast"; expected one of auto, itimer, perf, thread-cpu, pacer$/);
 });
 
 test('optionsFromEnv: SFPROF_TIERS', () => {
