@@ -39,7 +39,8 @@ test('itimer: pool threads\' samples are [other threads];<name>;<function>, addi
   const top = runNode([path.join(root, 'bin', 'sfprof.js'), 'top', file, '-n', '3']);
   assert.equal(top.status, 0, top.stderr);
   const [jsPart, otherPart] = top.stdout.split('\n\n');
-  assert.match(jsPart, /^\d+ samples\n {4}self {2}self%(?: {2}self\+GC self\+GC%)? {4}total total% {2}function\n/);
+  // The main thread mostly waits for the pool: its table may have no row at all.
+  assert.match(jsPart, /^\d+ samples\n {4}self {2}self%(?: {2}self\+GC self\+GC%)? {4}total total% {2}function(?:\n|$)/);
   assert.doesNotMatch(jsPart, /\[other threads\]/);
   assert.match(otherPart, new RegExp(`^${stats.drops.nonJsThread} samples on other threads`));
   assert.match(otherPart, new RegExp(`\\n +\\d+ +[\\d.]+% {2}${pool}\\n +\\d+ +[\\d.]+% {4}\\S`));
