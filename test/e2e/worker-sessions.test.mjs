@@ -50,9 +50,18 @@ function acrossRestart(engine) {
   return JSON.parse(run.stdout);
 }
 
+/**
+ * Every timer signal is a sample or a counted drop. The counts are a live snapshot taken while the
+ * main thread is sampled: a signal handled between the reads of two counters can be in one and not
+ * yet the other (seen once under ASan, 29 signals for 28), so one either way is allowed.
+ */
+function assertAccounted(out) {
+  assert.ok(Math.abs(out.signals - out.accounted) <= 1, `every timer signal is a sample or a counted drop: ${out.signals} signals, ${out.accounted} accounted`);
+}
+
 test('itimer: a worker kept across stop()/start() is counted while unattached, and joins the new session', () => {
   const out = acrossRestart('itimer');
-  assert.equal(out.signals, out.accounted, 'every timer signal is a sample or a counted drop');
+  assertAccounted(out);
   assert.ok(out.otherThreads >= 10, `the unattached worker's 150 ms show as other threads, got ${out.otherThreads}`);
   assert.equal(out.attach, 'attached');
   assert.ok(out.workerSamples >= 10, `the worker is sampled after joining, got ${out.workerSamples}`);
@@ -70,7 +79,7 @@ test('pacer: a worker kept across stop()/start() is not signalled while unattach
   // meanwhile are the main thread's own samples.
   const out = acrossRestart('pacer');
   assert.equal(out.attach, 'attached');
-  assert.equal(out.signals, out.accounted, 'every timer signal is a sample or a counted drop');
+  assertAccounted(out);
   assert.equal(out.late, 0, 'no pacer signal reaches the unattached worker');
   assert.equal(out.otherThreads, 0);
   assert.ok(out.workerSamples >= 20, `the worker is sampled after joining, got ${out.workerSamples}`);
