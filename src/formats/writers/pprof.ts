@@ -16,12 +16,19 @@
 //            12 period (the interval in ns)  13 comment: "sfprof.<key>=<value>" metadata
 //
 // Drops are ordinary samples under a "(lost samples)" function, so `go tool pprof -top` shows them.
+//
+// A differential profile (sfprof diff, formats/diff.ts) has the same fields and sample types, with
+// one sample per stack whose count or CPU time changed: value [NEW − BASE count, NEW − BASE CPU ns],
+// negative where the stack shrank; unchanged stacks are left out. CPU ns is there only when both
+// profiles know a sample's CPU time. Time, duration and period are NEW's; comments name the files:
+// "sfprof.diff.base=<file>", "sfprof.diff.new=<file>" and each side's samples.
 import { gzipSync } from 'node:zlib';
 
 import { Function as PprofFunction, Label, Location, Profile as PprofProfile, Sample, StringTable, ValueType } from 'pprof-format';
 
 import { gcTypeOf, sampleWeightNs, stackCpuNs, SYNTHETIC, type Frame, type Profile } from '../../model/profile';
 import { sfprofVersion } from '../../common/version';
+import type { ProfileDiff } from '../diff';
 
 /** Metadata carried in pprof comments, read back by readers/pprof.ts. */
 export function metadataComments(profile: Profile): string[] {
@@ -165,6 +172,48 @@ export function encodePprof(profile: Profile): Uint8Array {
     comment: metadataComments(profile).map((text) => tables.strings.dedup(text)),
   });
   return encoded.encode();
+}
+
+/** The comment that marks a differential profile; readers/pprof.ts refuses such a file as a profile. */
+export const DIFF_BASE_COMMENT = 'sfprof.diff.base=';
+
+export function encodePprofDiff(diff: ProfileDiff, names: { baseName: string; newName: string }): Uint8Array {
+  const tables = new PprofTables(diff.rows.some((row) => hasThreadFrames(row.frames)));
+  const { timed } = diff;
+  const samples: Sample[] = [];
+  for (const row of diff.rows) {
+    const count = row.after - row.before;
+    const cpuNs = Math.round(row.afterCpuNs) - Math.round(row.beforeCpuNs);
+    if (count === 0 && (!timed || cpuNs === 0)) continue;
+    samples.push(new Sample({ locationId: tables.locationsOf(row.frames), value: timed ? [count, cpuNs] : [count], label: tables.labelsOf(row.frames) }));
+  }
+  const { sampleType, periodType } = tables.sampleTypes(timed);
+  const next = diff.next.metadata;
+  const comments = [
+    `sfprof.version=${sfprofVersion()}`,
+    `${DIFF_BASE_COMMENT}${names.baseName}`,
+    `sfprof.diff.new=${names.newName}`,
+    `sfprof.diff.base_samples=${diff.base.totalSamples}`,
+    `sfprof.diff.new_samples=${diff.next.totalSamples}`,
+    'sfprof.diff.values=NEW minus BASE per stack, unchanged stacks left out',
+  ];
+  const encoded = new PprofProfile({
+    sampleType,
+    sample: samples,
+    location: tables.locations,
+    function: tables.functions,
+    stringTable: tables.strings,
+    timeNanos: BigInt(Math.round(next.startTime)) * 1_000_000n,
+    durationNanos: Math.round(next.durationNs),
+    periodType,
+    period: timed ? next.intervalUs * 1000 : 1,
+    comment: comments.map((text) => tables.strings.dedup(text)),
+  });
+  return encoded.encode();
+}
+
+export function writePprofDiff(diff: ProfileDiff, names: { baseName: string; newName: string }): Buffer {
+  return gzipSync(encodePprofDiff(diff, names));
 }
 
 /** The gzipped bytes `go tool pprof` and Pyroscope read. */
