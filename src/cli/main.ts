@@ -129,7 +129,7 @@ function diff(command: Extract<Command, { kind: 'diff' }>): void {
     if (refuseBinaryOnTerminal('diff', command.output, command.format)) return;
     const baseName = inputName(command.base);
     const newName = inputName(command.next);
-    const title = command.title ?? `sfprof diff: ${path.basename(baseName)} vs ${path.basename(newName)}`;
+    const title = command.title ?? `sfprof diff: ${path.basename(baseName)} \u2192 ${path.basename(newName)}`;
     writeOutput('diff', command.output, renderDiff(base, next, command.format, { baseName, newName, title }));
   } catch (error) {
     fail(error);
