@@ -1,4 +1,4 @@
-// Soak: 60 s (SFPROF_SOAK_SECONDS to change it) of GC with compaction, workers started and
+// Soak: 30 s (SFPROF_SOAK_SECONDS to change it) of GC with compaction, workers started and
 // terminated, child processes, synchronous file I/O and timers, all at once, profiled by perf at
 // 100 µs with every worker joined. No crash or hang, no error in the activity, every sample and drop
 // accounted for in the profile, RSS flat. `npm run soak -- --minutes 10` runs the same for longer.
@@ -11,7 +11,7 @@ import { analyze, formatFacts, formatRssTable, parseDuration, rssTable, runSoak 
 
 const seconds = process.env.SFPROF_SOAK_SECONDS
   ? parseDuration(process.env.SFPROF_SOAK_SECONDS, 'SFPROF_SOAK_SECONDS', 'seconds', 10, 86_400)
-  : 60;
+  : 30;
 
 test(`soak: ${seconds} s of GC, workers, child processes, file I/O and timers under perf at 100 us`, { timeout: seconds * 1000 + 240_000 }, async (t) => {
   const dir = tempDir('sfprof-soak-');

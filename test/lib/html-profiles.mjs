@@ -69,3 +69,27 @@ export function matchedPercent(profile, needle) {
   for (const stack of profile.stackList) if (stack.frames.some((id) => hit[id])) samples += stack.count;
   return (100 * samples) / profile.totalSamples;
 }
+
+/**
+ * The page data's tree (version 2: frame, up, self per node) as nodes with parent, depth and total,
+ * decoded the way the page does.
+ */
+export function decodeNodes(data) {
+  assert.equal(data.nodes.length % 3, 0);
+  const nodes = [];
+  const path = []; // ancestors of the current node by depth
+  for (let i = 0; i < data.nodes.length / 3; i++) {
+    const [frame, up, self] = data.nodes.slice(3 * i, 3 * i + 3);
+    const depth = i === 0 ? 0 : nodes[i - 1].depth + 1 - up;
+    assert.ok(depth >= (i === 0 ? 0 : 1) && up >= 0, `node ${i}: depth ${depth}, up ${up}`);
+    path.length = depth;
+    const parent = depth === 0 ? -1 : path[depth - 1];
+    nodes.push({ frame, parent, depth, self, total: 0 });
+    path.push(i);
+  }
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    nodes[i].total += nodes[i].self;
+    if (nodes[i].parent >= 0) nodes[nodes[i].parent].total += nodes[i].total;
+  }
+  return nodes;
+}
