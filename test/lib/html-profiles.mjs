@@ -48,6 +48,61 @@ export function buildBasicProfile() {
   return p;
 }
 
+/** Main-thread stacks, a worker's under its thread frame, and a native thread under "[other threads]". */
+export function buildThreadsProfile() {
+  const p = emptyProfile();
+  const main = p.internFrame({ name: 'main', file: 'app.js', line: 1, kind: 'js', tier: 'optimized' });
+  const serve = p.internFrame({ name: 'serve', file: 'app.js', line: 9, kind: 'js', tier: 'optimized' });
+  const worker = p.internFrame({ name: '[worker 1 w.js]', kind: 'thread' });
+  const crunch = p.internFrame({ name: 'crunch', file: 'w.js', line: 3, kind: 'js', tier: 'optimized' });
+  const other = p.internFrame({ name: '[other threads]', kind: 'synthetic' });
+  const libuv = p.internFrame({ name: '[libuv-worker 4242]', kind: 'thread' });
+  const zlib = p.internFrame({ name: 'deflate_slow', kind: 'native' });
+  p.addStack([main, serve], 30);
+  p.addStack([main], 10);
+  p.addStack([worker, crunch], 50);
+  p.addStack([worker], 5);
+  p.addStack([other, libuv, zlib], 5);
+  return p;
+}
+
+/**
+ * Timed samples, 1 ms apart: f for the first second, g for the next; `untimed` samples of h carry
+ * no time (as merged spans do).
+ */
+export function buildTimedProfile({ perHalf = 1000, untimed = 50 } = {}) {
+  const p = emptyProfile();
+  const main = p.internFrame({ name: 'main', file: 'app.js', line: 1, kind: 'js', tier: 'optimized' });
+  const f = p.internFrame({ name: 'f', file: 'app.js', line: 5, kind: 'js', tier: 'optimized' });
+  const g = p.internFrame({ name: 'g', file: 'app.js', line: 9, kind: 'js', tier: 'optimized' });
+  const h = p.internFrame({ name: 'h', file: 'app.js', line: 13, kind: 'js', tier: 'optimized' });
+  for (let k = 0; k < perHalf; k++) p.addStack([main, f], 1, (k + 0.5) * 1e6);
+  for (let k = 0; k < perHalf; k++) p.addStack([main, g], 1, (perHalf + k + 0.5) * 1e6);
+  if (untimed > 0) p.addStack([main, h], untimed);
+  p.metadata.durationNs = 2 * perHalf * 1e6;
+  return p;
+}
+
+/**
+ * BEFORE and NEW, 100 samples each: grower's share grows 10% -> 40%, shrinker's 40% -> 10%,
+ * steady stays at 30%, gone is only in BEFORE and fresh only in NEW.
+ */
+export function buildDiffProfiles() {
+  const side = (counts) => {
+    const p = emptyProfile();
+    const main = p.internFrame({ name: 'main', file: 'app.js', line: 1, kind: 'js', tier: 'optimized' });
+    for (const [name, count] of Object.entries(counts)) {
+      const fn = p.internFrame({ name, file: 'app.js', line: name.length, kind: 'js', tier: 'optimized' });
+      p.addStack([main, fn], count);
+    }
+    return p;
+  };
+  return {
+    base: side({ grower: 10, shrinker: 40, steady: 30, gone: 20 }),
+    next: side({ grower: 40, shrinker: 10, steady: 30, fresh: 20 }),
+  };
+}
+
 export const DATA_RE = /<script type="application\/json" id="sfprof-data">([\s\S]*?)<\/script>/;
 
 export function embeddedData(html) {
