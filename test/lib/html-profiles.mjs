@@ -103,6 +103,43 @@ export function buildDiffProfiles() {
   };
 }
 
+/**
+ * A small web server before and after a change, for the diff picture: rendering got slower, parsing
+ * faster, a cache lookup is new and the template compiler is gone.
+ */
+export function buildDemoDiffProfiles() {
+  const side = (stacks) => {
+    const p = emptyProfile();
+    const frame = (name) => {
+      const [fn, file] = name.split('@');
+      return p.internFrame({ name: fn, file, line: 1 + (fn.length * 7) % 90, kind: file ? (file.startsWith('node:') ? 'node' : 'js') : 'builtin', tier: 'optimized' });
+    };
+    for (const [path, count] of stacks) p.addStack(path.split(';').map(frame), count);
+    return p;
+  };
+  const request = 'processTicksAndRejections@node:internal/process/task_queues;handle@src/server.js';
+  const common = [
+    [`${request};readBody@src/body.js;JSON.parse`, 0],
+    [`${request};route@src/router.js;match@src/router.js`, 60],
+    [`${request};query@src/db.js;encodeRow@src/db.js`, 90],
+    [`${request};send@src/server.js;writev@node:net`, 70],
+    ['(garbage collector)', 40],
+  ];
+  const before = [
+    [`${request};readBody@src/body.js;parse@src/body.js;JSON.parse`, 220],
+    [`${request};render@src/view.js;compileTemplate@src/template.js;tokenize@src/template.js`, 120],
+    [`${request};render@src/view.js;fill@src/template.js;escapeHtml@src/escape.js`, 150],
+    [`${request};render@src/view.js;fill@src/template.js;String.prototype.replace`, 80],
+  ];
+  const after = [
+    [`${request};readBody@src/body.js;parse@src/body.js;JSON.parse`, 110],
+    [`${request};render@src/view.js;cacheLookup@src/cache.js;hashKey@src/cache.js`, 60],
+    [`${request};render@src/view.js;fill@src/template.js;escapeHtml@src/escape.js`, 260],
+    [`${request};render@src/view.js;fill@src/template.js;String.prototype.replace`, 150],
+  ];
+  return { base: side([...common, ...before]), next: side([...common, ...after]) };
+}
+
 export const DATA_RE = /<script type="application\/json" id="sfprof-data">([\s\S]*?)<\/script>/;
 
 export function embeddedData(html) {

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { templatePath, writeDiffHtml, writeHtml } from '../../dist/formats/writers/html.js';
 import { fillBigProfile } from '../fixtures/big-profile.mjs';
 import {
-  buildBasicProfile, buildDiffProfiles, buildThreadsProfile, buildTimedProfile, decodeNodes, embeddedData, emptyProfile, matchedPercent,
+  buildBasicProfile, buildDemoDiffProfiles, buildDiffProfiles, buildThreadsProfile, buildTimedProfile, decodeNodes, embeddedData, emptyProfile, matchedPercent,
   SCRIPT_CLOSE, TITLE, XSS,
 } from '../lib/html-profiles.mjs';
 import { launchChromium, requireTool, screenshotHtml } from '../lib/browser.mjs';
@@ -524,9 +524,45 @@ describe('flame graph in headless Chromium', () => {
     assert.deepEqual(problems, []);
   });
 
-  // The README's picture: the talk's calc demo, recorded through the CLI in line mode. Written to a
-  // temporary file; SFPROF_UPDATE_SCREENSHOT=1 also replaces docs/flamegraph.png.
-  test('the calc demo as a flame graph: screenshot', async (t) => {
+  test('200,000 unique stacks: first paint and search times', async (t) => {
+    if (!requireTool(t, 'chromium', browser)) return;
+    const profile = fillBigProfile(emptyProfile(), { stacks: 200_000, seed: 7 });
+    const html = writeHtml(profile, { title: '200k stacks' });
+    const { page, problems } = await open(t, 'big200k.html', html, { width: 1200, height: 700 });
+    const firstPaintMs = await page.evaluate(() => window.__sfprofFirstPaintMs);
+    const searches = [];
+    for (const needle of ['fn1', 'module3', '/fn(1|2)3$/', '']) {
+      await page.fill('#search', needle);
+      searches.push(await sfprof(page, 'lastSearchMs'));
+    }
+    // The other views, each built on first use.
+    await page.keyboard.press('Escape');
+    const views = {};
+    for (const [key, view] of [['2', 'reversed'], ['3', 'functions'], ['4', 'sandwich']]) {
+      const started = Date.now();
+      await page.keyboard.press(key);
+      await page.evaluate(() => new Promise(requestAnimationFrame));
+      views[view] = Date.now() - started;
+    }
+    await page.keyboard.press('3');
+    await page.fill('#search', 'fn1');
+    const tableSearchMs = await sfprof(page, 'lastSearchMs');
+    assert.match(await sfprof(page, 'tableNote'), /^showing 500 of [\d,]+ functions; search to narrow/);
+    assert.equal(await page.locator('#table-body tr').count(), 500);
+    const nodes = decodeNodes(JSON.parse(embeddedData(html))).length;
+    t.diagnostic(`200k stacks (${nodes} nodes, page ${(html.length / 1e6).toFixed(1)} MB): first paint ${firstPaintMs.toFixed(0)} ms; ` +
+      `searches ${searches.map((ms) => ms.toFixed(0)).join(', ')} ms, in the table ${tableSearchMs.toFixed(0)} ms; ` +
+      `first showing of reversed ${views.reversed} ms, functions ${views.functions} ms, sandwich ${views.sandwich} ms`);
+    // Generous bounds for a shared machine; bench/ measures against the goals (1 s, 100 ms).
+    assert.ok(firstPaintMs < 3000, `first paint took ${firstPaintMs} ms`);
+    for (const ms of [...searches, tableSearchMs]) assert.ok(ms < 500, `a search took ${ms} ms`);
+    assert.deepEqual(problems, []);
+  });
+
+  // The README's pictures: the talk's calc demo, recorded through the CLI in line mode, as a flame
+  // graph, its functions table and calc's sandwich; and a diff. Written to a temporary directory;
+  // SFPROF_UPDATE_SCREENSHOT=1 also replaces the ones in docs/.
+  test('the calc demo and a diff: screenshots', async (t) => {
     if (!requireTool(t, 'chromium', browser)) return;
     const html = path.join(dir, 'calc.html');
     const run = runNode([path.join(root, 'bin', 'sfprof.js'), 'record', '-i', '1ms', '--lines', '-o', html, '--', process.execPath, 'examples/calc.js'], {
@@ -536,14 +572,28 @@ describe('flame graph in headless Chromium', () => {
     const page = fs.readFileSync(html, 'utf8');
     assert.match(page, /examples\/calc\.js:29/);
     assert.match(page, /examples\/calc\.js:30/);
-    const png = await screenshotHtml(html, path.join(dir, 'flamegraph.png'), { browser });
-    const bytes = fs.readFileSync(png);
-    assert.deepEqual([...bytes.subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG');
-    assert.ok(bytes.length > 10_000, `screenshot of ${bytes.length} bytes`);
-    if (process.env.SFPROF_UPDATE_SCREENSHOT === '1') {
-      fs.mkdirSync(path.join(root, 'docs'), { recursive: true });
-      fs.copyFileSync(png, path.join(root, 'docs', 'flamegraph.png'));
-      t.diagnostic('updated docs/flamegraph.png');
+    const diff = path.join(dir, 'diff.html');
+    const { base, next } = buildDemoDiffProfiles();
+    fs.writeFileSync(diff, writeDiffHtml(base, next, { baseName: 'server-v1.folded', newName: 'server-v2.folded' }));
+    const shots = [
+      ['flamegraph.png', html, undefined],
+      ['viewer-table.png', html, (p) => p.keyboard.press('3')],
+      ['viewer-sandwich.png', html, async (p) => {
+        await p.keyboard.press('3');
+        await p.locator('#table-body tr', { hasText: 'calc' }).first().click();
+      }],
+      ['viewer-diff.png', diff, undefined],
+    ];
+    for (const [name, file, prepare] of shots) {
+      const png = await screenshotHtml(file, path.join(dir, name), { browser, prepare });
+      const bytes = fs.readFileSync(png);
+      assert.deepEqual([...bytes.subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG');
+      assert.ok(bytes.length > 10_000, `${name}: screenshot of ${bytes.length} bytes`);
+      if (process.env.SFPROF_UPDATE_SCREENSHOT === '1') {
+        fs.mkdirSync(path.join(root, 'docs'), { recursive: true });
+        fs.copyFileSync(png, path.join(root, 'docs', name));
+        t.diagnostic(`updated docs/${name}`);
+      }
     }
   });
 });
