@@ -572,6 +572,8 @@ describe('flame graph in headless Chromium', () => {
     const page = fs.readFileSync(html, 'utf8');
     assert.match(page, /examples\/calc\.js:29/);
     assert.match(page, /examples\/calc\.js:30/);
+    const { timeline } = JSON.parse(embeddedData(page));
+    assert.ok(timeline && timeline.n.length > 100, 'a recorded page has its samples over time');
     const diff = path.join(dir, 'diff.html');
     const { base, next } = buildDemoDiffProfiles();
     fs.writeFileSync(diff, writeDiffHtml(base, next, { baseName: 'server-v1.folded', newName: 'server-v2.folded' }));
@@ -580,7 +582,8 @@ describe('flame graph in headless Chromium', () => {
       ['viewer-table.png', html, (p) => p.keyboard.press('3')],
       ['viewer-sandwich.png', html, async (p) => {
         await p.keyboard.press('3');
-        await p.locator('#table-body tr', { hasText: 'calc' }).first().click();
+        const row = (await p.evaluate(() => window.__sfprof.tableRows())).findIndex((r) => r.name === 'calc');
+        await p.locator('#table-body tr').nth(row).click();
       }],
       ['viewer-diff.png', diff, undefined],
     ];
