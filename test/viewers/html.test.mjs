@@ -414,6 +414,15 @@ describe('flame graph in headless Chromium', () => {
     assert.deepEqual((await rowsOf(page))[0], ['serve', 30, 30]);
     assert.equal(await page.getAttribute('th:has(button[data-key="total"])', 'aria-sort'), 'descending');
 
+    // The same URL in another browser context (a shared link) opens the same view.
+    const shared = await browser.newContext({ viewport: { width: 1200, height: 700 } });
+    t.after(() => shared.close());
+    const other = await shared.newPage();
+    await other.goto(page.url().replace(/#.*/, hash));
+    await other.waitForFunction(() => document.body.dataset.ready === '1');
+    assert.equal(await sfprof(other, 'view'), 'sandwich');
+    assert.deepEqual(await sfprof(other, 'selectedFunction'), { name: 'serve', where: 'app.js:9' });
+
     // A zoomed flame graph and a time range come back too.
     const timed = await open(t, 'hash-timed.html', writeHtml(buildTimedProfile()));
     await dragTrack(timed.page, 0.55, 0.95);
