@@ -475,7 +475,7 @@ describe('flame graph in headless Chromium', () => {
     assert.match(await page.textContent('#meta'), /^diff: before\.folded \u2192 after\.folded/);
     assert.equal(await page.textContent('#track-info'), 'diff: no timeline');
     assert.equal(await page.isVisible('#width'), true);
-    const kind = async (name) => (await sfprof(page, 'frameColour', name))?.kind ?? null;
+    const kind = async (name) => (await sfprof(page, 'frameColour', name))?.kind ?? null; // on the shown canvas
     assert.equal(await kind('grower'), 'grew');
     assert.equal(await kind('shrinker'), 'shrank');
     assert.equal(await kind('steady'), 'same');
@@ -498,6 +498,14 @@ describe('flame graph in headless Chromium', () => {
     await page.mouse.move(...centre(await rect(page, 'gone')));
     assert.match(await page.textContent('#tooltip'), /NEW 0 samples \(0\.0%\)\nBEFORE 20 samples \(20\.0%\)\nonly in BEFORE/);
     await page.click('#width');
+
+    // The reversed tree and the sandwich are coloured the same way.
+    await page.keyboard.press('2');
+    assert.equal(await kind('grower'), 'grew');
+    assert.equal(await kind('shrinker'), 'shrank');
+    assert.equal(await kind('fresh'), 'only-new');
+    await page.mouse.move(...centre(await rect(page, 'grower')));
+    assert.match(await page.textContent('#tooltip'), /NEW 40 samples \(40\.0%\)\nBEFORE 10 samples \(10\.0%\)\nchange \+30\.0 pp/);
 
     await page.keyboard.press('3');
     const headers = await page.locator('th').allTextContents();
