@@ -1,8 +1,9 @@
-// Argument parsing for the `sfprof` bin: a pure function, tested on its own.
+// Argument parsing for the `sfprof` bin: a pure function, tested on its own. Longer than 350 lines
+// because each command's help text sits beside the parser of its options, so one edit changes both.
 import { parseArgs } from 'node:util';
 
 import { parseTimer, type TimerChoice } from '../config/engine';
-import { chooseFormat, FORMATS, parseFormat, type Format } from '../config/format-names';
+import { chooseFormat, DIFF_FORMATS, FORMATS, formatFromPath, parseFormat, type DiffFormat, type Format } from '../config/format-names';
 import { OptionError } from '../config/option-error';
 import { defaultOutput, parseIntervalUs } from '../config/options';
 
@@ -80,21 +81,55 @@ Options:
   -h, --help                 show this help
 `;
 
+export const DIFF_USAGE = `Usage: sfprof diff <base> <new> [options]
+
+Compares two profiles sfprof can read (folded stacks, pprof, .cpuprofile, in any mix): what grew
+and what shrank from <base> (before a change) to <new> (after it). Stacks are matched by what they
+show: each frame's name, file and line as folded stacks write them, so the same function read from
+two formats or two runs matches; tiers, columns and inlining are not compared. One of the two may be
+- for standard input. Without --output the folded diff goes to standard output.
+
+Outputs:
+  html      a differential flame graph: red where a stack grew, blue where it shrank, each side's
+            samples taken as a share of its own total
+  folded    "stack before after", one line per stack in either profile, 0 where it is absent (the
+            form flamegraph.pl draws as a differential flame graph); the columns add up to each
+            profile's samples
+  pprof     one sample per changed stack, valued NEW − BASE (samples and, when both profiles have
+            it, CPU nanoseconds; negative where it shrank); unchanged stacks are left out. Read it
+            with go tool pprof -top; sfprof does not read it back
+
+Options:
+  -o, --output <file>        where to write (default: standard output)
+  -f, --format <name>        ${DIFF_FORMATS.join(' | ')}; by default implied by the output's extension
+                             (.html, .folded/.txt, .pb.gz/.pprof/.pb), else folded
+      --title <text>         html: the page title (default: both inputs' names)
+  -h, --help                 show this help
+
+Examples:
+  sfprof diff before.folded after.folded -o diff.html
+  sfprof diff before.pb.gz after.cpuprofile -o diff.pb.gz && go tool pprof -top diff.pb.gz
+  sfprof diff before.folded after.folded | flamegraph.pl > diff.svg
+`;
+
 export const USAGE = `Usage:
   sfprof record [options] [--] <command> [args...]   profile a Node.js command
   sfprof report <file> [--format <name>] [--output <file>]
                                                      convert a profile to another format
   sfprof top <file> [-n <count>] [--raw]             functions by self and total time
+  sfprof diff <base> <new> [--format <name>] [--output <file>]
+                                                     what grew and shrank from one profile to another
   sfprof <command> --help                            options of one command
   sfprof --help | --version
 
-Formats: folded (default), pprof, cpuprofile, html.
+Formats: folded (default), pprof, cpuprofile, html; diff writes html, folded or pprof.
 
 Examples:
   sfprof record -- node app.js
   sfprof record -o flame.html -- node app.js
   sfprof report sfprof-1234.folded -o flame.html
   sfprof top sfprof-1234.folded -n 10
+  sfprof diff before.folded after.folded -o diff.html
 `;
 
 export type Command =
@@ -112,7 +147,8 @@ export type Command =
       command: string[];
     }
   | { kind: 'report'; input: string; output: string; format: Format; tiers: boolean; sourceMaps: boolean; title?: string }
-  | { kind: 'top'; input: string; count: number; raw: boolean };
+  | { kind: 'top'; input: string; count: number; raw: boolean }
+  | { kind: 'diff'; base: string; next: string; output: string; format: DiffFormat; title?: string };
 
 const RECORD_VALUE_OPTIONS = new Set(['-i', '--interval', '-o', '--output', '-f', '--format', '-t', '--timer']);
 
@@ -249,6 +285,44 @@ function parseTop(rest: string[]): Command {
   return { kind: 'top', input, count, raw: values.raw === true };
 }
 
+function parseDiff(rest: string[]): Command {
+  const { values, positionals } = parseOptions('diff', {
+    args: rest,
+    allowPositionals: true,
+    options: {
+      output: { type: 'string', short: 'o' },
+      format: { type: 'string', short: 'f' },
+      title: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return { kind: 'help', usage: DIFF_USAGE };
+  if (positionals.length !== 2) {
+    const given = positionals.length ? `, got ${positionals.length}: ${positionals.map((p) => JSON.stringify(p)).join(' ')}` : ', got none';
+    throw new OptionError(`sfprof diff: expected two input files, <base> and <new>${given} (see sfprof diff --help)`);
+  }
+  const [base, next] = positionals as [string, string];
+  if (base === '-' && next === '-') throw new OptionError('sfprof diff: <base> and <new> are both - (standard input); at most one of them can be');
+  checkOutput('diff', values.output as string | undefined);
+  const output = (values.output as string | undefined) ?? '-';
+  let given: DiffFormat | undefined;
+  if (values.format !== undefined) {
+    const text = values.format as string;
+    given = DIFF_FORMATS.find((name) => name === text.trim().toLowerCase());
+    if (!given) throw new OptionError(`sfprof diff: --format is ${JSON.stringify(text)}; expected one of ${DIFF_FORMATS.join(', ')}`);
+  }
+  if (output !== '-' && formatFromPath(output) === 'cpuprofile' && !given) {
+    throw new OptionError(
+      `sfprof diff: --output is ${JSON.stringify(output)}; a diff is written as html (.html), folded (.folded, .txt) or pprof (.pb.gz, .pprof, .pb), not as a .cpuprofile`,
+    );
+  }
+  const format = chooseFormat(given, output, '--format') as DiffFormat;
+  if (values.title !== undefined && format !== 'html') onlyFor('diff', '--title', 'html', format);
+  const command: Command = { kind: 'diff', base, next, output, format };
+  if (values.title !== undefined) command.title = values.title as string;
+  return command;
+}
+
 /** Splits `args` (without node and the script) into a command. Throws OptionError on bad input. */
 export function parseCommandLine(args: string[]): Command {
   const [verb, ...rest] = args;
@@ -261,8 +335,10 @@ export function parseCommandLine(args: string[]): Command {
       return parseReport(rest);
     case 'top':
       return parseTop(rest);
+    case 'diff':
+      return parseDiff(rest);
     default:
-      throw new OptionError(`sfprof: unknown command ${JSON.stringify(verb)}; expected record, report or top (see sfprof --help)`);
+      throw new OptionError(`sfprof: unknown command ${JSON.stringify(verb)}; expected record, report, top or diff (see sfprof --help)`);
   }
 }
 

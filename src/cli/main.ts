@@ -1,11 +1,13 @@
 // The `sfprof` command. record: runs a child with the preload and passes its exit status through;
-// report and top: read a profile file (or stdin) and write another format or a table.
+// report and top: read a profile file (or stdin) and write another format or a table; diff: read two
+// and write what changed between them.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { readProfile, renderProfile } from '../formats/render';
+import { renderDiff } from '../formats/render-diff';
 import { OptionError } from '../config/option-error';
 import { InputError } from '../formats/readers/input-error';
 import { formatRunSummary, formatTopTable, type RunSummary } from '../delivery/summary';
@@ -13,6 +15,7 @@ import { PACKAGE_ROOT } from '../common/package-root';
 import { sfprofVersion } from '../common/version';
 import { writeOutputSync } from '../formats/write-file';
 import { SourceMapper } from '../pipeline/source-maps';
+import type { Profile } from '../model/profile';
 import { parseCommandLine, recordEnv, withPreload, type Command } from './args';
 
 /** Exit statuses: 2 for a usage error, 1 for a file that cannot be read or written. */
@@ -42,8 +45,13 @@ export function main(argv: string[]): void {
     case 'top':
       convert(command);
       return;
+    case 'diff':
+      diff(command);
+      return;
   }
 }
+
+const inputName = (input: string): string => (input === '-' ? 'standard input' : input);
 
 function readInput(verb: string, input: string): Buffer {
   try {
@@ -52,50 +60,79 @@ function readInput(verb: string, input: string): Buffer {
     const code = (error as NodeJS.ErrnoException).code;
     const reason =
       code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
-    throw new InputError(`sfprof ${verb}: cannot read ${input === '-' ? 'standard input' : input}: ${reason}`);
+    throw new InputError(`sfprof ${verb}: cannot read ${inputName(input)}: ${reason}`);
   }
+}
+
+function readProfileFile(verb: string, input: string): Profile {
+  const data = readInput(verb, input);
+  try {
+    return readProfile(data, inputName(input));
+  } catch (error) {
+    if (error instanceof InputError) throw new InputError(`sfprof ${verb}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Ends a command that failed reading or writing: a closed pipe is the reader's choice (| head). */
+function fail(error: unknown): void {
+  if ((error as NodeJS.ErrnoException).code === 'EPIPE') {
+    process.exitCode = 128 + (os.constants.signals.SIGPIPE ?? 13);
+    return;
+  }
+  process.stderr.write(`${error instanceof InputError ? error.message : String(error)}\n`);
+  process.exitCode = EXIT_FAILURE;
+}
+
+/** Writes a command's output; a failure names the file asked for. */
+function writeOutput(verb: string, output: string, data: string | Uint8Array): void {
+  try {
+    writeOutputSync(output, data);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EPIPE') throw error;
+    throw new InputError(`sfprof ${verb}: cannot write ${output}: ${(error as Error).message}`);
+  }
+}
+
+/** pprof is gzipped binary: refused on a terminal, where it would only garble the screen. */
+function refuseBinaryOnTerminal(verb: string, output: string, format: string): boolean {
+  if (output !== '-' || format !== 'pprof' || !process.stdout.isTTY) return false;
+  process.stderr.write(`sfprof ${verb}: pprof is gzipped binary; not writing it to a terminal (use --output FILE or redirect)\n`);
+  process.exitCode = EXIT_USAGE;
+  return true;
 }
 
 function convert(command: Extract<Command, { kind: 'report' | 'top' }>): void {
   try {
-    const data = readInput(command.kind, command.input);
-    const name = command.input === '-' ? 'standard input' : command.input;
-    let profile;
-    try {
-      profile = readProfile(data, name);
-    } catch (error) {
-      if (error instanceof InputError) throw new InputError(`sfprof ${command.kind}: ${error.message}`);
-      throw error;
-    }
+    const name = inputName(command.input);
+    const profile = readProfileFile(command.kind, command.input);
     if (command.kind === 'top') {
       writeOutputSync('-', formatTopTable(profile, command.count, { raw: command.raw }));
       return;
     }
-    if (command.output === '-' && command.format === 'pprof' && process.stdout.isTTY) {
-      process.stderr.write('sfprof report: pprof is gzipped binary; not writing it to a terminal (use --output FILE or redirect)\n');
-      process.exitCode = EXIT_USAGE;
-      return;
-    }
+    if (refuseBinaryOnTerminal('report', command.output, command.format)) return;
     if (command.sourceMaps) {
       // Frames a mapped profile already carries point at original sources: they have no map and stay.
       new SourceMapper({ warn: (line) => process.stderr.write(`${line.replace(/^sfprof:/, 'sfprof report:')}\n`) }).mapProfile(profile);
     }
     const title = command.title ?? `sfprof: ${path.basename(name)}`;
-    const rendered = renderProfile(profile, command.format, { tiers: command.tiers, title });
-    try {
-      writeOutputSync(command.output, rendered);
-    } catch (error) {
-      // A closed pipe is the reader's choice (| head): handled below like one from `top`.
-      if ((error as NodeJS.ErrnoException).code === 'EPIPE') throw error;
-      throw new InputError(`sfprof report: cannot write ${command.output}: ${(error as Error).message}`);
-    }
+    writeOutput('report', command.output, renderProfile(profile, command.format, { tiers: command.tiers, title }));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EPIPE') {
-      process.exitCode = 128 + (os.constants.signals.SIGPIPE ?? 13);
-      return;
-    }
-    process.stderr.write(`${error instanceof InputError ? error.message : String(error)}\n`);
-    process.exitCode = EXIT_FAILURE;
+    fail(error);
+  }
+}
+
+function diff(command: Extract<Command, { kind: 'diff' }>): void {
+  try {
+    const base = readProfileFile('diff', command.base);
+    const next = readProfileFile('diff', command.next);
+    if (refuseBinaryOnTerminal('diff', command.output, command.format)) return;
+    const baseName = inputName(command.base);
+    const newName = inputName(command.next);
+    const title = command.title ?? `sfprof diff: ${path.basename(baseName)} \u2192 ${path.basename(newName)}`;
+    writeOutput('diff', command.output, renderDiff(base, next, command.format, { baseName, newName, title }));
+  } catch (error) {
+    fail(error);
   }
 }
 

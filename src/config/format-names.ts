@@ -4,6 +4,10 @@ import { OptionError } from './option-error';
 export const FORMATS = ['folded', 'pprof', 'cpuprofile', 'html'] as const;
 export type Format = (typeof FORMATS)[number];
 
+/** What a differential profile (sfprof diff) can be written as: a .cpuprofile has no way to show one. */
+export const DIFF_FORMATS = ['html', 'folded', 'pprof'] as const satisfies readonly Format[];
+export type DiffFormat = (typeof DIFF_FORMATS)[number];
+
 /** The extension each format's default file name gets. */
 export const EXTENSIONS: Record<Format, string> = {
   folded: '.folded',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { parseCommandLine, recordEnv, withPreload, USAGE, RECORD_USAGE, REPORT_USAGE, TOP_USAGE } from '../../dist/cli/args.js';
+import { parseCommandLine, recordEnv, withPreload, USAGE, RECORD_USAGE, REPORT_USAGE, TOP_USAGE, DIFF_USAGE } from '../../dist/cli/args.js';
 import { readFolded } from '../../dist/formats/readers/folded.js';
 import { childrenOf, functionShares } from '../../dist/delivery/summary.js';
 
@@ -58,6 +58,26 @@ test('top: one input and a row count', () => {
   }
 });
 
+test('diff: two inputs, output to stdout as folded unless given, html | folded | pprof only', () => {
+  assert.deepEqual(parseCommandLine(['diff', 'a.folded', 'b.pb.gz']), { kind: 'diff', base: 'a.folded', next: 'b.pb.gz', output: '-', format: 'folded' });
+  assert.deepEqual(parseCommandLine(['diff', 'a', 'b', '-o', 'd.html', '--title', 'T']), { kind: 'diff', base: 'a', next: 'b', output: 'd.html', format: 'html', title: 'T' });
+  assert.equal(parseCommandLine(['diff', 'a', 'b', '-o', 'd.pb.gz']).format, 'pprof');
+  assert.equal(parseCommandLine(['diff', 'a', 'b', '-o', 'd.txt']).format, 'folded');
+  assert.equal(parseCommandLine(['diff', '-', 'b', '--format', 'PPROF']).format, 'pprof');
+  assert.throws(() => parseCommandLine(['diff']), /^OptionError: sfprof diff: expected two input files, <base> and <new>, got none/);
+  assert.throws(() => parseCommandLine(['diff', 'a']), /^OptionError: sfprof diff: expected two input files, <base> and <new>, got 1: "a"/);
+  assert.throws(() => parseCommandLine(['diff', 'a', 'b', 'c']), /got 3: "a" "b" "c"/);
+  assert.throws(() => parseCommandLine(['diff', '-', '-']), /sfprof diff: <base> and <new> are both - \(standard input\)/);
+  assert.throws(() => parseCommandLine(['diff', 'a', 'b', '-f', 'cpuprofile']), /^OptionError: sfprof diff: --format is "cpuprofile"; expected one of html, folded, pprof$/);
+  assert.throws(() => parseCommandLine(['diff', 'a', 'b', '-o', 'd.cpuprofile']), /sfprof diff: --output is "d.cpuprofile"; a diff is written as html/);
+  assert.throws(() => parseCommandLine(['diff', 'a', 'b', '-f', 'html', '-o', 'd.folded']), /--format is html but the output "d.folded" has the extension of folded/);
+  assert.throws(() => parseCommandLine(['diff', 'a', 'b', '--title', 'T']), /sfprof diff: --title applies to the html format only, and the output is folded/);
+  assert.throws(() => parseCommandLine(['diff', 'a', 'b', '--tiers']), /sfprof diff: Unknown option '--tiers'.*\(see sfprof diff --help\)/);
+  assert.deepEqual(parseCommandLine(['diff', '--help']), { kind: 'help', usage: DIFF_USAGE });
+  for (const flag of ['--output', '--format', '--title']) assert.match(DIFF_USAGE, new RegExp(flag));
+  assert.match(USAGE, /sfprof diff <base> <new>/);
+});
+
 test('help for every command, version, and errors that name the problem', () => {
   assert.deepEqual(parseCommandLine([]), { kind: 'help', usage: USAGE });
   assert.deepEqual(parseCommandLine(['--help']), { kind: 'help', usage: USAGE });
@@ -65,7 +85,7 @@ test('help for every command, version, and errors that name the problem', () => 
   assert.deepEqual(parseCommandLine(['report', '--help']), { kind: 'help', usage: REPORT_USAGE });
   assert.deepEqual(parseCommandLine(['top', '-h']), { kind: 'help', usage: TOP_USAGE });
   assert.deepEqual(parseCommandLine(['--version']), { kind: 'version' });
-  assert.throws(() => parseCommandLine(['convert']), /unknown command "convert"; expected record, report or top/);
+  assert.throws(() => parseCommandLine(['convert']), /unknown command "convert"; expected record, report, top or diff/);
   assert.throws(() => parseCommandLine(['record', '--interval', '2 weeks', 'node']), /--interval is "2 weeks"; expected a duration from 100us to 1s/);
   assert.throws(() => parseCommandLine(['record', '--interval', '50us', 'node']), /--interval is "50us"/);
   assert.throws(() => parseCommandLine(['record', '--frobnicate', '--', 'node']), /Unknown option '--frobnicate'/);

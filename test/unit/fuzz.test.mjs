@@ -540,7 +540,7 @@ test('resolveOptions on arbitrary values: resolved options in range, or an Optio
 
 test('CLI argv: a command or an OptionError saying what is wrong', LIMIT, () => {
   const arg = fc.oneof(
-    { arbitrary: fc.constantFrom('record', 'report', 'top', 'help', '-i', '--interval', '-o', '--output', '-f', '--format', '-t', '--timer', '-n',
+    { arbitrary: fc.constantFrom('record', 'report', 'top', 'diff', 'help', '-i', '--interval', '-o', '--output', '-f', '--format', '-t', '--timer', '-n',
       '--count', '--lines', '--tiers', '--source-maps', '--title', '--help', '-h', '--version', '-v', '--', '-', '--interval=1ms', '-i500us', '--output=',
       '--lines=1', '-hi', '-it', 'node', 'app.js', '--port'), weight: 4 },
     { arbitrary: word, weight: 3 },
@@ -558,7 +558,7 @@ test('CLI argv: a command or an OptionError saying what is wrong', LIMIT, () => 
   );
   // A verb, options with values, maybe "--", a command; or any words at all.
   const structured = fc.tuple(
-    fc.constantFrom('record', 'report', 'top'),
+    fc.constantFrom('record', 'report', 'top', 'diff'),
     fc.array(option, { maxLength: 5 }),
     fc.boolean(),
     fc.array(fc.oneof(fc.constantFrom('node', 'app.js'), word), { maxLength: 3 }),
@@ -595,6 +595,13 @@ test('CLI argv: a command or an OptionError saying what is wrong', LIMIT, () => 
         assert.ok(command.output === '-' || !command.output.endsWith('/'), 'not a directory, as for record');
         assert.ok(FORMATS.includes(command.format));
         if (command.tiers) assert.equal(command.format, 'folded');
+        if (command.title !== undefined) assert.equal(command.format, 'html');
+        break;
+      case 'diff':
+        assert.ok(typeof command.base === 'string' && typeof command.next === 'string');
+        assert.ok(command.base !== '-' || command.next !== '-', 'at most one of them is standard input');
+        assert.ok(command.output === '-' || !command.output.endsWith('/'), 'not a directory, as for record');
+        assert.ok(['html', 'folded', 'pprof'].includes(command.format));
         if (command.title !== undefined) assert.equal(command.format, 'html');
         break;
       case 'top':

@@ -153,4 +153,18 @@ describe('writeHtml', () => {
       shrank: { after: 10, before: 30 },
     });
   });
+
+  test('a diff page compares functions, not tiers: one run\'s optimized calc is the other\'s interpreted calc', () => {
+    const build = (tier, inlined) => {
+      const p = emptyProfile();
+      const main = p.internFrame({ name: 'main', file: 'app.js', line: 1, kind: 'js', tier: 'baseline' });
+      const calc = p.internFrame({ name: 'calc', file: 'app.js', line: 5, kind: 'js', tier, ...(inlined && { inlined: true }) });
+      p.addStack([main, calc], 7);
+      return p;
+    };
+    const data = JSON.parse(embeddedData(writeDiffHtml(build('interpreted', false), build('optimized', true))));
+    assert.deepEqual(data.frames, [['main', 'app.js:1', 'js'], ['calc', 'app.js:5', 'js']]);
+    assert.deepEqual(data.base, [0, 0, 7]);
+    assert.deepEqual(data.nodes, [-1, 0, 0, 0, 0, 0, 1, 0, 7]);
+  });
 });

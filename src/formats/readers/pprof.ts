@@ -61,6 +61,10 @@ export function readPprof(data: Uint8Array): Profile {
   if (periodIsTime && periodNs > 0) metadata.intervalUs = periodNs / 1000;
   for (const index of decoded.comment) {
     const comment = text(index, 'comment');
+    // Its values are differences, some negative: read as samples they would be a profile of nothing.
+    if (comment.startsWith('sfprof.diff.base=')) {
+      throw new InputError('a differential profile (written by sfprof diff) holds differences, not samples; read the two profiles it compares instead');
+    }
     const match = /^sfprof\.([\w.]+)=(.*)$/.exec(comment);
     if (!match) continue;
     const [, key, value] = match;

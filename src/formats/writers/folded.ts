@@ -10,7 +10,14 @@
 // ";" inside a name would split a frame and a line break would split a line, so both are replaced,
 // as are other control characters.
 // Lines are sorted so equal profiles produce equal files.
+//
+// A differential profile (sfprof diff, formats/diff.ts) is written in the two-column form of
+// difffolded.pl, which flamegraph.pl draws as a differential flame graph:
+//
+//   line   := frame (";" frame)* " " before " " after "\n"     one line per stack in either profile
+//   before, after := samples of the stack in BASE and in NEW, 0 where it is absent
 import { SYNTHETIC, type Frame, type Profile, type Tier } from '../../model/profile';
+import type { ProfileDiff } from '../diff';
 
 export interface FoldedOptions {
   /** Append "_[j]" / "_[i]" to JS frames by optimization tier. */
@@ -50,6 +57,13 @@ export function writeFolded(profile: Profile, options: FoldedOptions = {}): stri
     counts.set(text, (counts.get(text) ?? 0) + stack.count);
   }
   const lines = [...counts].map(([text, count]) => `${text} ${count}`);
+  lines.sort();
+  return lines.length ? lines.join('\n') + '\n' : '';
+}
+
+/** The two-column diff: the before column adds up to BASE's samples, the after column to NEW's. */
+export function writeFoldedDiff(diff: ProfileDiff): string {
+  const lines = diff.rows.map((row) => `${row.text} ${row.before} ${row.after}`);
   lines.sort();
   return lines.length ? lines.join('\n') + '\n' : '';
 }

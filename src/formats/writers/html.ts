@@ -94,7 +94,7 @@ export function htmlData(profile: Profile): string {
 
 /** The embedded JSON text of a diff page: `next`'s samples, with `base`'s per node beside them. */
 export function htmlDiffData(base: Profile, next: Profile, names: { baseName?: string; newName?: string } = {}): string {
-  const tree = mergedTree([next, base]);
+  const tree = mergedTree([next, base], true);
   const meta = {
     ...profileMeta(next, tree.totals[0]!),
     diff: { baseTotal: tree.totals[1]!, baseName: names.baseName ?? 'before', newName: names.newName ?? 'after' },
@@ -127,13 +127,18 @@ interface MergedTree {
   stackNode: Int32Array[];
 }
 
-function mergedTree(profiles: Profile[]): MergedTree {
+/**
+ * With `tierless`, a JS function is one frame whatever tier ran it or whether it was inlined: two
+ * runs of one program seldom optimize the same functions, and a diff should compare the functions.
+ */
+function mergedTree(profiles: Profile[], tierless = false): MergedTree {
   // Frames that look the same in the graph are one entry, so their stacks merge.
   const entries: [string, string, string][] = [];
   const entryIds = new Map<string, number>();
   const entryOf = profiles.map((profile) =>
     profile.frames.map((frame) => {
-      const entry: [string, string, string] = [frame.name, frameWhere(frame), frameClass(frame)];
+      const cls = frameClass(frame);
+      const entry: [string, string, string] = [frame.name, frameWhere(frame), tierless && cls.startsWith('js-') ? 'js' : cls];
       const key = entry.join('\u0000');
       let id = entryIds.get(key);
       if (id === undefined) {

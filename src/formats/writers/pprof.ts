@@ -16,12 +16,19 @@
 //            12 period (the interval in ns)  13 comment: "sfprof.<key>=<value>" metadata
 //
 // Drops are ordinary samples under a "(lost samples)" function, so `go tool pprof -top` shows them.
+//
+// A differential profile (sfprof diff, formats/diff.ts) has the same fields and sample types, with
+// one sample per stack whose count or CPU time changed: value [NEW − BASE count, NEW − BASE CPU ns],
+// negative where the stack shrank; unchanged stacks are left out. CPU ns is there only when both
+// profiles know a sample's CPU time. Time, duration and period are NEW's; comments name the files:
+// "sfprof.diff.base=<file>", "sfprof.diff.new=<file>" and each side's samples.
 import { gzipSync } from 'node:zlib';
 
 import { Function as PprofFunction, Label, Location, Profile as PprofProfile, Sample, StringTable, ValueType } from 'pprof-format';
 
 import { gcTypeOf, sampleWeightNs, stackCpuNs, SYNTHETIC, type Frame, type Profile } from '../../model/profile';
 import { sfprofVersion } from '../../common/version';
+import type { ProfileDiff } from '../diff';
 
 /** Metadata carried in pprof comments, read back by readers/pprof.ts. */
 export function metadataComments(profile: Profile): string[] {
@@ -43,81 +50,103 @@ export function metadataComments(profile: Profile): string[] {
   ];
 }
 
-export function encodePprof(profile: Profile): Uint8Array {
-  const strings = new StringTable();
-  const functions: PprofFunction[] = [];
-  const functionIds = new Map<string, number>();
-  const locations: Location[] = [];
-  const locationIds = new Map<string, number>();
+/**
+ * The tables one pprof profile shares between its samples: strings, functions and locations, made
+ * as samples ask for them. Stacks come as frames, so a diff of two profiles (whose frame ids differ)
+ * is encoded by the same code as one profile.
+ */
+class PprofTables {
+  readonly strings = new StringTable();
+  readonly functions: PprofFunction[] = [];
+  readonly locations: Location[] = [];
+  private readonly functionIds = new Map<string, number>();
+  private readonly locationIds = new Map<string, number>();
+  private readonly threadKey = this.strings.dedup('thread');
+  private readonly gcKey = this.strings.dedup('gc');
 
-  const functionOf = (frame: Frame): number => {
+  /** With workers or named other threads, every sample says which thread it is from. */
+  constructor(private readonly hasThreads: boolean) {}
+
+  private functionOf(frame: Frame): number {
     const startLine = frame.startLine ?? frame.line ?? 0;
     const key = `${frame.name}\u0000${frame.file ?? ''}\u0000${startLine}`;
-    let id = functionIds.get(key);
+    let id = this.functionIds.get(key);
     if (id === undefined) {
-      id = functions.length + 1;
-      const name = strings.dedup(frame.name);
-      functions.push(
-        new PprofFunction({ id, name, systemName: name, filename: strings.dedup(frame.file ?? ''), startLine }),
+      id = this.functions.length + 1;
+      const name = this.strings.dedup(frame.name);
+      this.functions.push(
+        new PprofFunction({ id, name, systemName: name, filename: this.strings.dedup(frame.file ?? ''), startLine }),
       );
-      functionIds.set(key, id);
+      this.functionIds.set(key, id);
     }
     return id;
-  };
+  }
 
-  // A frame and the frames inlined into it (the run of `inlined` frames after it) share a location.
-  const lineOf = (id: number): { functionId: number; line: number } => {
-    const frame = profile.frames[id]!;
-    return { functionId: functionOf(frame), line: frame.line ?? 0 };
-  };
-  const locationOf = (group: number[]): number => {
-    const lines = group.map(lineOf).reverse();
+  private locationOf(group: Frame[]): number {
+    const lines = group.map((frame) => ({ functionId: this.functionOf(frame), line: frame.line ?? 0 })).reverse();
     const key = lines.map((l) => `${l.functionId}:${l.line}`).join(',');
-    let id = locationIds.get(key);
+    let id = this.locationIds.get(key);
     if (id === undefined) {
-      id = locations.length + 1;
-      locations.push(new Location({ id, line: lines }));
-      locationIds.set(key, id);
+      id = this.locations.length + 1;
+      this.locations.push(new Location({ id, line: lines }));
+      this.locationIds.set(key, id);
     }
     return id;
-  };
-  /** Location ids of a stack's frames, leaf first. */
-  const locationsOf = (frames: number[]): number[] => {
+  }
+
+  /** Location ids of a stack's frames (root first), leaf first. */
+  locationsOf(frames: Frame[]): number[] {
+    // A frame and the frames inlined into it (the run of `inlined` frames after it) share a location.
     const ids: number[] = [];
-    let group: number[] = [];
-    for (const id of frames) {
-      if (group.length && !profile.frames[id]!.inlined) {
-        ids.push(locationOf(group));
+    let group: Frame[] = [];
+    for (const frame of frames) {
+      if (group.length && !frame.inlined) {
+        ids.push(this.locationOf(group));
         group = [];
       }
-      group.push(id);
+      group.push(frame);
     }
-    if (group.length) ids.push(locationOf(group));
+    if (group.length) ids.push(this.locationOf(group));
     return ids.reverse();
-  };
+  }
 
-  // With workers or named other threads, every sample says which thread it is from (go tool pprof
-  // -tags, -tagfocus): "worker N …", "main", or an other thread's name ("other threads" unrecorded).
-  const threadKey = strings.dedup('thread');
-  const hasThreads = profile.frames.some((frame) => frame.kind === 'thread');
-  const threadLabel = (frames: number[]): Label[] => {
-    if (!hasThreads) return [];
-    const root = frames.length ? profile.frames[frames[0]!] : undefined;
-    let name = 'main';
-    if (root?.kind === 'thread') name = root.name.replace(/^\[|\]$/g, '');
-    else if (root?.name === SYNTHETIC.otherThreads) {
-      const thread = frames.length > 1 ? profile.frames[frames[1]!] : undefined;
-      name = thread?.kind === 'thread' ? thread.name : 'other threads';
+  /**
+   * thread="worker N …" | "main" | an other thread's name ("other threads" unrecorded), for go tool
+   * pprof -tags and -tagfocus; gc=<type> on GC charged to its cause, from the type its leaf names.
+   */
+  labelsOf(frames: Frame[]): Label[] {
+    const labels: Label[] = [];
+    if (this.hasThreads) {
+      const root = frames[0];
+      let name = 'main';
+      if (root?.kind === 'thread') name = root.name.replace(/^\[|\]$/g, '');
+      else if (root?.name === SYNTHETIC.otherThreads) {
+        const thread = frames[1];
+        name = thread?.kind === 'thread' ? thread.name : 'other threads';
+      }
+      labels.push(new Label({ key: this.threadKey, str: this.strings.dedup(name) }));
     }
-    return [new Label({ key: threadKey, str: strings.dedup(name) })];
-  };
-  // GC charged to its cause (go tool pprof -tagfocus gc=scavenge): the type its leaf frame names.
-  const gcKey = strings.dedup('gc');
-  const gcLabel = (frames: number[]): Label[] => {
-    const leaf = frames.length ? profile.frames[frames[frames.length - 1]!] : undefined;
+    const leaf = frames[frames.length - 1];
     const type = leaf?.kind === 'gc' ? gcTypeOf(leaf.name) : undefined;
-    return type ? [new Label({ key: gcKey, str: strings.dedup(type) })] : [];
-  };
+    if (type) labels.push(new Label({ key: this.gcKey, str: this.strings.dedup(type) }));
+    return labels;
+  }
+
+  /** The sample types: [samples/count, cpu/nanoseconds] when timed, else [samples/count]. */
+  sampleTypes(timed: boolean): { sampleType: ValueType[]; periodType: ValueType } {
+    const samplesCount = new ValueType({ type: this.strings.dedup('samples'), unit: this.strings.dedup('count') });
+    const cpuNanoseconds = new ValueType({ type: this.strings.dedup('cpu'), unit: this.strings.dedup('nanoseconds') });
+    return { sampleType: timed ? [samplesCount, cpuNanoseconds] : [samplesCount], periodType: timed ? cpuNanoseconds : samplesCount };
+  }
+}
+
+const hasThreadFrames = (frames: Iterable<Frame>): boolean => {
+  for (const frame of frames) if (frame.kind === 'thread') return true;
+  return false;
+};
+
+export function encodePprof(profile: Profile): Uint8Array {
+  const tables = new PprofTables(hasThreadFrames(profile.frames));
   const periodNs = profile.metadata.intervalUs * 1000;
   const weightNs = sampleWeightNs(profile.metadata);
   // Zero nanoseconds per sample would make go tool pprof's default view show an empty profile.
@@ -125,26 +154,66 @@ export function encodePprof(profile: Profile): Uint8Array {
   const samples: Sample[] = [];
   for (const stack of profile.stackList) {
     if (stack.count <= 0) continue;
-    const locationId = locationsOf(stack.frames);
+    const frames = stack.frames.map((id) => profile.frames[id]!);
     const cpuNs = Math.round(stackCpuNs(stack, profile.metadata));
-    samples.push(new Sample({ locationId, value: timed ? [stack.count, cpuNs] : [stack.count], label: [...threadLabel(stack.frames), ...gcLabel(stack.frames)] }));
+    samples.push(new Sample({ locationId: tables.locationsOf(frames), value: timed ? [stack.count, cpuNs] : [stack.count], label: tables.labelsOf(frames) }));
   }
-
-  const samplesCount = { type: strings.dedup('samples'), unit: strings.dedup('count') };
-  const cpuNanoseconds = { type: strings.dedup('cpu'), unit: strings.dedup('nanoseconds') };
+  const { sampleType, periodType } = tables.sampleTypes(timed);
   const encoded = new PprofProfile({
-    sampleType: timed ? [new ValueType(samplesCount), new ValueType(cpuNanoseconds)] : [new ValueType(samplesCount)],
+    sampleType,
     sample: samples,
-    location: locations,
-    function: functions,
-    stringTable: strings,
+    location: tables.locations,
+    function: tables.functions,
+    stringTable: tables.strings,
     timeNanos: BigInt(Math.round(profile.metadata.startTime)) * 1_000_000n,
     durationNanos: Math.round(profile.metadata.durationNs),
-    periodType: new ValueType(timed ? cpuNanoseconds : samplesCount),
+    periodType,
     period: timed ? periodNs : 1,
-    comment: metadataComments(profile).map((text) => strings.dedup(text)),
+    comment: metadataComments(profile).map((text) => tables.strings.dedup(text)),
   });
   return encoded.encode();
+}
+
+/** The comment that marks a differential profile; readers/pprof.ts refuses such a file as a profile. */
+export const DIFF_BASE_COMMENT = 'sfprof.diff.base=';
+
+export function encodePprofDiff(diff: ProfileDiff, names: { baseName: string; newName: string }): Uint8Array {
+  const tables = new PprofTables(diff.rows.some((row) => hasThreadFrames(row.frames)));
+  const { timed } = diff;
+  const samples: Sample[] = [];
+  for (const row of diff.rows) {
+    const count = row.after - row.before;
+    const cpuNs = Math.round(row.afterCpuNs) - Math.round(row.beforeCpuNs);
+    if (count === 0 && (!timed || cpuNs === 0)) continue;
+    samples.push(new Sample({ locationId: tables.locationsOf(row.frames), value: timed ? [count, cpuNs] : [count], label: tables.labelsOf(row.frames) }));
+  }
+  const { sampleType, periodType } = tables.sampleTypes(timed);
+  const next = diff.next.metadata;
+  const comments = [
+    `sfprof.version=${sfprofVersion()}`,
+    `${DIFF_BASE_COMMENT}${names.baseName}`,
+    `sfprof.diff.new=${names.newName}`,
+    `sfprof.diff.base_samples=${diff.base.totalSamples}`,
+    `sfprof.diff.new_samples=${diff.next.totalSamples}`,
+    'sfprof.diff.values=NEW minus BASE per stack, unchanged stacks left out',
+  ];
+  const encoded = new PprofProfile({
+    sampleType,
+    sample: samples,
+    location: tables.locations,
+    function: tables.functions,
+    stringTable: tables.strings,
+    timeNanos: BigInt(Math.round(next.startTime)) * 1_000_000n,
+    durationNanos: Math.round(next.durationNs),
+    periodType,
+    period: timed ? next.intervalUs * 1000 : 1,
+    comment: comments.map((text) => tables.strings.dedup(text)),
+  });
+  return encoded.encode();
+}
+
+export function writePprofDiff(diff: ProfileDiff, names: { baseName: string; newName: string }): Buffer {
+  return gzipSync(encodePprofDiff(diff, names));
 }
 
 /** The gzipped bytes `go tool pprof` and Pyroscope read. */
