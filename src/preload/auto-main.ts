@@ -39,8 +39,10 @@ export function run(): void {
     config = optionsFromEnv(process.env);
     output = config.output === '-' ? '-' : path.resolve(config.output);
     productionConfig = productionFromEnv(process.env, config, output);
-    // Only the .cpuprofile shows samples in time order; the others need no timeline.
-    start(config.format === 'cpuprofile' ? config.options : { ...config.options, timelineSamples: 0 });
+    // The .cpuprofile lists samples in time order and the HTML page draws them over time (its time
+    // track filters by range); folded and pprof need no timeline.
+    const timed = config.format === 'cpuprofile' || config.format === 'html';
+    start(timed ? config.options : { ...config.options, timelineSamples: 0 });
   } catch (error) {
     // Bad settings are one line; a missing addon gets the loader's whole list of solutions.
     const message = error instanceof Error ? error.message : String(error);

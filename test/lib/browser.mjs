@@ -35,8 +35,11 @@ export async function launchChromium() {
 
 export { requireTool } from './helpers.mjs';
 
-/** Opens an sfprof HTML page, waits for its first paint and saves a 1200x600 PNG of it. */
-export async function screenshotHtml(htmlPath, pngPath, { browser } = {}) {
+/**
+ * Opens an sfprof HTML page, waits for its first paint and saves a 1200x600 PNG of it; `prepare(page)`
+ * may pick a view first.
+ */
+export async function screenshotHtml(htmlPath, pngPath, { browser, prepare } = {}) {
   const owned = browser ? undefined : await launchChromium();
   const chrome = browser ?? owned;
   if (!chrome) throw new Error('chromium not installed (Debian package chromium); set SFPROF_CHROMIUM to a binary');
@@ -44,6 +47,7 @@ export async function screenshotHtml(htmlPath, pngPath, { browser } = {}) {
     const page = await chrome.newPage({ viewport: { width: 1200, height: 600 } });
     await page.goto(pathToFileURL(path.resolve(htmlPath)).href);
     await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 30_000 });
+    if (prepare) await prepare(page);
     await page.screenshot({ path: pngPath });
     await page.close();
   } finally {

@@ -48,6 +48,98 @@ export function buildBasicProfile() {
   return p;
 }
 
+/** Main-thread stacks, a worker's under its thread frame, and a native thread under "[other threads]". */
+export function buildThreadsProfile() {
+  const p = emptyProfile();
+  const main = p.internFrame({ name: 'main', file: 'app.js', line: 1, kind: 'js', tier: 'optimized' });
+  const serve = p.internFrame({ name: 'serve', file: 'app.js', line: 9, kind: 'js', tier: 'optimized' });
+  const worker = p.internFrame({ name: '[worker 1 w.js]', kind: 'thread' });
+  const crunch = p.internFrame({ name: 'crunch', file: 'w.js', line: 3, kind: 'js', tier: 'optimized' });
+  const other = p.internFrame({ name: '[other threads]', kind: 'synthetic' });
+  const libuv = p.internFrame({ name: '[libuv-worker 4242]', kind: 'thread' });
+  const zlib = p.internFrame({ name: 'deflate_slow', kind: 'native' });
+  p.addStack([main, serve], 30);
+  p.addStack([main], 10);
+  p.addStack([worker, crunch], 50);
+  p.addStack([worker], 5);
+  p.addStack([other, libuv, zlib], 5);
+  return p;
+}
+
+/**
+ * Timed samples, 1 ms apart: f for the first second, g for the next; `untimed` samples of h carry
+ * no time (as merged spans do).
+ */
+export function buildTimedProfile({ perHalf = 1000, untimed = 50 } = {}) {
+  const p = emptyProfile();
+  const main = p.internFrame({ name: 'main', file: 'app.js', line: 1, kind: 'js', tier: 'optimized' });
+  const f = p.internFrame({ name: 'f', file: 'app.js', line: 5, kind: 'js', tier: 'optimized' });
+  const g = p.internFrame({ name: 'g', file: 'app.js', line: 9, kind: 'js', tier: 'optimized' });
+  const h = p.internFrame({ name: 'h', file: 'app.js', line: 13, kind: 'js', tier: 'optimized' });
+  for (let k = 0; k < perHalf; k++) p.addStack([main, f], 1, (k + 0.5) * 1e6);
+  for (let k = 0; k < perHalf; k++) p.addStack([main, g], 1, (perHalf + k + 0.5) * 1e6);
+  if (untimed > 0) p.addStack([main, h], untimed);
+  p.metadata.durationNs = 2 * perHalf * 1e6;
+  return p;
+}
+
+/**
+ * BEFORE and NEW, 100 samples each: grower's share grows 10% -> 40%, shrinker's 40% -> 10%,
+ * steady stays at 30%, gone is only in BEFORE and fresh only in NEW.
+ */
+export function buildDiffProfiles() {
+  const side = (counts) => {
+    const p = emptyProfile();
+    const main = p.internFrame({ name: 'main', file: 'app.js', line: 1, kind: 'js', tier: 'optimized' });
+    for (const [name, count] of Object.entries(counts)) {
+      const fn = p.internFrame({ name, file: 'app.js', line: name.length, kind: 'js', tier: 'optimized' });
+      p.addStack([main, fn], count);
+    }
+    return p;
+  };
+  return {
+    base: side({ grower: 10, shrinker: 40, steady: 30, gone: 20 }),
+    next: side({ grower: 40, shrinker: 10, steady: 30, fresh: 20 }),
+  };
+}
+
+/**
+ * A small web server before and after a change, for the diff picture: rendering got slower, parsing
+ * faster, a cache lookup is new and the template compiler is gone.
+ */
+export function buildDemoDiffProfiles() {
+  const side = (stacks) => {
+    const p = emptyProfile();
+    const frame = (name) => {
+      const [fn, file] = name.split('@');
+      return p.internFrame({ name: fn, file, line: 1 + (fn.length * 7) % 90, kind: file ? (file.startsWith('node:') ? 'node' : 'js') : 'builtin', tier: 'optimized' });
+    };
+    for (const [path, count] of stacks) p.addStack(path.split(';').map(frame), count);
+    return p;
+  };
+  const request = 'processTicksAndRejections@node:internal/process/task_queues;handle@src/server.js';
+  const common = [
+    [`${request};readBody@src/body.js;JSON.parse`, 0],
+    [`${request};route@src/router.js;match@src/router.js`, 60],
+    [`${request};query@src/db.js;encodeRow@src/db.js`, 90],
+    [`${request};send@src/server.js;writev@node:net`, 70],
+    ['(garbage collector)', 40],
+  ];
+  const before = [
+    [`${request};readBody@src/body.js;parse@src/body.js;JSON.parse`, 220],
+    [`${request};render@src/view.js;compileTemplate@src/template.js;tokenize@src/template.js`, 120],
+    [`${request};render@src/view.js;fill@src/template.js;escapeHtml@src/escape.js`, 150],
+    [`${request};render@src/view.js;fill@src/template.js;String.prototype.replace`, 80],
+  ];
+  const after = [
+    [`${request};readBody@src/body.js;parse@src/body.js;JSON.parse`, 110],
+    [`${request};render@src/view.js;cacheLookup@src/cache.js;hashKey@src/cache.js`, 60],
+    [`${request};render@src/view.js;fill@src/template.js;escapeHtml@src/escape.js`, 260],
+    [`${request};render@src/view.js;fill@src/template.js;String.prototype.replace`, 150],
+  ];
+  return { base: side([...common, ...before]), next: side([...common, ...after]) };
+}
+
 export const DATA_RE = /<script type="application\/json" id="sfprof-data">([\s\S]*?)<\/script>/;
 
 export function embeddedData(html) {
