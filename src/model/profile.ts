@@ -59,7 +59,15 @@ export interface ProfileStack {
   cpuNs: number;
   /** Samples without a measured CPU time: they stand for `sampleWeightNs(metadata)` each. */
   unweighted: number;
+  /**
+   * The labels the samples were taken under (`withLabels`): an index in `Profile.labelSets`, 0 for
+   * none. One call stack under two label sets is two stacks.
+   */
+  labels: number;
 }
+
+/** Labels of a sample: key to value, e.g. {route: '/users/:id'}. */
+export type Labels = Readonly<Record<string, string>>;
 
 export interface Drops {
   /** Samples lost because the ring was full when the signal arrived. */
@@ -146,7 +154,10 @@ export class Profile {
   /** Samples in the order they were taken (stack id + time), for formats that show time. */
   readonly timeline: SampleTimeline;
   readonly metadata: ProfileMetadata;
+  /** Label sets by id (`ProfileStack.labels`); id 0 is the empty set, samples without labels. */
+  readonly labelSets: Labels[] = [{}];
   private readonly frameIds = new Map<string, number>();
+  private readonly labelIds = new Map<string, number>([['', 0]]);
 
   constructor(metadata: ProfileMetadata, options: { timelineCapacity?: number } = {}) {
     this.metadata = metadata;
@@ -185,16 +196,32 @@ export class Profile {
     }
   }
 
+  /** The id of a label set (interned: equal sets, in any key order, have one id; {} is 0). */
+  internLabels(labels: Labels): number {
+    const keys = Object.keys(labels).sort();
+    const key = keys.map((k) => `${k}\u0000${labels[k]}`).join('\u0000');
+    let id = this.labelIds.get(key);
+    if (id === undefined) {
+      id = this.labelSets.length;
+      const copy: Record<string, string> = {};
+      for (const k of keys) copy[k] = String(labels[k]);
+      this.labelSets.push(Object.freeze(copy));
+      this.labelIds.set(key, id);
+    }
+    return id;
+  }
+
   /**
    * Adds `count` samples of a stack given as frame ids, root first. With `timeNs` (since the start
    * of the profile) the sample also goes on the timeline; without it the samples are untimed.
+   * `labels` is a label set's id (`internLabels`), 0 for none.
    */
-  addStack(frameIds: number[], count = 1, timeNs?: number, weightNs?: number): ProfileStack | undefined {
+  addStack(frameIds: number[], count = 1, timeNs?: number, weightNs?: number, labels = 0): ProfileStack | undefined {
     if (count <= 0) return undefined;
-    const key = frameIds.join(',');
+    const key = labels === 0 ? frameIds.join(',') : `${frameIds.join(',')}#${labels}`;
     let stack = this.stacks.get(key);
     if (!stack) {
-      stack = { id: this.stackList.length, frames: frameIds.slice(), count: 0, cpuNs: 0, unweighted: 0 };
+      stack = { id: this.stackList.length, frames: frameIds.slice(), count: 0, cpuNs: 0, unweighted: 0, labels };
       this.stacks.set(key, stack);
       this.stackList.push(stack);
     }
@@ -211,8 +238,9 @@ export class Profile {
    */
   merge(source: Profile): void {
     const ids = source.frames.map((frame) => this.internFrame(frame));
+    const labelIds = source.labelSets.map((labels) => this.internLabels(labels));
     for (const stack of source.stackList) {
-      this.addStack(stack.frames.map((id) => ids[id]!), stack.count, undefined, stackCpuNs(stack, source.metadata));
+      this.addStack(stack.frames.map((id) => ids[id]!), stack.count, undefined, stackCpuNs(stack, source.metadata), labelIds[stack.labels]!);
     }
     const into = this.metadata;
     into.durationNs += source.metadata.durationNs;
