@@ -14,7 +14,7 @@ import { readProfile, renderProfile } from '../../dist/formats/render.js';
 import { writeFoldedDiff } from '../../dist/formats/writers/folded.js';
 import { buildCpuProfile } from '../../dist/formats/writers/cpuprofile.js';
 import { rootByLabel } from '../../dist/model/label-root.js';
-import { emptyProfile } from '../lib/html-profiles.mjs';
+import { decodeNodes, embeddedData, emptyProfile } from '../lib/html-profiles.mjs';
 
 /** main;handle under two routes (3 and 1 samples, one with a tenant too), main alone unlabelled (2). */
 function routesProfile() {
@@ -174,4 +174,28 @@ test('--label-root reaches the report command and, through SFPROF_LABEL_ROOT, th
   assert.deepEqual(record.command, ['node', 'app.js']);
   assert.equal(recordEnv(record).SFPROF_LABEL_ROOT, 'route');
   assert.equal(recordEnv(parseCommandLine(['record', 'node', 'app.js'])).SFPROF_LABEL_ROOT, undefined);
+});
+
+test('HTML data: each node\'s self samples per label set and each timed sample\'s set; none without labels', () => {
+  const profile = routesProfile();
+  const data = JSON.parse(embeddedData(renderProfile(profile, 'html')));
+  assert.deepEqual(data.labels.sets, [[['route', '/a'], ['tenant', 't1']], [['route', '/b']], []]);
+  const nodes = decodeNodes(data);
+  const named = [];
+  for (let i = 0; i < data.labels.self.length; i += 3) {
+    const [node, set, count] = data.labels.self.slice(i, i + 3);
+    named.push([data.frames[nodes[node].frame][0], set, count]);
+  }
+  assert.deepEqual(named, [['main', 2, 2], ['handle', 0, 3], ['handle', 1, 1]]);
+  // Per node, the sets add up to its self samples.
+  assert.deepEqual(nodes.map((n) => n.self), [0, 2, 4]);
+  assert.deepEqual(data.timeline.l, [0, 1, 2]);
+  const plain = emptyProfile();
+  plain.addStack([plain.internFrame({ name: 'main', kind: 'js' })], 1, 1000);
+  const unlabelled = JSON.parse(embeddedData(renderProfile(plain, 'html')));
+  assert.equal(unlabelled.labels, undefined);
+  assert.equal(unlabelled.timeline.l, undefined);
+  // Rooted by a label, the page shows the root frames too.
+  const rooted = JSON.parse(embeddedData(renderProfile(profile, 'html', { labelRoot: 'route' })));
+  assert.deepEqual(rooted.frames.map((f) => f[0]).filter((name) => name.startsWith('[')), ['[route=/a]', '[route=/b]']);
 });
