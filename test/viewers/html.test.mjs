@@ -348,6 +348,44 @@ describe('flame graph in headless Chromium', () => {
     assert.deepEqual(single.problems, []);
   });
 
+  test('flame layout: the root stays in view when another thread, a range or the window changes the height', async (t) => {
+    if (!requireTool(t, 'chromium', browser)) return;
+    // The main thread is 2 frames deep and timed first; the worker is 40 deep and timed after it.
+    const p = emptyProfile();
+    const main = p.internFrame({ name: 'main', file: 'app.js', line: 1, kind: 'js', tier: 'optimized' });
+    const worker = p.internFrame({ name: '[worker 1 w.js]', kind: 'thread' });
+    const deep = [worker];
+    for (let d = 0; d < 40; d++) deep.push(p.internFrame({ name: `level${d}`, file: 'w.js', line: d + 1, kind: 'js', tier: 'optimized' }));
+    for (let k = 0; k < 20; k++) p.addStack([main], 1, (k + 0.5) * 1e6);
+    for (let k = 0; k < 20; k++) p.addStack(deep, 1, (20 + k + 0.5) * 1e6);
+    p.metadata.durationNs = 40e6;
+    const { page, problems } = await open(t, 'root-in-view.html', writeHtml(p), { width: 1000, height: 500 });
+    /** The root frame's rectangle lies inside the scrolled chart. */
+    const rootShown = () => page.evaluate(() => {
+      const root = window.__sfprof.frameRect('all');
+      const box = document.getElementById('chart').getBoundingClientRect();
+      return root !== null && root.y >= box.top && root.y + root.height <= box.bottom;
+    });
+    assert.equal(await rootShown(), true, 'at first');
+    await page.selectOption('#thread', 'main');
+    assert.equal(await rootShown(), true, 'main thread');
+    await page.selectOption('#thread', 'all');
+    assert.equal(await rootShown(), true, 'back to all threads: the tree grew above the root');
+    await page.selectOption('#thread', 'main');
+    await page.selectOption('#thread', 'all');
+    await dragTrack(page, 0.05, 0.3); // the main thread's time: a shallow tree
+    await page.keyboard.press('Escape');
+    assert.equal(await rootShown(), true, 'range cleared');
+    await page.setViewportSize({ width: 900, height: 380 });
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    assert.equal(await rootShown(), true, 'smaller window');
+    await page.keyboard.press('2');
+    await page.selectOption('#thread', 'main');
+    await page.selectOption('#thread', 'all');
+    assert.equal(await rootShown(), true, 'reversed tree');
+    assert.deepEqual(problems, []);
+  });
+
   test('time track: dragging over the first half shows only what ran then', async (t) => {
     if (!requireTool(t, 'chromium', browser)) return;
     const { page, problems } = await open(t, 'timed.html', writeHtml(buildTimedProfile()));
