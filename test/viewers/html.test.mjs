@@ -386,6 +386,26 @@ describe('flame graph in headless Chromium', () => {
     assert.deepEqual(problems, []);
   });
 
+  test('sandwich: the name of the function stays in view above a tall callers tree', async (t) => {
+    if (!requireTool(t, 'chromium', browser)) return;
+    const p = emptyProfile();
+    const stack = [];
+    for (let d = 0; d < 60; d++) stack.push(p.internFrame({ name: `caller${d}`, file: 'app.js', line: d + 1, kind: 'js', tier: 'optimized' }));
+    stack.push(p.internFrame({ name: 'hot', file: 'app.js', line: 99, kind: 'js', tier: 'optimized' }));
+    p.addStack(stack, 10);
+    const { page, problems } = await open(t, 'sandwich-title.html', writeHtml(p), { width: 1000, height: 500 });
+    await page.keyboard.press('4');
+    assert.ok(await page.evaluate(() => document.getElementById('chart').scrollTop) > 0, 'scrolled down to the function');
+    const shown = await page.evaluate(() => {
+      const title = document.getElementById('sandwich-title').getBoundingClientRect();
+      const chart = document.getElementById('chart').getBoundingClientRect();
+      return title.top >= chart.top && title.bottom <= chart.bottom;
+    });
+    assert.equal(shown, true, 'the title is inside the scrolled chart');
+    assert.match(await page.textContent('#sandwich-title'), /^Most self time: hot/);
+    assert.deepEqual(problems, []);
+  });
+
   test('time track: dragging over the first half shows only what ran then', async (t) => {
     if (!requireTool(t, 'chromium', browser)) return;
     const { page, problems } = await open(t, 'timed.html', writeHtml(buildTimedProfile()));
