@@ -442,6 +442,29 @@ describe('flame graph in headless Chromium', () => {
     assert.deepEqual(problems, []);
   });
 
+  test('Escape in the search box only leaves it: the zoom and the range stay', async (t) => {
+    if (!requireTool(t, 'chromium', browser)) return;
+    const { page, problems } = await open(t, 'escape-search.html', writeHtml(buildTimedProfile()));
+    await dragTrack(page, 0.002, 0.49);
+    const range = await sfprof(page, 'range');
+    assert.ok(range);
+    await page.mouse.click(...centre(await rect(page, 'f')));
+    assert.equal((await hooks(page)).zoomed.name, 'f');
+    await page.keyboard.press('/');
+    await page.keyboard.type('main');
+    await page.keyboard.press('Escape');
+    assert.notEqual(await page.evaluate(() => document.activeElement.id), 'search', 'left the box');
+    assert.equal(await page.inputValue('#search'), 'main');
+    assert.equal((await hooks(page)).zoomed.name, 'f', 'still zoomed');
+    assert.deepEqual(await sfprof(page, 'range'), range, 'still in the range');
+    // Outside the box Escape steps back as before: the zoom, then the range.
+    await page.keyboard.press('Escape');
+    assert.equal((await hooks(page)).zoomed.index, 0);
+    await page.keyboard.press('Escape');
+    assert.equal(await sfprof(page, 'range'), null);
+    assert.deepEqual(problems, []);
+  });
+
   test('time track: a profile without sample times says so', async (t) => {
     if (!requireTool(t, 'chromium', browser)) return;
     const { page, problems } = await open(t, 'untimed.html', writeHtml(buildBasicProfile()));
