@@ -406,6 +406,21 @@ describe('flame graph in headless Chromium', () => {
     assert.deepEqual(problems, []);
   });
 
+  test('keys 1-4 and / still work after picking a thread', async (t) => {
+    if (!requireTool(t, 'chromium', browser)) return;
+    const { page, problems } = await open(t, 'thread-keys.html', writeHtml(buildThreadsProfile()));
+    await page.selectOption('#thread', 'main');
+    await page.focus('#thread');
+    await page.keyboard.press('3');
+    assert.equal(await sfprof(page, 'view'), 'functions');
+    assert.equal(await sfprof(page, 'thread'), 'main', 'the key did not pick a thread');
+    assert.deepEqual(await rowsOf(page), [['serve', 30, 30], ['main', 10, 40]]);
+    await page.focus('#thread');
+    await page.keyboard.press('/');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'search');
+    assert.deepEqual(problems, []);
+  });
+
   test('time track: dragging over the first half shows only what ran then', async (t) => {
     if (!requireTool(t, 'chromium', browser)) return;
     const { page, problems } = await open(t, 'timed.html', writeHtml(buildTimedProfile()));
