@@ -421,6 +421,20 @@ describe('flame graph in headless Chromium', () => {
     assert.deepEqual(problems, []);
   });
 
+  test('functions table: the function column stays readable in a narrow window', async (t) => {
+    if (!requireTool(t, 'chromium', browser)) return;
+    const nameWidth = (page) => page.evaluate(() => document.querySelector('#table-body td').getBoundingClientRect().width);
+    const { page, problems } = await open(t, 'narrow.html', writeHtml(buildThreadsProfile()), { width: 420, height: 600 });
+    await page.keyboard.press('3');
+    assert.ok(await nameWidth(page) >= 150, `function column ${await nameWidth(page)} px wide`);
+    const { base, next } = buildDiffProfiles();
+    const diff = await open(t, 'narrow-diff.html', writeDiffHtml(base, next), { width: 800, height: 600 });
+    await diff.page.keyboard.press('3');
+    assert.ok(await nameWidth(diff.page) >= 150, `diff: function column ${await nameWidth(diff.page)} px wide`);
+    assert.deepEqual(problems, []);
+    assert.deepEqual(diff.problems, []);
+  });
+
   test('time track: dragging over the first half shows only what ran then', async (t) => {
     if (!requireTool(t, 'chromium', browser)) return;
     const { page, problems } = await open(t, 'timed.html', writeHtml(buildTimedProfile()));
