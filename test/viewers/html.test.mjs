@@ -494,6 +494,21 @@ describe('flame graph in headless Chromium', () => {
     assert.deepEqual(problems, []);
   });
 
+  test('the header gives a start date only when the profile has one', async (t) => {
+    if (!requireTool(t, 'chromium', browser)) return;
+    // node --cpu-prof's startTime is a monotonic clock's reading (here 10 hours after boot), not a date.
+    const monotonic = buildTimedProfile({ perHalf: 10 });
+    monotonic.metadata.startTime = 36_354_000;
+    const { page, problems } = await open(t, 'monotonic-start.html', writeHtml(monotonic));
+    assert.doesNotMatch(await page.textContent('#meta'), /started|1970/);
+    const dated = buildTimedProfile({ perHalf: 10 });
+    dated.metadata.startTime = Date.UTC(2026, 0, 2, 12);
+    const other = await open(t, 'dated-start.html', writeHtml(dated));
+    assert.match(await other.page.textContent('#meta'), /started .*2026/);
+    assert.deepEqual(problems, []);
+    assert.deepEqual(other.problems, []);
+  });
+
   test('time track: a profile without sample times says so', async (t) => {
     if (!requireTool(t, 'chromium', browser)) return;
     const { page, problems } = await open(t, 'untimed.html', writeHtml(buildBasicProfile()));
