@@ -509,6 +509,19 @@ describe('flame graph in headless Chromium', () => {
     assert.deepEqual(other.problems, []);
   });
 
+  test('diff: the sandwich names the profile its figures are from and gives the other', async (t) => {
+    if (!requireTool(t, 'chromium', browser)) return;
+    const { base, next } = buildDiffProfiles();
+    const { page, problems } = await open(t, 'diff-sandwich.html', writeDiffHtml(base, next));
+    await page.keyboard.press('3');
+    await page.locator('#table-body tr', { hasText: 'grower' }).click();
+    assert.equal(await sfprof(page, 'view'), 'sandwich');
+    assert.match(await page.textContent('#sandwich-title'), /NEW: total 40 \(40\.0%\), self 40 \(40\.0%\); BEFORE: total 10 \(10\.0%\), self 10 \(10\.0%\)/);
+    await page.click('#width');
+    assert.match(await page.textContent('#sandwich-title'), /BEFORE: total 10 \(10\.0%\), self 10 \(10\.0%\); NEW: total 40 \(40\.0%\)/);
+    assert.deepEqual(problems, []);
+  });
+
   test('time track: a profile without sample times says so', async (t) => {
     if (!requireTool(t, 'chromium', browser)) return;
     const { page, problems } = await open(t, 'untimed.html', writeHtml(buildBasicProfile()));
