@@ -348,6 +348,93 @@ describe('flame graph in headless Chromium', () => {
     assert.deepEqual(single.problems, []);
   });
 
+  test('flame layout: the root stays in view when another thread, a range or the window changes the height', async (t) => {
+    if (!requireTool(t, 'chromium', browser)) return;
+    // The main thread is 2 frames deep and timed first; the worker is 40 deep and timed after it.
+    const p = emptyProfile();
+    const main = p.internFrame({ name: 'main', file: 'app.js', line: 1, kind: 'js', tier: 'optimized' });
+    const worker = p.internFrame({ name: '[worker 1 w.js]', kind: 'thread' });
+    const deep = [worker];
+    for (let d = 0; d < 40; d++) deep.push(p.internFrame({ name: `level${d}`, file: 'w.js', line: d + 1, kind: 'js', tier: 'optimized' }));
+    for (let k = 0; k < 20; k++) p.addStack([main], 1, (k + 0.5) * 1e6);
+    for (let k = 0; k < 20; k++) p.addStack(deep, 1, (20 + k + 0.5) * 1e6);
+    p.metadata.durationNs = 40e6;
+    const { page, problems } = await open(t, 'root-in-view.html', writeHtml(p), { width: 1000, height: 500 });
+    /** The root frame's rectangle lies inside the scrolled chart. */
+    const rootShown = () => page.evaluate(() => {
+      const root = window.__sfprof.frameRect('all');
+      const box = document.getElementById('chart').getBoundingClientRect();
+      return root !== null && root.y >= box.top && root.y + root.height <= box.bottom;
+    });
+    assert.equal(await rootShown(), true, 'at first');
+    await page.selectOption('#thread', 'main');
+    assert.equal(await rootShown(), true, 'main thread');
+    await page.selectOption('#thread', 'all');
+    assert.equal(await rootShown(), true, 'back to all threads: the tree grew above the root');
+    await page.selectOption('#thread', 'main');
+    await page.selectOption('#thread', 'all');
+    await dragTrack(page, 0.05, 0.3); // the main thread's time: a shallow tree
+    await page.keyboard.press('Escape');
+    assert.equal(await rootShown(), true, 'range cleared');
+    await page.setViewportSize({ width: 900, height: 380 });
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    assert.equal(await rootShown(), true, 'smaller window');
+    await page.keyboard.press('2');
+    await page.selectOption('#thread', 'main');
+    await page.selectOption('#thread', 'all');
+    assert.equal(await rootShown(), true, 'reversed tree');
+    assert.deepEqual(problems, []);
+  });
+
+  test('sandwich: the name of the function stays in view above a tall callers tree', async (t) => {
+    if (!requireTool(t, 'chromium', browser)) return;
+    const p = emptyProfile();
+    const stack = [];
+    for (let d = 0; d < 60; d++) stack.push(p.internFrame({ name: `caller${d}`, file: 'app.js', line: d + 1, kind: 'js', tier: 'optimized' }));
+    stack.push(p.internFrame({ name: 'hot', file: 'app.js', line: 99, kind: 'js', tier: 'optimized' }));
+    p.addStack(stack, 10);
+    const { page, problems } = await open(t, 'sandwich-title.html', writeHtml(p), { width: 1000, height: 500 });
+    await page.keyboard.press('4');
+    assert.ok(await page.evaluate(() => document.getElementById('chart').scrollTop) > 0, 'scrolled down to the function');
+    const shown = await page.evaluate(() => {
+      const title = document.getElementById('sandwich-title').getBoundingClientRect();
+      const chart = document.getElementById('chart').getBoundingClientRect();
+      return title.top >= chart.top && title.bottom <= chart.bottom;
+    });
+    assert.equal(shown, true, 'the title is inside the scrolled chart');
+    assert.match(await page.textContent('#sandwich-title'), /^Most self time: hot/);
+    assert.deepEqual(problems, []);
+  });
+
+  test('keys 1-4 and / still work after picking a thread', async (t) => {
+    if (!requireTool(t, 'chromium', browser)) return;
+    const { page, problems } = await open(t, 'thread-keys.html', writeHtml(buildThreadsProfile()));
+    await page.selectOption('#thread', 'main');
+    await page.focus('#thread');
+    await page.keyboard.press('3');
+    assert.equal(await sfprof(page, 'view'), 'functions');
+    assert.equal(await sfprof(page, 'thread'), 'main', 'the key did not pick a thread');
+    assert.deepEqual(await rowsOf(page), [['serve', 30, 30], ['main', 10, 40]]);
+    await page.focus('#thread');
+    await page.keyboard.press('/');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'search');
+    assert.deepEqual(problems, []);
+  });
+
+  test('functions table: the function column stays readable in a narrow window', async (t) => {
+    if (!requireTool(t, 'chromium', browser)) return;
+    const nameWidth = (page) => page.evaluate(() => document.querySelector('#table-body td').getBoundingClientRect().width);
+    const { page, problems } = await open(t, 'narrow.html', writeHtml(buildThreadsProfile()), { width: 420, height: 600 });
+    await page.keyboard.press('3');
+    assert.ok(await nameWidth(page) >= 150, `function column ${await nameWidth(page)} px wide`);
+    const { base, next } = buildDiffProfiles();
+    const diff = await open(t, 'narrow-diff.html', writeDiffHtml(base, next), { width: 800, height: 600 });
+    await diff.page.keyboard.press('3');
+    assert.ok(await nameWidth(diff.page) >= 150, `diff: function column ${await nameWidth(diff.page)} px wide`);
+    assert.deepEqual(problems, []);
+    assert.deepEqual(diff.problems, []);
+  });
+
   test('time track: dragging over the first half shows only what ran then', async (t) => {
     if (!requireTool(t, 'chromium', browser)) return;
     const { page, problems } = await open(t, 'timed.html', writeHtml(buildTimedProfile()));
@@ -381,6 +468,57 @@ describe('flame graph in headless Chromium', () => {
     await page.keyboard.press('Escape');
     assert.equal(await sfprof(page, 'range'), null);
     assert.ok(await rect(page, 'f'));
+    assert.deepEqual(problems, []);
+  });
+
+  test('Escape in the search box only leaves it: the zoom and the range stay', async (t) => {
+    if (!requireTool(t, 'chromium', browser)) return;
+    const { page, problems } = await open(t, 'escape-search.html', writeHtml(buildTimedProfile()));
+    await dragTrack(page, 0.002, 0.49);
+    const range = await sfprof(page, 'range');
+    assert.ok(range);
+    await page.mouse.click(...centre(await rect(page, 'f')));
+    assert.equal((await hooks(page)).zoomed.name, 'f');
+    await page.keyboard.press('/');
+    await page.keyboard.type('main');
+    await page.keyboard.press('Escape');
+    assert.notEqual(await page.evaluate(() => document.activeElement.id), 'search', 'left the box');
+    assert.equal(await page.inputValue('#search'), 'main');
+    assert.equal((await hooks(page)).zoomed.name, 'f', 'still zoomed');
+    assert.deepEqual(await sfprof(page, 'range'), range, 'still in the range');
+    // Outside the box Escape steps back as before: the zoom, then the range.
+    await page.keyboard.press('Escape');
+    assert.equal((await hooks(page)).zoomed.index, 0);
+    await page.keyboard.press('Escape');
+    assert.equal(await sfprof(page, 'range'), null);
+    assert.deepEqual(problems, []);
+  });
+
+  test('the header gives a start date only when the profile has one', async (t) => {
+    if (!requireTool(t, 'chromium', browser)) return;
+    // node --cpu-prof's startTime is a monotonic clock's reading (here 10 hours after boot), not a date.
+    const monotonic = buildTimedProfile({ perHalf: 10 });
+    monotonic.metadata.startTime = 36_354_000;
+    const { page, problems } = await open(t, 'monotonic-start.html', writeHtml(monotonic));
+    assert.doesNotMatch(await page.textContent('#meta'), /started|1970/);
+    const dated = buildTimedProfile({ perHalf: 10 });
+    dated.metadata.startTime = Date.UTC(2026, 0, 2, 12);
+    const other = await open(t, 'dated-start.html', writeHtml(dated));
+    assert.match(await other.page.textContent('#meta'), /started .*2026/);
+    assert.deepEqual(problems, []);
+    assert.deepEqual(other.problems, []);
+  });
+
+  test('diff: the sandwich names the profile its figures are from and gives the other', async (t) => {
+    if (!requireTool(t, 'chromium', browser)) return;
+    const { base, next } = buildDiffProfiles();
+    const { page, problems } = await open(t, 'diff-sandwich.html', writeDiffHtml(base, next));
+    await page.keyboard.press('3');
+    await page.locator('#table-body tr', { hasText: 'grower' }).click();
+    assert.equal(await sfprof(page, 'view'), 'sandwich');
+    assert.match(await page.textContent('#sandwich-title'), /NEW: total 40 \(40\.0%\), self 40 \(40\.0%\); BEFORE: total 10 \(10\.0%\), self 10 \(10\.0%\)/);
+    await page.click('#width');
+    assert.match(await page.textContent('#sandwich-title'), /BEFORE: total 10 \(10\.0%\), self 10 \(10\.0%\); NEW: total 40 \(40\.0%\)/);
     assert.deepEqual(problems, []);
   });
 
