@@ -601,7 +601,10 @@ describe('flame graph in headless Chromium', () => {
     assert.equal(await rect(page, 'serveB'), null, 'the other route is gone');
     assert.equal(await rect(page, 'tick'), null, 'unlabelled samples are gone');
     assert.ok(Math.abs((await rect(page, 'serveA')).width - (await rect(page, 'all')).width) < 1, 'the route fills the width');
-    await page.keyboard.press('3');
+    await page.focus('#label');
+    await page.keyboard.press('3'); // a view key, not type-ahead in the picker
+    assert.equal(await sfprof(page, 'view'), 'functions');
+    assert.equal(await sfprof(page, 'label'), 'route=/a');
     assert.deepEqual(await rowsOf(page), [['shared', 100, 100], ['main', 0, 100], ['serveA', 0, 100]]);
     const first = await page.locator('#table-body tr').first().locator('td').allTextContents();
     assert.deepEqual(first.slice(1), ['100', '100.0%', '100', '100.0%']);
