@@ -5,13 +5,15 @@ import { parseArgs } from 'node:util';
 import { parseTimer, type TimerChoice } from '../config/engine';
 import { chooseFormat, DIFF_FORMATS, FORMATS, formatFromPath, parseFormat, type DiffFormat, type Format } from '../config/format-names';
 import { OptionError } from '../config/option-error';
-import { defaultOutput, parseIntervalUs } from '../config/options';
+import { defaultOutput, parseIntervalUs, parseLabelRoot } from '../config/options';
 
 const FORMAT_HELP = `  -f, --format <name>        ${FORMATS.join(' | ')}; by default implied by the
                              output's extension (.folded/.txt, .pb.gz/.pprof, .cpuprofile,
                              .html), else folded
       --tiers                folded: mark JS frames _[j] (optimized) or _[i] (interpreted,
-                             baseline) for flamegraph.pl --colors=java`;
+                             baseline) for flamegraph.pl --colors=java
+      --label-root <key>     root each stack by its value of this label (sfprof.withLabels), a
+                             frame such as [route=/users/:id]; stacks without it get none`;
 
 export const RECORD_USAGE = `Usage: sfprof record [options] [--] <command> [args...]
 
@@ -143,14 +145,15 @@ export type Command =
       format?: Format;
       lines: boolean;
       tiers: boolean;
+      labelRoot?: string;
       sourceMaps: boolean;
       command: string[];
     }
-  | { kind: 'report'; input: string; output: string; format: Format; tiers: boolean; sourceMaps: boolean; title?: string }
+  | { kind: 'report'; input: string; output: string; format: Format; tiers: boolean; labelRoot?: string; sourceMaps: boolean; title?: string }
   | { kind: 'top'; input: string; count: number; raw: boolean }
   | { kind: 'diff'; base: string; next: string; output: string; format: DiffFormat; title?: string };
 
-const RECORD_VALUE_OPTIONS = new Set(['-i', '--interval', '-o', '--output', '-f', '--format', '-t', '--timer']);
+const RECORD_VALUE_OPTIONS = new Set(['-i', '--interval', '-o', '--output', '-f', '--format', '-t', '--timer', '--label-root']);
 
 function parseOptions<T extends Parameters<typeof parseArgs>[0]>(verb: string, config: T) {
   try {
@@ -195,11 +198,13 @@ function parseRecord(rest: string[]): Command {
       format: { type: 'string', short: 'f' },
       lines: { type: 'boolean', default: false },
       tiers: { type: 'boolean', default: false },
+      'label-root': { type: 'string' },
       'source-maps': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) return { kind: 'help', usage: RECORD_USAGE };
+  const labelRoot = values['label-root'] !== undefined ? parseLabelRoot(values['label-root'], '--label-root') : undefined;
   if (values.interval !== undefined) parseIntervalUs(values.interval as string, '--interval');
   const timer = values.timer !== undefined ? parseTimer(values.timer as string, '--timer') : undefined;
   checkOutput('record', values.output as string | undefined);
@@ -219,6 +224,7 @@ function parseRecord(rest: string[]): Command {
     format: given || output !== undefined ? format : undefined,
     lines: values.lines === true,
     tiers: values.tiers === true,
+    ...(labelRoot !== undefined && { labelRoot }),
     sourceMaps: values['source-maps'] === true,
     command,
   };
@@ -244,6 +250,7 @@ function parseReport(rest: string[]): Command {
       output: { type: 'string', short: 'o' },
       format: { type: 'string', short: 'f' },
       tiers: { type: 'boolean', default: false },
+      'label-root': { type: 'string' },
       'source-maps': { type: 'boolean', default: false },
       title: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -259,6 +266,7 @@ function parseReport(rest: string[]): Command {
   if (values.title !== undefined && format !== 'html') onlyFor('report', '--title', 'html', format);
   const command: Command = { kind: 'report', input, output, format, tiers: values.tiers === true, sourceMaps: values['source-maps'] === true };
   if (values.title !== undefined) command.title = values.title as string;
+  if (values['label-root'] !== undefined) command.labelRoot = parseLabelRoot(values['label-root'], '--label-root');
   return command;
 }
 
@@ -357,6 +365,7 @@ export function recordEnv(command: Extract<Command, { kind: 'record' }>): Record
   if (command.format !== undefined) env.SFPROF_FORMAT = command.format;
   if (command.lines) env.SFPROF_LINES = '1';
   if (command.tiers) env.SFPROF_TIERS = '1';
+  if (command.labelRoot !== undefined) env.SFPROF_LABEL_ROOT = command.labelRoot;
   if (command.sourceMaps) env.SFPROF_SOURCE_MAPS = '1';
   return env;
 }

@@ -116,7 +116,7 @@ function convert(command: Extract<Command, { kind: 'report' | 'top' }>): void {
       new SourceMapper({ warn: (line) => process.stderr.write(`${line.replace(/^sfprof:/, 'sfprof report:')}\n`) }).mapProfile(profile);
     }
     const title = command.title ?? `sfprof: ${path.basename(name)}`;
-    writeOutput('report', command.output, renderProfile(profile, command.format, { tiers: command.tiers, title }));
+    writeOutput('report', command.output, renderProfile(profile, command.format, { tiers: command.tiers, title, labelRoot: command.labelRoot }));
   } catch (error) {
     fail(error);
   }

@@ -4,7 +4,7 @@
 import { chooseFormat, parseFormat, type Format } from './format-names';
 import { parseHttpEnv, type HttpConfig } from './http';
 import { OptionError } from './option-error';
-import { DEFAULT_KEEP, defaultOutput, parseIntervalUs, parsePeriodMs, type StartOptions } from './options';
+import { DEFAULT_KEEP, defaultOutput, parseIntervalUs, parseLabelRoot, parsePeriodMs, type StartOptions } from './options';
 import { parseTimer } from './engine';
 import { parsePushEnv, type PushConfig } from './push';
 import { booleanVariable, describe } from './values';
@@ -16,6 +16,8 @@ export interface EnvConfig {
   format: Format;
   /** Folded output: tier suffixes on JS frames. */
   tiers: boolean;
+  /** Every format: stacks rooted by their value of this label key (SFPROF_LABEL_ROOT). */
+  labelRoot?: string;
   /** Where `sfprof record` asked for a one-line JSON summary per process, if it did. */
   summaryFile?: string;
   /** Continuous mode (SFPROF_PERIOD): a profile file every this many milliseconds. */
@@ -53,6 +55,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, pid: number = process.pid
   const format = chooseFormat(given, output || undefined, 'SFPROF_FORMAT');
   if (output === undefined || output === '') output = defaultOutput(format);
   const config: EnvConfig = { options, output: output.split('{pid}').join(String(pid)), format, tiers, keep: DEFAULT_KEEP };
+  const labelRoot = env.SFPROF_LABEL_ROOT;
+  if (labelRoot !== undefined && labelRoot !== '') config.labelRoot = parseLabelRoot(labelRoot, 'SFPROF_LABEL_ROOT');
   if (env.SFPROF_SUMMARY_FILE) config.summaryFile = env.SFPROF_SUMMARY_FILE;
   const period = env.SFPROF_PERIOD;
   if (period !== undefined && period !== '') {
@@ -73,6 +77,7 @@ export interface ProductionConfig {
   output: string;
   format: Format;
   tiers: boolean;
+  labelRoot?: string;
   periodMs?: number;
   keep: number;
   /** The signal that writes a snapshot, or undefined for none. */
@@ -101,6 +106,7 @@ export function productionFromEnv(env: NodeJS.ProcessEnv, config: EnvConfig, out
     output,
     format: config.format,
     tiers: config.tiers,
+    ...(config.labelRoot !== undefined && { labelRoot: config.labelRoot }),
     keep: config.keep,
     ...(periodMs !== undefined && { periodMs }),
     ...(snapshotSignal && { snapshotSignal }),

@@ -223,6 +223,17 @@ export function parsePeriodMs(text: string, what: string): number {
   return ms;
 }
 
+/**
+ * A label key to root stacks by (SFPROF_LABEL_ROOT, --label-root, renderProfile's labelRoot), or
+ * OptionError naming `what`. ";" would split the folded frame "[key=value]" and a line break its line.
+ */
+export function parseLabelRoot(value: unknown, what: string): string {
+  if (typeof value !== 'string' || value === '' || /[;\r\n\u2028\u2029]/.test(value)) {
+    throw new OptionError(`sfprof: ${what} is ${describe(value)}; expected a label key such as route: not empty, without ";" or line breaks`);
+  }
+  return value;
+}
+
 /** The default output name before {pid} expansion, by format. */
 export function defaultOutput(format: Format): string {
   return `sfprof-{pid}${EXTENSIONS[format]}`;

@@ -100,7 +100,7 @@ export function startProduction(config: ProductionConfig, warn: (line: string) =
     const file = stampedFileName(config.output, config.format, new Date(to));
     let data: string | Buffer | undefined;
     try {
-      data = renderProfile(profile, config.format, { tiers: config.tiers, title });
+      data = renderProfile(profile, config.format, { tiers: config.tiers, title, labelRoot: config.labelRoot });
       writeOutputSync(file, data);
       periods++;
       samples += profile.totalSamples;
@@ -158,7 +158,7 @@ export function startProduction(config: ProductionConfig, warn: (line: string) =
     try {
       collect();
       const profile = pendingMerged()!;
-      writeOutputSync(file, renderProfile(profile, config.format, { tiers: config.tiers, title }));
+      writeOutputSync(file, renderProfile(profile, config.format, { tiers: config.tiers, title, labelRoot: config.labelRoot }));
       warn(`wrote a snapshot of ${profile.totalSamples} samples to ${file}`);
     } catch (error) {
       warn(`could not write a snapshot to ${file}: ${error instanceof Error ? error.message : String(error)}`);

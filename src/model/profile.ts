@@ -159,9 +159,10 @@ export class Profile {
   private readonly frameIds = new Map<string, number>();
   private readonly labelIds = new Map<string, number>([['', 0]]);
 
-  constructor(metadata: ProfileMetadata, options: { timelineCapacity?: number } = {}) {
+  /** `timeline`: one made for this profile's stack ids (a transformed profile's copy), else a new one. */
+  constructor(metadata: ProfileMetadata, options: { timelineCapacity?: number; timeline?: SampleTimeline } = {}) {
     this.metadata = metadata;
-    this.timeline = new SampleTimeline(options.timelineCapacity ?? DEFAULT_TIMELINE_CAPACITY);
+    this.timeline = options.timeline ?? new SampleTimeline(options.timelineCapacity ?? DEFAULT_TIMELINE_CAPACITY);
   }
 
   internFrame(frame: Frame): number {

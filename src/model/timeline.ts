@@ -62,6 +62,24 @@ export class SampleTimeline {
     return this.timesNs[index]!;
   }
 
+  /** A copy with the same entries, stride and capacity (for a profile made from this one's stacks). */
+  copy(): SampleTimeline {
+    const copy = new SampleTimeline(this.capacity);
+    // At least one slot where there is room for one: growing doubles the length.
+    copy.stackIds = this.stackIds.slice(0, Math.max(this.size, Math.min(1, this.capacity)));
+    copy.timesNs = this.timesNs.slice(0, copy.stackIds.length);
+    copy.size = this.size;
+    copy.stride = this.stride;
+    copy.skipped = this.skipped;
+    copy.samplesSeen = this.samplesSeen;
+    return copy;
+  }
+
+  /** Renumbers the stacks entries refer to (a profile whose stacks were rebuilt). */
+  mapStackIds(map: (stackId: number) => number): void {
+    for (let i = 0; i < this.size; i++) this.stackIds[i] = map(this.stackIds[i]!);
+  }
+
   private grow(): void {
     const length = Math.min(this.capacity, this.stackIds.length * 2);
     const ids = new Uint32Array(length);

@@ -76,7 +76,7 @@ export function run(): void {
       }
       const profile = ended.profile;
       const title = `sfprof: ${path.basename(process.argv[1] ?? 'node')} (pid ${process.pid})`;
-      writeOutputSync(output, renderProfile(profile, config.format, { tiers: config.tiers, title }));
+      writeOutputSync(output, renderProfile(profile, config.format, { tiers: config.tiers, title, labelRoot: config.labelRoot }));
       const final = stats();
       const where = output === '-' ? 'standard output' : output;
       if (config.summaryFile && appendSummary(config.summaryFile, JSON.stringify(summary().summarizeRun(profile, final, where, config.format)))) {

@@ -92,6 +92,7 @@ const badEnvironments = [
   { name: 'SFPROF_PERIOD', value: '500ms', message: /SFPROF_PERIOD is "500ms"; expected a duration from 1s to 24h/ },
   { name: 'SFPROF_KEEP', value: '0', message: /SFPROF_KEEP is "0"; expected an integer from 1 to 100000/ },
   { name: 'SFPROF_KEEP', value: 'all', message: /SFPROF_KEEP is "all"; expected an integer from 1 to 100000/ },
+  { name: 'SFPROF_LABEL_ROOT', value: 'route;x', message: /SFPROF_LABEL_ROOT is "route;x"; expected a label key such as route: not empty, without ";" or line breaks/ },
 ];
 for (const { name, value, message } of badEnvironments) {
   test(`invalid ${name}=${value}: one line on stderr, profiling off, app unchanged`, () => {

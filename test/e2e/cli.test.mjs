@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { readProfile } from '../../dist/formats/render.js';
+import { readProfile, renderProfile } from '../../dist/formats/render.js';
+import { emptyProfile } from '../lib/html-profiles.mjs';
 import { fixtures, parseFoldedFile, preload, root, runNode, tempDir, total } from '../lib/helpers.mjs';
 
 const bin = path.join(root, 'bin', 'sfprof.js');
@@ -164,6 +165,31 @@ test('report converts folded and pprof input, to stdout or a file; top prints se
       '',
     ].join('\n'),
   );
+});
+
+test('report --label-root route: a labelled pprof becomes folded stacks rooted by route; a bad key exits 2', () => {
+  const dir = tempDir();
+  const p = emptyProfile();
+  const main = p.internFrame({ name: 'main', file: 'app.js', line: 1, kind: 'js' });
+  const handle = p.internFrame({ name: 'handle', file: 'app.js', line: 5, kind: 'js' });
+  p.addStack([main, handle], 3, undefined, undefined, p.internLabels({ route: '/users/:id', tenant: 'a' }));
+  p.addStack([main, handle], 1, undefined, undefined, p.internLabels({ route: '/posts' }));
+  p.addStack([main], 2);
+  const input = path.join(dir, 'in.pb.gz');
+  fs.writeFileSync(input, renderProfile(p, 'pprof'));
+  const output = path.join(dir, 'out.folded');
+  const run = runNode([bin, 'report', '--label-root', 'route', input, '-o', output]);
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(
+    fs.readFileSync(output, 'utf8'),
+    '[route=/posts];main (app.js:1);handle (app.js:5) 1\n[route=/users/:id];main (app.js:1);handle (app.js:5) 3\nmain (app.js:1) 2\n',
+  );
+  // Without the option the routes are one line; read back, the root frame is synthetic again.
+  assert.equal(runNode([bin, 'report', input]).stdout, 'main (app.js:1) 2\nmain (app.js:1);handle (app.js:5) 4\n');
+  assert.equal(readProfile(fs.readFileSync(output), output).frames.find((f) => f.name === '[route=/posts]').kind, 'synthetic');
+  const bad = runNode([bin, 'report', input, '--label-root', 'a;b']);
+  assert.equal(bad.status, 2);
+  assert.equal(bad.stderr, 'sfprof: --label-root is "a;b"; expected a label key such as route: not empty, without ";" or line breaks\n');
 });
 
 test('usage errors exit 2, unreadable or malformed files exit 1, each with the reason and no stack trace', () => {

@@ -574,6 +574,70 @@ describe('flame graph in headless Chromium', () => {
     assert.deepEqual(timed.problems, []);
   });
 
+  test('labels: the picker shows one route in every view, with a time range too, and the hash keeps it', async (t) => {
+    if (!requireTool(t, 'chromium', browser)) return;
+    // Two routes 1:3 over four seconds, a shared function under both, and untimed unlabelled samples.
+    const p = emptyProfile();
+    p.metadata.durationNs = 4e9;
+    const main = p.internFrame({ name: 'main', file: 'app.js', line: 1, kind: 'js' });
+    const serveA = p.internFrame({ name: 'serveA', file: 'app.js', line: 5, kind: 'js' });
+    const serveB = p.internFrame({ name: 'serveB', file: 'app.js', line: 9, kind: 'js' });
+    const shared = p.internFrame({ name: 'shared', file: 'lib.js', line: 2, kind: 'js' });
+    const tick = p.internFrame({ name: 'tick', file: 'app.js', line: 20, kind: 'js' });
+    const routeA = p.internLabels({ route: '/a' });
+    const routeB = p.internLabels({ route: '/b', tenant: 't1' });
+    for (let k = 0; k < 400; k++) {
+      const a = k % 4 === 0;
+      p.addStack([main, a ? serveA : serveB, shared], 1, (k + 0.5) * 10e6, undefined, a ? routeA : routeB);
+    }
+    p.addStack([main, tick], 20);
+    const { page, problems } = await open(t, 'labels.html', writeHtml(p));
+    assert.equal(await page.isVisible('#label-box'), true);
+    assert.deepEqual((await sfprof(page, 'labels')).map((o) => o.label), ['All (420)', 'route=/a (100)', 'route=/b (300)', 'tenant=t1 (300)']);
+    assert.ok(await rect(page, 'serveB'));
+    await page.selectOption('#label', 'route=/a');
+    assert.equal(await sfprof(page, 'label'), 'route=/a');
+    assert.ok(await rect(page, 'serveA'));
+    assert.equal(await rect(page, 'serveB'), null, 'the other route is gone');
+    assert.equal(await rect(page, 'tick'), null, 'unlabelled samples are gone');
+    assert.ok(Math.abs((await rect(page, 'serveA')).width - (await rect(page, 'all')).width) < 1, 'the route fills the width');
+    await page.focus('#label');
+    await page.keyboard.press('3'); // a view key, not type-ahead in the picker
+    assert.equal(await sfprof(page, 'view'), 'functions');
+    assert.equal(await sfprof(page, 'label'), 'route=/a');
+    assert.deepEqual(await rowsOf(page), [['shared', 100, 100], ['main', 0, 100], ['serveA', 0, 100]]);
+    const first = await page.locator('#table-body tr').first().locator('td').allTextContents();
+    assert.deepEqual(first.slice(1), ['100', '100.0%', '100', '100.0%']);
+    await page.selectOption('#label', 'tenant=t1');
+    assert.deepEqual(await rowsOf(page), [['shared', 300, 300], ['main', 0, 300], ['serveB', 0, 300]]);
+
+    // With a time range: only the route's timed samples in it (a quarter of the range's samples).
+    await page.selectOption('#label', 'route=/a');
+    await dragTrack(page, 0.002, 0.49);
+    const range = await sfprof(page, 'range');
+    assert.ok(range.samples >= 44 && range.samples <= 52, `${range.samples} samples of /a in range`);
+    assert.deepEqual(await rowsOf(page), [['shared', range.samples, range.samples], ['main', 0, range.samples], ['serveA', 0, range.samples]]);
+    assert.match(await page.textContent('#track-info'), / with route=\/a; every view/);
+    await page.selectOption('#label', '');
+    const all = await sfprof(page, 'range');
+    assert.ok(Math.abs(all.samples - 4 * range.samples) <= 4, `${all.samples} samples in range, ${range.samples} of /a`);
+
+    // The hash keeps the label across a reload.
+    await page.selectOption('#label', 'route=/b');
+    assert.match(await page.evaluate(() => location.hash), /label=route%3D%2Fb/);
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.ready === '1');
+    assert.equal(await sfprof(page, 'label'), 'route=/b');
+    assert.equal(await page.inputValue('#label'), 'route=/b');
+    assert.equal((await rowsOf(page))[0][0], 'shared');
+    assert.ok((await sfprof(page, 'range')).samples > 100);
+    // A profile without labels has no picker.
+    const plain = await open(t, 'no-labels.html', writeHtml(buildBasicProfile()));
+    assert.equal(await plain.page.isVisible('#label-box'), false);
+    assert.deepEqual(problems, []);
+    assert.deepEqual(plain.problems, []);
+  });
+
   test('keys: 1-4 switch views, / searches, arrows and Enter pick a table row', async (t) => {
     if (!requireTool(t, 'chromium', browser)) return;
     const { page, problems } = await open(t, 'keys.html', writeHtml(buildBasicProfile()));

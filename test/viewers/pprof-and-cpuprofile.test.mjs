@@ -11,6 +11,7 @@ import { readFolded } from '../../dist/formats/readers/folded.js';
 import { buildCpuProfile } from '../../dist/formats/writers/cpuprofile.js';
 import { requireTool, root, tempDir, toolWorks } from '../lib/helpers.mjs';
 import { buildTimedProfile, checkCpuProfile } from '../lib/profiles.mjs';
+import { emptyProfile } from '../lib/html-profiles.mjs';
 
 const basicFolded = () => fs.readFileSync(path.join(root, 'test', 'golden', 'basic.folded'), 'utf8');
 const sum = (values) => values.reduce((a, b) => a + b, 0);
@@ -55,4 +56,29 @@ test('go tool pprof reads sfprof pprof (-top and -raw) with totals equal to the 
   const hostile = spawnSync('go', ['tool', 'pprof', '-raw', path.join(dir, 'timed.pb.gz')], { encoding: 'utf8' });
   // go pprof shortens names at "(" as if they were argument lists, and shows the whole one after.
   assert.match(hostile.stdout, / evil"\.js:3 s=3\(<img src=x onerror=alert\(1\)>\)/);
+});
+
+test('go tool pprof -tags lists the routes with their shares; -tagfocus keeps one route', (t) => {
+  if (!requireTool(t, 'go', goWorks, 'golang-go')) return;
+  const p = emptyProfile();
+  const main = p.internFrame({ name: 'main', file: 'app.js', line: 1, kind: 'js' });
+  const users = p.internFrame({ name: 'users', file: 'app.js', line: 5, kind: 'js' });
+  const posts = p.internFrame({ name: 'posts', file: 'app.js', line: 9, kind: 'js' });
+  p.addStack([main, users], 30, undefined, undefined, p.internLabels({ route: '/users/:id', tenant: 'a' }));
+  p.addStack([main, posts], 10, undefined, undefined, p.internLabels({ route: '/posts' }));
+  p.addStack([main], 60);
+  const file = path.join(tempDir(), 'routes.pb.gz');
+  fs.writeFileSync(file, renderProfile(p, 'pprof'));
+  const tags = spawnSync('go', ['tool', 'pprof', '-tags', file], { encoding: 'utf8' });
+  assert.equal(tags.status, 0, tags.stderr);
+  const route = tags.stdout.split(/\n\s*\n/).find((section) => /^\s*route:/.test(section));
+  assert.ok(route, tags.stdout);
+  assert.match(route, /\(75\.00%\): \/users\/:id\n/);
+  assert.match(route, /\(25\.00%\): \/posts(\n|$)/);
+  assert.match(tags.stdout, /tenant: Total .*\n\s+.*\(\s*100%\): a/);
+  const focused = spawnSync('go', ['tool', 'pprof', '-top', '-sample_index=samples', '-tagfocus=route=/users', file], { encoding: 'utf8' });
+  assert.equal(focused.status, 0, focused.stderr);
+  assert.match(focused.stdout, /Showing nodes accounting for 30, 30(\.00)?% of 100 total/);
+  assert.match(focused.stdout, / users$/m);
+  assert.doesNotMatch(focused.stdout, / posts$/m);
 });

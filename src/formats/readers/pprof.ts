@@ -1,9 +1,12 @@
 // Reads pprof (gzipped or raw profile.proto, from sfprof or any other producer) into a Profile.
+// A sample's string labels become its label set (the first value of a key that repeats); numeric
+// labels (bytes, span ids) are left out: as label values each number would split its stack in two.
+// In sfprof's own files "thread" and "gc" are left out too: the writer makes them from the frames.
 import { gunzipSync } from 'node:zlib';
 
 import { Profile as PprofProfile } from 'pprof-format';
 
-import { Profile, SYNTHETIC, type Frame } from '../../model/profile';
+import { Profile, SYNTHETIC, type Frame, type Labels } from '../../model/profile';
 import { checkTotal, emptyMetadata, inferKind } from './shared';
 import { InputError } from './input-error';
 
@@ -59,8 +62,10 @@ export function readPprof(data: Uint8Array): Profile {
   metadata.startTime = Number(decoded.timeNanos ?? 0) / 1e6;
   metadata.durationNs = Number(decoded.durationNanos ?? 0);
   if (periodIsTime && periodNs > 0) metadata.intervalUs = periodNs / 1000;
+  let fromSfprof = false;
   for (const index of decoded.comment) {
     const comment = text(index, 'comment');
+    if (comment.startsWith('sfprof.version=')) fromSfprof = true;
     // Its values are differences, some negative: read as samples they would be a profile of nothing.
     if (comment.startsWith('sfprof.diff.base=')) {
       throw new InputError('a differential profile (written by sfprof diff) holds differences, not samples; read the two profiles it compares instead');
@@ -125,7 +130,18 @@ export function readPprof(data: Uint8Array): Profile {
     }
     // Keep the producer's CPU time where it has one.
     const cpuNs = cpuIndex >= 0 ? Number(sample.value[cpuIndex] ?? 0) : 0;
-    profile.addStack(ids, count, undefined, cpuNs > 0 ? cpuNs : undefined);
+    let labelSet = 0;
+    if (sample.label.length) {
+      const labels = Object.create(null) as Record<string, string>;
+      for (const label of sample.label) {
+        if (Number(label.str ?? 0) === 0) continue; // numeric, or an empty string, as go tool pprof reads it
+        const key = text(label.key, `sample ${index} label key`);
+        if (fromSfprof && (key === 'thread' || key === 'gc')) continue;
+        if (!(key in labels)) labels[key] = text(label.str, `sample ${index} label`);
+      }
+      labelSet = profile.internLabels(labels as Labels);
+    }
+    profile.addStack(ids, count, undefined, cpuNs > 0 ? cpuNs : undefined, labelSet);
   });
   return checkTotal(profile);
 }

@@ -13,6 +13,8 @@ const PREFIX_KINDS: [string, FrameKind][] = [
 export function inferKind(name: string, file: string | undefined): FrameKind {
   if (name === SYNTHETIC.gc || gcTypeOf(name) !== undefined) return 'gc';
   if (/^\[worker \d+[\] ]/.test(name) && !file) return 'thread';
+  // A label root's frame, "[route=/users/:id]" (model/label-root.ts).
+  if (/^\[[^=\]]+=.*\]$/s.test(name) && !file) return 'synthetic';
   if (file) return file.startsWith('node:') ? 'node' : 'js';
   for (const [prefix, kind] of PREFIX_KINDS) if (name.startsWith(prefix)) return kind;
   // An anonymous function of code without a file (new Function, eval).

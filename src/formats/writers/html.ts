@@ -20,8 +20,14 @@
 //             node (in a diff page: the new profile's); a node's total is the sum over its subtree.
 //   timeline  {stride, t, n} or null (no sample times, as in profiles read from folded or pprof):
 //             n[j] = the node of the j-th kept sample, t[j] = microseconds since the previous kept
-//             one (t[0]: since the start); each kept sample stands for `stride` samples.
+//             one (t[0]: since the start); each kept sample stands for `stride` samples. With
+//             labels, l[j] = the label set (index in labels.sets) of the j-th kept sample.
 //   base      diff page only: the old profile's self samples per node (same indexes as nodes).
+//   labels    only when some sample has labels (withLabels; never on a diff page):
+//             {sets: [[[key, value], ...], ...], self: [node, set, count, ...]}. sets: the label
+//             sets the samples were taken under, keys sorted, [] for samples without labels;
+//             self: 3 numbers per (node, set) with samples, by node then set: the node's self
+//             samples under that set (a node's counts add up to its self in nodes).
 //
 // Depth steps instead of parent indexes keep the numbers small: a page of 200,000 stacks is half
 // the size. Each frame starts a line so the data diffs well. In the JSON text "<" is written \u003c
@@ -89,7 +95,38 @@ function frameWhere(frame: Frame): string {
 /** The embedded JSON text of one profile, already safe inside a script element. */
 export function htmlData(profile: Profile): string {
   const tree = mergedTree([profile]);
-  return pageJson(tree, profileMeta(profile, tree.totals[0]!), timelineJson(profile, tree));
+  const labels = labelsData(profile, tree);
+  return pageJson(tree, profileMeta(profile, tree.totals[0]!), timelineJson(profile, tree, labels?.setOfStack), undefined, labels?.json);
+}
+
+/** The labels field (see the table above), and each stack's set index for the timeline; undefined without labels. */
+function labelsData(profile: Profile, tree: MergedTree): { json: string; setOfStack: Int32Array } | undefined {
+  if (!profile.stackList.some((stack) => stack.count > 0 && stack.labels !== 0)) return undefined;
+  const setIndex = new Map<number, number>();
+  const sets: [string, string][][] = [];
+  const setOfStack = new Int32Array(profile.stackList.length);
+  for (const stack of profile.stackList) {
+    let index = setIndex.get(stack.labels);
+    if (index === undefined) {
+      index = sets.length;
+      setIndex.set(stack.labels, index);
+      const labels = profile.labelSets[stack.labels] ?? {};
+      sets.push(Object.keys(labels).sort().map((key) => [key, labels[key]!]));
+    }
+    setOfStack[stack.id] = index;
+  }
+  const stackNode = tree.stackNode[0]!;
+  const counts = new Map<number, number>(); // node * sets + set -> self samples
+  for (const stack of profile.stackList) {
+    if (stack.count <= 0) continue;
+    const key = stackNode[stack.id]! * sets.length + setOfStack[stack.id]!;
+    counts.set(key, (counts.get(key) ?? 0) + stack.count);
+  }
+  const self: number[] = [];
+  for (const key of [...counts.keys()].sort((a, b) => a - b)) {
+    self.push(Math.floor(key / sets.length), key % sets.length, counts.get(key)!);
+  }
+  return { json: `{"sets":${JSON.stringify(sets)},\n"self":[${self.join(',')}]}`, setOfStack };
 }
 
 /** The embedded JSON text of a diff page: `next`'s samples, with `base`'s per node beside them. */
@@ -251,7 +288,7 @@ function profileMeta(profile: Profile, total: number): Record<string, unknown> {
 /** Most timeline entries a page holds: 256 Ki, about 2 MB of text. Longer timelines are thinned. */
 export const MAX_PAGE_TIMELINE = 1 << 18;
 
-function timelineJson(profile: Profile, tree: MergedTree): string {
+function timelineJson(profile: Profile, tree: MergedTree, setOfStack?: Int32Array): string {
   const timeline = profile.timeline;
   if (timeline.length === 0) return 'null';
   const step = Math.ceil(timeline.length / MAX_PAGE_TIMELINE);
@@ -262,17 +299,20 @@ function timelineJson(profile: Profile, tree: MergedTree): string {
   const stackNode = tree.stackNode[0]!;
   const nodes: number[] = [];
   const deltas: number[] = [];
+  const sets: number[] = [];
   let previousUs = 0;
   for (const i of kept) {
     const us = Math.max(previousUs, Math.round(timeline.timeNsAt(i) / 1000));
     deltas.push(us - previousUs);
     previousUs = us;
     nodes.push(stackNode[timeline.stackIdAt(i)]!);
+    if (setOfStack) sets.push(setOfStack[timeline.stackIdAt(i)]!);
   }
-  return `{"stride":${timeline.stride * step},\n"t":[${deltas.join(',')}],\n"n":[${nodes.join(',')}]}`;
+  const labels = setOfStack ? `,\n"l":[${sets.join(',')}]` : '';
+  return `{"stride":${timeline.stride * step},\n"t":[${deltas.join(',')}],\n"n":[${nodes.join(',')}]${labels}}`;
 }
 
-function pageJson(tree: MergedTree, meta: Record<string, unknown>, timeline: string, base?: number[]): string {
+function pageJson(tree: MergedTree, meta: Record<string, unknown>, timeline: string, base?: number[], labels?: string): string {
   const self = tree.self[0]!;
   const nodeLines = new Array<string>(tree.nodeEntry.length);
   for (let i = 0; i < nodeLines.length; i++) nodeLines[i] = `${tree.nodeEntry[i]},${tree.nodeUp[i]},${self[i]}`;
@@ -282,6 +322,7 @@ function pageJson(tree: MergedTree, meta: Record<string, unknown>, timeline: str
     `"nodes":[\n${nodeLines.join(',\n')}],\n` +
     `"timeline":${timeline}` +
     (base ? `,\n"base":[${base.join(',')}]` : '') +
+    (labels ? `,\n"labels":${labels}` : '') +
     '}';
   return escapeScriptJson(json);
 }

@@ -6,7 +6,10 @@
 //             2 sample       one per unique stack: location_id leaf first, value [count, CPU ns],
 //                            label thread="main" | "worker N …" when workers were sampled;
 //                            label gc="scavenge" | "mark-sweep-compact" | … on GC samples charged
-//                            to the stack that began their GC
+//                            to the stack that began their GC;
+//                            the sample's own labels (withLabels) as string labels {key, str},
+//                            route="/users/:id", for -tags and -tagfocus; "thread" and "gc" are
+//                            sfprof's: a label of that key gives way to sfprof's on the sample
 //                            CPU ns = the sum of the samples' measured CPU time (per-thread engines),
 //                            else count × the CPU time a sample stood for over the run
 //             4 location     one per distinct (function, line), with the functions inlined there:
@@ -26,7 +29,7 @@ import { gzipSync } from 'node:zlib';
 
 import { Function as PprofFunction, Label, Location, Profile as PprofProfile, Sample, StringTable, ValueType } from 'pprof-format';
 
-import { gcTypeOf, sampleWeightNs, stackCpuNs, SYNTHETIC, type Frame, type Profile } from '../../model/profile';
+import { gcTypeOf, sampleWeightNs, stackCpuNs, SYNTHETIC, type Frame, type Labels, type Profile } from '../../model/profile';
 import { sfprofVersion } from '../../common/version';
 import type { ProfileDiff } from '../diff';
 
@@ -114,7 +117,7 @@ class PprofTables {
    * thread="worker N …" | "main" | an other thread's name ("other threads" unrecorded), for go tool
    * pprof -tags and -tagfocus; gc=<type> on GC charged to its cause, from the type its leaf names.
    */
-  labelsOf(frames: Frame[]): Label[] {
+  labelsOf(frames: Frame[], own: Labels = {}): Label[] {
     const labels: Label[] = [];
     if (this.hasThreads) {
       const root = frames[0];
@@ -129,6 +132,11 @@ class PprofTables {
     const leaf = frames[frames.length - 1];
     const type = leaf?.kind === 'gc' ? gcTypeOf(leaf.name) : undefined;
     if (type) labels.push(new Label({ key: this.gcKey, str: this.strings.dedup(type) }));
+    for (const key of Object.keys(own)) {
+      const keyId = this.strings.dedup(key);
+      if (labels.some((label) => label.key === keyId)) continue;
+      labels.push(new Label({ key: keyId, str: this.strings.dedup(own[key]!) }));
+    }
     return labels;
   }
 
@@ -156,7 +164,7 @@ export function encodePprof(profile: Profile): Uint8Array {
     if (stack.count <= 0) continue;
     const frames = stack.frames.map((id) => profile.frames[id]!);
     const cpuNs = Math.round(stackCpuNs(stack, profile.metadata));
-    samples.push(new Sample({ locationId: tables.locationsOf(frames), value: timed ? [stack.count, cpuNs] : [stack.count], label: tables.labelsOf(frames) }));
+    samples.push(new Sample({ locationId: tables.locationsOf(frames), value: timed ? [stack.count, cpuNs] : [stack.count], label: tables.labelsOf(frames, profile.labelSets[stack.labels]) }));
   }
   const { sampleType, periodType } = tables.sampleTypes(timed);
   const encoded = new PprofProfile({
