@@ -84,6 +84,9 @@ bool StallWatch::Start(v8::Isolate* isolate, uint64_t threshold_ns, int signo, s
 
 void StallWatch::Stop() {
   if (!running_.exchange(false)) return;
+  // Stopping inside a long stretch (a script that blocks and then exits: the loop never waits
+  // again): that stretch ends here and is a stall like any other.
+  EndStretch();
   GetStallProbeMark().token.store(0, std::memory_order_release);
   uv_prepare_stop(prepare_);
   uv_check_stop(check_);
@@ -106,19 +109,20 @@ void StallWatch::ForgetAfterFork() {
 }
 
 void StallWatch::OnPrepare(uv_prepare_t* handle) {
-  StallWatch* watch = static_cast<StallWatch*>(handle->data);
-  const uint64_t since = watch->busy_since_.exchange(0, std::memory_order_acq_rel);
+  static_cast<StallWatch*>(handle->data)->EndStretch();
+}
+
+void StallWatch::EndStretch() {
+  const uint64_t since = busy_since_.exchange(0, std::memory_order_acq_rel);
   if (since == 0) return;
   const uint64_t now = NowNs();
-  if (now - since <= watch->threshold_ns_) return;
-  watch->stalls_.fetch_add(1, std::memory_order_relaxed);
-  if (now - since > watch->longest_ns_.load(std::memory_order_relaxed)) {
-    watch->longest_ns_.store(now - since, std::memory_order_relaxed);
-  }
-  pthread_mutex_lock(&watch->ended_mutex_);
-  if (watch->ended_.size() < kMaxQueued) watch->ended_.push_back({since, now});
-  else watch->not_queued_.fetch_add(1, std::memory_order_relaxed);
-  pthread_mutex_unlock(&watch->ended_mutex_);
+  if (now - since <= threshold_ns_) return;
+  stalls_.fetch_add(1, std::memory_order_relaxed);
+  if (now - since > longest_ns_.load(std::memory_order_relaxed)) longest_ns_.store(now - since, std::memory_order_relaxed);
+  pthread_mutex_lock(&ended_mutex_);
+  if (ended_.size() < kMaxQueued) ended_.push_back({since, now});
+  else not_queued_.fetch_add(1, std::memory_order_relaxed);
+  pthread_mutex_unlock(&ended_mutex_);
 }
 
 void StallWatch::OnCheck(uv_check_t* handle) {

@@ -14,7 +14,8 @@
 //   to interrupt the thread (RequestInterrupt); if JS runs, the interrupt names the top frames and
 //   writes the line; if it does not answer in 50 ms, the watcher writes that the thread is in
 //   native code. Whichever claims the line first writes it.
-// - When it ends: the prepare callback queues (start, end); the JS side takes them at its drain
+// - When it ends: the prepare callback (or Stop(), in a stretch that lasts until the session
+//   stops) queues (start, end); the JS side takes them at its drain
 //   (TakeEnded) and writes the report from the samples in that span.
 // Never runs in signal context.
 #ifndef SFPROF_STALL_WATCH_H_
@@ -60,7 +61,8 @@ class StallWatch {
  public:
   // The owner's JS thread, once the handler is installed. `threshold_ns` 0: off.
   bool Start(v8::Isolate* isolate, uint64_t threshold_ns, int signo, std::string* error);
-  // The owner's JS thread, after the watcher thread stopped: closes the handles, no more probes.
+  // The owner's JS thread, after the watcher thread stopped: ends the current stretch, closes the
+  // handles, no more probes.
   void Stop();
   // A forked child: no watcher, no probes.
   void ForgetAfterFork();
@@ -89,6 +91,9 @@ class StallWatch {
 
   static void OnPrepare(uv_prepare_t* handle);
   static void OnCheck(uv_check_t* handle);
+  // The JS thread: the stretch since the last check is over (the loop waits again, or we stop);
+  // queued when it passed the threshold.
+  void EndStretch();
   // The owner's JS thread at a V8 interrupt check; may run after Stop() (then it does nothing).
   static void OnInterrupt(v8::Isolate* isolate, void* data);
   void WriteLine(uint64_t elapsed_ns, const std::string& where);
