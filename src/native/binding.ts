@@ -191,17 +191,9 @@ export interface NativeBinding {
   optionBounds: Record<'intervalUs' | 'ringSlots' | 'maxFrames' | 'stallThresholdUs', { min: number; max: number }>;
 }
 
-export interface NativeStalls {
-  /** [startNs, endNs, startNs, endNs, ...] on the session's clock, oldest first. */
-  ended: Float64Array;
-  /** Where the stretch the main thread is in now began; -1 while its loop waits. */
-  busySinceNs: number;
-  /** Stalls seen since start, the longest (ns), and those the native queue had no room for. */
-  count: number;
-  longestNs: number;
-  notQueued: number;
-  probesSent: number;
-}
+/** Ended stalls as [startNs, endNs, ...] on the session's clock; busySinceNs: -1 while the loop
+ * waits; count, longestNs, notQueued (no room in the native queue) and probesSent since start. */
+export interface NativeStalls { ended: Float64Array; busySinceNs: number; count: number; longestNs: number; notQueued: number; probesSent: number }
 
 export interface NativeWireFormat {
   sampleHeaderWords: number;

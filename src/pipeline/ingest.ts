@@ -29,10 +29,8 @@ export function emptyCounts(): IngestCounts {
   return { total: 0, native: 0, unresolved: 0, gcCharged: 0, gcAtRoot: 0, gcCausesDropped: 0 };
 }
 
-/**
- * A sample as the stall catcher keeps it (stalls.ts): a CPU sample as the stack it added to its
- * profile, a stall probe as its frames (probes never enter the profile).
- */
+/** A sample as the stall catcher keeps it (stalls.ts): a CPU sample as its stack in its profile,
+ * a stall probe as its frames (probes never enter the profile). */
 export type TappedSample =
   | { timeNs: number; probe: false; profile: Profile; frameIds: number[]; labels: number }
   | { timeNs: number; probe: true; frames: Frame[] };
@@ -266,10 +264,7 @@ export class SampleIngester {
     this.tap?.({ timeNs: sample.timeNs, probe: false, profile: this.profile, frameIds: ids, labels });
   }
 
-  /**
-   * A stall probe's frames, root first, as record() would intern them, without touching the profile
-   * or the frame counters (a probe is not a CPU sample).
-   */
+  /** A stall probe's frames, root first, without touching the profile or the frame counters. */
   private probeFrames(sample: RawSample): Frame[] {
     const roots = this.rootFrames.map((id) => this.profile.frames[id]!);
     if (sample.frames.length <= 1) {

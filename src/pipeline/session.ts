@@ -93,12 +93,8 @@ export class Session {
     if (options.stallUs > 0) {
       this.stalls = new StallCollector(stallSink, options, (startNs, endNs) => {
         const { sampleWeightNs: _weight, ...metadata } = profile.metadata;
-        return {
-          ...metadata,
-          startTime: this.startTimeMs + startNs / 1e6,
-          durationNs: endNs - startNs,
-          drops: { ringFull: 0, nonJsThread: 0, truncated: 0, busy: 0 },
-        };
+        const drops = { ringFull: 0, nonJsThread: 0, truncated: 0, busy: 0 };
+        return { ...metadata, startTime: this.startTimeMs + startNs / 1e6, durationNs: endNs - startNs, drops };
       });
       main.tap = this.stalls.tap;
     }
