@@ -254,7 +254,7 @@ Napi::Object BuildStats(Napi::Env env) {
 Napi::Value Stats(const Napi::CallbackInfo& info) { return BuildStats(info.Env()); }
 
 // The stalls that ended since the last call, as [start, end, start, end, ...] on the session's
-// clock (ns since start, as sample times), and the start of the stretch the thread is in now.
+// clock (ns since start, as sample times), and the last moment the thread was seen in its loop.
 Napi::Value TakeStalls(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!IsOwner(env)) return env.Undefined();
@@ -270,8 +270,8 @@ Napi::Value TakeStalls(const Napi::CallbackInfo& info) {
   }
   Napi::Object result = Napi::Object::New(env);
   result.Set("ended", spans);
-  const uint64_t busy_since = stall.busy_since_ns();
-  result.Set("busySinceNs", Napi::Number::New(env, busy_since == 0 ? -1 : relative(busy_since)));
+  const uint64_t seen = stall.seen_ns();
+  result.Set("seenNs", Napi::Number::New(env, seen == 0 ? -1 : relative(seen)));
   result.Set("count", Napi::Number::New(env, static_cast<double>(stall.stalls())));
   result.Set("longestNs", Napi::Number::New(env, static_cast<double>(stall.longest_ns())));
   result.Set("notQueued", Napi::Number::New(env, static_cast<double>(stall.not_queued())));

@@ -39,6 +39,7 @@ struct ThreadSampler {
   std::atomic<uint64_t> dropped_ring_full{0};
   std::atomic<uint64_t> truncated{0};
   std::atomic<uint64_t> dropped_busy{0};  // signal arrived while sampling was paused on this thread
+  std::atomic<uint64_t> stall_probes{0};  // stall probes sampled (not in samples_recorded)
   // perf: the kernel could not queue the real-time signal (RLIMIT_SIGPENDING) and sent SIGIO instead;
   // pacer: the pacer thread's rt_tgsigqueueinfo was refused for the same reason (written by it)
   std::atomic<uint64_t> dropped_queue_full{0};

@@ -209,7 +209,10 @@ void TakeSample(ThreadSampler* sampler, const siginfo_t* info, void* ucontext, b
     sampler->truncated.fetch_add(1, std::memory_order_relaxed);
   }
   sampler->ring.CommitWrite();
-  if (probe) return;  // its handler time is not the sampling's cost either
+  if (probe) {
+    sampler->stall_probes.fetch_add(1, std::memory_order_relaxed);
+    return;  // its handler time is not the sampling's cost either
+  }
   sampler->samples_recorded.fetch_add(1, std::memory_order_relaxed);
 
   const uint64_t elapsed = MonotonicNs() - started;

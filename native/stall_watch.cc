@@ -66,18 +66,26 @@ bool StallWatch::Start(v8::Isolate* isolate, uint64_t threshold_ns, int signo, s
   mark.pid.store(target_.pid, std::memory_order_relaxed);
   mark.pending.store(false);
   mark.token.store(kProbeToken, std::memory_order_release);
+  loop_ = loop;
   prepare_ = new uv_prepare_t;
   check_ = new uv_check_t;
+  tick_ = new uv_timer_t;
   prepare_->data = this;
   check_->data = this;
+  tick_->data = this;
   uv_prepare_init(loop, prepare_);
   uv_check_init(loop, check_);
+  uv_timer_init(loop, tick_);
   uv_prepare_start(prepare_, OnPrepare);
   uv_check_start(check_, OnCheck);
+  const uint64_t tick_ms = threshold_ns / 4 / 1000000 > 0 ? threshold_ns / 4 / 1000000 : 1;
+  uv_timer_start(tick_, OnTick, tick_ms, tick_ms);
   uv_unref(reinterpret_cast<uv_handle_t*>(prepare_));
   uv_unref(reinterpret_cast<uv_handle_t*>(check_));
+  uv_unref(reinterpret_cast<uv_handle_t*>(tick_));
   // start() runs inside a stretch of JS (the preload, or the app's own code): it counts from here.
-  busy_since_.store(NowNs(), std::memory_order_release);
+  waiting_.store(false);
+  seen_ns_.store(NowNs(), std::memory_order_release);
   running_.store(true);
   return true;
 }
@@ -86,19 +94,24 @@ void StallWatch::Stop() {
   if (!running_.exchange(false)) return;
   // Stopping inside a long stretch (a script that blocks and then exits: the loop never waits
   // again): that stretch ends here and is a stall like any other.
-  EndStretch();
+  Stamp(NowNs(), false);
   GetStallProbeMark().token.store(0, std::memory_order_release);
   uv_prepare_stop(prepare_);
   uv_check_stop(check_);
+  uv_timer_stop(tick_);
   uv_close(reinterpret_cast<uv_handle_t*>(prepare_), [](uv_handle_t* handle) {
     delete reinterpret_cast<uv_prepare_t*>(handle);
   });
   uv_close(reinterpret_cast<uv_handle_t*>(check_), [](uv_handle_t* handle) {
     delete reinterpret_cast<uv_check_t*>(handle);
   });
+  uv_close(reinterpret_cast<uv_handle_t*>(tick_), [](uv_handle_t* handle) {
+    delete reinterpret_cast<uv_timer_t*>(handle);
+  });
   prepare_ = nullptr;
   check_ = nullptr;
-  busy_since_.store(0);
+  tick_ = nullptr;
+  seen_ns_.store(0);
   threshold_ns_ = 0;
 }
 
@@ -109,25 +122,43 @@ void StallWatch::ForgetAfterFork() {
 }
 
 void StallWatch::OnPrepare(uv_prepare_t* handle) {
-  static_cast<StallWatch*>(handle->data)->EndStretch();
+  StallWatch* watch = static_cast<StallWatch*>(handle->data);
+  watch->Stamp(NowNs(), true);
+  watch->idle_at_prepare_ns_ = uv_metrics_idle_time(watch->loop_);
 }
 
-void StallWatch::EndStretch() {
-  const uint64_t since = busy_since_.exchange(0, std::memory_order_acq_rel);
-  if (since == 0) return;
-  const uint64_t now = NowNs();
-  if (now - since <= threshold_ns_) return;
+void StallWatch::OnCheck(uv_check_t* handle) {
+  static_cast<StallWatch*>(handle->data)->Stamp(NowNs(), false);
+}
+
+void StallWatch::OnTick(uv_timer_t* handle) {
+  static_cast<StallWatch*>(handle->data)->Stamp(NowNs(), false);
+}
+
+void StallWatch::Stamp(uint64_t now, bool waiting) {
+  uint64_t start = seen_ns_.load(std::memory_order_relaxed);
+  if (start != 0 && waiting_.load(std::memory_order_relaxed)) {
+    // Since the prepare the thread waited (libuv's idle time; 0 where the metric is off), then ran
+    // I/O callbacks: the stretch began when the wait ended.
+    start += uv_metrics_idle_time(loop_) - idle_at_prepare_ns_;
+  }
+  waiting_.store(waiting, std::memory_order_relaxed);
+  seen_ns_.store(now, std::memory_order_release);
+  if (start == 0 || now <= start || now - start <= threshold_ns_) return;
   stalls_.fetch_add(1, std::memory_order_relaxed);
-  if (now - since > longest_ns_.load(std::memory_order_relaxed)) longest_ns_.store(now - since, std::memory_order_relaxed);
+  if (now - start > longest_ns_.load(std::memory_order_relaxed)) longest_ns_.store(now - start, std::memory_order_relaxed);
   pthread_mutex_lock(&ended_mutex_);
-  if (ended_.size() < kMaxQueued) ended_.push_back({since, now});
+  if (ended_.size() < kMaxQueued) ended_.push_back({start, now});
   else not_queued_.fetch_add(1, std::memory_order_relaxed);
   pthread_mutex_unlock(&ended_mutex_);
 }
 
-void StallWatch::OnCheck(uv_check_t* handle) {
-  StallWatch* watch = static_cast<StallWatch*>(handle->data);
-  watch->busy_since_.store(NowNs(), std::memory_order_release);
+uint64_t StallWatch::AwayNs(uint64_t now, uint64_t seen) const {
+  if (seen == 0 || now <= seen) return 0;
+  const uint64_t away = now - seen;
+  // Waiting: asleep in the wait for up to a tick period is not being away.
+  if (!waiting_.load(std::memory_order_relaxed)) return away;
+  return away > poll_period_ns() ? away - poll_period_ns() : 0;
 }
 
 std::vector<EndedStall> StallWatch::TakeEnded() {
@@ -140,13 +171,13 @@ std::vector<EndedStall> StallWatch::TakeEnded() {
 
 void StallWatch::Poll() {
   if (!running_.load(std::memory_order_acquire)) return;
-  const uint64_t since = busy_since_.load(std::memory_order_acquire);
+  const uint64_t since = seen_ns_.load(std::memory_order_acquire);
   const uint64_t now = NowNs();
-  if (since == 0 || now - since <= threshold_ns_) {
+  const uint64_t elapsed = AwayNs(now, since);
+  if (elapsed <= threshold_ns_) {
     stall_since_ = 0;
     return;
   }
-  const uint64_t elapsed = now - since;
   if (since != stall_since_) {
     // A new stall: probes from now on, and its first line.
     stall_since_ = since;
@@ -181,7 +212,7 @@ void StallWatch::OnInterrupt(v8::Isolate* isolate, void* data) {
   StallWatch* watch = static_cast<StallWatch*>(data);
   int asked = kLineAsked;
   if (!watch->line_state_.compare_exchange_strong(asked, kLineTaken)) return;
-  const uint64_t since = watch->busy_since_.load(std::memory_order_acquire);
+  const uint64_t since = watch->seen_ns_.load(std::memory_order_acquire);
   // The stall ended before JS ran again: nothing to say (the end report follows).
   if (!watch->running_.load() || since == 0 || since != watch->line_since_.load()) return;
   v8::HandleScope scope(isolate);
@@ -198,7 +229,7 @@ void StallWatch::OnInterrupt(v8::Isolate* isolate, void* data) {
     }
   }
   if (where.empty()) where = "; JS runs but shows no frame";
-  watch->WriteLine(NowNs() - since, where);
+  watch->WriteLine(watch->AwayNs(NowNs(), since), where);
 }
 
 void StallWatch::WriteLine(uint64_t elapsed_ns, const std::string& where) {

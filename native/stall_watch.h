@@ -1,10 +1,15 @@
 // The stall watch: notices when the main JS thread has not returned to its event loop for longer
 // than a threshold, samples it while it stays away, and says so on stderr while it lasts.
 //
-// - Where the loop is: a uv_prepare handle runs just before the loop waits for I/O and a uv_check
-//   handle just after. `busy_since_` is the monotonic time of the last check (the thread left the
-//   wait to run callbacks), 0 while it waits. Both are unref'd: they never keep the process alive,
-//   and an idle loop wakes up for nothing (no timer). Off (threshold 0), nothing is created.
+// - Where the loop is: three unref'd handles on the main thread's loop stamp `seen_ns_`, the last
+//   moment the thread was known to be in the loop: a uv_prepare (just before the loop waits for
+//   I/O; `waiting_` set), a uv_check (just after the wait and the I/O callbacks run inside it) and
+//   a uv_timer every threshold / 4. The timer keeps an idle loop's stamp fresh; a callback that
+//   does not return holds every stamp back. While `waiting_`, the thread may be asleep in the wait
+//   (the timer ends that within threshold / 4) or in an I/O callback: the watcher allows threshold
+//   / 4 more. When the stretch ends, libuv's idle-time metric (the time spent in the wait) moves the
+//   start past the wait, so a stall in an I/O callback is measured from the callback's start.
+//   Off (threshold 0), nothing is created: no handles, no wake-ups.
 // - Who watches: the ring watcher's thread calls Poll() every min(20 ms, threshold / 4). Past the
 //   threshold it sends the main thread a stall probe every threshold / 4 (sampler_state.h,
 //   StallProbeMark): a thread asleep in a synchronous native call burns no CPU time, so the CPU
@@ -76,8 +81,8 @@ class StallWatch {
   // ---- the owner's JS thread ----
   // The stalls that ended since the last call, oldest first (at most kMaxQueued are kept).
   std::vector<EndedStall> TakeEnded();
-  // The start of the stretch the thread is in now, 0 while the loop waits.
-  uint64_t busy_since_ns() const { return busy_since_.load(std::memory_order_acquire); }
+  // The last moment the thread was seen in its loop (0 when the watch is off).
+  uint64_t seen_ns() const { return seen_ns_.load(std::memory_order_acquire); }
 
   // ---- any thread ----
   uint64_t stalls() const { return stalls_.load(std::memory_order_relaxed); }
@@ -91,9 +96,12 @@ class StallWatch {
 
   static void OnPrepare(uv_prepare_t* handle);
   static void OnCheck(uv_check_t* handle);
-  // The JS thread: the stretch since the last check is over (the loop waits again, or we stop);
-  // queued when it passed the threshold.
-  void EndStretch();
+  static void OnTick(uv_timer_t* handle);
+  // The JS thread, at each stamp (and at Stop): the stretch since the previous stamp is over;
+  // queued when it lasted longer than the threshold. Then stamps `now`.
+  void Stamp(uint64_t now, bool waiting);
+  // The watcher: how long the thread has been away from its loop, at most (see the header).
+  uint64_t AwayNs(uint64_t now, uint64_t seen) const;
   // The owner's JS thread at a V8 interrupt check; may run after Stop() (then it does nothing).
   static void OnInterrupt(v8::Isolate* isolate, void* data);
   void WriteLine(uint64_t elapsed_ns, const std::string& where);
@@ -104,9 +112,13 @@ class StallWatch {
   ProbeTarget target_;
   uv_prepare_t* prepare_ = nullptr;  // owned by the loop once started; freed by its close callback
   uv_check_t* check_ = nullptr;
+  uv_timer_t* tick_ = nullptr;
+  uv_loop_t* loop_ = nullptr;
 
   // ---- written by the JS thread (loop callbacks), read by the watcher ----
-  std::atomic<uint64_t> busy_since_{0};
+  std::atomic<uint64_t> seen_ns_{0};
+  std::atomic<bool> waiting_{false};
+  uint64_t idle_at_prepare_ns_ = 0;  // the JS thread only: libuv's idle time at the last prepare
   std::atomic<bool> running_{false};
 
   // ---- the watcher thread only ----

@@ -191,9 +191,9 @@ export interface NativeBinding {
   optionBounds: Record<'intervalUs' | 'ringSlots' | 'maxFrames' | 'stallThresholdUs', { min: number; max: number }>;
 }
 
-/** Ended stalls as [startNs, endNs, ...] on the session's clock; busySinceNs: -1 while the loop
- * waits; count, longestNs, notQueued (no room in the native queue) and probesSent since start. */
-export interface NativeStalls { ended: Float64Array; busySinceNs: number; count: number; longestNs: number; notQueued: number; probesSent: number }
+/** Ended stalls as [startNs, endNs, ...] on the session's clock; seenNs: the last moment the main
+ * thread was seen in its loop (-1: not watching); count, longestNs, notQueued (no room in the native queue) and probesSent since start. */
+export interface NativeStalls { ended: Float64Array; seenNs: number; count: number; longestNs: number; notQueued: number; probesSent: number }
 
 export interface NativeWireFormat {
   sampleHeaderWords: number;

@@ -224,7 +224,7 @@ export class Session {
   private settleStalls(): void {
     if (!this.stalls) return;
     const taken = this.native.takeStalls();
-    this.stalls.settle(taken.ended, taken, taken.busySinceNs);
+    this.stalls.settle(taken.ended, taken, taken.seenNs);
   }
 
   stallStats(): StallStats | undefined {

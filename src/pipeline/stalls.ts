@@ -88,7 +88,7 @@ export class StallCollector {
 
   /**
    * After a drain: reports the stalls that ended (`ended` as [start, end, ...] pairs) and forgets
-   * the samples before `keepFromNs` (the start of the stretch the thread is in now; -1: none).
+   * the samples before `keepFromNs` (the last moment the thread was in its loop; -1: all).
    */
   settle(ended: ArrayLike<number>, native: { count: number; longestNs: number; notQueued: number }, keepFromNs: number): void {
     this.count = native.count;
