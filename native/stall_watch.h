@@ -19,8 +19,8 @@
 //   to interrupt the thread (RequestInterrupt); if JS runs, the interrupt names the top frames and
 //   writes the line; if it does not answer in 50 ms, the watcher writes that the thread is in
 //   native code. Whichever claims the line first writes it.
-// - When it ends: the prepare callback (or Stop(), in a stretch that lasts until the session
-//   stops) queues (start, end); the JS side takes them at its drain
+// - When it ends: the next stamp (or Stop(), in a stretch that lasts until the session stops)
+//   queues (start, end); the JS side takes them at its drain
 //   (TakeEnded) and writes the report from the samples in that span.
 // Never runs in signal context.
 #ifndef SFPROF_STALL_WATCH_H_
