@@ -19,9 +19,10 @@ void Session::ListExistingCodeOnceSampled() {
 
 bool Session::ListingWanted() const {
   // main_entry_ is set before the watcher starts and cleared only after it stopped.
+  // Stall probes alone do not count: listing from the interrupt would run inside the stall they
+  // sample and show up in its report. The drain after the stall lists for them.
   return running_.load() && !code_listed_.load() && main_entry_ != nullptr &&
-         (main_entry_->sampler->samples_recorded.load(std::memory_order_relaxed) > 0 ||
-          main_entry_->sampler->stall_probes.load(std::memory_order_relaxed) > 0);
+         main_entry_->sampler->samples_recorded.load(std::memory_order_relaxed) > 0;
 }
 
 void Session::ListFromInterrupt(v8::Isolate* isolate) {
