@@ -19,6 +19,7 @@
         "native/session_listing.cc",
         "native/signal_chain.cc",
         "native/signal_handler.cc",
+        "native/stall_watch.cc",
         "native/thread_registry.cc",
         "native/timer_itimer.cc"
       ],
@@ -30,6 +31,7 @@
         ["OS=='linux'", {
           "sources": [
             "native/signal_chain_linux.cc",
+            "native/stall_probe_linux.cc",
             "native/symbol_table_linux.cc",
             "native/thread_cpu_clock_linux.cc",
             "native/timer_linux.cc",
@@ -44,6 +46,7 @@
         ["OS=='mac'", {
           "sources": [
             "native/signal_chain_darwin.cc",
+            "native/stall_probe_darwin.cc",
             "native/symbol_table_darwin.cc",
             "native/thread_cpu_clock_darwin.cc",
             "native/thread_slot_darwin.cc",

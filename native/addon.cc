@@ -167,6 +167,15 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
   if (engine.IsString()) sampler_options.engine = engine.As<Napi::String>().Utf8Value();
   sampler_options.simulate_perf_failure = options.Get("simulatePerfFailure").ToBoolean().Value();
   sampler_options.gc_cause = options.Get("gcCause").ToBoolean().Value();
+  if (!options.Get("stallThresholdUs").IsUndefined()) {
+    const uint64_t stall_us = RequireUint(options, "stallThresholdUs", 0, kStallThresholdUsMax, &ok);
+    if (!ok) return env.Undefined();
+    if (stall_us != 0 && stall_us < kStallThresholdUsMin) {
+      Napi::RangeError::New(env, "sfprof: stallThresholdUs out of range").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    sampler_options.stall_threshold_us = stall_us;
+  }
 
   Failure failure;
   if (!Session::Get().Start(CurrentIsolate(), sampler_options, &failure)) {
@@ -243,6 +252,32 @@ Napi::Object BuildStats(Napi::Env env) {
 }
 
 Napi::Value Stats(const Napi::CallbackInfo& info) { return BuildStats(info.Env()); }
+
+// The stalls that ended since the last call, as [start, end, start, end, ...] on the session's
+// clock (ns since start, as sample times), and the last moment the thread was seen in its loop.
+Napi::Value TakeStalls(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!IsOwner(env)) return env.Undefined();
+  Session& session = Session::Get();
+  StallWatch& stall = session.stall();
+  const std::vector<EndedStall> ended = stall.TakeEnded();
+  const double start = static_cast<double>(session.start_ns());
+  auto relative = [&](uint64_t ns) { return ns >= session.start_ns() ? static_cast<double>(ns) - start : 0; };
+  Napi::Float64Array spans = Napi::Float64Array::New(env, ended.size() * 2);
+  for (size_t i = 0; i < ended.size(); ++i) {
+    spans[2 * i] = relative(ended[i].start_ns);
+    spans[2 * i + 1] = relative(ended[i].end_ns);
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("ended", spans);
+  const uint64_t seen = stall.seen_ns();
+  result.Set("seenNs", Napi::Number::New(env, seen == 0 ? -1 : relative(seen)));
+  result.Set("count", Napi::Number::New(env, static_cast<double>(stall.stalls())));
+  result.Set("longestNs", Napi::Number::New(env, static_cast<double>(stall.longest_ns())));
+  result.Set("notQueued", Napi::Number::New(env, static_cast<double>(stall.not_queued())));
+  result.Set("probesSent", Napi::Number::New(env, static_cast<double>(stall.probes_sent())));
+  return result;
+}
 
 // Stops sampling and returns the final batches; the rings are freed afterwards.
 Napi::Value Stop(const Napi::CallbackInfo& info) {
@@ -381,7 +416,7 @@ Napi::Object WireFormat(Napi::Env env) {
   format.Set("sampleFields", object({{"timeNs", wire::kSampleTimeNs}, {"codeSeq", wire::kSampleCodeSeq},
                                      {"vmState", wire::kSampleVmState}, {"flags", wire::kSampleFlags},
                                      {"weightUs", wire::kSampleWeightUs}, {"frameCount", wire::kSampleFrameCount}}));
-  format.Set("sampleFlags", object({{"truncated", kSampleTruncated}}));
+  format.Set("sampleFlags", object({{"truncated", kSampleTruncated}, {"stallProbe", kSampleStallProbe}}));
   format.Set("gcHeaderWords", Napi::Number::New(env, wire::kGcHeaderWords));
   format.Set("gcFields", object({{"kind", wire::kGcKind}, {"gcType", wire::kGcType}, {"timeNs", wire::kGcTimeNs},
                                  {"beginNs", wire::kGcBeginNs}, {"codeSeq", wire::kGcCodeSeq},
@@ -412,6 +447,7 @@ Napi::Object OptionBounds(Napi::Env env) {
   bounds.Set("intervalUs", range(kIntervalUsMin, kIntervalUsMax));
   bounds.Set("ringSlots", range(kRingSlotsMin, kRingSlotsMax));
   bounds.Set("maxFrames", range(kMaxFramesMin, kMaxFramesMax));
+  bounds.Set("stallThresholdUs", range(kStallThresholdUsMin, kStallThresholdUsMax));
   return bounds;
 }
 
@@ -422,6 +458,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("drain", Napi::Function::New(env, Drain, "drain"));
   exports.Set("stop", Napi::Function::New(env, Stop, "stop"));
   exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
+  exports.Set("takeStalls", Napi::Function::New(env, TakeStalls, "takeStalls"));
   exports.Set("pauseTimer", Napi::Function::New(env, PauseTimer, "pauseTimer"));
   exports.Set("resumeTimer", Napi::Function::New(env, ResumeTimer, "resumeTimer"));
   exports.Set("nativeSymbol", Napi::Function::New(env, NativeSymbol, "nativeSymbol"));

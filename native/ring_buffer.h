@@ -29,6 +29,9 @@ namespace sfprof {
 
 enum SampleFlags : uint32_t {
   kSampleTruncated = 1u << 0,  // the stack had at least max_frames frames; deeper ones were cut
+  // Sent by the stall watch (stall_watch.h) while the main thread has not returned to its event
+  // loop: a wall-clock sample for the stall report, never part of the CPU profile.
+  kSampleStallProbe = 1u << 1,
 };
 
 struct SampleHeader {

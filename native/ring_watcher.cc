@@ -13,6 +13,14 @@ namespace {
 
 constexpr long kWatcherPeriodNs = 20 * 1000 * 1000;
 
+// With the stall watch on, the watcher also wakes every threshold / 4 (for its probes) when that
+// is sooner; the ring checks below are cheap enough to run at each wake.
+long PeriodNs(const StallWatch& stall) {
+  if (!stall.enabled()) return kWatcherPeriodNs;
+  const uint64_t probe = stall.poll_period_ns();
+  return probe < static_cast<uint64_t>(kWatcherPeriodNs) ? static_cast<long>(probe) : kWatcherPeriodNs;
+}
+
 }  // namespace
 
 bool RingWatcher::Start(Session* session, v8::Isolate* isolate, std::string* error) {
@@ -42,10 +50,12 @@ bool RingWatcher::Start(Session* session, v8::Isolate* isolate, std::string* err
 
 void* RingWatcher::Main(void* data) {
   RingWatcher* watcher = static_cast<RingWatcher*>(data);
+  StallWatch& stall = watcher->session_->stall();
+  const long period_ns = PeriodNs(stall);
   while (!watcher->stop_.load()) {
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_nsec += kWatcherPeriodNs;
+    deadline.tv_nsec += period_ns;
     if (deadline.tv_nsec >= 1000000000L) {
       deadline.tv_sec++;
       deadline.tv_nsec -= 1000000000L;
@@ -57,6 +67,7 @@ void* RingWatcher::Main(void* data) {
     }
     pthread_mutex_unlock(&watcher->wake_mutex_);
     if (watcher->stop_.load()) break;
+    if (stall.enabled()) stall.Poll();
     watcher->session_->EnsureHandler();
     const bool wanted = watcher->session_->ListingWanted() || watcher->session_->AnyRingHalfFull();
     if (wanted && !watcher->interrupt_pending_.exchange(true)) {

@@ -1,4 +1,5 @@
-// The watcher thread: every 20 ms it puts our signal handler back if someone reset it, and asks V8
+// The watcher thread: every 20 ms (or threshold / 4 with the stall watch on, which it polls: see
+// stall_watch.h) it puts our signal handler back if someone reset it, and asks V8
 // to interrupt the owner's JS thread when any ring is half full, or to list the existing code once
 // the first sample is in (Session::ListingWanted). It waits on a condition variable,
 // not a plain sleep, so Stop() wakes it at once: joining a sleeping watcher cost stop() (and every

@@ -39,6 +39,7 @@ struct ThreadSampler {
   std::atomic<uint64_t> dropped_ring_full{0};
   std::atomic<uint64_t> truncated{0};
   std::atomic<uint64_t> dropped_busy{0};  // signal arrived while sampling was paused on this thread
+  std::atomic<uint64_t> stall_probes{0};  // stall probes sampled (not in samples_recorded)
   // perf: the kernel could not queue the real-time signal (RLIMIT_SIGPENDING) and sent SIGIO instead;
   // pacer: the pacer thread's rt_tgsigqueueinfo was refused for the same reason (written by it)
   std::atomic<uint64_t> dropped_queue_full{0};
@@ -110,6 +111,19 @@ struct PreviousAction {
 // `session` equals it.
 std::atomic<uint64_t>& RunningSession();
 
+// How the handler knows a stall probe (stall_watch.h) from a timer signal or someone else's. Written
+// by the stall watch on the JS thread (token and pid, before its watcher sends any probe) and by the
+// watcher (pending, macOS); read by the handler.
+// - Linux: the probe is queued with rt_tgsigqueueinfo (SI_QUEUE), carrying the token in si_value
+//   and our pid in si_pid. Token 0: no stall watch runs, nothing is a probe.
+// - macOS (untested): pthread_kill carries nothing; the watcher sets `pending` before sending and
+//   the handler takes the next signal on the main thread as the probe.
+struct StallProbeMark {
+  std::atomic<uint64_t> token{0};
+  std::atomic<int> pid{0};
+  std::atomic<bool> pending{false};
+};
+
 // ---- implemented in signal_handler.cc ----
 
 // The SA_SIGINFO handler installed for the timer signal.
@@ -121,6 +135,7 @@ bool PrepareThreadSlots();
 void SetCurrentThreadSampler(ThreadSampler* sampler);
 ThreadSampler* CurrentThreadSampler();
 ProcessCounters& GetProcessCounters();
+StallProbeMark& GetStallProbeMark();
 // Where the handler records the signals counted in non_js_thread (other_threads.h reads it).
 OtherThreadRing& GetOtherThreadRing();
 // The previous disposition of SIGPROF, SIGIO or the real-time signal.

@@ -135,7 +135,13 @@ bool Session::Start(v8::Isolate* isolate, const SamplerOptions& options, Failure
     running_ = true;
   }
   std::string error;
+  // Before the watcher: its first poll sees the stall watch running.
+  if (!stall_.Start(isolate, options.stall_threshold_us * 1000, signal_, &error)) {
+    UndoStart(/*timer_armed=*/true);
+    return Fail(failure, failure_code::kOutOfResources, error);
+  }
   if (!watcher_.Start(this, isolate, &error)) {
+    stall_.Stop();
     UndoStart(/*timer_armed=*/true);
     return Fail(failure, failure_code::kOutOfResources, error);
   }
@@ -185,6 +191,7 @@ void Session::Stop() {
     if (!running_.exchange(false)) return;
   }
   watcher_.Stop();
+  stall_.Stop();  // no probe is sent after this
   // Order matters: no new signals, then no sampling on this thread, then the old disposition.
   ThreadEntry* main = main_entry_;
   main->sampler->paused.store(true, std::memory_order_release);

@@ -16,6 +16,7 @@
 #include "failure.h"
 #include "ring_watcher.h"
 #include "signal_chain.h"
+#include "stall_watch.h"
 #include "thread_registry.h"
 #include "timer.h"
 
@@ -45,6 +46,8 @@ struct SamplerOptions {
   bool simulate_perf_failure = false;
   // Record the JS stack at each GC's begin on every sampled thread (gc_cause.h).
   bool gc_cause = false;
+  // Report the main thread away from its event loop for longer than this (stall_watch.h); 0: off.
+  uint64_t stall_threshold_us = 0;
 };
 
 class Session {
@@ -99,6 +102,9 @@ class Session {
   bool AnyRingHalfFull();
   // The watcher's interrupt, on the owner's JS thread: spills the rings (a no-op once stopped).
   void SpillFromInterrupt(v8::Isolate* isolate);
+
+  // The stall watch (stall_watch.h): the watcher polls it, addon.cc takes its ended stalls.
+  StallWatch& stall() { return stall_; }
 
   // ---- process hooks (session_process.cc) ----
   // atexit and Node's AtExit: stops signals and the watcher without touching anything that may
@@ -156,6 +162,7 @@ class Session {
   SignalChain chain_;
   SignalChain io_chain_;  // SIGIO, for the perf engine (see Start)
   RingWatcher watcher_;
+  StallWatch stall_;  // started and stopped on the owner's JS thread, polled by the watcher
   // A forked child never locks the registry (the parent may have held it at fork): forked_child_ is
   // checked first.
   ThreadRegistry registry_;

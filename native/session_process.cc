@@ -46,6 +46,7 @@ void Session::ForgetAfterFork() {
   Session& session = Get();
   session.forked_child_.store(true);
   session.watcher_.ForgetAfterFork();
+  session.stall_.ForgetAfterFork();
   session.running_.store(false);
   ThreadSampler* current = CurrentThreadSampler();
   SetCurrentThreadSampler(nullptr);

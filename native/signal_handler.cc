@@ -57,6 +57,7 @@ PreviousAction g_previous_prof;
 PreviousAction g_previous_io;
 PreviousAction g_previous_realtime;
 std::atomic<uint64_t> g_running_session{0};
+StallProbeMark g_stall_probe;
 
 // Signal-safe: the disposition we replaced for `signo`.
 inline const PreviousAction& PreviousFor(int signo) {
@@ -92,6 +93,23 @@ inline bool IsTimerSignal(int signo, const siginfo_t* info) {
   (void)signo;
   (void)info;
   return true;
+#endif
+}
+
+// Signal-safe: a stall probe from our own stall watch (sampler_state.h, StallProbeMark). Checked
+// before the timer test: on SIGPROF it is SI_QUEUE, which the timer test would hand to the
+// previous handler.
+inline bool IsStallProbe(int signo, const siginfo_t* info) {
+  const uint64_t token = g_stall_probe.token.load(std::memory_order_acquire);
+  if (token == 0) return false;
+#if defined(__linux__)
+  (void)signo;
+  return info != nullptr && info->si_code == SI_QUEUE &&
+         reinterpret_cast<uintptr_t>(info->si_value.sival_ptr) == token &&
+         info->si_pid == g_stall_probe.pid.load(std::memory_order_relaxed);
+#else
+  (void)info;
+  return signo == SIGPROF && g_stall_probe.pending.exchange(false, std::memory_order_acq_rel);
 #endif
 }
 
@@ -155,10 +173,13 @@ void HandleIo(int signo, siginfo_t* info, void* ucontext) {
 }
 
 // Signal-safe: one sample into the calling thread's ring.
-void TakeSample(ThreadSampler* sampler, const siginfo_t* info, void* ucontext) {
+// A stall probe (`probe`) is a wall-clock sample: no engine weight (the engine's bookkeeping is
+// for its own signals), not counted in samples_recorded, flagged for the drain.
+void TakeSample(ThreadSampler* sampler, const siginfo_t* info, void* ucontext, bool probe) {
   const uint64_t started = MonotonicNs();
   // The engine's weight (timer.h): the handler knows no engine.
-  const uint64_t weight_ns = sampler->sample_weight_ns != nullptr ? sampler->sample_weight_ns(sampler, info) : 0;
+  const uint64_t weight_ns =
+      !probe && sampler->sample_weight_ns != nullptr ? sampler->sample_weight_ns(sampler, info) : 0;
   SampleHeader* slot = sampler->ring.BeginWrite();
   if (slot == nullptr) {
     sampler->dropped_ring_full.fetch_add(1, std::memory_order_relaxed);
@@ -180,7 +201,7 @@ void TakeSample(ThreadSampler* sampler, const siginfo_t* info, void* ucontext) {
   slot->code_seq = sampler->code_seq->load(std::memory_order_acquire);
   slot->vm_state = static_cast<uint32_t>(walk.vm_state);
   slot->frame_count = static_cast<uint32_t>((truncated ? limit : walk.frames_count) + 1);
-  slot->flags = 0;
+  slot->flags = probe ? static_cast<uint32_t>(kSampleStallProbe) : 0u;
   const uint64_t weight_us = (weight_ns + 500) / 1000;
   slot->weight_us = weight_us > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(weight_us);
   if (truncated) {
@@ -188,6 +209,10 @@ void TakeSample(ThreadSampler* sampler, const siginfo_t* info, void* ucontext) {
     sampler->truncated.fetch_add(1, std::memory_order_relaxed);
   }
   sampler->ring.CommitWrite();
+  if (probe) {
+    sampler->stall_probes.fetch_add(1, std::memory_order_relaxed);
+    return;  // its handler time is not the sampling's cost either
+  }
   sampler->samples_recorded.fetch_add(1, std::memory_order_relaxed);
 
   const uint64_t elapsed = MonotonicNs() - started;
@@ -213,6 +238,17 @@ void HandleTimerSignal(int signo, siginfo_t* info, void* ucontext) {
     errno = saved_errno;
     return;
   }
+  if (IsStallProbe(signo, info)) {
+    // Sent to the main thread only; a probe that lands after stop (or while sampling is paused)
+    // is simply not taken.
+    ThreadSampler* sampler = LoadThreadSampler();
+    if (sampler != nullptr && sampler->session == g_running_session.load(std::memory_order_relaxed) &&
+        !sampler->paused.load(std::memory_order_acquire)) {
+      TakeSample(sampler, info, ucontext, /*probe=*/true);
+    }
+    errno = saved_errno;
+    return;
+  }
   if (!IsTimerSignal(signo, info)) {
     ForwardToPrevious(signo, info, ucontext);
     errno = saved_errno;
@@ -235,7 +271,7 @@ void HandleTimerSignal(int signo, siginfo_t* info, void* ucontext) {
   } else if (sampler->paused.load(std::memory_order_acquire)) {
     sampler->dropped_busy.fetch_add(1, std::memory_order_relaxed);
   } else {
-    TakeSample(sampler, info, ucontext);
+    TakeSample(sampler, info, ucontext, /*probe=*/false);
   }
   errno = saved_errno;
 }
@@ -253,6 +289,7 @@ ThreadSampler* CurrentThreadSampler() { return LoadThreadSampler(); }
 // Outside signal context, before the handler is installed.
 bool PrepareThreadSlots() { return CreateThreadSlots(); }
 ProcessCounters& GetProcessCounters() { return g_counters; }
+StallProbeMark& GetStallProbeMark() { return g_stall_probe; }
 OtherThreadRing& GetOtherThreadRing() { return g_other_threads; }
 PreviousAction& GetPreviousAction(int signo) { return const_cast<PreviousAction&>(PreviousFor(signo)); }
 std::atomic<uint64_t>& RunningSession() { return g_running_session; }

@@ -37,6 +37,7 @@ static_assert(sizeof(SampleHeader::vm_state) == 4 && sizeof(SampleHeader::flags)
                   sizeof(SampleHeader::weight_us) == 4 && sizeof(SampleHeader::frame_count) == 4,
               "32-bit header fields are exact in a double");
 static_assert(kSampleTruncated == 1, "src/records.ts: SAMPLE_TRUNCATED");
+static_assert(kSampleStallProbe == 2, "src/records.ts: SAMPLE_STALL_PROBE");
 
 // ---- other threads: one Float64Array per drain, kOtherThreadWords doubles per record ----
 //   record := tid pc

@@ -6,3 +6,5 @@ export type { StartOptions } from './config/options';
 export { FORMATS, type Format, renderProfile, readProfile, type RenderOptions } from './formats/render';
 export { InputError } from './formats/readers/input-error';
 export { nativePath } from './native/binding';
+// Loaded for its effect: stall reports (start option `stall`) are written by the delivery stage.
+import './delivery/stall-reports';

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { parseTimer, type TimerChoice } from '../config/engine';
 import { chooseFormat, DIFF_FORMATS, FORMATS, formatFromPath, parseFormat, type DiffFormat, type Format } from '../config/format-names';
 import { OptionError } from '../config/option-error';
-import { defaultOutput, parseIntervalUs, parseLabelRoot } from '../config/options';
+import { defaultOutput, parseIntervalUs, parseLabelRoot, parseStallUs } from '../config/options';
 
 const FORMAT_HELP = `  -f, --format <name>        ${FORMATS.join(' | ')}; by default implied by the
                              output's extension (.folded/.txt, .pb.gz/.pprof, .cpuprofile,
@@ -33,6 +33,9 @@ Options:
                              above the kernel tick, else perf, else thread-cpu; perf, thread-cpu
                              and pacer are Linux only; pacer is never auto's choice)
 ${FORMAT_HELP}
+      --stall <duration>     stall catcher: report the main thread away from its event loop for
+                             longer than this (10ms to 60s, such as 200ms): a stderr line while it
+                             lasts, a report file of its samples when it ends (sets SFPROF_STALL)
       --lines                line mode: frames carry the line executing in them
       --source-maps          map frames to original sources (TypeScript, bundles) through the
                              scripts' source maps (sets SFPROF_SOURCE_MAPS=1); by default they are
@@ -140,6 +143,7 @@ export type Command =
   | {
       kind: 'record';
       interval?: string;
+      stall?: string;
       timer?: TimerChoice;
       output?: string;
       format?: Format;
@@ -153,7 +157,7 @@ export type Command =
   | { kind: 'top'; input: string; count: number; raw: boolean }
   | { kind: 'diff'; base: string; next: string; output: string; format: DiffFormat; title?: string };
 
-const RECORD_VALUE_OPTIONS = new Set(['-i', '--interval', '-o', '--output', '-f', '--format', '-t', '--timer', '--label-root']);
+const RECORD_VALUE_OPTIONS = new Set(['--stall', '-i', '--interval', '-o', '--output', '-f', '--format', '-t', '--timer', '--label-root']);
 
 function parseOptions<T extends Parameters<typeof parseArgs>[0]>(verb: string, config: T) {
   try {
@@ -193,6 +197,7 @@ function parseRecord(rest: string[]): Command {
     allowPositionals: false,
     options: {
       interval: { type: 'string', short: 'i' },
+      stall: { type: 'string' },
       timer: { type: 'string', short: 't' },
       output: { type: 'string', short: 'o' },
       format: { type: 'string', short: 'f' },
@@ -206,6 +211,7 @@ function parseRecord(rest: string[]): Command {
   if (values.help) return { kind: 'help', usage: RECORD_USAGE };
   const labelRoot = values['label-root'] !== undefined ? parseLabelRoot(values['label-root'], '--label-root') : undefined;
   if (values.interval !== undefined) parseIntervalUs(values.interval as string, '--interval');
+  if (values.stall !== undefined) parseStallUs(values.stall as string, '--stall');
   const timer = values.timer !== undefined ? parseTimer(values.timer as string, '--timer') : undefined;
   checkOutput('record', values.output as string | undefined);
   const output = values.output as string | undefined;
@@ -218,6 +224,7 @@ function parseRecord(rest: string[]): Command {
   return {
     kind: 'record',
     interval: values.interval as string | undefined,
+    ...(values.stall !== undefined && { stall: values.stall as string }),
     timer,
     output: output ?? (given ? defaultOutput(format) : undefined),
     // Flags win over SFPROF_* variables the shell may have set, so both are passed on when given.
@@ -361,6 +368,7 @@ export function recordEnv(command: Extract<Command, { kind: 'record' }>): Record
   const env: Record<string, string> = {};
   if (command.interval !== undefined) env.SFPROF_INTERVAL = command.interval;
   if (command.timer !== undefined) env.SFPROF_TIMER = command.timer;
+  if (command.stall !== undefined) env.SFPROF_STALL = command.stall;
   if (command.output !== undefined) env.SFPROF_OUTPUT = command.output;
   if (command.format !== undefined) env.SFPROF_FORMAT = command.format;
   if (command.lines) env.SFPROF_LINES = '1';

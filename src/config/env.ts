@@ -4,7 +4,8 @@
 import { chooseFormat, parseFormat, type Format } from './format-names';
 import { parseHttpEnv, type HttpConfig } from './http';
 import { OptionError } from './option-error';
-import { DEFAULT_KEEP, defaultOutput, parseIntervalUs, parseLabelRoot, parsePeriodMs, type StartOptions } from './options';
+import { DEFAULT_KEEP, defaultOutput, parseIntervalUs, parseLabelRoot, parsePeriodMs, parseStallMax, parseStallOutput, parseStallUs, type StartOptions } from './options';
+import * as path from 'node:path';
 import { parseTimer } from './engine';
 import { parsePushEnv, type PushConfig } from './push';
 import { booleanVariable, describe } from './values';
@@ -57,6 +58,16 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, pid: number = process.pid
   const config: EnvConfig = { options, output: output.split('{pid}').join(String(pid)), format, tiers, keep: DEFAULT_KEEP };
   const labelRoot = env.SFPROF_LABEL_ROOT;
   if (labelRoot !== undefined && labelRoot !== '') config.labelRoot = parseLabelRoot(labelRoot, 'SFPROF_LABEL_ROOT');
+  const stall = env.SFPROF_STALL;
+  if (stall !== undefined && stall !== '' && stall !== 'off') {
+    options.stall = parseStallUs(stall, 'SFPROF_STALL');
+    // Reports go beside the profile unless told where.
+    const stallOutput = env.SFPROF_STALL_OUTPUT;
+    if (stallOutput !== undefined && stallOutput !== '') options.stallOutput = parseStallOutput(stallOutput, 'SFPROF_STALL_OUTPUT');
+    else if (output !== '-') options.stallOutput = path.join(path.dirname(output), 'sfprof-stall-{pid}-{n}.html');
+    const stallMax = env.SFPROF_STALL_MAX;
+    if (stallMax !== undefined && stallMax !== '') options.stallMax = parseStallMax(stallMax, 'SFPROF_STALL_MAX');
+  }
   if (env.SFPROF_SUMMARY_FILE) config.summaryFile = env.SFPROF_SUMMARY_FILE;
   const period = env.SFPROF_PERIOD;
   if (period !== undefined && period !== '') {

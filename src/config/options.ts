@@ -50,6 +50,19 @@ export interface StartOptions {
    * process.setSourceMapsEnabled(true)) at that moment.
    */
   sourceMaps?: boolean;
+  /**
+   * Stall catcher (default off): when the main thread has not returned to its event loop for longer
+   * than this duration ("200ms", "1s"; 10ms to 60s; a bare number is microseconds), a line goes to
+   * stderr while it lasts and a report of the samples taken during it is written when it ends.
+   */
+  stall?: number | string;
+  /**
+   * Where stall reports go: a path pattern with {pid} and {n} (the stall's number); its extension
+   * picks the format (.html, .folded/.txt, .pb.gz). Default `sfprof-stall-{pid}-{n}.html`.
+   */
+  stallOutput?: string;
+  /** Most stall report files a process writes (0–10000, default 10); later stalls are counted only. */
+  stallMax?: number;
 }
 
 export interface ResolvedOptions {
@@ -64,6 +77,10 @@ export interface ResolvedOptions {
   timer: TimerChoice;
   /** undefined: follow Node's source-map setting when the profile is taken. */
   sourceMaps?: boolean;
+  /** Stall threshold in microseconds; 0: the stall catcher is off. */
+  stallUs: number;
+  stallOutput: string;
+  stallMax: number;
 }
 
 /**
@@ -95,7 +112,39 @@ export const DEFAULTS: ResolvedOptions = {
   drainIntervalMs: 100,
   timelineSamples: DEFAULT_TIMELINE_CAPACITY,
   timer: 'auto',
+  stallUs: 0,
+  stallOutput: 'sfprof-stall-{pid}-{n}.html',
+  stallMax: 10,
 };
+
+// native/stall_watch.h has the same bounds.
+export const STALL_MIN_US = 10_000;
+export const STALL_MAX_US = 60_000_000;
+export const STALL_MAX_REPORTS = 10_000;
+
+/** A stall threshold in microseconds, or OptionError naming `what` (an option, variable or flag). */
+export function parseStallUs(value: number | string, what: string): number {
+  const allowed = `a duration from 10ms to 60s, such as 200ms or 1s (a bare number is microseconds)`;
+  const us = typeof value === 'number' ? value : typeof value === 'string' ? parseDurationUs(value) : undefined;
+  if (us === undefined || !Number.isFinite(us) || us < STALL_MIN_US || us > STALL_MAX_US) {
+    throw new OptionError(`sfprof: ${what} is ${describe(value)}; expected ${allowed}`);
+  }
+  return Math.round(us);
+}
+
+/** The most stall report files a process writes, or OptionError naming `what`. */
+export function parseStallMax(value: unknown, what: string): number {
+  const number = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  return integerIn(number, what, 0, STALL_MAX_REPORTS, ' (stall report files a process writes)');
+}
+
+/** A stall report path pattern, or OptionError naming `what`. */
+export function parseStallOutput(value: unknown, what: string): string {
+  if (typeof value !== 'string' || value.trim() === '' || value === '-' || value.endsWith('/')) {
+    throw new OptionError(`sfprof: ${what} is ${describe(value)}; expected a file path pattern such as sfprof-stall-{pid}-{n}.html`);
+  }
+  return value;
+}
 
 // The addon defends against garbage with the same bounds (native/session.h); a test compares them.
 export const INTERVAL_MIN_US = 100;
@@ -147,7 +196,7 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new OptionError(`sfprof: options is ${describe(options)}; expected an object`);
   }
-  const known = new Set(['interval', 'lines', 'inlines', 'gcCause', 'ringSlots', 'maxFrames', 'drainIntervalMs', 'timelineSamples', 'timer', 'sourceMaps']);
+  const known = new Set(['interval', 'lines', 'inlines', 'gcCause', 'ringSlots', 'maxFrames', 'drainIntervalMs', 'timelineSamples', 'timer', 'sourceMaps', 'stall', 'stallOutput', 'stallMax']);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) {
       throw new OptionError(
@@ -203,6 +252,9 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
   if (options.timelineSamples !== undefined) {
     resolved.timelineSamples = integerIn(options.timelineSamples, 'option "timelineSamples"', 0, 1 << 24);
   }
+  if (options.stall !== undefined) resolved.stallUs = parseStallUs(options.stall, 'option "stall"');
+  if (options.stallOutput !== undefined) resolved.stallOutput = parseStallOutput(options.stallOutput, 'option "stallOutput"');
+  if (options.stallMax !== undefined) resolved.stallMax = parseStallMax(options.stallMax, 'option "stallMax"');
   if (options.ringSlots === undefined) resolved.ringSlots = ringSlotsFor(resolved.intervalUs, resolved.drainIntervalMs);
   return resolved;
 }

@@ -16,6 +16,7 @@ import { startProfileServer, type ProfileServer } from './http-server';
 import type { Profile } from '../model/profile';
 import { sessionNowNs, splitAt, splitEvery, stats, stop, takeWindows } from '../pipeline/profiler';
 import { Pusher } from './push';
+import { setStallPusher } from './stall-reports';
 import { writeOutputSync } from '../formats/write-file';
 
 export type { ProductionConfig };
@@ -90,6 +91,17 @@ export function startProduction(config: ProductionConfig, warn: (line: string) =
   let samples = 0;
   let failures = 0;
   const pusher = config.push ? new Pusher({ ...config.push, warn }) : undefined;
+  if (config.push) {
+    // Stall reports go to their own series (tag sfprof_kind=stall), so they never add to the periods'.
+    const push = config.push;
+    let stallPusher: Pusher | undefined;
+    setStallPusher({
+      push: (profile, fromMs, untilMs, pprof) => {
+        stallPusher ??= new Pusher({ ...push, tags: { ...push.tags, sfprof_kind: 'stall' }, warn });
+        stallPusher.push(profile, fromMs, untilMs, pprof);
+      },
+    });
+  }
   /**
    * Writes a period's file and pushes it; at exit the push waits for its upload, briefly. The name
    * and the pushed times are the period's own: its first sample's window start plus its duration.

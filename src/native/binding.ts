@@ -163,7 +163,11 @@ export interface NativeBinding {
     allowV8Profiler: boolean;
     engine: 'itimer' | 'perf' | 'thread-cpu' | 'pacer';
     simulatePerfFailure?: boolean;
+    /** Stall watch threshold (native/stall_watch.h); 0 or absent: off. */
+    stallThresholdUs?: number;
   }): { engine: string };
+  /** The stall watch: stalls ended since the last call, and where the thread is now. */
+  takeStalls(): NativeStalls;
   drain(): NativeDrain;
   stop(): NativeDrain & { stats: NativeStats };
   /** In a worker: join the running session (throws when none runs). */
@@ -184,13 +188,17 @@ export interface NativeBinding {
   /** native/wire_format.h as numbers: the layout the decoders in records.ts and here must match. */
   wireFormat: NativeWireFormat;
   /** The bounds start() defends (native/session.h); options.ts validates with the same ones. */
-  optionBounds: Record<'intervalUs' | 'ringSlots' | 'maxFrames', { min: number; max: number }>;
+  optionBounds: Record<'intervalUs' | 'ringSlots' | 'maxFrames' | 'stallThresholdUs', { min: number; max: number }>;
 }
+
+/** Ended stalls as [startNs, endNs, ...] on the session's clock; seenNs: the last moment the main
+ * thread was seen in its loop (-1: not watching); count, longestNs, notQueued (no room in the native queue) and probesSent since start. */
+export interface NativeStalls { ended: Float64Array; seenNs: number; count: number; longestNs: number; notQueued: number; probesSent: number }
 
 export interface NativeWireFormat {
   sampleHeaderWords: number;
   sampleFields: Record<'timeNs' | 'codeSeq' | 'vmState' | 'flags' | 'weightUs' | 'frameCount', number>;
-  sampleFlags: { truncated: number };
+  sampleFlags: { truncated: number; stallProbe: number };
   gcHeaderWords: number;
   gcFields: Record<'kind' | 'gcType' | 'timeNs' | 'beginNs' | 'codeSeq' | 'flags' | 'frameCount', number>;
   otherThreadWords: number;

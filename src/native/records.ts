@@ -31,6 +31,8 @@ export function isIdle(state: number): boolean {
 }
 
 export const SAMPLE_TRUNCATED = 1;
+/** A stall probe (native/stall_watch.h): a wall-clock sample for stall reports, never CPU time. */
+export const SAMPLE_STALL_PROBE = 2;
 export const SAMPLE_HEADER_WORDS = 6;
 export const SAMPLE_FIELDS = { timeNs: 0, codeSeq: 1, vmState: 2, flags: 3, weightUs: 4, frameCount: 5 } as const;
 const HEADER_WORDS = SAMPLE_HEADER_WORDS;

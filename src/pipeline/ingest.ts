@@ -3,7 +3,7 @@
 import { CodeMap, type CodeEntry } from './code-map';
 import type { NativeBatch, NativeCodeEvent } from '../native/binding';
 import { gcFrameName, Profile, SYNTHETIC, type Frame } from '../model/profile';
-import { decodeGcRecords, decodeSamples, GC_BEGIN, gcTypeName, isIdle, SAMPLE_TRUNCATED, VmState, type GcRecord, type RawSample } from '../native/records';
+import { decodeGcRecords, decodeSamples, GC_BEGIN, gcTypeName, isIdle, SAMPLE_STALL_PROBE, SAMPLE_TRUNCATED, VmState, type GcRecord, type RawSample } from '../native/records';
 import { codeAtStart, lastListed } from './existing-code';
 import { GcCauses } from './gc-causes';
 import type { NativeSymbols } from './native-symbols';
@@ -28,6 +28,12 @@ export function addCounts(into: IngestCounts, from: IngestCounts): void {
 export function emptyCounts(): IngestCounts {
   return { total: 0, native: 0, unresolved: 0, gcCharged: 0, gcAtRoot: 0, gcCausesDropped: 0 };
 }
+
+/** A sample as the stall catcher keeps it (stalls.ts): a CPU sample as its stack in its profile,
+ * a stall probe as its frames (probes never enter the profile). */
+export type TappedSample =
+  | { timeNs: number; probe: false; profile: Profile; frameIds: number[]; labels: number }
+  | { timeNs: number; probe: true; frames: Frame[] };
 
 /** Turns drained batches into stacks of one Profile. Pure given its inputs; tested offline. */
 export class SampleIngester {
@@ -82,6 +88,11 @@ export class SampleIngester {
    * window starts on the session's clock. Without one, every sample goes to `profile`.
    */
   router: ((timeNs: number) => { profile: Profile; startNs: number }) | undefined;
+  /**
+   * Sees every sample of this thread once symbolized (the stall catcher, main thread only). Stall
+   * probes go only here: they are wall-clock samples and would distort the CPU profile.
+   */
+  tap: ((sample: TappedSample) => void) | undefined;
   /** Where a worker looks up V8's embedded builtins: the main thread's map, which has them. */
   private readonly shared: { map: CodeMap; ranges: [number, number][] } | undefined;
 
@@ -199,6 +210,10 @@ export class SampleIngester {
   }
 
   record(sample: RawSample): void {
+    if (sample.flags & SAMPLE_STALL_PROBE) {
+      this.tap?.({ timeNs: sample.timeNs, probe: true, frames: this.probeFrames(sample) });
+      return;
+    }
     if (this.router) {
       const target = this.router(sample.timeNs);
       if (target.profile !== this.profile) this.retarget(target.profile, target.startNs);
@@ -214,7 +229,7 @@ export class SampleIngester {
         this.gcCauses.charged++;
         const ids = [...this.rootFrames, ...cause.frames.map((frame) => profile.internFrame(frame))];
         ids.push(profile.internFrame({ name: gcFrameName(cause.type), kind: 'gc' }));
-        profile.addStack(ids, 1, timeNs, weightNs);
+        this.addStack(sample, ids, timeNs, weightNs);
         return;
       }
       this.gcCauses.atRoot++;
@@ -223,12 +238,8 @@ export class SampleIngester {
       // No JS on the stack (GC, idle, or V8 declined to walk): the pc alone would be a partial stack.
       const name =
         sample.vmState === VmState.GC ? SYNTHETIC.gc : isIdle(sample.vmState) ? SYNTHETIC.idle : SYNTHETIC.program;
-      profile.addStack(
-        [...this.rootFrames, profile.internFrame({ name, kind: sample.vmState === VmState.GC ? 'gc' : 'synthetic' })],
-        1,
-        timeNs,
-        weightNs,
-      );
+      const kind = sample.vmState === VmState.GC ? 'gc' : 'synthetic';
+      this.addStack(sample, [...this.rootFrames, profile.internFrame({ name, kind })], timeNs, weightNs);
       return;
     }
     const ids: number[] = [...this.rootFrames];
@@ -243,7 +254,31 @@ export class SampleIngester {
       ids.push(profile.internFrame(this.nativeSymbols?.frame(pc) ?? { name: SYNTHETIC.native, kind: 'native' }));
     }
     if (sample.vmState === VmState.GC) ids.push(profile.internFrame({ name: SYNTHETIC.gc, kind: 'gc' }));
-    profile.addStack(ids, 1, timeNs, weightNs);
+    this.addStack(sample, ids, timeNs, weightNs);
+  }
+
+  private addStack(sample: RawSample, ids: number[], timeNs: number, weightNs: number): void {
+    // Per-sample labels are not in the records yet: every sample is under the empty set (id 0).
+    const labels = 0;
+    this.profile.addStack(ids, 1, timeNs, weightNs, labels);
+    this.tap?.({ timeNs: sample.timeNs, probe: false, profile: this.profile, frameIds: ids, labels });
+  }
+
+  /** A stall probe's frames, root first, without touching the profile or the frame counters. */
+  private probeFrames(sample: RawSample): Frame[] {
+    const roots = this.rootFrames.map((id) => this.profile.frames[id]!);
+    if (sample.frames.length <= 1) {
+      const name = sample.vmState === VmState.GC ? SYNTHETIC.gc : isIdle(sample.vmState) ? SYNTHETIC.idle : SYNTHETIC.program;
+      return [...roots, { name, kind: sample.vmState === VmState.GC ? 'gc' : 'synthetic' }];
+    }
+    const counted = [this.framesTotal, this.framesNative, this.framesUnresolved];
+    const frames = [...roots, ...this.walkFrames(sample.frames)];
+    [this.framesTotal, this.framesNative, this.framesUnresolved] = counted as [number, number, number];
+    const pc = sample.frames[0]!;
+    const entry = this.lookup(pc);
+    if (entry) frames.push(...this.leafFramesOf(entry, pc));
+    else frames.push(this.nativeSymbols?.frame(pc) ?? { name: SYNTHETIC.native, kind: 'native' });
+    return frames;
   }
 
   /** One address of V8's walk as the profile's frame ids (walkFrames' frames, through the cache). */

@@ -12,6 +12,7 @@ import { SourceMapper, sourceMapsWanted } from './source-maps';
 import { stderrLine } from '../common/stderr';
 import { toStats, type SamplerStats } from './stats';
 import { joinSession } from './worker';
+import type { StallSink } from './stalls';
 
 export type { SamplerStats };
 
@@ -21,6 +22,13 @@ let lastStats: SamplerStats | undefined;
 let sourceMapsChoice: boolean | undefined;
 /** Maps stay parsed while the session runs: each file's map is read once, its warning said once. */
 let sourceMapper: SourceMapper | undefined;
+/** Where ended stalls go (src/delivery/stall-reports.ts sets it when loaded). */
+let stallSink: StallSink | undefined;
+
+/** For the delivery stage: receives every stall that ended while the stall catcher is on. */
+export function setStallSink(sink: StallSink | undefined): void {
+  stallSink = sink;
+}
 
 /**
  * Profiles are mapped as they leave the session, never while sampling. Periods keep the parsed maps
@@ -72,6 +80,7 @@ export function start(options: StartOptions = {}): void {
         engine: candidate.engine,
         // Tests of the fallback make perf_event_open fail as a locked-down kernel would.
         simulatePerfFailure: perfRefusedForTests(process.env),
+        stallThresholdUs: resolved.stallUs,
       }));
       engineReason = candidate.reason + (refused.length ? ` (${refused.join('; ')})` : '');
       break;
@@ -93,7 +102,7 @@ export function start(options: StartOptions = {}): void {
     drops: { ringFull: 0, nonJsThread: 0, truncated: 0, busy: 0 },
     cwd: process.cwd(),
   }, { timelineCapacity: resolved.timelineSamples });
-  session = new Session(native, resolved, profile);
+  session = new Session(native, resolved, profile, stallSink);
   lastStats = undefined;
   sourceMapsChoice = resolved.sourceMaps;
 }
@@ -106,7 +115,7 @@ export function stop(): Profile {
   const { whole: native, span, other } = current.finish();
   const profile = current.profile;
   completeProfile(profile, span, other);
-  lastStats = toStats(native, current.frameCounts(), profile.metadata.engineReason ?? '');
+  lastStats = withStalls(toStats(native, current.frameCounts(), profile.metadata.engineReason ?? ''), current);
   return withSourceMaps(profile, true);
 }
 
@@ -175,6 +184,12 @@ export function isRunning(): boolean {
 
 /** Live counters while running; the final ones after stop(). */
 export function stats(): SamplerStats | undefined {
-  if (session) return toStats(session.native.stats(), session.frameCounts(), session.profile.metadata.engineReason ?? '');
+  if (session) return withStalls(toStats(session.native.stats(), session.frameCounts(), session.profile.metadata.engineReason ?? ''), session);
   return lastStats;
+}
+
+/** The stall catcher's counts, when it is on. */
+function withStalls(stats: SamplerStats, from: Session): SamplerStats {
+  const stalls = from.stallStats();
+  return stalls ? { ...stats, stalls } : stats;
 }

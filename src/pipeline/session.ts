@@ -12,6 +12,7 @@ import { decodeOtherThreads } from '../native/records';
 import { unpackEvents, type NativeBinding, type NativeStats, type NativeThreadBatch, type PackedThreadBatch } from '../native/binding';
 import { Profile, type Drops } from '../model/profile';
 import { stderrLine } from '../common/stderr';
+import { StallCollector, type StallSink, type StallStats } from './stalls';
 
 export { addDropStacks, completeProfile, type OtherThreadCounts } from './drops';
 
@@ -72,11 +73,14 @@ export class Session {
   private splits: number[] = [];
   /** Continuous mode: a window starts every `periodNs` of the session's clock. */
   private periodNs = 0;
+  /** The stall catcher's samples and reports; undefined when it is off. */
+  private readonly stalls: StallCollector | undefined;
 
   constructor(
     readonly native: NativeBinding,
     readonly options: ResolvedOptions,
     profile: Profile,
+    stallSink?: StallSink,
   ) {
     this.windows = [{ startNs: 0, profile, otherRecorded: 0 }];
     this.startTimeMs = profile.metadata.startTime;
@@ -85,7 +89,15 @@ export class Session {
     const range = native.embeddedCodeRange();
     this.embedded = { start: range.start, size: range.size, copies: [] };
     this.mapsAtStart = readProcessMaps();
-    this.ingesterFor(0);
+    const main = this.ingesterFor(0);
+    if (options.stallUs > 0) {
+      this.stalls = new StallCollector(stallSink, options, (startNs, endNs) => {
+        const { sampleWeightNs: _weight, ...metadata } = profile.metadata;
+        const drops = { ringFull: 0, nonJsThread: 0, truncated: 0, busy: 0 };
+        return { ...metadata, startTime: this.startTimeMs + startNs / 1e6, durationNs: endNs - startNs, drops };
+      });
+      main.tap = this.stalls.tap;
+    }
     this.timer = setInterval(() => this.drain(), options.drainIntervalMs);
     this.timer.unref();
     (process as NodeJS.EventEmitter).prependListener('removeListener', this.beforeSignalListenerRemoved);
@@ -201,10 +213,22 @@ export class Session {
       const drained = this.native.drain();
       this.ingestAll(drained.threads, false);
       this.ingestOtherThreads(drained.otherThreads);
+      this.settleStalls();
     } catch (error) {
       // The app must never see a profiler error from a timer callback.
       if (this.drainErrors++ === 0) stderrLine(`sfprof: drain failed, samples may be missing: ${String(error)}`);
     }
+  }
+
+  /** Reports the stalls that ended, from the samples drained so far. */
+  private settleStalls(): void {
+    if (!this.stalls) return;
+    const taken = this.native.takeStalls();
+    this.stalls.settle(taken.ended, taken, taken.seenNs);
+  }
+
+  stallStats(): StallStats | undefined {
+    return this.stalls?.stats();
   }
 
   /** The session's clock: ns since start, as sample times are. */
@@ -298,6 +322,11 @@ export class Session {
     const final = this.native.stop();
     this.ingestAll(final.threads, true);
     this.ingestOtherThreads(final.otherThreads);
+    try {
+      this.settleStalls();
+    } catch (error) {
+      stderrLine(`sfprof: stall reports failed: ${String(error)}`);
+    }
     if (this.windows.length > 1) {
       // The rest of the run is one profile (stop() returns it): its windows were never taken.
       const merged = this.windows[0]!.profile.emptyCopy(this.options.timelineSamples);

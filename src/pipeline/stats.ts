@@ -4,9 +4,12 @@ import { checkRate, readKernelFacts } from '../config/engine';
 import type { NativeStats } from '../native/binding';
 import type { Drops } from '../model/profile';
 import type { IngestCounts } from './ingest';
+import type { StallStats } from './stalls';
 
 export interface SamplerStats {
   running: boolean;
+  /** The stall catcher (option `stall`): stalls seen, the longest, reported and over the bound. */
+  stalls?: StallStats;
   engine: string;
   /** Why this engine: "requested", or what auto saw (and which engines it could not start). */
   engineReason: string;

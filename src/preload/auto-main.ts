@@ -42,6 +42,9 @@ export function run(): void {
     // The .cpuprofile lists samples in time order and the HTML page draws them over time (its time
     // track filters by range); folded and pprof need no timeline.
     const timed = config.format === 'cpuprofile' || config.format === 'html';
+    // The stall catcher's reports (SFPROF_STALL) load only when it is on.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (config.options.stall !== undefined) require('../delivery/stall-reports');
     start(timed ? config.options : { ...config.options, timelineSamples: 0 });
   } catch (error) {
     // Bad settings are one line; a missing addon gets the loader's whole list of solutions.

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { EVENT_FIELDS, EVENT_TYPES, EVENT_WORDS, loadNative, unpackEvents } from '../../dist/native/binding.js';
-import { encodeGcRecords, encodeSamples, GC_FIELDS, GC_HEADER_WORDS, OTHER_THREAD_FIELDS, OTHER_THREAD_WORDS, SAMPLE_FIELDS, SAMPLE_HEADER_WORDS, SAMPLE_TRUNCATED } from '../../dist/native/records.js';
+import { encodeGcRecords, encodeSamples, GC_FIELDS, GC_HEADER_WORDS, OTHER_THREAD_FIELDS, OTHER_THREAD_WORDS, SAMPLE_FIELDS, SAMPLE_HEADER_WORDS, SAMPLE_STALL_PROBE, SAMPLE_TRUNCATED } from '../../dist/native/records.js';
 
 const wire = loadNative().wireFormat;
 
@@ -13,6 +13,7 @@ test('sample records: records.ts reads the header the addon writes', () => {
   assert.equal(SAMPLE_HEADER_WORDS, wire.sampleHeaderWords);
   assert.deepEqual({ ...SAMPLE_FIELDS }, { ...wire.sampleFields });
   assert.equal(SAMPLE_TRUNCATED, wire.sampleFlags.truncated);
+  assert.equal(SAMPLE_STALL_PROBE, wire.sampleFlags.stallProbe);
   // encodeSamples (tests and tools build records with it) puts each field where the addon does.
   const sample = { timeNs: 11, codeSeq: 22, vmState: 6, flags: 1, weightUs: 44, frames: [0x1000, 0x2000] };
   const words = encodeSamples([sample]);
@@ -64,5 +65,6 @@ test('option bounds: options.ts validates with the bounds the addon defends', as
     intervalUs: { min: options.INTERVAL_MIN_US, max: options.INTERVAL_MAX_US },
     ringSlots: { min: options.RING_SLOTS_MIN, max: options.RING_SLOTS_MAX },
     maxFrames: { min: options.MAX_FRAMES_MIN, max: options.MAX_FRAMES_MAX },
+    stallThresholdUs: { min: options.STALL_MIN_US, max: options.STALL_MAX_US },
   });
 });

@@ -24,7 +24,7 @@ test('parseDurationUs returns undefined for anything else', () => {
 });
 
 test('resolveOptions fills in the defaults', () => {
-  const expected = { intervalUs: 10000, lines: false, inlines: true, gcCause: true, ringSlots: 256, maxFrames: 128, drainIntervalMs: 100, timelineSamples: 1048576, timer: 'auto' };
+  const expected = { intervalUs: 10000, lines: false, inlines: true, gcCause: true, ringSlots: 256, maxFrames: 128, drainIntervalMs: 100, timelineSamples: 1048576, timer: 'auto', stallUs: 0, stallOutput: 'sfprof-stall-{pid}-{n}.html', stallMax: 10 };
   assert.deepEqual(resolveOptions(), expected);
   assert.deepEqual(resolveOptions({}), expected);
   assert.deepEqual(DEFAULTS, expected);
@@ -65,6 +65,9 @@ test('resolveOptions accepts good values at the edges of their ranges', () => {
     drainIntervalMs: 1,
     timelineSamples: 0,
     timer: 'auto',
+    stallUs: 0,
+    stallOutput: 'sfprof-stall-{pid}-{n}.html',
+    stallMax: 10,
   });
   assert.deepEqual(resolveOptions({ interval: 1000000, ringSlots: 1 << 20, maxFrames: 255, drainIntervalMs: 60000, timelineSamples: 1 << 24 }), {
     intervalUs: 1000000,
@@ -76,6 +79,9 @@ test('resolveOptions accepts good values at the edges of their ranges', () => {
     drainIntervalMs: 60000,
     timelineSamples: 16777216,
     timer: 'auto',
+    stallUs: 0,
+    stallOutput: 'sfprof-stall-{pid}-{n}.html',
+    stallMax: 10,
   });
   assert.equal(resolveOptions({ interval: 100 }).intervalUs, 100);
   assert.equal(resolveOptions({ interval: '100us' }).intervalUs, 100);
@@ -159,7 +165,7 @@ test('a bad maxFrames or drainIntervalMs names the option, the value and the ran
 test('an unknown option key is rejected, listing the allowed ones', () => {
   throwsOption(
     () => resolveOptions({ intervall: '10ms' }),
-    /^sfprof: unknown option "intervall"; allowed: interval, lines, inlines, gcCause, ringSlots, maxFrames, drainIntervalMs, timelineSamples, timer, sourceMaps$/,
+    /^sfprof: unknown option "intervall"; allowed: interval, lines, inlines, gcCause, ringSlots, maxFrames, drainIntervalMs, timelineSamples, timer, sourceMaps, stall, stallOutput, stallMax$/,
   );
   throwsOption(() => resolveOptions({ interval: '10ms', output: 'x' }), /unknown option "output"/);
 });
