@@ -1,10 +1,10 @@
 // The published package: packed, installed into a fresh project with install scripts disabled (as
 // npm 11 does for dependencies by default), and used the three ways people use it.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { before, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 
 import { parseFoldedFile, requireTool, root, tempDir, total } from '../lib/helpers.mjs';
 import { emulatedEnv, ensureArm64Emulation } from '../../scripts/arm64-emulation.mjs';
@@ -23,6 +23,19 @@ function run(command, args, options = {}) {
   return spawnSync(command, args, { cwd: project, encoding: 'utf8', timeout: 120_000, ...options, env: { ...process.env, NODE_OPTIONS: '', ...options.env } });
 }
 
+/** `run` without blocking the test process, so emulated runs can overlap: {status, stdout, stderr}. */
+function runAsync(command, args, options = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: project, timeout: 240_000, ...options, env: { ...process.env, NODE_OPTIONS: '', ...options.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+    child.on('error', (error) => resolve({ status: null, stdout, stderr: `${stderr}${error.message}` }));
+    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+  });
+}
+
 before(() => {
   const packDir = tempDir('sfprof-pack-');
   // prepack builds the prebuild for this platform and Node ABI into the tarball.
@@ -35,6 +48,7 @@ before(() => {
   installed = path.join(project, 'node_modules', 'sfprof');
   fs.writeFileSync(path.join(project, 'app.js'), app);
   fs.writeFileSync(path.join(project, 'app.mjs'), app);
+  fs.copyFileSync(path.join(root, 'examples', 'calc.js'), path.join(project, 'calc.js'));
 });
 
 test('the tarball carries dist, a stripped prebuild and no sources of tests', () => {
@@ -87,11 +101,13 @@ test('the tarball carries a stripped linux-arm64 prebuild for every supported No
   }
 });
 
-/** Profiles examples/calc.js in the consumer with `runtime`'s node and checks the split and the prebuild it loaded. */
-function profileCalc(runtime, { env = process.env, engine = 'itimer' } = {}) {
-  fs.copyFileSync(path.join(root, 'examples', 'calc.js'), path.join(project, 'calc.js'));
+/**
+ * Profiles examples/calc.js in the consumer with `runtime`'s node and checks the split and the
+ * prebuild it loaded. `runner` is `run`, or `runAsync` for runs that may overlap.
+ */
+async function profileCalc(runtime, { env = process.env, engine = 'itimer', runner = run } = {}) {
   const output = path.join(project, `${runtime.name}.folded`);
-  const result = run(runtime.node, ['-r', 'sfprof/auto', 'calc.js'], {
+  const result = await runner(runtime.node, ['-r', 'sfprof/auto', 'calc.js'], {
     env: { ...env, SFPROF_OUTPUT: output, SFPROF_INTERVAL: '1ms', SFPROF_LINES: '1', SFPROF_TIMER: engine },
   });
   assert.equal(result.status, 0, result.stderr);
@@ -111,7 +127,7 @@ function profileCalc(runtime, { env = process.env, engine = 'itimer' } = {}) {
     "const s = require('sfprof'); s.start(); s.stop();" +
     "const bundle = Object.values(require.cache).find((m) => m.filename.endsWith('/dist/bundle/sfprof.js'));" +
     'console.log(JSON.stringify({ arch: process.arch, binary: s.nativePath(), codeCache: bundle.codeCache }))';
-  const which = run(runtime.node, ['-e', probe], { env });
+  const which = await runner(runtime.node, ['-e', probe], { env });
   assert.equal(which.status, 0, which.stderr);
   const loaded = JSON.parse(which.stdout);
   assert.ok(loaded.binary.endsWith(`/prebuilds/${process.platform}-${runtime.arch}/sfprof.abi${runtime.abi}.node`), which.stdout);
@@ -122,35 +138,42 @@ function profileCalc(runtime, { env = process.env, engine = 'itimer' } = {}) {
 }
 
 for (const name of ['current', ...RUNTIMES]) {
-  test(`${name === 'current' ? `Node ${process.versions.node} (running the tests)` : name}: installed with scripts disabled, the prebuild for its ABI profiles examples/calc.js with the known 1:2 split`, (t) => {
+  test(`${name === 'current' ? `Node ${process.versions.node} (running the tests)` : name}: installed with scripts disabled, the prebuild for its ABI profiles examples/calc.js with the known 1:2 split`, async (t) => {
     const runtime = name === 'current' ? { ...currentRuntime(), name: 'current' } : installedRuntimes().find((r) => r.name === name);
     if (!requireTool(t, `${name} (runtimes/package.json)`, runtime !== undefined, 'npm run runtimes')) return;
-    profileCalc(runtime);
+    await profileCalc(runtime);
   });
 }
 
-for (const name of ARM64_RUNTIMES) {
-  test(`${name}: installed with scripts disabled, the linux-arm64 prebuild for its ABI profiles examples/calc.js with the known 1:2 split${process.arch === 'arm64' ? '' : ' (under qemu-user)'}`, (t) => {
-    const runtime = installedRuntimes().find((r) => r.name === name);
-    if (!requireTool(t, `${name} (runtimes/arm64/package.json)`, runtime !== undefined, 'npm run runtimes')) return;
-    let emulation;
-    try {
-      emulation = ensureArm64Emulation();
-    } catch (error) {
-      emulation = undefined;
-      t.diagnostic(error.message);
-    }
-    if (!requireTool(t, 'arm64 emulation (qemu-aarch64 registered with binfmt_misc)', emulation !== undefined, 'qemu-user-static; then node scripts/arm64-emulation.mjs as root')) return;
-    // thread-cpu: its real-time signal keeps sfprof's handler after stop. Under qemu-user an itimer
-    // SIGPROF that another thread took just before the timer stopped can still be delivered after
-    // SIGPROF's default action is back, and end the process (docs/development.md, "Linux arm64").
-    // Twice the work: emulated, the unoptimized start of calc(100_000) costs 10-30 times more CPU
-    // time, which pulls calc(200_000)'s share to about 0.6 under Node 24 and 26 (0.62-0.64 doubled).
-    const emulated = process.arch !== 'arm64';
-    const share = profileCalc(runtime, { env: { ...emulatedEnv(), ...(emulated && { CALC_SCALE: '2' }) }, engine: emulated ? 'thread-cpu' : 'itimer' });
-    t.diagnostic(`${emulation}: calc(200_000)'s share ${share.toFixed(3)}`);
-  });
-}
+// Emulated, each run takes 15-25 s of one core: two at a time (the machines that run this have two).
+describe('linux-arm64 prebuilds', { concurrency: 2 }, () => {
+  for (const name of ARM64_RUNTIMES) {
+    test(`${name}: installed with scripts disabled, the linux-arm64 prebuild for its ABI profiles examples/calc.js with the known 1:2 split${process.arch === 'arm64' ? '' : ' (under qemu-user)'}`, async (t) => {
+      const runtime = installedRuntimes().find((r) => r.name === name);
+      if (!requireTool(t, `${name} (runtimes/arm64/package.json)`, runtime !== undefined, 'npm run runtimes')) return;
+      let emulation;
+      try {
+        emulation = ensureArm64Emulation();
+      } catch (error) {
+        emulation = undefined;
+        t.diagnostic(error.message);
+      }
+      if (!requireTool(t, 'arm64 emulation (qemu-aarch64 registered with binfmt_misc)', emulation !== undefined, 'qemu-user-static; then node scripts/arm64-emulation.mjs as root')) return;
+      // thread-cpu: its real-time signal keeps sfprof's handler after stop. Under qemu-user an itimer
+      // SIGPROF that another thread took just before the timer stopped can still be delivered after
+      // SIGPROF's default action is back, and end the process (docs/development.md, "Linux arm64").
+      // Twice the work: emulated, the unoptimized start of calc(100_000) costs 10-30 times more CPU
+      // time, which pulls calc(200_000)'s share to about 0.6 under Node 24 and 26 (0.62-0.64 doubled).
+      const emulated = process.arch !== 'arm64';
+      const share = await profileCalc(runtime, {
+        env: { ...emulatedEnv(), ...(emulated && { CALC_SCALE: '2' }) },
+        engine: emulated ? 'thread-cpu' : 'itimer',
+        runner: runAsync,
+      });
+      t.diagnostic(`${emulation}: calc(200_000)'s share ${share.toFixed(3)}`);
+    });
+  }
+});
 
 test('node --import sfprof/auto profiles an ES module app', () => {
   const output = path.join(project, 'esm.folded');
