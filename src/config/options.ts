@@ -5,6 +5,7 @@ import { EXTENSIONS, type Format } from './format-names';
 import { OptionError } from './option-error';
 import { describe } from './values';
 import { parseTimer, TIMERS, type TimerChoice } from './engine';
+import { parseLabelsMode, type LabelsMode } from './labels';
 import { DEFAULT_TIMELINE_CAPACITY } from '../model/timeline';
 
 export interface StartOptions {
@@ -50,6 +51,12 @@ export interface StartOptions {
    * process.setSourceMapsEnabled(true)) at that moment.
    */
   sourceMaps?: boolean;
+  /**
+   * How samples get their labels (withLabels, setLabels): "auto" (default: where Node keeps the async
+   * context in V8, else none, with one warning), "hooks" (async_hooks, any Node, a few µs per async
+   * hop) or "off". Default: SFPROF_LABELS, else auto.
+   */
+  labels?: LabelsMode;
 }
 
 export interface ResolvedOptions {
@@ -64,6 +71,8 @@ export interface ResolvedOptions {
   timer: TimerChoice;
   /** undefined: follow Node's source-map setting when the profile is taken. */
   sourceMaps?: boolean;
+  /** undefined: SFPROF_LABELS, else auto. */
+  labels?: LabelsMode;
 }
 
 /**
@@ -147,7 +156,7 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new OptionError(`sfprof: options is ${describe(options)}; expected an object`);
   }
-  const known = new Set(['interval', 'lines', 'inlines', 'gcCause', 'ringSlots', 'maxFrames', 'drainIntervalMs', 'timelineSamples', 'timer', 'sourceMaps']);
+  const known = new Set(['interval', 'lines', 'inlines', 'gcCause', 'ringSlots', 'maxFrames', 'drainIntervalMs', 'timelineSamples', 'timer', 'sourceMaps', 'labels']);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) {
       throw new OptionError(
@@ -200,6 +209,7 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
     }
     resolved.sourceMaps = options.sourceMaps;
   }
+  if (options.labels !== undefined) resolved.labels = parseLabelsMode(options.labels, 'option "labels"');
   if (options.timelineSamples !== undefined) {
     resolved.timelineSamples = integerIn(options.timelineSamples, 'option "timelineSamples"', 0, 1 << 24);
   }

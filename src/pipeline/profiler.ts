@@ -12,6 +12,7 @@ import { SourceMapper, sourceMapsWanted } from './source-maps';
 import { stderrLine } from '../common/stderr';
 import { toStats, type SamplerStats } from './stats';
 import { joinSession } from './worker';
+import { configureLabels, labelsInEffect } from './labels';
 
 export type { SamplerStats };
 
@@ -56,6 +57,7 @@ export function start(options: StartOptions = {}): void {
   }
   if (session) throw new Error('sfprof: already running; call stop() first');
   const native = loadNative();
+  configureLabels(resolved.labels);
   const startTime = Date.now();
   const candidates = engineCandidates(resolved.timer, resolved.intervalUs, readKernelFacts);
   let engine = '';
@@ -106,7 +108,7 @@ export function stop(): Profile {
   const { whole: native, span, other } = current.finish();
   const profile = current.profile;
   completeProfile(profile, span, other);
-  lastStats = toStats(native, current.frameCounts(), profile.metadata.engineReason ?? '');
+  lastStats = toStats(native, current.frameCounts(), profile.metadata.engineReason ?? '', labelsInEffect());
   return withSourceMaps(profile, true);
 }
 
@@ -175,6 +177,6 @@ export function isRunning(): boolean {
 
 /** Live counters while running; the final ones after stop(). */
 export function stats(): SamplerStats | undefined {
-  if (session) return toStats(session.native.stats(), session.frameCounts(), session.profile.metadata.engineReason ?? '');
+  if (session) return toStats(session.native.stats(), session.frameCounts(), session.profile.metadata.engineReason ?? '', labelsInEffect());
   return lastStats;
 }
