@@ -149,7 +149,8 @@ function applyMode(state: ThreadLabels, mode: LabelsMode): void {
 
 /** The first withLabels/setLabels in auto mode where V8's async context cannot be read: said once. */
 function warnOnce(state: ThreadLabels): void {
-  if (state.warned || state.mode !== 'auto' || state.capture !== 'none') return;
+  // Without the addon there is nothing to warn about here: start() says why it cannot run.
+  if (state.warned || state.mode !== 'auto' || state.capture !== 'none' || !state.native) return;
   state.warned = true;
   stderrLine(
     'sfprof: labels need Node 24 or later, or Node 22 with --experimental-async-context-frame; samples here ' +
