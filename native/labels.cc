@@ -56,6 +56,24 @@ v8::Local<v8::Value> CurrentCped(v8::Isolate* isolate) {
 }
 #endif
 
+// On the reader's thread: back to a reader that has learned nothing, for a new AsyncLocalStorage.
+void Unlearn(ThreadLabels* labels) {
+  LabelReader& reader = labels->reader;
+  reader.mode.store(kLabelsNone, std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (labels->learned) {
+    labels->isolate->RemoveGCPrologueCallback(OnLabelsGcPrologue, &reader);
+    labels->isolate->RemoveGCEpilogueCallback(OnLabelsGcEpilogue, &reader);
+  }
+  reader.key_slot = nullptr;
+  reader.frame_slot = nullptr;
+  reader.frame_map.store(0, std::memory_order_relaxed);
+  reader.gc_depth.store(0, std::memory_order_relaxed);
+  labels->key.Reset();
+  labels->frame.Reset();
+  labels->learned = false;
+}
+
 }  // namespace
 
 LabelReader* EnsureLabelReader(v8::Isolate* isolate, int thread_id, const volatile int32_t* hooks_word) {
@@ -71,6 +89,12 @@ LabelReader* EnsureLabelReader(v8::Isolate* isolate, int thread_id, const volati
       labels = created.get();
       (*g_readers)[isolate] = std::move(created);
       (*g_tables)[thread_id];
+    } else if (labels->reader.hooks_word != hooks_word) {
+      // sfprof loaded again on this thread (a module-cache reset): a new AsyncLocalStorage and word,
+      // while the old ones may be collected. Nothing of the old ones may stay readable.
+      Unlearn(labels);
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+      labels->reader.hooks_word = hooks_word;
     }
     reader = &labels->reader;
   }
