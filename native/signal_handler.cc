@@ -6,8 +6,9 @@
 // Rule: code in this file may only do async-signal-safe work: atomics, reads and writes of memory
 // preallocated before the timer was armed, clock_gettime, errno save/restore,
 // v8::Isolate::GetStackSample, calling the previous handler, calling the engine's sample-weight
-// function, and reading or writing the thread's slots (thread_slot.h: TLS on Linux, pthread keys on
-// macOS). It must never allocate (malloc, new), take a lock (pthread mutexes, std::mutex,
+// function, reading or writing the thread's slots (thread_slot.h: TLS on Linux, pthread keys on
+// macOS), and the label read of label_reader.h (plain loads, each inside a V8 object whose map it has
+// just checked, never while a GC may move objects). It must never allocate (malloc, new), take a lock (pthread mutexes, std::mutex,
 // function-local statics), print, throw, touch V8 handles, or touch a thread_local on macOS.
 // scripts/check-signal-safety.mjs enforces this on the signal-context object files (ring_buffer.h,
 // other_thread_ring.h, registers.h and thread_slot.h inline into this one); keep anything else out.
@@ -35,6 +36,8 @@
 //
 // The GC cause callbacks (gc_cause.h) hand nothing to this handler and read nothing it writes: their
 // own ring has the JS thread as its one writer. A signal that interrupts one samples the same stack.
+// The labels' GC callbacks (same file) hand it the label at a GC's start and the depth of GCs under
+// way (label_reader.h): written on the same thread, ordered by signal fences.
 #include <errno.h>
 #include <signal.h>
 #include <time.h>
