@@ -11,6 +11,7 @@
         "native/drain.cc",
         "native/gc_cause.cc",
         "native/gc_cause_callbacks.cc",
+        "native/labels.cc",
         "native/other_threads.cc",
         "native/ring_watcher.cc",
         "native/session.cc",

@@ -23,6 +23,7 @@
 #include <utility>
 
 #include "code_events.h"
+#include "labels.h"
 #include "other_threads.h"
 #include "session.h"
 #include "symbol_table.h"
@@ -238,6 +239,10 @@ Napi::Object BuildStats(Napi::Env env) {
     set("droppedQueueFull", static_cast<double>(totals.dropped_queue_full));
     set("signalsCoalesced", static_cast<double>(totals.signals_coalesced));
     set("truncated", static_cast<double>(totals.truncated));
+    set("samplesLabelled", static_cast<double>(totals.samples_labelled));
+    set("labelReadsTimed", static_cast<double>(totals.label_reads_timed));
+    set("labelReadNs", static_cast<double>(totals.label_read_ns));
+    set("labelClockNs", static_cast<double>(totals.label_clock_ns));
     set("threads", static_cast<double>(totals.threads));
     set("sampledThreadsCpuNs", totals.thread_cpu_ns);
     Napi::Float64Array histogram = Napi::Float64Array::New(env, kHandlerBuckets);
@@ -320,6 +325,80 @@ Napi::Value SessionRunning(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), Session::Get().running());
 }
 
+// ---- labels (labels.h), each on the calling thread ----
+
+// labelsInit(threadId, hooksWord: Int32Array): the thread's reader, with the word async_hooks write
+// the current id into (the caller keeps it alive for the thread's life).
+Napi::Value LabelsInit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      info[1].As<Napi::TypedArray>().ElementLength() < 1) {
+    Napi::TypeError::New(env, "sfprof: labelsInit(threadId, Int32Array) expected").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int32_t* word = info[1].As<Napi::Int32Array>().Data();
+  EnsureLabelReader(CurrentIsolate(), info[0].As<Napi::Number>().Int32Value(), word);
+  return env.Undefined();
+}
+
+// labelsLearn(probeId), inside als.run(probeId, ...): null when the CPED read works on this thread,
+// else why not.
+Napi::Value LabelsLearn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "sfprof: labelsLearn(probeId) expects a number").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string reason;
+  if (LearnCpedLabels(CurrentIsolate(), info[0].As<Napi::Number>().Int32Value(), &reason)) return env.Null();
+  return Napi::String::New(env, reason);
+}
+
+// labelsMode(mode): 0 none, 1 CPED, 2 hooks (LabelsMode); false when refused.
+Napi::Value LabelsMode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint32_t mode = info.Length() >= 1 && info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 0;
+  if (mode > kLabelsHooks) return Napi::Boolean::New(env, false);
+  return Napi::Boolean::New(env, SetLabelsMode(CurrentIsolate(), mode));
+}
+
+// The id the signal handler would record now on this thread.
+Napi::Value LabelsReadNow(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), ReadLabelsNow(CurrentIsolate()));
+}
+
+// labelsRequest([mode]): start()'s labels mode for every thread (0 auto, 1 hooks, 2 off), and the
+// one in force (-1: none asked for).
+Napi::Value LabelsRequest(const Napi::CallbackInfo& info) {
+  if (info.Length() >= 1 && info[0].IsNumber()) RequestLabelsMode(info[0].As<Napi::Number>().Int32Value());
+  return Napi::Number::New(info.Env(), RequestedLabelsMode());
+}
+
+// labelSetAdd(threadId, json): the set's id in the thread's table, 0 when the table is full.
+Napi::Value LabelSetAdd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsString()) {
+    Napi::TypeError::New(env, "sfprof: labelSetAdd(threadId, json) expected").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, AddLabelSet(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::String>().Utf8Value()));
+}
+
+// labelSets(threadId, fromId): the thread's sets from that id on, as JSON strings.
+Napi::Value LabelSets(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "sfprof: labelSets(threadId, fromId) expected").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::vector<std::string> sets;
+  LabelSetsFrom(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Uint32Value(), &sets);
+  Napi::Array result = Napi::Array::New(env, sets.size());
+  for (size_t i = 0; i < sets.size(); ++i) result.Set(static_cast<uint32_t>(i), Napi::String::New(env, sets[i]));
+  return result;
+}
+
 // Whether the calling thread is the process's first one, where `node` runs its main thread. Lets the
 // preload tell the main thread from a worker without loading node:worker_threads (2-3 ms and 1.5 MB
 // at start); false says nothing (an embedder may run Node's main thread elsewhere).
@@ -394,6 +473,8 @@ void CleanupHook(void* isolate) {
     // A worker's teardown (its end, or Worker.terminate()): what it sampled stays for the drain.
     session.DetachThread(static_cast<v8::Isolate*>(isolate));
   }
+  // After the thread's sampler is unlinked: its label reader and GC callbacks go with the isolate.
+  ForgetLabelReader(static_cast<v8::Isolate*>(isolate));
 }
 
 // Node's AtExit hooks run newest first when the process exits (process.exit, an uncaught exception)
@@ -415,7 +496,8 @@ Napi::Object WireFormat(Napi::Env env) {
   format.Set("sampleHeaderWords", Napi::Number::New(env, wire::kSampleHeaderWords));
   format.Set("sampleFields", object({{"timeNs", wire::kSampleTimeNs}, {"codeSeq", wire::kSampleCodeSeq},
                                      {"vmState", wire::kSampleVmState}, {"flags", wire::kSampleFlags},
-                                     {"weightUs", wire::kSampleWeightUs}, {"frameCount", wire::kSampleFrameCount}}));
+                                     {"weightUs", wire::kSampleWeightUs}, {"labels", wire::kSampleLabels},
+                                     {"frameCount", wire::kSampleFrameCount}}));
   format.Set("sampleFlags", object({{"truncated", kSampleTruncated}, {"stallProbe", kSampleStallProbe}}));
   format.Set("gcHeaderWords", Napi::Number::New(env, wire::kGcHeaderWords));
   format.Set("gcFields", object({{"kind", wire::kGcKind}, {"gcType", wire::kGcType}, {"timeNs", wire::kGcTimeNs},
@@ -468,6 +550,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nameThread", Napi::Function::New(env, NameThread, "nameThread"));
   exports.Set("sessionRunning", Napi::Function::New(env, SessionRunning, "sessionRunning"));
   exports.Set("isInitialThread", Napi::Function::New(env, IsInitialThread, "isInitialThread"));
+  exports.Set("labelsInit", Napi::Function::New(env, LabelsInit, "labelsInit"));
+  exports.Set("labelsLearn", Napi::Function::New(env, LabelsLearn, "labelsLearn"));
+  exports.Set("labelsMode", Napi::Function::New(env, LabelsMode, "labelsMode"));
+  exports.Set("labelsReadNow", Napi::Function::New(env, LabelsReadNow, "labelsReadNow"));
+  exports.Set("labelsRequest", Napi::Function::New(env, LabelsRequest, "labelsRequest"));
+  exports.Set("labelSetAdd", Napi::Function::New(env, LabelSetAdd, "labelSetAdd"));
+  exports.Set("labelSets", Napi::Function::New(env, LabelSets, "labelSets"));
   exports.Set("holdHandlerCheckForTests", Napi::Function::New(env, HoldHandlerCheckForTests, "holdHandlerCheckForTests"));
   v8::Isolate* isolate = CurrentIsolate();
   bool first_load;

@@ -32,6 +32,7 @@ void ReadRing(SampleRing& ring, uint64_t start_ns, std::vector<double>* records,
     record[wire::kSampleVmState] = slot->vm_state;
     record[wire::kSampleFlags] = slot->flags;
     record[wire::kSampleWeightUs] = slot->weight_us;
+    record[wire::kSampleLabels] = slot->labels;
     record[wire::kSampleFrameCount] = frames;
     void* const* addresses = reinterpret_cast<void* const*>(slot + 1);
     for (uint32_t i = 0; i < frames; ++i) {

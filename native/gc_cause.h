@@ -15,6 +15,7 @@
 //     vm_state      the v8::GCType
 //     flags         GcRecordKind, with kGcTruncated when the stack had max_frames frames or more
 //     frame_count   begin: the callback's pc, then the frames GetStackSample returned; end: 0
+//     labels        0 (a GC sample's labels come with the sample: label_reader.h)
 // - A begin is recorded only while a slot stays free for the end of every GC still open, its own
 //   included; otherwise it is dropped and counted. So an end always finds its slot, and the reader
 //   never sees a begin without its end unless the GC is still running.

@@ -1,4 +1,5 @@
-// The GC prologue and epilogue callbacks of gc_cause.h. They run on the JS thread inside a GC: no
+// The GC prologue and epilogue callbacks of gc_cause.h, and those of the labels (label_reader.h,
+// labels.h). They run on the JS thread inside a GC: no
 // JS heap allocation, no calls into JS, and (held to the signal-context rule by
 // scripts/check-signal-safety.mjs) no malloc, locks or stdio: a GC may begin inside malloc's caller.
 #include <time.h>
@@ -7,6 +8,8 @@
 #include <v8-unwinder.h>
 
 #include "gc_cause.h"
+#include "label_reader.h"
+#include "labels.h"
 #include "sampler_state.h"
 
 namespace sfprof {
@@ -61,6 +64,7 @@ __attribute__((noinline)) void OnGcPrologue(v8::Isolate* isolate, v8::GCType typ
   slot->vm_state = static_cast<uint32_t>(type);
   slot->flags = kGcBegin | (info.frames_count >= limit ? kGcTruncated : 0u);
   slot->weight_us = 0;
+  slot->labels = 0;
   slot->frame_count = static_cast<uint32_t>(info.frames_count + 1);
   ring.CommitWrite();
   log->open_recorded[depth] = true;
@@ -83,8 +87,39 @@ void OnGcEpilogue(v8::Isolate*, v8::GCType type, v8::GCCallbackFlags, void* data
   slot->vm_state = static_cast<uint32_t>(type);
   slot->flags = kGcEnd;
   slot->weight_us = 0;
+  slot->labels = 0;
   slot->frame_count = 0;
   ring.CommitWrite();
+}
+
+// ---- labels ----
+// Before anything moves: the label of the code whose allocation began this GC, for the samples
+// taken inside it. The read is the handler's own, safe here for the same reason.
+void OnLabelsGcPrologue(v8::Isolate*, v8::GCType, v8::GCCallbackFlags, void* data) {
+  LabelReader* reader = static_cast<LabelReader*>(data);
+  const int32_t depth = reader->gc_depth.load(std::memory_order_relaxed);
+  if (depth == 0) {
+    const bool cped = reader->mode.load(std::memory_order_relaxed) == kLabelsCped;
+    reader->gc_label.store(cped ? ReadCpedLabel(reader) : 0, std::memory_order_relaxed);
+  }
+  // The label is in place before a sample can see the GC as begun.
+  std::atomic_signal_fence(std::memory_order_release);
+  reader->gc_depth.store(depth + 1, std::memory_order_relaxed);
+}
+
+// After everything moved: the frame map is read again from the retained frame (maps are heap
+// objects a compaction may move; a stale one would only fail the comparison, never be followed).
+void OnLabelsGcEpilogue(v8::Isolate*, v8::GCType, v8::GCCallbackFlags, void* data) {
+  LabelReader* reader = static_cast<LabelReader*>(data);
+  if (reader->frame_slot != nullptr) {
+    const uintptr_t frame = *reinterpret_cast<const volatile uintptr_t*>(reader->frame_slot);
+    if (label_layout::IsHeapObject(frame)) {
+      reader->frame_map.store(label_layout::Field(frame, 0), std::memory_order_relaxed);
+    }
+  }
+  std::atomic_signal_fence(std::memory_order_release);
+  const int32_t depth = reader->gc_depth.load(std::memory_order_relaxed);
+  if (depth > 0) reader->gc_depth.store(depth - 1, std::memory_order_relaxed);  // 0: added mid-GC
 }
 
 }  // namespace sfprof

@@ -12,7 +12,7 @@
 //   The slot count is a power of two so an index is `position & mask`.
 // - A slot is a SampleHeader followed by `max_frames` frame addresses: the interrupted pc, then the
 //   frames v8::Isolate::GetStackSample returned, leaf first. Frames past `frame_count` are garbage.
-//   Memory: slots x (32 + 8 x max_frames) bytes per sampled thread, touched as the ring wraps: at the
+//   Memory: slots x (40 + 8 x max_frames) bytes per sampled thread, touched as the ring wraps: at the
 //   defaults (4,096 slots, 128 frames, so 130 addresses with the pc and the truncation probe) about
 //   4.4 MB of RSS per thread once it has wrapped.
 // - When every slot is taken the writer drops the sample and returns false from BeginWrite(); the
@@ -42,8 +42,10 @@ struct SampleHeader {
   uint32_t frame_count;
   uint32_t flags;         // SampleFlags
   uint32_t weight_us;     // CPU time the sample stands for (per-thread engines); 0 when unknown
+  uint32_t labels;        // the thread's label-set id at capture (label_reader.h); 0: none
+  uint32_t reserved;      // keeps the frames that follow 8-byte aligned
 };
-static_assert(sizeof(SampleHeader) == 32, "SampleHeader layout is part of the drain format");
+static_assert(sizeof(SampleHeader) == 40, "SampleHeader layout is part of the drain format");
 
 class SampleRing {
  public:

@@ -18,6 +18,8 @@ class Isolate;
 
 namespace sfprof {
 
+struct LabelReader;
+
 // Handler-time histogram: 250 ns buckets up to 2.048 ms, then one overflow bucket (32 KiB).
 constexpr size_t kHandlerBucketNs = 250;
 constexpr size_t kHandlerBuckets = 8193;
@@ -47,6 +49,16 @@ struct ThreadSampler {
 
   // ---- written by the owner thread outside signal context, read by the handler ----
   std::atomic<bool> paused{false};
+  // The thread's label reader (label_reader.h, labels.h), or null: this thread never used labels.
+  std::atomic<LabelReader*> labels{nullptr};
+
+  // ---- labels: written by the handler, read by the drain (relaxed: counters only) ----
+  std::atomic<uint64_t> samples_labelled{0};  // samples that carried a label id
+  // One read in 16 is timed: its time, the time of a clock read alone (to subtract), and how many.
+  std::atomic<uint64_t> label_read_ns{0};
+  std::atomic<uint64_t> label_clock_ns{0};
+  std::atomic<uint64_t> label_reads_timed{0};
+  uint64_t label_reads = 0;  // the handler's own
 
   // ---- per-thread engines: set by AttachThread before the timer runs, cleared by DetachThread ----
   // The engine's own weight for each sample (timer.h), called by the handler in signal context;

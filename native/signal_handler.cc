@@ -6,8 +6,9 @@
 // Rule: code in this file may only do async-signal-safe work: atomics, reads and writes of memory
 // preallocated before the timer was armed, clock_gettime, errno save/restore,
 // v8::Isolate::GetStackSample, calling the previous handler, calling the engine's sample-weight
-// function, and reading or writing the thread's slots (thread_slot.h: TLS on Linux, pthread keys on
-// macOS). It must never allocate (malloc, new), take a lock (pthread mutexes, std::mutex,
+// function, reading or writing the thread's slots (thread_slot.h: TLS on Linux, pthread keys on
+// macOS), and the label read of label_reader.h (plain loads, each inside a V8 object whose map it has
+// just checked, never while a GC may move objects). It must never allocate (malloc, new), take a lock (pthread mutexes, std::mutex,
 // function-local statics), print, throw, touch V8 handles, or touch a thread_local on macOS.
 // scripts/check-signal-safety.mjs enforces this on the signal-context object files (ring_buffer.h,
 // other_thread_ring.h, registers.h and thread_slot.h inline into this one); keep anything else out.
@@ -35,6 +36,8 @@
 //
 // The GC cause callbacks (gc_cause.h) hand nothing to this handler and read nothing it writes: their
 // own ring has the JS thread as its one writer. A signal that interrupts one samples the same stack.
+// The labels' GC callbacks (same file) hand it the label at a GC's start and the depth of GCs under
+// way (label_reader.h): written on the same thread, ordered by signal fences.
 #include <errno.h>
 #include <signal.h>
 #include <time.h>
@@ -44,6 +47,7 @@
 #include <v8-isolate.h>
 #include <v8-unwinder.h>
 
+#include "label_reader.h"
 #include "registers.h"
 #include "sampler_state.h"
 #include "thread_slot.h"
@@ -172,6 +176,24 @@ void HandleIo(int signo, siginfo_t* info, void* ucontext) {
   if (previous.valid && !IsDefaultOrIgnore(previous.action)) ForwardToPrevious(signo, info, ucontext);
 }
 
+// Signal-safe: the label-set id of the sample (label_reader.h), counted; one read in 16 is timed,
+// with a clock read alone after it to subtract the clock's own cost.
+inline uint32_t SampleLabels(ThreadSampler* sampler, LabelReader* reader, bool in_gc_state) {
+  const bool timed = (sampler->label_reads++ & 15) == 0;
+  const uint64_t before = timed ? MonotonicNs() : 0;
+  bool read = false;
+  const uint32_t id = LabelForSample(reader, in_gc_state, &read);
+  if (timed && read) {
+    const uint64_t after = MonotonicNs();
+    const uint64_t clock_alone = MonotonicNs() - after;
+    sampler->label_read_ns.fetch_add(after - before, std::memory_order_relaxed);
+    sampler->label_clock_ns.fetch_add(clock_alone, std::memory_order_relaxed);
+    sampler->label_reads_timed.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (id != 0) sampler->samples_labelled.fetch_add(1, std::memory_order_relaxed);
+  return id;
+}
+
 // Signal-safe: one sample into the calling thread's ring.
 // A stall probe (`probe`) is a wall-clock sample: no engine weight (the engine's bookkeeping is
 // for its own signals), not counted in samples_recorded, flagged for the drain.
@@ -202,6 +224,9 @@ void TakeSample(ThreadSampler* sampler, const siginfo_t* info, void* ucontext, b
   slot->vm_state = static_cast<uint32_t>(walk.vm_state);
   slot->frame_count = static_cast<uint32_t>((truncated ? limit : walk.frames_count) + 1);
   slot->flags = probe ? static_cast<uint32_t>(kSampleStallProbe) : 0u;
+  LabelReader* reader = sampler->labels.load(std::memory_order_relaxed);
+  slot->labels = reader != nullptr ? SampleLabels(sampler, reader, walk.vm_state == v8::GC) : 0;
+  slot->reserved = 0;
   const uint64_t weight_us = (weight_ns + 500) / 1000;
   slot->weight_us = weight_us > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(weight_us);
   if (truncated) {

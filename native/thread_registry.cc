@@ -1,6 +1,8 @@
 // See thread_registry.h. Outside signal context: allocates, and callers hold the registry's lock.
 #include "thread_registry.h"
 
+#include "labels.h"
+
 namespace sfprof {
 namespace {
 
@@ -22,6 +24,10 @@ void AddThreadCounters(const ThreadEntry& entry, ThreadTotals* totals) {
   totals->dropped_queue_full += sampler.dropped_queue_full.load();
   totals->signals_coalesced += sampler.pacer_coalesced.load();
   totals->truncated += sampler.truncated.load();
+  totals->samples_labelled += sampler.samples_labelled.load();
+  totals->label_read_ns += sampler.label_read_ns.load();
+  totals->label_clock_ns += sampler.label_clock_ns.load();
+  totals->label_reads_timed += sampler.label_reads_timed.load();
   for (size_t i = 0; i < kHandlerBuckets; ++i) totals->handler_time[i] += sampler.handler_time[i].load();
 }
 
@@ -41,6 +47,8 @@ std::unique_ptr<ThreadEntry> NewThreadEntry(v8::Isolate* isolate, int thread_id,
   entry->sampler->isolate = isolate;
   entry->sampler->session = session;
   entry->sampler->code_seq = entry->log->sequence();
+  // Labels registered on this thread before (or in an earlier session) label its samples now.
+  entry->sampler->labels.store(FindLabelReader(isolate), std::memory_order_relaxed);
   return entry;
 }
 

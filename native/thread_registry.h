@@ -56,6 +56,10 @@ struct ThreadTotals {
   uint64_t dropped_queue_full = 0;
   uint64_t signals_coalesced = 0;  // pacer: deadlines passed while a signal was pending (not lost)
   uint64_t truncated = 0;
+  uint64_t samples_labelled = 0;
+  uint64_t label_read_ns = 0;
+  uint64_t label_clock_ns = 0;
+  uint64_t label_reads_timed = 0;
   uint64_t threads = 0;
   double thread_cpu_ns = 0;  // CPU time of the sampled threads while they were sampled
   std::vector<double> handler_time = std::vector<double>(kHandlerBuckets, 0);  // histogram

@@ -15,17 +15,19 @@ namespace sfprof {
 namespace wire {
 
 // ---- samples: one Float64Array per thread and drain, records back to back ----
-//   record := timeNs codeSeq vmState flags weightUs frameCount frame*
+//   record := timeNs codeSeq vmState flags weightUs labels frameCount frame*
 // timeNs is CLOCK_MONOTONIC since start; codeSeq the code-event sequence visible at capture;
 // vmState a v8::StateTag; flags SampleFlags; weightUs the CPU time the sample stands for (0:
-// unknown); frames are code addresses, leaf first (frame 0 the interrupted pc).
+// unknown); labels the thread's label-set id (0: none; the set itself is in the thread's label
+// table, labels.h); frames are code addresses, leaf first (frame 0 the interrupted pc).
 constexpr size_t kSampleTimeNs = 0;
 constexpr size_t kSampleCodeSeq = 1;
 constexpr size_t kSampleVmState = 2;
 constexpr size_t kSampleFlags = 3;
 constexpr size_t kSampleWeightUs = 4;
-constexpr size_t kSampleFrameCount = 5;
-constexpr size_t kSampleHeaderWords = 6;
+constexpr size_t kSampleLabels = 5;
+constexpr size_t kSampleFrameCount = 6;
+constexpr size_t kSampleHeaderWords = 7;
 
 // The frame count comes last: a decoder reads it, then exactly that many frames.
 static_assert(kSampleFrameCount == kSampleHeaderWords - 1, "frames follow the frame count");
@@ -34,7 +36,8 @@ static_assert(kSampleFrameCount == kSampleHeaderWords - 1, "frames follow the fr
 static_assert(std::numeric_limits<double>::digits >= 53, "records are IEEE doubles");
 static_assert(sizeof(void*) <= sizeof(uint64_t), "a frame is one word");
 static_assert(sizeof(SampleHeader::vm_state) == 4 && sizeof(SampleHeader::flags) == 4 &&
-                  sizeof(SampleHeader::weight_us) == 4 && sizeof(SampleHeader::frame_count) == 4,
+                  sizeof(SampleHeader::weight_us) == 4 && sizeof(SampleHeader::frame_count) == 4 &&
+                  sizeof(SampleHeader::labels) == 4,
               "32-bit header fields are exact in a double");
 static_assert(kSampleTruncated == 1, "src/records.ts: SAMPLE_TRUNCATED");
 static_assert(kSampleStallProbe == 2, "src/records.ts: SAMPLE_STALL_PROBE");

@@ -7,6 +7,7 @@ import { OptionError } from './option-error';
 import { DEFAULT_KEEP, defaultOutput, parseIntervalUs, parseLabelRoot, parsePeriodMs, parseStallMax, parseStallOutput, parseStallUs, type StartOptions } from './options';
 import * as path from 'node:path';
 import { parseTimer } from './engine';
+import { labelsModeFromEnv } from './labels';
 import { parsePushEnv, type PushConfig } from './push';
 import { booleanVariable, describe } from './values';
 
@@ -46,6 +47,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, pid: number = process.pid
   // Unset: follow Node's own source-map setting when the profile is written.
   const sourceMaps = booleanVariable(env, 'SFPROF_SOURCE_MAPS');
   if (sourceMaps !== undefined) options.sourceMaps = sourceMaps;
+  const labels = labelsModeFromEnv(env);
+  if (labels !== undefined) options.labels = labels;
   const tiers = booleanVariable(env, 'SFPROF_TIERS') ?? false;
   const formatText = env.SFPROF_FORMAT;
   const given = formatText ? parseFormat(formatText, 'SFPROF_FORMAT') : undefined;

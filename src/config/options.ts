@@ -5,6 +5,7 @@ import { EXTENSIONS, type Format } from './format-names';
 import { OptionError } from './option-error';
 import { describe } from './values';
 import { parseTimer, TIMERS, type TimerChoice } from './engine';
+import { parseLabelsMode, type LabelsMode } from './labels';
 import { DEFAULT_TIMELINE_CAPACITY } from '../model/timeline';
 
 export interface StartOptions {
@@ -63,6 +64,12 @@ export interface StartOptions {
   stallOutput?: string;
   /** Most stall report files a process writes (0–10000, default 10); later stalls are counted only. */
   stallMax?: number;
+  /**
+   * How samples get their labels (withLabels, setLabels): "auto" (default: where Node keeps the async
+   * context in V8, else none, with one warning), "hooks" (async_hooks, any Node, a few µs per async
+   * hop) or "off". Default: SFPROF_LABELS, else auto.
+   */
+  labels?: LabelsMode;
 }
 
 export interface ResolvedOptions {
@@ -81,6 +88,8 @@ export interface ResolvedOptions {
   stallUs: number;
   stallOutput: string;
   stallMax: number;
+  /** undefined: SFPROF_LABELS, else auto. */
+  labels?: LabelsMode;
 }
 
 /**
@@ -196,7 +205,7 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new OptionError(`sfprof: options is ${describe(options)}; expected an object`);
   }
-  const known = new Set(['interval', 'lines', 'inlines', 'gcCause', 'ringSlots', 'maxFrames', 'drainIntervalMs', 'timelineSamples', 'timer', 'sourceMaps', 'stall', 'stallOutput', 'stallMax']);
+  const known = new Set(['interval', 'lines', 'inlines', 'gcCause', 'ringSlots', 'maxFrames', 'drainIntervalMs', 'timelineSamples', 'timer', 'sourceMaps', 'stall', 'stallOutput', 'stallMax', 'labels']);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) {
       throw new OptionError(
@@ -249,6 +258,7 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
     }
     resolved.sourceMaps = options.sourceMaps;
   }
+  if (options.labels !== undefined) resolved.labels = parseLabelsMode(options.labels, 'option "labels"');
   if (options.timelineSamples !== undefined) {
     resolved.timelineSamples = integerIn(options.timelineSamples, 'option "timelineSamples"', 0, 1 << 24);
   }

@@ -123,6 +123,11 @@ export interface NativeStats {
    * the next sample's weight covers their CPU time. */
   signalsCoalesced?: number;
   truncated?: number;
+  samplesLabelled?: number;
+  /** Label reads timed (one in 16), their total ns and the clock's own share of it. */
+  labelReadsTimed?: number;
+  labelReadNs?: number;
+  labelClockNs?: number;
   handlerTimeHistogram?: Float64Array;
   handlerBucketNs?: number;
   threadCpuNs?: number;
@@ -185,6 +190,14 @@ export interface NativeBinding {
   resumeTimer(): void;
   /** The shared object and (demangled) dynamic symbol containing a C++ address, or null. */
   nativeSymbol(address: number): NativeSymbol | null;
+  // ---- labels (native/labels.h), on the calling thread; modes 0 none, 1 CPED, 2 hooks ----
+  labelsInit(threadId: number, hooksWord: Int32Array): void;
+  /** Inside als.run(probeId): null when the CPED read works on this thread, else why not. */
+  labelsLearn(probeId: number): string | null;
+  labelsMode(mode: number): boolean; labelsReadNow(): number; labelsRequest(mode?: number): number;
+  /** A new set's id in the thread's table (1, 2, ...), 0 when full; the sets from an id on, as JSON. */
+  labelSetAdd(threadId: number, json: string): number;
+  labelSets(threadId: number, fromId: number): string[];
   /** native/wire_format.h as numbers: the layout the decoders in records.ts and here must match. */
   wireFormat: NativeWireFormat;
   /** The bounds start() defends (native/session.h); options.ts validates with the same ones. */
@@ -197,7 +210,7 @@ export interface NativeStalls { ended: Float64Array; seenNs: number; count: numb
 
 export interface NativeWireFormat {
   sampleHeaderWords: number;
-  sampleFields: Record<'timeNs' | 'codeSeq' | 'vmState' | 'flags' | 'weightUs' | 'frameCount', number>;
+  sampleFields: Record<'timeNs' | 'codeSeq' | 'vmState' | 'flags' | 'weightUs' | 'labels' | 'frameCount', number>;
   sampleFlags: { truncated: number; stallProbe: number };
   gcHeaderWords: number;
   gcFields: Record<'kind' | 'gcType' | 'timeNs' | 'beginNs' | 'codeSeq' | 'flags' | 'frameCount', number>;

@@ -1,10 +1,11 @@
 // Decoding of the sample records the native drain hands over, as one Float64Array:
 //
-//   record := timeNs codeSeq vmState flags weightUs frameCount frame*      (all float64)
+//   record := timeNs codeSeq vmState flags weightUs labels frameCount frame*      (all float64)
 //
 // timeNs is CLOCK_MONOTONIC nanoseconds since start; codeSeq the code-event sequence number visible
 // when the sample was taken; vmState a v8::StateTag; weightUs the CPU time the sample stands for as
-// the per-thread engines measure it (0: unknown, as under itimer); frames are code addresses, leaf
+// the per-thread engines measure it (0: unknown, as under itimer); labels the id of the thread's label
+// set the sample was taken under (0: none; the thread's label table says which set); frames are code addresses, leaf
 // first. The layout is native/wire_format.h's: the addon reports it as `wireFormat`, and
 // test/wire-format.test.mjs checks that these constants agree with it.
 
@@ -33,8 +34,8 @@ export function isIdle(state: number): boolean {
 export const SAMPLE_TRUNCATED = 1;
 /** A stall probe (native/stall_watch.h): a wall-clock sample for stall reports, never CPU time. */
 export const SAMPLE_STALL_PROBE = 2;
-export const SAMPLE_HEADER_WORDS = 6;
-export const SAMPLE_FIELDS = { timeNs: 0, codeSeq: 1, vmState: 2, flags: 3, weightUs: 4, frameCount: 5 } as const;
+export const SAMPLE_HEADER_WORDS = 7;
+export const SAMPLE_FIELDS = { timeNs: 0, codeSeq: 1, vmState: 2, flags: 3, weightUs: 4, labels: 5, frameCount: 6 } as const;
 const HEADER_WORDS = SAMPLE_HEADER_WORDS;
 const F = SAMPLE_FIELDS;
 
@@ -45,6 +46,8 @@ export interface RawSample {
   flags: number;
   /** CPU time this sample stands for, µs; 0 when the engine does not say. */
   weightUs?: number;
+  /** The thread's label-set id at capture; 0 or absent: no labels. */
+  labels?: number;
   /** Code addresses, leaf first: the interrupted pc, then V8's JS frames. */
   frames: number[];
 }
@@ -70,6 +73,7 @@ export function decodeSamples(words: Float64Array): RawSample[] {
       vmState: words[at + F.vmState]!,
       flags: words[at + F.flags]!,
       weightUs: words[at + F.weightUs]!,
+      labels: words[at + F.labels]!,
       frames,
     });
     at += HEADER_WORDS + frameCount;
@@ -80,7 +84,7 @@ export function decodeSamples(words: Float64Array): RawSample[] {
 /** The inverse of decodeSamples, for tests and tools that build records by hand. */
 export function encodeSamples(samples: RawSample[]): Float64Array {
   const words: number[] = [];
-  for (const s of samples) words.push(s.timeNs, s.codeSeq, s.vmState, s.flags, s.weightUs ?? 0, s.frames.length, ...s.frames);
+  for (const s of samples) words.push(s.timeNs, s.codeSeq, s.vmState, s.flags, s.weightUs ?? 0, s.labels ?? 0, s.frames.length, ...s.frames);
   return Float64Array.from(words);
 }
 

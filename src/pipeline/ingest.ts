@@ -2,7 +2,7 @@
 // Profile. Pure given its inputs (no native calls), so it is tested offline on hand-built records.
 import { CodeMap, type CodeEntry } from './code-map';
 import type { NativeBatch, NativeCodeEvent } from '../native/binding';
-import { gcFrameName, Profile, SYNTHETIC, type Frame } from '../model/profile';
+import { gcFrameName, Profile, SYNTHETIC, type Frame, type Labels } from '../model/profile';
 import { decodeGcRecords, decodeSamples, GC_BEGIN, gcTypeName, isIdle, SAMPLE_STALL_PROBE, SAMPLE_TRUNCATED, VmState, type GcRecord, type RawSample } from '../native/records';
 import { codeAtStart, lastListed } from './existing-code';
 import { GcCauses } from './gc-causes';
@@ -33,7 +33,7 @@ export function emptyCounts(): IngestCounts {
  * a stall probe as its frames (probes never enter the profile). */
 export type TappedSample =
   | { timeNs: number; probe: false; profile: Profile; frameIds: number[]; labels: number }
-  | { timeNs: number; probe: true; frames: Frame[] };
+  | { timeNs: number; probe: true; frames: Frame[]; labels: Labels };
 
 /** Turns drained batches into stacks of one Profile. Pure given its inputs; tested offline. */
 export class SampleIngester {
@@ -93,6 +93,10 @@ export class SampleIngester {
    * probes go only here: they are wall-clock samples and would distort the CPU profile.
    */
   tap: ((sample: TappedSample) => void) | undefined;
+  /** The thread's label table: the set of a sample's label id (native/labels.h), or undefined. */
+  private readonly labelSetOf: ((id: number) => Labels | undefined) | undefined;
+  /** The profile's label-set id for each of the thread's ids (a new profile starts a new map). */
+  private profileLabelIds = new Map<number, number>();
   /** Where a worker looks up V8's embedded builtins: the main thread's map, which has them. */
   private readonly shared: { map: CodeMap; ranges: [number, number][] } | undefined;
 
@@ -108,8 +112,11 @@ export class SampleIngester {
       shared?: { map: CodeMap; ranges: [number, number][] };
       /** Existing code comes as a listing after the first samples (the main thread of a session). */
       listedLater?: boolean;
+      /** The thread's label table (samples' label ids); without it samples carry no labels. */
+      labelSets?: (id: number) => Labels | undefined;
     },
   ) {
+    this.labelSetOf = options.labelSets;
     this.awaitingListing = options.listedLater ?? false;
     this.symbolizer = options.symbolizer ?? new Symbolizer(options.cwd, options.lines, undefined, { inlines: options.inlines });
     this.nativeSymbols = options.nativeSymbols;
@@ -125,6 +132,7 @@ export class SampleIngester {
     const roots = this.rootFrames.map((id) => this.profile.frames[id]!);
     this.profile = profile;
     this.frameIdCache = new WeakMap();
+    this.profileLabelIds = new Map();
     this.rootFrames = roots.map((frame) => profile.internFrame({ ...frame }));
     this.timeOffsetNs = timeOffsetNs;
   }
@@ -209,9 +217,22 @@ export class SampleIngester {
     this.gcCauses.begin(record.beginNs, gcTypeName(record.gcType), frames);
   }
 
+  /** The profile's id of the thread's label set `id` (0: none, or a set the table does not have). */
+  private labelsOf(id: number | undefined): number {
+    if (!id || !this.labelSetOf) return 0;
+    let mapped = this.profileLabelIds.get(id);
+    if (mapped === undefined) {
+      const labels = this.labelSetOf(id);
+      mapped = labels ? this.profile.internLabels(labels) : 0;
+      this.profileLabelIds.set(id, mapped);
+    }
+    return mapped;
+  }
+
   record(sample: RawSample): void {
     if (sample.flags & SAMPLE_STALL_PROBE) {
-      this.tap?.({ timeNs: sample.timeNs, probe: true, frames: this.probeFrames(sample) });
+      const labels = sample.labels && this.labelSetOf ? (this.labelSetOf(sample.labels) ?? {}) : {};
+      this.tap?.({ timeNs: sample.timeNs, probe: true, frames: this.probeFrames(sample), labels });
       return;
     }
     if (this.router) {
@@ -219,6 +240,9 @@ export class SampleIngester {
       if (target.profile !== this.profile) this.retarget(target.profile, target.startNs);
     }
     const profile = this.profile;
+    // A GC sample carries the labels of the code whose allocation began the GC (the handler took
+    // them from the GC's prologue), so its cause's stack and its labels agree.
+    const labels = this.labelsOf(sample.labels);
     const jsFrameCount = sample.frames.length - 1;
     const timeNs = Math.max(0, sample.timeNs - this.timeOffsetNs);
     const weightNs = (sample.weightUs ?? 0) * 1000;
@@ -229,7 +253,7 @@ export class SampleIngester {
         this.gcCauses.charged++;
         const ids = [...this.rootFrames, ...cause.frames.map((frame) => profile.internFrame(frame))];
         ids.push(profile.internFrame({ name: gcFrameName(cause.type), kind: 'gc' }));
-        this.addStack(sample, ids, timeNs, weightNs);
+        this.addStack(sample, ids, timeNs, weightNs, labels);
         return;
       }
       this.gcCauses.atRoot++;
@@ -239,7 +263,7 @@ export class SampleIngester {
       const name =
         sample.vmState === VmState.GC ? SYNTHETIC.gc : isIdle(sample.vmState) ? SYNTHETIC.idle : SYNTHETIC.program;
       const kind = sample.vmState === VmState.GC ? 'gc' : 'synthetic';
-      this.addStack(sample, [...this.rootFrames, profile.internFrame({ name, kind })], timeNs, weightNs);
+      this.addStack(sample, [...this.rootFrames, profile.internFrame({ name, kind })], timeNs, weightNs, labels);
       return;
     }
     const ids: number[] = [...this.rootFrames];
@@ -254,12 +278,10 @@ export class SampleIngester {
       ids.push(profile.internFrame(this.nativeSymbols?.frame(pc) ?? { name: SYNTHETIC.native, kind: 'native' }));
     }
     if (sample.vmState === VmState.GC) ids.push(profile.internFrame({ name: SYNTHETIC.gc, kind: 'gc' }));
-    this.addStack(sample, ids, timeNs, weightNs);
+    this.addStack(sample, ids, timeNs, weightNs, labels);
   }
 
-  private addStack(sample: RawSample, ids: number[], timeNs: number, weightNs: number): void {
-    // Per-sample labels are not in the records yet: every sample is under the empty set (id 0).
-    const labels = 0;
+  private addStack(sample: RawSample, ids: number[], timeNs: number, weightNs: number, labels: number): void {
     this.profile.addStack(ids, 1, timeNs, weightNs, labels);
     this.tap?.({ timeNs: sample.timeNs, probe: false, profile: this.profile, frameIds: ids, labels });
   }

@@ -13,6 +13,7 @@ import { stderrLine } from '../common/stderr';
 import { toStats, type SamplerStats } from './stats';
 import { joinSession } from './worker';
 import type { StallSink } from './stalls';
+import { configureLabels, labelsInEffect } from './labels';
 
 export type { SamplerStats };
 
@@ -64,6 +65,7 @@ export function start(options: StartOptions = {}): void {
   }
   if (session) throw new Error('sfprof: already running; call stop() first');
   const native = loadNative();
+  configureLabels(resolved.labels);
   const startTime = Date.now();
   const candidates = engineCandidates(resolved.timer, resolved.intervalUs, readKernelFacts);
   let engine = '';
@@ -115,7 +117,7 @@ export function stop(): Profile {
   const { whole: native, span, other } = current.finish();
   const profile = current.profile;
   completeProfile(profile, span, other);
-  lastStats = withStalls(toStats(native, current.frameCounts(), profile.metadata.engineReason ?? ''), current);
+  lastStats = withStalls(toStats(native, current.frameCounts(), profile.metadata.engineReason ?? '', labelsInEffect()), current);
   return withSourceMaps(profile, true);
 }
 
@@ -184,7 +186,7 @@ export function isRunning(): boolean {
 
 /** Live counters while running; the final ones after stop(). */
 export function stats(): SamplerStats | undefined {
-  if (session) return withStalls(toStats(session.native.stats(), session.frameCounts(), session.profile.metadata.engineReason ?? ''), session);
+  if (session) return withStalls(toStats(session.native.stats(), session.frameCounts(), session.profile.metadata.engineReason ?? '', labelsInEffect()), session);
   return lastStats;
 }
 

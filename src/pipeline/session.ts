@@ -10,7 +10,7 @@ import { completeProfile, spanOf, withoutDrops, type OtherThreadCounts } from '.
 import type { ResolvedOptions } from '../config/options';
 import { decodeOtherThreads } from '../native/records';
 import { unpackEvents, type NativeBinding, type NativeStats, type NativeThreadBatch, type PackedThreadBatch } from '../native/binding';
-import { Profile, type Drops } from '../model/profile';
+import { Profile, type Drops, type Labels } from '../model/profile';
 import { stderrLine } from '../common/stderr';
 import { StallCollector, type StallSink, type StallStats } from './stalls';
 
@@ -149,6 +149,7 @@ export class Session {
         // Workers' builtin events are left out natively; the main thread's map has them.
         shared: threadId === 0 ? undefined : { map: this.ingesterFor(0).codeMap, ranges },
         listedLater: threadId === 0,
+        labelSets: this.labelTable(threadId),
       });
       ingester.codeMap.setAliases(embedded.copies, embedded.size, embedded.start);
       ingester.router = (timeNs) => this.windowFor(timeNs);
@@ -159,6 +160,24 @@ export class Session {
       if (root) root.name = workerFrameName(threadId, name);
     }
     return ingester;
+  }
+
+  /**
+   * A thread's label table (native/labels.h), fetched as sample ids past the known ones show up: a
+   * set is in the table before any sample can carry its id, so one fetch finds it.
+   */
+  private labelTable(threadId: number): (id: number) => Labels | undefined {
+    const sets: Labels[] = [];
+    return (id) => {
+      if (id > sets.length) {
+        try {
+          for (const json of this.native.labelSets(threadId, sets.length + 1)) sets.push(JSON.parse(json) as Labels);
+        } catch {
+          // The samples stay unlabelled rather than lost.
+        }
+      }
+      return sets[id - 1];
+    };
   }
 
   /** Gives every thread's code map the builtins' copies known now (a copy once seen stays). */

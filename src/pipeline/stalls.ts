@@ -46,7 +46,7 @@ function framesOf(sample: TappedSample): Frame[] {
 }
 
 function labelsOf(sample: TappedSample): Labels {
-  return sample.probe ? {} : sample.profile.labelSets[sample.labels] ?? {};
+  return sample.probe ? (sample.labels ?? {}) : (sample.profile.labelSets[sample.labels] ?? {});
 }
 
 /**

@@ -5,6 +5,21 @@ import type { NativeStats } from '../native/binding';
 import type { Drops } from '../model/profile';
 import type { IngestCounts } from './ingest';
 import type { StallStats } from './stalls';
+import type { LabelsMode } from '../config/labels';
+import type { LabelsCapture } from './labels';
+
+/** Labels in stats(): the main thread's mode and how its samples get labels, and what they cost. */
+export interface LabelsStats {
+  mode: LabelsMode;
+  /** cped: read from V8's async context; hooks: async_hooks; none: not available here; off. */
+  capture: LabelsCapture;
+  /** Why the V8 read is not available, when it is not. */
+  reason?: string;
+  /** Samples (every thread) that carried labels. */
+  samplesLabelled: number;
+  /** Mean time the signal handler spent finding a sample's label, ns (0 until measured). */
+  readNs: number;
+}
 
 export interface SamplerStats {
   running: boolean;
@@ -63,6 +78,7 @@ export interface SamplerStats {
   gcCausesDropped: number;
   /** Threads sampled: the main thread and the workers attached so far (finished ones included until drained). */
   threads: number;
+  labels: LabelsStats;
 }
 
 /** Value at quantile `q` of a histogram of equal-width buckets (midpoints; last bucket open-ended). */
@@ -88,6 +104,13 @@ export function histogramQuantiles(buckets: ArrayLike<number>, bucketWidth: numb
   return found;
 }
 
+/** The handler's mean label read in ns: the timed reads less the clock's own share. */
+export function labelReadNs(native: NativeStats): number {
+  const timed = native.labelReadsTimed ?? 0;
+  if (timed === 0) return 0;
+  return Math.max(0, ((native.labelReadNs ?? 0) - (native.labelClockNs ?? 0)) / timed);
+}
+
 /** The drops of a span of native counters, by cause. */
 export function dropsOf(stats: NativeStats): Drops {
   return {
@@ -103,6 +126,7 @@ export function toStats(
   native: NativeStats,
   frames: IngestCounts,
   engineReason: string,
+  labels: { mode: LabelsMode; capture: LabelsCapture; reason?: string } = { mode: 'auto', capture: 'none' },
 ): SamplerStats {
   const processCpuMs = (native.processCpuNs ?? 0) / 1e6;
   const jsThreadCpuMs = (native.threadCpuNs ?? 0) / 1e6;
@@ -155,5 +179,10 @@ export function toStats(
     gcSamplesAtRoot: frames.gcAtRoot,
     gcCausesDropped: frames.gcCausesDropped,
     threads: native.threads ?? 0,
+    labels: {
+      ...labels,
+      samplesLabelled: native.samplesLabelled ?? 0,
+      readNs: labelReadNs(native),
+    },
   };
 }

@@ -15,7 +15,7 @@ test('sample records: records.ts reads the header the addon writes', () => {
   assert.equal(SAMPLE_TRUNCATED, wire.sampleFlags.truncated);
   assert.equal(SAMPLE_STALL_PROBE, wire.sampleFlags.stallProbe);
   // encodeSamples (tests and tools build records with it) puts each field where the addon does.
-  const sample = { timeNs: 11, codeSeq: 22, vmState: 6, flags: 1, weightUs: 44, frames: [0x1000, 0x2000] };
+  const sample = { timeNs: 11, codeSeq: 22, vmState: 6, flags: 1, weightUs: 44, labels: 3, frames: [0x1000, 0x2000] };
   const words = encodeSamples([sample]);
   for (const [field, index] of Object.entries(wire.sampleFields)) {
     assert.equal(words[index], field === 'frameCount' ? sample.frames.length : sample[field], field);

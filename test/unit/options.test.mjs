@@ -165,7 +165,7 @@ test('a bad maxFrames or drainIntervalMs names the option, the value and the ran
 test('an unknown option key is rejected, listing the allowed ones', () => {
   throwsOption(
     () => resolveOptions({ intervall: '10ms' }),
-    /^sfprof: unknown option "intervall"; allowed: interval, lines, inlines, gcCause, ringSlots, maxFrames, drainIntervalMs, timelineSamples, timer, sourceMaps, stall, stallOutput, stallMax$/,
+    /^sfprof: unknown option "intervall"; allowed: interval, lines, inlines, gcCause, ringSlots, maxFrames, drainIntervalMs, timelineSamples, timer, sourceMaps, stall, stallOutput, stallMax, labels$/,
   );
   throwsOption(() => resolveOptions({ interval: '10ms', output: 'x' }), /unknown option "output"/);
 });
@@ -270,4 +270,14 @@ test('SFPROF_PERIOD and SFPROF_KEEP: continuous mode settings, each error naming
   for (const bad of ['0', '1.5', 'x', '100001']) {
     throwsOption(() => optionsFromEnv({ SFPROF_KEEP: bad }, 1), /SFPROF_KEEP is .*; expected an integer from 1 to 100000/);
   }
+});
+
+test('labels: the start option and SFPROF_LABELS take auto, hooks or off, and name a bad value', () => {
+  assert.equal(resolveOptions({ labels: 'hooks' }).labels, 'hooks');
+  assert.equal(resolveOptions({}).labels, undefined);
+  throwsOption(() => resolveOptions({ labels: 'cped' }), /^sfprof: option "labels" is "cped"; expected one of auto, hooks, off$/);
+  throwsOption(() => resolveOptions({ labels: true }), /^sfprof: option "labels" is true; expected one of auto, hooks, off$/);
+  assert.equal(optionsFromEnv({ SFPROF_LABELS: 'off' }).options.labels, 'off');
+  assert.equal(optionsFromEnv({}).options.labels, undefined);
+  throwsOption(() => optionsFromEnv({ SFPROF_LABELS: 'always' }), /^sfprof: SFPROF_LABELS is "always"; expected one of auto, hooks, off$/);
 });
