@@ -1,5 +1,7 @@
 // The one place that loads the native addon. Prebuilds (prebuilds/<platform>-<arch>/) come first,
 // then a local build/Release; when neither loads, the error says what to do about it.
+// Longer than 350 lines because it is also the addon's whole typed surface (every native function
+// and the stats it returns), kept beside the loader so one file says what the addon offers.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 

@@ -1,5 +1,7 @@
 // The symbolize → aggregate stage: drained samples and code events of one thread become stacks of one
 // Profile. Pure given its inputs (no native calls), so it is tested offline on hand-built records.
+// Longer than 350 lines because a sample's whole path (GC causes, labels, stall probes, inlined
+// frames, the frame-id cache) is one class, read top to bottom.
 import { CodeMap, type CodeEntry } from './code-map';
 import type { NativeBatch, NativeCodeEvent } from '../native/binding';
 import { gcFrameName, Profile, SYNTHETIC, type Frame, type Labels } from '../model/profile';

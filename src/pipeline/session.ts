@@ -2,6 +2,8 @@
 // one ingester per sampled thread, the signals on other threads, the windows that split the samples
 // by their own time (periods, HTTP windows, takeProfile() cuts), and the counted drops added to each
 // finished profile.
+// Longer than 350 lines because the drain loop's parts (threads, windows, drops, stalls) share its
+// state; split, each part would need the whole session anyway.
 import { findEmbeddedCopiesIn, findEmbeddedCopiesInProcess, readProcessMaps } from './embedded-copy';
 import { addCounts, emptyCounts, SampleIngester, type IngestCounts } from './ingest';
 import { NativeSymbols } from './native-symbols';
