@@ -17,7 +17,7 @@ import path from 'node:path';
 import { checkArm64Node, emulatedEnv, ensureArm64Emulation } from './arm64-emulation.mjs';
 import { buildFor, currentRuntime, findRuntime, root } from './runtimes.mjs';
 
-const SUBSET_E2E = ['api', 'auto', 'cli', 'engines', 'threads', 'lifecycle', 'continuous', 'output-safety', 'production', 'labels'];
+const SUBSET_E2E = ['labelled-server', 'stall', 'api', 'auto', 'cli', 'engines', 'threads', 'lifecycle', 'continuous', 'output-safety', 'production', 'labels'];
 // The emulated subset: whole files, or the named tests of a file (a --test-name-pattern), chosen to
 // keep it to a few minutes: the sampler and its engines whole; of the preload, the known split, the
 // line modes, a clean and a signalled exit, workers and the package name; of the CLI, every format

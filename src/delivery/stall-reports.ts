@@ -1,5 +1,5 @@
 // What an ended stall becomes: one stderr line naming where the main thread was (the innermost JS
-// function of its samples, with shares, and their labels) and a profile file of the stall's samples
+// function of its samples and its callers, with shares, and their labels) and a profile file of the stall's samples
 // in the format of the path's extension, pushed too when push is on. Bounded: at most `stallMax`
 // files per process and one per STALL_REPORT_GAP_MS; stalls over the bound are counted, and the next
 // line says how many went unreported.
@@ -48,9 +48,13 @@ function lastOf(frames: Frame[], wanted: (frame: Frame) => boolean): Frame | und
   return undefined;
 }
 
+/** App JS callers named after the innermost frame: enough to find the handler a helper ran for. */
+const CALLERS = 2;
+
 /**
  * Where the thread was: for each stack, its innermost app JS frame (else its innermost JS frame,
- * else its leaf), as shares of the stall's samples, most first.
+ * else its leaf) and the app JS functions that called it ("burn (a.js:3) < blockFor (a.js:9)"),
+ * as shares of the stall's samples, most first.
  */
 export function stallWhere(profile: Profile): { text: string; share: number }[] {
   const counts = new Map<string, number>();
@@ -58,7 +62,15 @@ export function stallWhere(profile: Profile): { text: string; share: number }[] 
   for (const stack of profile.stackList) {
     const frames = stack.frames.map((id) => profile.frames[id]!);
     const pick = lastOf(frames, isAppJs) ?? lastOf(frames, (frame) => frame.kind === 'js') ?? frames.at(-1);
-    const text = pick ? frameText(pick) : '(no stack)';
+    let text = pick ? frameText(pick) : '(no stack)';
+    if (pick && isAppJs(pick)) {
+      let named = 0;
+      for (let i = frames.lastIndexOf(pick) - 1; i >= 0 && named < CALLERS; i--) {
+        if (!isAppJs(frames[i]!)) continue;
+        text += ` < ${frameText(frames[i]!)}`;
+        named++;
+      }
+    }
     counts.set(text, (counts.get(text) ?? 0) + stack.count);
     total += stack.count;
   }
@@ -86,7 +98,11 @@ function clockTime(ms: number): string {
 /** The stderr line of a stall; `file` when a report was written. */
 export function stallLine(report: StallReport, file: string | undefined): string {
   const where = stallWhere(report.profile);
-  const top = where.slice(0, TOP_FUNCTIONS).map(({ text, share }) => `${text} ${Math.round(share * 100)}%`);
+  // Places under 1% are noise next to what held the loop (the drain that ended it, say).
+  const top = where
+    .slice(0, TOP_FUNCTIONS)
+    .filter(({ share }, i) => i === 0 || share >= 0.01)
+    .map(({ text, share }) => `${text} ${Math.round(share * 100)}%`);
   const parts = [
     `sfprof: stall of ${Math.round(report.durationMs)} ms on the main thread at ${clockTime(report.startTimeMs)}: ` +
       (top.length ? top.join(', ') : 'no samples taken'),

@@ -33,7 +33,7 @@ const has = (name) => (stack) => stack.frames.some((frame) => frame.startsWith(`
 
 /** The end-of-stall line: its duration and the share of the first function it names. */
 function endLine(stderr, fn) {
-  const match = new RegExp(`^sfprof: stall of (\\d+) ms on the main thread at \\d\\d:\\d\\d:\\d\\d\\.\\d{3}: ${fn} \\(stalls\\.js:\\d+\\) (\\d+)%.*; report (.+)$`, 'm').exec(stderr);
+  const match = new RegExp(`^sfprof: stall of (\\d+) ms on the main thread at \\d\\d:\\d\\d:\\d\\d\\.\\d{3}: ${fn} \\(stalls\\.js:\\d+\\)(?: < [^%;]*?)? (\\d+)%.*; report (.+)$`, 'm').exec(stderr);
   assert.ok(match, `no stall line naming ${fn}:\n${stderr}`);
   return { ms: Number(match[1]), share: Number(match[2]), file: match[3] };
 }

@@ -71,7 +71,7 @@ test('stall profile: the samples inside the span, probes included, labels kept',
   assert.deepEqual({ ...profile.labelSets[labelled.labels] }, { route: '/slow' });
   const line = stallLine({ index: 1, startNs: 10e6, endNs: 50e6, startTimeMs: METADATA.startTime, durationMs: 512, profile, probes, suppressedBefore: 2 }, 'r.html');
   // The innermost app JS frame names each sample, not the C++ leaf.
-  assert.match(line, /^sfprof: stall of 512 ms on the main thread at 12:00:01\.234: blockFor \(app\.js:1\) 67%, waitHere \(app\.js:9\) 33%/);
+  assert.match(line, /^sfprof: stall of 512 ms on the main thread at 12:00:01\.234: blockFor \(app\.js:1\) < main \(app\.js:1\) 67%, waitHere \(app\.js:9\) < main \(app\.js:1\) 33%/);
   assert.match(line, /; labels route=\/slow;/);
   assert.match(line, /; 2 earlier stalls not reported \(over the bound\); report r\.html$/);
 });
