@@ -24,8 +24,10 @@ const { readProfile } = require(path.join(root, 'dist', 'formats', 'render.js'))
 
 // sfprof-continuous: production mode as deployed (the auto engine), with the shortest period (1 s),
 // so a run of a few seconds pays for several cuts, writes and rotations.
-const PROFILERS = ['none', 'sfprof-itimer', 'sfprof-perf', 'sfprof-thread-cpu', 'sfprof-pacer', 'sfprof-continuous', 'cpu-prof', 'datadog'];
-const CPU_TIME = new Set(['sfprof-itimer', 'sfprof-perf', 'sfprof-thread-cpu', 'sfprof-pacer', 'sfprof-continuous']);
+// sfprof-labels: sfprof-itimer with every W3 request labelled by its route (withLabels), to compare
+// with sfprof-itimer unlabelled; the other workloads have nothing to label and run as sfprof-itimer.
+const PROFILERS = ['none', 'sfprof-itimer', 'sfprof-perf', 'sfprof-thread-cpu', 'sfprof-pacer', 'sfprof-continuous', 'sfprof-labels', 'cpu-prof', 'datadog'];
+const CPU_TIME = new Set(['sfprof-itimer', 'sfprof-perf', 'sfprof-thread-cpu', 'sfprof-pacer', 'sfprof-continuous', 'sfprof-labels']);
 
 const { values } = parseArgs({
   options: {
@@ -79,8 +81,10 @@ function command(config, script, files) {
     });
   } else if (config.profiler.startsWith('sfprof-')) {
     args.push('-r', path.join(root, 'dist', 'bundle', 'auto.js'));
+    const labels = config.profiler === 'sfprof-labels';
+    if (labels) env.BENCH_LABELS = '1';
     Object.assign(env, {
-      SFPROF_TIMER: config.profiler.slice('sfprof-'.length),
+      SFPROF_TIMER: labels ? 'itimer' : config.profiler.slice('sfprof-'.length),
       SFPROF_INTERVAL: `${config.intervalUs}us`,
       SFPROF_OUTPUT: files.profile + '.pb.gz',
       SFPROF_SUMMARY_FILE: files.summary,
