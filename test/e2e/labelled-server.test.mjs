@@ -55,3 +55,28 @@ test(`an HTTP server labelled by route: go tool pprof -tags splits 1:3, and a 50
   assert.ok(Math.abs(heavy - 0.75) < 0.07, `/heavy's share ${heavy.toFixed(3)}, expected 0.75 ± 0.07`);
   assert.ok(share['/block'] > 100, `the blocking handler's samples carry its route: ${JSON.stringify(share)}`);
 });
+
+test('a handler asleep 500 ms in a synchronous native call (Atomics.wait): the stall report names it and its route', () => {
+  const dir = tempDir('sfprof-labelled-');
+  const run = runNode([...nodeArgs, '-r', preload, path.join(fixtures, 'labelled-server.js')], {
+    env: {
+      ...labelsEnv,
+      RUN_MS: '300',
+      STALL_ROUTE: '/wait',
+      SFPROF_OUTPUT: path.join(dir, 'server.folded'),
+      SFPROF_INTERVAL: '1ms',
+      SFPROF_STALL: '200ms',
+      SFPROF_STALL_OUTPUT: path.join(dir, 'stall-{n}.folded'),
+    },
+    timeout: 60_000,
+  });
+  assert.equal(run.status, 0, run.stderr);
+  const line = run.stderr.split('\n').find((l) => l.startsWith('sfprof: stall of '));
+  assert.ok(line, run.stderr);
+  assert.match(line, /waitFor/);
+  assert.match(line, /route=\/wait/);
+  // No CPU was burned while asleep: the CPU profile has (almost) nothing under waitFor.
+  const cpu = fs.readFileSync(path.join(dir, 'server.folded'), 'utf8');
+  const asleep = cpu.split('\n').filter((l) => l.includes('waitFor')).reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+  assert.ok(asleep < 20, `${asleep} CPU samples under waitFor`);
+});
