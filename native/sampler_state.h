@@ -81,13 +81,14 @@ struct ThreadSampler {
   bool first_pending = false;       // the next signal ends the random first period
 
   // ---- pacer: shared by the pacer thread (timer_pacer_linux.cc) and this thread's handler ----
-  // The pacer stores the weight, sets pending, then sends; the handler reads the weight, then clears
-  // pending. The pacer sends no new signal while one is pending, so the weight is never overwritten
-  // before it is read.
-  std::atomic<uint64_t> pacer_weight_ns{0};  // CPU time of this thread since its previous signal
+  // The pacer adds the CPU time since it last measured to the weight, sets pending, then sends; at
+  // each deadline that passes while the signal is pending it adds again. The handler exchanges the
+  // weight for 0, then clears pending. Adds and the exchange are atomic, so each stretch of CPU time
+  // is weighed by exactly one sample.
+  std::atomic<uint64_t> pacer_weight_ns{0};  // CPU time of this thread not yet weighed by a sample
   std::atomic<bool> pacer_pending{false};
   // Written by the pacer thread: deadlines that passed while a signal was still pending. Nothing is
-  // lost: the next signal's weight covers that CPU time (as thread-cpu's si_overrun does).
+  // lost: the pending signal's weight covers that CPU time (as thread-cpu's si_overrun does).
   std::atomic<uint64_t> pacer_coalesced{0};
 };
 

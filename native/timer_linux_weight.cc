@@ -62,12 +62,13 @@ uint64_t ThreadCpuSampleWeightNs(ThreadSampler* sampler, const siginfo_t* info) 
   return period + static_cast<uint64_t>(overruns > 0 ? overruns : 0) * sampler->interval_ns;
 }
 
-// Signal-safe. pacer: the CPU time of this thread since its previous signal, which the pacer thread
-// measured on the thread's CPU clock and stored before sending this one (user and system time, like
-// thread-cpu). Reading it hands the slot back: the pacer may signal again once pending is clear.
+// Signal-safe. pacer: the CPU time of this thread since the weight was last taken, which the pacer
+// thread measured on the thread's CPU clock and added before sending this signal and at each
+// deadline that passed while it was pending (user and system time, like thread-cpu). Taking it
+// (an atomic exchange) hands the slot back: the pacer may signal again once pending is clear.
 uint64_t PacerSampleWeightNs(ThreadSampler* sampler, const siginfo_t* info) {
   (void)info;
-  const uint64_t weight = sampler->pacer_weight_ns.load(std::memory_order_acquire);
+  const uint64_t weight = sampler->pacer_weight_ns.exchange(0, std::memory_order_acq_rel);
   sampler->pacer_pending.store(false, std::memory_order_release);
   return weight;
 }

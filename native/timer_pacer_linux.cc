@@ -16,8 +16,8 @@
 // the scheduler tick.
 //
 // While a thread's signal is still pending (not yet handled), it gets no second one: each deadline
-// that passes meanwhile is counted (ThreadSampler::pacer_coalesced) and its CPU time goes into the next
-// signal's weight. A signal the kernel refuses to queue (RLIMIT_SIGPENDING) is a lost sample, counted
+// that passes meanwhile is counted (ThreadSampler::pacer_coalesced) and its CPU time is added to the
+// pending signal's weight (or the next one's, if the handler took the weight first). A signal the kernel refuses to queue (RLIMIT_SIGPENDING) is a lost sample, counted
 // in dropped_queue_full like perf's.
 //
 // Threads and locks. The table of attached threads is fixed and preallocated (kPacerSlots). `mutex_`
@@ -300,14 +300,20 @@ class Pacer {
   void Signal(PacerSlot* slot, uint64_t cpu, pid_t pid, uid_t uid) {
     ThreadSampler* sampler = slot->sampler;
     const uint64_t interval = slot->interval_ns;
+    // The CPU time since the last signal or coalesced deadline is added to the weight, never stored
+    // over it: the handler takes (exchanges) whatever has accumulated when it runs, so each stretch
+    // is weighed once, by the pending signal or, when the handler has just taken that one, the next.
+    const uint64_t delta = cpu - slot->last_signal_cpu_ns;
+    slot->last_signal_cpu_ns = cpu;
     if (sampler->pacer_pending.load(std::memory_order_acquire)) {
-      // The previous signal is not handled yet: no second one; its successor's weight covers this.
+      // The previous signal is not handled yet: no second one; the one pending weighs this too.
       const uint64_t passed = cpu >= slot->deadline_cpu_ns ? (cpu - slot->deadline_cpu_ns) / interval + 1 : 1;
       sampler->pacer_coalesced.fetch_add(passed, std::memory_order_relaxed);
+      sampler->pacer_weight_ns.fetch_add(delta, std::memory_order_acq_rel);
       slot->deadline_cpu_ns += passed * interval;
       return;
     }
-    sampler->pacer_weight_ns.store(cpu - slot->last_signal_cpu_ns, std::memory_order_relaxed);
+    sampler->pacer_weight_ns.fetch_add(delta, std::memory_order_acq_rel);
     sampler->pacer_pending.store(true, std::memory_order_release);
     siginfo_t info;
     memset(&info, 0, sizeof(info));
@@ -321,6 +327,7 @@ class Pacer {
       if (errno == EAGAIN) {
         // The kernel's queue of pending signals is full: a lost sample, counted; the CPU time it
         // stood for goes with it (the drop's synthetic stack carries it), not into the next weight.
+        sampler->pacer_weight_ns.fetch_sub(delta, std::memory_order_acq_rel);
         sampler->dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
       } else {
         slot->state = SlotState::kQuiet;  // ESRCH: the thread is gone without detaching
@@ -328,7 +335,6 @@ class Pacer {
         return;
       }
     }
-    slot->last_signal_cpu_ns = cpu;
     // The deadlines keep their phase, so the rate is one per interval of CPU time however late the
     // pacer woke; a pacer late by a whole interval or more starts afresh rather than signalling in a
     // burst.
