@@ -30,7 +30,7 @@ const COPIED = ['package.json', 'binding.gyp', 'tsconfig.json', 'bin', 'native',
 // bench (other profilers' addons, minutes long), ring-buffer (runs the native tests, which run below)
 // and the pure-JS tests.
 const DEFAULT_TESTS = [
-  ...['api', 'lifecycle', 'threads', 'eintr', 'coexist', 'engines', 'auto', 'storm', 'output-safety', 'signal-setups', 'worker-sessions', 'gc-cause', 'pacer'].map(
+  ...['api', 'lifecycle', 'threads', 'eintr', 'coexist', 'engines', 'auto', 'storm', 'output-safety', 'signal-setups', 'worker-sessions', 'gc-cause', 'pacer', 'labels', 'stall'].map(
     (name) => `test/e2e/${name}.test.mjs`,
   ),
   'test/native/native-errors.test.mjs',
