@@ -29,7 +29,7 @@ import { gzipSync } from 'node:zlib';
 
 import { Function as PprofFunction, Label, Location, Profile as PprofProfile, Sample, StringTable, ValueType } from 'pprof-format';
 
-import { gcTypeOf, sampleWeightNs, stackCpuNs, SYNTHETIC, type Frame, type Labels, type Profile } from '../../model/profile';
+import { gcTypeOf, sampleWeightNs, stackCpuNs, SYNTHETIC, type Frame, type Labels, type Profile, type ProfileMetadata } from '../../model/profile';
 import { sfprofVersion } from '../../common/version';
 import type { ProfileDiff } from '../diff';
 
@@ -155,7 +155,6 @@ const hasThreadFrames = (frames: Iterable<Frame>): boolean => {
 
 export function encodePprof(profile: Profile): Uint8Array {
   const tables = new PprofTables(hasThreadFrames(profile.frames));
-  const periodNs = profile.metadata.intervalUs * 1000;
   const weightNs = sampleWeightNs(profile.metadata);
   // Zero nanoseconds per sample would make go tool pprof's default view show an empty profile.
   const timed = weightNs > 0;
@@ -166,6 +165,11 @@ export function encodePprof(profile: Profile): Uint8Array {
     const cpuNs = Math.round(stackCpuNs(stack, profile.metadata));
     samples.push(new Sample({ locationId: tables.locationsOf(frames), value: timed ? [stack.count, cpuNs] : [stack.count], label: tables.labelsOf(frames, profile.labelSets[stack.labels]) }));
   }
+  return encodeWith(tables, samples, timed, profile.metadata, metadataComments(profile));
+}
+
+/** The profile message around `samples`: times, period and comments from `metadata`. */
+function encodeWith(tables: PprofTables, samples: Sample[], timed: boolean, metadata: ProfileMetadata, comments: string[]): Uint8Array {
   const { sampleType, periodType } = tables.sampleTypes(timed);
   const encoded = new PprofProfile({
     sampleType,
@@ -173,11 +177,11 @@ export function encodePprof(profile: Profile): Uint8Array {
     location: tables.locations,
     function: tables.functions,
     stringTable: tables.strings,
-    timeNanos: BigInt(Math.round(profile.metadata.startTime)) * 1_000_000n,
-    durationNanos: Math.round(profile.metadata.durationNs),
+    timeNanos: BigInt(Math.round(metadata.startTime)) * 1_000_000n,
+    durationNanos: Math.round(metadata.durationNs),
     periodType,
-    period: timed ? periodNs : 1,
-    comment: metadataComments(profile).map((text) => tables.strings.dedup(text)),
+    period: timed ? metadata.intervalUs * 1000 : 1,
+    comment: comments.map((text) => tables.strings.dedup(text)),
   });
   return encoded.encode();
 }
@@ -195,8 +199,6 @@ export function encodePprofDiff(diff: ProfileDiff, names: { baseName: string; ne
     if (count === 0 && (!timed || cpuNs === 0)) continue;
     samples.push(new Sample({ locationId: tables.locationsOf(row.frames), value: timed ? [count, cpuNs] : [count], label: tables.labelsOf(row.frames) }));
   }
-  const { sampleType, periodType } = tables.sampleTypes(timed);
-  const next = diff.next.metadata;
   const comments = [
     `sfprof.version=${sfprofVersion()}`,
     `${DIFF_BASE_COMMENT}${names.baseName}`,
@@ -205,19 +207,7 @@ export function encodePprofDiff(diff: ProfileDiff, names: { baseName: string; ne
     `sfprof.diff.new_samples=${diff.next.totalSamples}`,
     'sfprof.diff.values=NEW minus BASE per stack, unchanged stacks left out',
   ];
-  const encoded = new PprofProfile({
-    sampleType,
-    sample: samples,
-    location: tables.locations,
-    function: tables.functions,
-    stringTable: tables.strings,
-    timeNanos: BigInt(Math.round(next.startTime)) * 1_000_000n,
-    durationNanos: Math.round(next.durationNs),
-    periodType,
-    period: timed ? next.intervalUs * 1000 : 1,
-    comment: comments.map((text) => tables.strings.dedup(text)),
-  });
-  return encoded.encode();
+  return encodeWith(tables, samples, timed, diff.next.metadata, comments);
 }
 
 export function writePprofDiff(diff: ProfileDiff, names: { baseName: string; newName: string }): Buffer {
