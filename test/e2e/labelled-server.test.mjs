@@ -15,25 +15,26 @@ const major = Number(process.versions.node.split('.')[0]);
 const nodeArgs = major === 22 ? ['--experimental-async-context-frame'] : [];
 const labelsEnv = major < 22 ? { SFPROF_LABELS: 'hooks' } : {};
 
-test(`an HTTP server labelled by route: go tool pprof -tags splits 1:3, and a 500 ms handler is a stall report naming it and its route (${major < 22 ? 'async_hooks' : 'V8 async context'})`, (t) => {
-  const dir = tempDir('sfprof-labelled-');
-  const output = path.join(dir, 'server.pb.gz');
+/**
+ * Runs the labelled server under the preload at 1 ms with the stall catcher at 200 ms, its stall
+ * reports as `dir`/stall-<n>.folded; `env` adds the rest. Returns the run, its stall line.
+ */
+function runServer(dir, env) {
   const run = runNode([...nodeArgs, '-r', preload, path.join(fixtures, 'labelled-server.js')], {
-    env: {
-      ...labelsEnv,
-      SFPROF_OUTPUT: output,
-      SFPROF_INTERVAL: '1ms',
-      SFPROF_TIMER: 'perf',
-      SFPROF_STALL: '200ms',
-      SFPROF_STALL_OUTPUT: path.join(dir, 'stall-{n}.folded'),
-    },
+    env: { ...labelsEnv, SFPROF_INTERVAL: '1ms', SFPROF_STALL: '200ms', SFPROF_STALL_OUTPUT: path.join(dir, 'stall-{n}.folded'), ...env },
     timeout: 60_000,
   });
   assert.equal(run.status, 0, run.stderr);
-
-  // The stall: one line on stderr naming the function and the route, and its profile file.
   const line = run.stderr.split('\n').find((l) => l.startsWith('sfprof: stall of '));
   assert.ok(line, run.stderr);
+  return { run, line };
+}
+
+test(`an HTTP server labelled by route: go tool pprof -tags splits 1:3, and a 500 ms handler is a stall report naming it and its route (${major < 22 ? 'async_hooks' : 'V8 async context'})`, (t) => {
+  const dir = tempDir('sfprof-labelled-');
+  const output = path.join(dir, 'server.pb.gz');
+  // The stall: one line on stderr naming the function and the route, and its profile file.
+  const { line } = runServer(dir, { SFPROF_OUTPUT: output, SFPROF_TIMER: 'perf' });
   assert.match(line, /blockFor/);
   assert.match(line, /route=\/block/);
   const reports = fs.readdirSync(dir).filter((name) => /^stall-\d+\.folded$/.test(name));
@@ -58,21 +59,7 @@ test(`an HTTP server labelled by route: go tool pprof -tags splits 1:3, and a 50
 
 test('a handler asleep 500 ms in a synchronous native call (Atomics.wait): the stall report names it and its route', () => {
   const dir = tempDir('sfprof-labelled-');
-  const run = runNode([...nodeArgs, '-r', preload, path.join(fixtures, 'labelled-server.js')], {
-    env: {
-      ...labelsEnv,
-      RUN_MS: '300',
-      STALL_ROUTE: '/wait',
-      SFPROF_OUTPUT: path.join(dir, 'server.folded'),
-      SFPROF_INTERVAL: '1ms',
-      SFPROF_STALL: '200ms',
-      SFPROF_STALL_OUTPUT: path.join(dir, 'stall-{n}.folded'),
-    },
-    timeout: 60_000,
-  });
-  assert.equal(run.status, 0, run.stderr);
-  const line = run.stderr.split('\n').find((l) => l.startsWith('sfprof: stall of '));
-  assert.ok(line, run.stderr);
+  const { line } = runServer(dir, { RUN_MS: '300', STALL_ROUTE: '/wait', SFPROF_OUTPUT: path.join(dir, 'server.folded') });
   assert.match(line, /waitFor/);
   assert.match(line, /route=\/wait/);
   // No CPU was burned while asleep: the CPU profile has (almost) nothing under waitFor.
