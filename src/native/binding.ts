@@ -297,6 +297,22 @@ export function builtAbi(file: string): number | undefined {
 }
 
 /**
+ * The ABI node-gyp configured the build folder for (its config.gypi, written with the headers'
+ * NODE_MODULE_VERSION at every configure): 12 KB to read where the binary is 200 KB, a millisecond
+ * less at every start. Undefined without the file or the key; the binary's tag decides then.
+ */
+export function configuredAbi(file: string): number | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'latin1');
+  } catch {
+    return undefined;
+  }
+  const match = /"node_module_version":\s*(\d+)/.exec(text);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
  * The binary to load: a local build when it was made for this Node's ABI, else the prebuild for it.
  * node-gyp-build alone would take any local build first, and a binary built for another Node loads
  * without complaint (Node-API registration skips the version check) and then misreads V8's structures.
@@ -304,7 +320,7 @@ export function builtAbi(file: string): number | undefined {
 export function chooseBinary(packageRoot: string, findPrebuild: (dir: string) => string, abi = Number(process.versions.modules)): string {
   const local = path.join(packageRoot, 'build', 'Release', 'sfprof.node');
   if (!fs.existsSync(local)) return findPrebuild(packageRoot);
-  const built = builtAbi(local);
+  const built = configuredAbi(path.join(packageRoot, 'build', 'config.gypi')) ?? builtAbi(local);
   if (built === undefined || built === abi) return local;
   const prebuild = path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, `sfprof.abi${abi}.node`);
   if (fs.existsSync(prebuild)) return prebuild;

@@ -1,17 +1,22 @@
 // Which addon binary the loader takes: a local build only when it was built for this Node's ABI
-// (read from the tag in the file, before anything is loaded), else the prebuild for this ABI.
+// (from node-gyp's config.gypi or the tag in the file, before anything is loaded), else the prebuild
+// for this ABI.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { builtAbi, chooseBinary } from '../../dist/native/binding.js';
+import { builtAbi, chooseBinary, configuredAbi } from '../../dist/native/binding.js';
 import { root, tempDir } from '../lib/helpers.mjs';
 
 const ABI = Number(process.versions.modules);
 
-function packageWith({ localAbi, prebuild }) {
+function packageWith({ localAbi, prebuild, configured }) {
   const dir = tempDir('sfprof-choice-');
+  if (configured !== undefined) {
+    fs.mkdirSync(path.join(dir, 'build'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'build', 'config.gypi'), `{\n  "variables": {\n    "node_module_version": ${configured},\n    "napi_build_version": "9"\n  }\n}\n`);
+  }
   if (localAbi !== undefined) {
     fs.mkdirSync(path.join(dir, 'build', 'Release'), { recursive: true });
     const tag = localAbi === null ? '' : `sfprof-abi:${localAbi};`;
@@ -46,8 +51,18 @@ test('a local build for another ABI is never loaded: the prebuild for this ABI i
   assert.throws(() => chooseBinary(alone, viaNodeGypBuild), new RegExp(`compiled against a different Node\\.js version \\(NODE_MODULE_VERSION ${ABI + 1}; this Node\\.js needs ${ABI}\\)`));
 });
 
+test('the build folder\'s config.gypi, where node-gyp wrote one, says the ABI without reading the binary', () => {
+  const dir = packageWith({ localAbi: ABI, configured: ABI + 1, prebuild: true });
+  assert.equal(configuredAbi(path.join(dir, 'build', 'config.gypi')), ABI + 1);
+  assert.equal(chooseBinary(dir, viaNodeGypBuild), path.join(dir, 'prebuilds', `${process.platform}-${process.arch}`, `sfprof.abi${ABI}.node`));
+  const agreeing = packageWith({ localAbi: ABI + 1, configured: ABI, prebuild: true });
+  assert.equal(chooseBinary(agreeing, viaNodeGypBuild), path.join(agreeing, 'build', 'Release', 'sfprof.node'));
+  assert.equal(configuredAbi(path.join(packageWith({}), 'build', 'config.gypi')), undefined);
+});
+
 test('the local build made for the tests carries this Node\'s ABI', () => {
   const local = path.join(root, 'build', 'Release', 'sfprof.node');
   assert.ok(fs.existsSync(local), 'npm install builds it');
   assert.equal(builtAbi(local), ABI);
+  assert.equal(configuredAbi(path.join(root, 'build', 'config.gypi')), ABI);
 });
