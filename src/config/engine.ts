@@ -15,7 +15,6 @@
 // for and also shows other threads' CPU); otherwise perf, and thread-cpu when perf is refused. pacer is
 // only used when asked for (docs/overhead.md has the measurement that decides).
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 
 import { OptionError } from './option-error';
 
@@ -46,7 +45,9 @@ export function readKernelFacts(): KernelFacts {
   const facts: KernelFacts = { platform: process.platform };
   if (process.platform === 'linux') {
     const sources: (() => string)[] = [
-      () => fs.readFileSync(`/boot/config-${os.release()}`, 'utf8'),
+      // node:os only here: the preload's start does not otherwise load it.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      () => fs.readFileSync(`/boot/config-${(require('node:os') as typeof import('node:os')).release()}`, 'utf8'),
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       () => (require('node:zlib') as typeof import('node:zlib')).gunzipSync(fs.readFileSync('/proc/config.gz')).toString('utf8'),
     ];

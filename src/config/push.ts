@@ -1,6 +1,5 @@
 // Push settings: the SFPROF_PYROSCOPE_* variables, and the checks the Pusher's options share with
 // them. Every error names the variable or option, the value and what is allowed; never the token.
-import { hostname } from 'node:os';
 import { basename, extname } from 'node:path';
 
 import { OptionError } from './option-error';
@@ -128,7 +127,9 @@ export function parsePushEnv(env: NodeJS.ProcessEnv): PushConfig | undefined {
   const appName = appText === undefined || appText === '' ? defaultAppName() : checkAppName(appText, 'SFPROF_PYROSCOPE_APP');
   const tags = parseTags(env.SFPROF_PYROSCOPE_TAGS ?? '', 'SFPROF_PYROSCOPE_TAGS');
   if (tags.hostname === undefined) {
-    const host = hostname();
+    // node:os only when pushing: every preloaded process parses this module's options.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const host = (require('node:os') as typeof import('node:os')).hostname();
     if (host && !TAG_VALUE_FORBIDDEN.test(host)) tags.hostname = host;
   }
   if (tags.pid === undefined) tags.pid = String(process.pid);

@@ -146,7 +146,7 @@ test('at start the preload loads one file of sfprof and its addon: no pprof-form
   // is told apart by the addon) alone.
   const script =
     `const files = Object.keys(require.cache).map((file) => file.split(require('path').sep).join('/'));` +
-    `const builtins = ['net', 'zlib', 'http', 'https', 'worker_threads'].filter((m) => process.moduleLoadList.includes('NativeModule ' + m));` +
+    `const builtins = ['net', 'zlib', 'http', 'https', 'worker_threads', 'os'].filter((m) => process.moduleLoadList.includes('NativeModule ' + m));` +
     `console.log(JSON.stringify({ builtins, files }))`;
   const dir = tempDir();
   const bare = runNode(['-e', script]);
