@@ -50,18 +50,21 @@ export function unpackEvents(packed: PackedCodeEvents): NativeCodeEvent[] {
   const F = EVENT_FIELDS;
   for (let at = 0; at + EVENT_WORDS <= numbers.length; at += EVENT_WORDS) {
     const type = numbers[at + F.type]!;
-    const event: NativeCodeEvent = { seq: numbers[at + F.seq]!, type, codeType: numbers[at + F.codeType]!, start: numbers[at + F.start]!, size: numbers[at + F.size]! };
+    const seq = numbers[at + F.seq]!;
+    const codeType = numbers[at + F.codeType]!;
+    const start = numbers[at + F.start]!;
+    const size = numbers[at + F.size]!;
+    // One literal per type, each with all of its fields: properties added after creation would not
+    // fit in the object and cost each event a second allocation.
     if (type === EVENT_TYPES.added || type === EVENT_TYPES.listed) {
-      event.name = names[name++] ?? '';
-      event.scriptId = numbers[at + F.scriptId]!;
+      events.push({ seq, type, codeType, start, size, name: names[name++] ?? '', scriptId: numbers[at + F.scriptId]! });
     } else if (type === EVENT_TYPES.moved) {
-      event.newStart = numbers[at + F.newStart]!;
+      events.push({ seq, type, codeType, start, size, newStart: numbers[at + F.newStart]! });
     } else {
       const count = numbers[at + F.positionCount]!;
-      event.positions = positions.subarray(position, position + count);
+      events.push({ seq, type, codeType, start, size, positions: positions.subarray(position, position + count) });
       position += count;
     }
-    events.push(event);
   }
   return events;
 }
