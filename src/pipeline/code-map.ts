@@ -63,13 +63,7 @@ export class CodeMap {
   apply(event: NativeCodeEvent): CodeEntry | undefined {
     switch (event.type) {
       case 0: {
-        const entry: CodeEntry = {
-          start: event.start,
-          size: event.size,
-          name: event.name ?? '',
-          scriptId: event.scriptId ?? -1,
-          codeType: event.codeType,
-        };
+        const entry = this.entryOf(event);
         this.add(entry);
         return entry;
       }
@@ -83,6 +77,15 @@ export class CodeMap {
       // logged since; adding it again would drop the line positions its own add came with.
     }
     return undefined;
+  }
+
+  /**
+   * An add's entry: the event itself when it has every field of one (as unpacked from the addon), so
+   * the thousands of adds of a drain are not each copied once more.
+   */
+  entryOf(event: NativeCodeEvent): CodeEntry {
+    if (event.name !== undefined && event.scriptId !== undefined) return event as CodeEntry;
+    return { start: event.start, size: event.size, name: event.name ?? '', scriptId: event.scriptId ?? -1, codeType: event.codeType };
   }
 
   add(entry: CodeEntry): void {

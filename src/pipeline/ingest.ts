@@ -163,7 +163,7 @@ export class SampleIngester {
       const listedTo = lastListed(events);
       if (listedTo >= 0) {
         // Nothing was applied yet (samples were held): the code at start goes first.
-        events = codeAtStart(events.slice(0, listedTo + 1)).concat(events);
+        for (const entry of codeAtStart(events.slice(0, listedTo + 1))) this.addEntry(this.codeMap.entryOf(entry));
         this.awaitingListing = false;
       } else if (!final) {
         this.heldSamples = this.heldSamples.concat(samples);
@@ -206,6 +206,11 @@ export class SampleIngester {
   private apply(event: NativeCodeEvent): void {
     const added = this.codeMap.apply(event);
     if (added?.positions) this.symbolizer.learn(added);
+  }
+
+  private addEntry(entry: CodeEntry): void {
+    this.codeMap.add(entry);
+    if (entry.positions) this.symbolizer.learn(entry);
   }
 
   /** A GC's begin (its stack, symbolized now, at the code of that moment) or its end. */
