@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { PACKAGE_ROOT } from '../common/package-root';
+import { smallInt } from './records';
 
 export { PACKAGE_ROOT };
 
@@ -49,15 +50,15 @@ export function unpackEvents(packed: PackedCodeEvents): NativeCodeEvent[] {
   let position = 0;
   const F = EVENT_FIELDS;
   for (let at = 0; at + EVENT_WORDS <= numbers.length; at += EVENT_WORDS) {
-    const type = numbers[at + F.type]!;
-    const seq = numbers[at + F.seq]!;
-    const codeType = numbers[at + F.codeType]!;
+    const type = smallInt(numbers[at + F.type]!);
+    const seq = smallInt(numbers[at + F.seq]!);
+    const codeType = smallInt(numbers[at + F.codeType]!);
     const start = numbers[at + F.start]!;
-    const size = numbers[at + F.size]!;
+    const size = smallInt(numbers[at + F.size]!);
     // One literal per type, each with all of its fields: properties added after creation would not
     // fit in the object and cost each event a second allocation.
     if (type === EVENT_TYPES.added || type === EVENT_TYPES.listed) {
-      events.push({ seq, type, codeType, start, size, name: names[name++] ?? '', scriptId: numbers[at + F.scriptId]! });
+      events.push({ seq, type, codeType, start, size, name: names[name++] ?? '', scriptId: smallInt(numbers[at + F.scriptId]!) });
     } else if (type === EVENT_TYPES.moved) {
       events.push({ seq, type, codeType, start, size, newStart: numbers[at + F.newStart]! });
     } else {
