@@ -41,13 +41,17 @@ export function codeAtStart(events: readonly NativeCodeEvent[]): NativeCodeEvent
       byStart.delete(event.start);
     }
   }
-  const atStart: NativeCodeEvent[] = [];
-  byStart.forEach((event, start) => {
-    if (event.start !== start) event.start = start;
-    atStart.push(event);
-  });
   // In address order: the code map inserts those at the end of its last block, the cheap case.
-  // Compared, not subtracted: a difference of addresses is no small integer, and outside optimized
-  // code each would be a heap number (tens of thousands of them for one listing).
-  return atStart.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  // The addresses are sorted as a Float64Array, without a comparator: outside optimized code every
+  // address a comparator reads from an object is a new heap number, tens of thousands for a listing.
+  const starts = new Float64Array(byStart.size);
+  let count = 0;
+  byStart.forEach((event, start) => {
+    event.start = start;
+    starts[count++] = start;
+  });
+  starts.sort();
+  const atStart: NativeCodeEvent[] = new Array(count);
+  for (let i = 0; i < count; i++) atStart[i] = byStart.get(starts[i]!)!;
+  return atStart;
 }
