@@ -131,7 +131,8 @@ export class CodeMap {
   lookup(address: number): CodeEntry | undefined {
     const direct = this.find(address);
     if (direct) return direct;
-    for (const copy of this.aliasStarts) {
+    for (let i = 0; i < this.aliasStarts.length; i++) {
+      const copy = this.aliasStarts[i]!;
       if (address >= copy && address < copy + this.aliasSize) return this.find(address - copy + this.aliasTarget);
     }
     return undefined;
