@@ -90,6 +90,17 @@ export class CodeMap {
   }
 
   add(entry: CodeEntry): void {
+    if (this.pendingPositions.size === 0 && this.blocks.length > 0) {
+      // Past the end of the last entry: nothing to evict, appended without a search. The code at
+      // start comes in address order, thousands of entries, and outside optimized code each address
+      // a search reads is a new heap number.
+      const last = this.blocks[this.blocks.length - 1]!;
+      const tail = last[last.length - 1]!;
+      if (tail.start + Math.max(tail.size, 1) <= entry.start) {
+        this.insertAt(this.blocks.length - 1, last.length, entry);
+        return;
+      }
+    }
     const end = entry.start + Math.max(entry.size, 1);
     this.firstEndingAfter(entry.start);
     let block = this.atBlock;
