@@ -45,7 +45,9 @@ export interface PackedCodeEvents {
 export function unpackEvents(packed: PackedCodeEvents): NativeCodeEvent[] {
   const { numbers, positions } = packed;
   const names = packed.names.split('\u0000');
-  const events: NativeCodeEvent[] = [];
+  // Sized once: grown by push, the array of a listing's thousands of events was copied a dozen times.
+  const events: NativeCodeEvent[] = new Array(Math.floor(numbers.length / EVENT_WORDS));
+  let count = 0;
   let name = 0;
   let position = 0;
   const F = EVENT_FIELDS;
@@ -58,13 +60,13 @@ export function unpackEvents(packed: PackedCodeEvents): NativeCodeEvent[] {
     // One literal per type, each with all of its fields: properties added after creation would not
     // fit in the object and cost each event a second allocation.
     if (type === EVENT_TYPES.added || type === EVENT_TYPES.listed) {
-      events.push({ seq, type, codeType, start, size, name: names[name++] ?? '', scriptId: smallInt(numbers[at + F.scriptId]!) });
+      events[count++] = { seq, type, codeType, start, size, name: names[name++] ?? '', scriptId: smallInt(numbers[at + F.scriptId]!) };
     } else if (type === EVENT_TYPES.moved) {
-      events.push({ seq, type, codeType, start, size, newStart: numbers[at + F.newStart]! });
+      events[count++] = { seq, type, codeType, start, size, newStart: numbers[at + F.newStart]! };
     } else {
-      const count = numbers[at + F.positionCount]!;
-      events.push({ seq, type, codeType, start, size, positions: positions.subarray(position, position + count) });
-      position += count;
+      const end = position + numbers[at + F.positionCount]!;
+      events[count++] = { seq, type, codeType, start, size, positions: positions.subarray(position, end) };
+      position = end;
     }
   }
   return events;
