@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { PACKAGE_ROOT } from '../common/package-root';
+import { smallInt } from './records';
 
 export { PACKAGE_ROOT };
 
@@ -44,24 +45,29 @@ export interface PackedCodeEvents {
 export function unpackEvents(packed: PackedCodeEvents): NativeCodeEvent[] {
   const { numbers, positions } = packed;
   const names = packed.names.split('\u0000');
-  const events: NativeCodeEvent[] = [];
+  // Sized once: grown by push, the array of a listing's thousands of events was copied a dozen times.
+  const events: NativeCodeEvent[] = new Array(Math.floor(numbers.length / EVENT_WORDS));
+  let count = 0;
   let name = 0;
   let position = 0;
   const F = EVENT_FIELDS;
   for (let at = 0; at + EVENT_WORDS <= numbers.length; at += EVENT_WORDS) {
-    const type = numbers[at + F.type]!;
-    const event: NativeCodeEvent = { seq: numbers[at + F.seq]!, type, codeType: numbers[at + F.codeType]!, start: numbers[at + F.start]!, size: numbers[at + F.size]! };
+    const type = smallInt(numbers[at + F.type]!);
+    const seq = smallInt(numbers[at + F.seq]!);
+    const codeType = smallInt(numbers[at + F.codeType]!);
+    const start = numbers[at + F.start]!;
+    const size = smallInt(numbers[at + F.size]!);
+    // One literal per type, each with all of its fields: properties added after creation would not
+    // fit in the object and cost each event a second allocation.
     if (type === EVENT_TYPES.added || type === EVENT_TYPES.listed) {
-      event.name = names[name++] ?? '';
-      event.scriptId = numbers[at + F.scriptId]!;
+      events[count++] = { seq, type, codeType, start, size, name: names[name++] ?? '', scriptId: smallInt(numbers[at + F.scriptId]!) };
     } else if (type === EVENT_TYPES.moved) {
-      event.newStart = numbers[at + F.newStart]!;
+      events[count++] = { seq, type, codeType, start, size, newStart: numbers[at + F.newStart]! };
     } else {
-      const count = numbers[at + F.positionCount]!;
-      event.positions = positions.subarray(position, position + count);
-      position += count;
+      const end = position + numbers[at + F.positionCount]!;
+      events[count++] = { seq, type, codeType, start, size, positions: positions.subarray(position, end) };
+      position = end;
     }
-    events.push(event);
   }
   return events;
 }

@@ -54,6 +54,16 @@ export interface RawSample {
 
 export class RecordFormatError extends Error {}
 
+/**
+ * `value` as a small integer when it is one. A number read from a Float64Array is a heap number
+ * (outside optimized code), and so is every field an object keeps it in, each read of which copies
+ * it again: small integers are neither. Decoding thousands of records at a drain, that was most of
+ * what they allocated.
+ */
+export function smallInt(value: number): number {
+  return value === (value | 0) ? value | 0 : value;
+}
+
 export function decodeSamples(words: Float64Array): RawSample[] {
   const samples: RawSample[] = [];
   let at = 0;
@@ -69,11 +79,11 @@ export function decodeSamples(words: Float64Array): RawSample[] {
     for (let i = 0; i < frameCount; i++) frames.push(words[at + HEADER_WORDS + i]!);
     samples.push({
       timeNs: words[at + F.timeNs]!,
-      codeSeq: words[at + F.codeSeq]!,
-      vmState: words[at + F.vmState]!,
-      flags: words[at + F.flags]!,
-      weightUs: words[at + F.weightUs]!,
-      labels: words[at + F.labels]!,
+      codeSeq: smallInt(words[at + F.codeSeq]!),
+      vmState: smallInt(words[at + F.vmState]!),
+      flags: smallInt(words[at + F.flags]!),
+      weightUs: smallInt(words[at + F.weightUs]!),
+      labels: smallInt(words[at + F.labels]!),
       frames,
     });
     at += HEADER_WORDS + frameCount;

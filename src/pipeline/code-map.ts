@@ -26,11 +26,6 @@ export interface CodeEntry {
 // O(n): an app that keeps compiling code adds hundreds of thousands of entries.
 const BLOCK = 512;
 
-interface Position {
-  block: number;
-  index: number;
-}
-
 export class CodeMap {
   private readonly blocks: CodeEntry[][] = [];
   private count = 0;
@@ -38,6 +33,12 @@ export class CodeMap {
   private aliasStarts: readonly number[] = [];
   private aliasSize = 0;
   private aliasTarget = 0;
+  /**
+   * Where locate() and firstEndingAfter() found an entry: fields, not an object per call, as an
+   * add and every frame of every sample look up at least once.
+   */
+  private atBlock = 0;
+  private atIndex = 0;
   movesUnmatched = 0;
 
   get size(): number {
@@ -63,13 +64,7 @@ export class CodeMap {
   apply(event: NativeCodeEvent): CodeEntry | undefined {
     switch (event.type) {
       case 0: {
-        const entry: CodeEntry = {
-          start: event.start,
-          size: event.size,
-          name: event.name ?? '',
-          scriptId: event.scriptId ?? -1,
-          codeType: event.codeType,
-        };
+        const entry = this.entryOf(event);
         this.add(entry);
         return entry;
       }
@@ -85,41 +80,57 @@ export class CodeMap {
     return undefined;
   }
 
+  /**
+   * An add's entry: the event itself when it has every field of one (as unpacked from the addon), so
+   * the thousands of adds of a drain are not each copied once more.
+   */
+  entryOf(event: NativeCodeEvent): CodeEntry {
+    if (event.name !== undefined && event.scriptId !== undefined) return event as CodeEntry;
+    return { start: event.start, size: event.size, name: event.name ?? '', scriptId: event.scriptId ?? -1, codeType: event.codeType };
+  }
+
   add(entry: CodeEntry): void {
+    if (this.pendingPositions.size === 0 && this.blocks.length > 0) {
+      // Past the end of the last entry: nothing to evict, appended without a search. The code at
+      // start comes in address order, thousands of entries, and outside optimized code each address
+      // a search reads is a new heap number.
+      const last = this.blocks[this.blocks.length - 1]!;
+      const tail = last[last.length - 1]!;
+      if (tail.start + Math.max(tail.size, 1) <= entry.start) {
+        this.insertAt(this.blocks.length - 1, last.length, entry);
+        return;
+      }
+    }
     const end = entry.start + Math.max(entry.size, 1);
-    const at = this.firstEndingAfter(entry.start);
+    this.firstEndingAfter(entry.start);
+    let block = this.atBlock;
+    let index = this.atIndex;
     // Evict everything the new code overlaps.
-    while (at.block < this.blocks.length) {
-      const block = this.blocks[at.block]!;
-      if (at.index >= block.length) {
-        at.block++;
-        at.index = 0;
+    while (block < this.blocks.length) {
+      const entries = this.blocks[block]!;
+      if (index >= entries.length) {
+        block++;
+        index = 0;
         continue;
       }
-      if (block[at.index]!.start >= end) break;
-      block.splice(at.index, 1);
-      this.count--;
-      if (block.length === 0) this.blocks.splice(at.block, 1);
+      if (entries[index]!.start >= end) break;
+      this.removeAt(block, index);
     }
     const pending = this.pendingPositions.get(entry.start);
     if (pending) {
       entry.positions = pending;
       this.pendingPositions.delete(entry.start);
     }
-    this.insertAt(at, entry);
+    this.insertAt(block, index, entry);
   }
 
   move(from: number, to: number): boolean {
-    const at = this.locate(from);
-    const entry = at ? this.blocks[at.block]![at.index] : undefined;
-    if (!at || !entry || entry.start !== from) {
+    const entry = this.locate(from) ? this.blocks[this.atBlock]![this.atIndex] : undefined;
+    if (!entry || entry.start !== from) {
       this.movesUnmatched++;
       return false;
     }
-    const block = this.blocks[at.block]!;
-    block.splice(at.index, 1);
-    this.count--;
-    if (block.length === 0) this.blocks.splice(at.block, 1);
+    this.removeAt(this.atBlock, this.atIndex);
     this.add({ ...entry, start: to });
     return true;
   }
@@ -131,21 +142,21 @@ export class CodeMap {
   lookup(address: number): CodeEntry | undefined {
     const direct = this.find(address);
     if (direct) return direct;
-    for (const copy of this.aliasStarts) {
+    for (let i = 0; i < this.aliasStarts.length; i++) {
+      const copy = this.aliasStarts[i]!;
       if (address >= copy && address < copy + this.aliasSize) return this.find(address - copy + this.aliasTarget);
     }
     return undefined;
   }
 
   private find(address: number): CodeEntry | undefined {
-    const at = this.locate(address);
-    if (!at) return undefined;
-    const entry = this.blocks[at.block]![at.index]!;
+    if (!this.locate(address)) return undefined;
+    const entry = this.blocks[this.atBlock]![this.atIndex]!;
     return address < entry.start + Math.max(entry.size, 1) ? entry : undefined;
   }
 
-  /** The last entry starting at or before `address`, or undefined. */
-  private locate(address: number): Position | undefined {
+  /** Finds the last entry starting at or before `address` (atBlock, atIndex); false when none does. */
+  private locate(address: number): boolean {
     let low = 0;
     let high = this.blocks.length - 1;
     let block = -1;
@@ -158,7 +169,7 @@ export class CodeMap {
         high = mid - 1;
       }
     }
-    if (block < 0) return undefined;
+    if (block < 0) return false;
     const entries = this.blocks[block]!;
     low = 0;
     high = entries.length - 1;
@@ -172,32 +183,47 @@ export class CodeMap {
         high = mid - 1;
       }
     }
-    return { block, index };
+    this.atBlock = block;
+    this.atIndex = index;
+    return true;
   }
 
-  /** Position of the first entry whose end lies after `address` (may be one past the last). */
-  private firstEndingAfter(address: number): Position {
-    const at = this.locate(address);
-    if (!at) return { block: 0, index: 0 };
-    const entry = this.blocks[at.block]![at.index]!;
-    if (entry.start + Math.max(entry.size, 1) > address) return at;
-    return { block: at.block, index: at.index + 1 };
+  /** Finds the first entry whose end lies after `address` (may be one past the last). */
+  private firstEndingAfter(address: number): void {
+    if (!this.locate(address)) {
+      this.atBlock = 0;
+      this.atIndex = 0;
+      return;
+    }
+    const entry = this.blocks[this.atBlock]![this.atIndex]!;
+    if (entry.start + Math.max(entry.size, 1) <= address) this.atIndex++;
   }
 
-  private insertAt(at: Position, entry: CodeEntry): void {
+  // Shifting by hand: splice would return an array of the removed entries (an empty one for an insert).
+  private removeAt(block: number, index: number): void {
+    const entries = this.blocks[block]!;
+    for (let i = index + 1; i < entries.length; i++) entries[i - 1] = entries[i]!;
+    entries.pop();
+    this.count--;
+    if (entries.length === 0) this.blocks.splice(block, 1);
+  }
+
+  private insertAt(atBlock: number, atIndex: number, entry: CodeEntry): void {
     this.count++;
     if (this.blocks.length === 0) {
       this.blocks.push([entry]);
       return;
     }
-    let block = at.block;
-    let index = at.index;
+    let block = atBlock;
+    let index = atIndex;
     if (block >= this.blocks.length) {
       block = this.blocks.length - 1;
       index = this.blocks[block]!.length;
     }
     const entries = this.blocks[block]!;
-    entries.splice(index, 0, entry);
+    entries.push(entry);
+    for (let i = entries.length - 1; i > index; i--) entries[i] = entries[i - 1]!;
+    entries[index] = entry;
     if (entries.length > 2 * BLOCK) this.blocks.splice(block + 1, 0, entries.splice(BLOCK));
   }
 }

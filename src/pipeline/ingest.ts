@@ -163,7 +163,8 @@ export class SampleIngester {
       const listedTo = lastListed(events);
       if (listedTo >= 0) {
         // Nothing was applied yet (samples were held): the code at start goes first.
-        events = codeAtStart(events.slice(0, listedTo + 1)).concat(events);
+        const atStart = codeAtStart(events.slice(0, listedTo + 1));
+        for (let i = 0; i < atStart.length; i++) this.addEntry(this.codeMap.entryOf(atStart[i]!));
         this.awaitingListing = false;
       } else if (!final) {
         this.heldSamples = this.heldSamples.concat(samples);
@@ -187,7 +188,10 @@ export class SampleIngester {
         this.learnGc(gcRecords[nextGc]!);
       }
     };
-    for (const sample of samples) {
+    // Indexed loops on this path: for-of allocates an iterator and a result per step outside
+    // optimized code, and a drain goes through thousands of samples and frames.
+    for (let i = 0; i < samples.length; i++) {
+      const sample = samples[i]!;
       learnGcUpTo(sample.timeNs);
       applyUpTo(sample.codeSeq);
       this.record(sample);
@@ -206,6 +210,11 @@ export class SampleIngester {
   private apply(event: NativeCodeEvent): void {
     const added = this.codeMap.apply(event);
     if (added?.positions) this.symbolizer.learn(added);
+  }
+
+  private addEntry(entry: CodeEntry): void {
+    this.codeMap.add(entry);
+    if (entry.positions) this.symbolizer.learn(entry);
   }
 
   /** A GC's begin (its stack, symbolized now, at the code of that moment) or its end. */
@@ -275,7 +284,8 @@ export class SampleIngester {
     const pc = addresses[0]!;
     const entry = this.lookup(pc);
     if (entry) {
-      for (const id of this.cachedIds(entry, pc, true)) ids.push(id);
+      const leaf = this.cachedIds(entry, pc, true);
+      for (let i = 0; i < leaf.length; i++) ids.push(leaf[i]!);
     } else {
       ids.push(profile.internFrame(this.nativeSymbols?.frame(pc) ?? { name: SYNTHETIC.native, kind: 'native' }));
     }
@@ -311,7 +321,7 @@ export class SampleIngester {
     if (entry) {
       const cached = this.cachedIds(entry, address, false);
       this.framesTotal++;
-      for (const id of cached) ids.push(id);
+      for (let i = 0; i < cached.length; i++) ids.push(cached[i]!);
       return;
     }
     this.framesTotal++;

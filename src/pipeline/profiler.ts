@@ -18,7 +18,11 @@ import { configureLabels, labelsInEffect } from './labels';
 export type { SamplerStats };
 
 let session: Session | undefined;
-let lastStats: SamplerStats | undefined;
+/**
+ * The final stats of the last session, made on the first stats() after stop(): most processes never
+ * ask, and stop() runs at exit, where every allocation adds to the peak.
+ */
+let lastStats: SamplerStats | (() => SamplerStats) | undefined;
 /** start()'s sourceMaps option: undefined follows Node's setting when a profile is taken. */
 let sourceMapsChoice: boolean | undefined;
 /** Maps stay parsed while the session runs: each file's map is read once, its warning said once. */
@@ -117,7 +121,14 @@ export function stop(): Profile {
   const { whole: native, span, other } = current.finish();
   const profile = current.profile;
   completeProfile(profile, span, other);
-  lastStats = withStalls(toStats(native, current.frameCounts(), profile.metadata.engineReason ?? '', labelsInEffect()), current);
+  const frames = current.frameCounts();
+  const labels = labelsInEffect();
+  const reason = profile.metadata.engineReason ?? '';
+  const stalls = current.stallStats();
+  lastStats = () => {
+    const stats = toStats(native, frames, reason, labels);
+    return stalls ? { ...stats, stalls } : stats;
+  };
   return withSourceMaps(profile, true);
 }
 
@@ -187,6 +198,7 @@ export function isRunning(): boolean {
 /** Live counters while running; the final ones after stop(). */
 export function stats(): SamplerStats | undefined {
   if (session) return withStalls(toStats(session.native.stats(), session.frameCounts(), session.profile.metadata.engineReason ?? '', labelsInEffect()), session);
+  if (typeof lastStats === 'function') lastStats = lastStats();
   return lastStats;
 }
 

@@ -54,7 +54,9 @@ test('apply() maps the event fields onto the entry', () => {
   const map = new CodeMap();
   map.apply({ seq: 1, type: 0, codeType: 0, start: 0x100, size: 0x20, name: 'JS:~f /x.js:1:1', scriptId: 9 });
   map.apply({ seq: 2, type: 0, codeType: 1, start: 0x200, size: 0x20 }); // no name, no scriptId
-  assert.deepEqual(map.lookup(0x110), { start: 0x100, size: 0x20, name: 'JS:~f /x.js:1:1', scriptId: 9, codeType: 0 });
+  // An event with every field of an entry is the entry itself (not copied); its extra fields stay.
+  const { start, size, name, scriptId, codeType } = map.lookup(0x110);
+  assert.deepEqual({ start, size, name, scriptId, codeType }, { start: 0x100, size: 0x20, name: 'JS:~f /x.js:1:1', scriptId: 9, codeType: 0 });
   assert.deepEqual(map.lookup(0x210), { start: 0x200, size: 0x20, name: '', scriptId: -1, codeType: 1 });
 });
 
