@@ -5,7 +5,8 @@
 // just before its add, so a table waits for the next add at its address (an entry still there is
 // the old code the add is about to evict). The code that existed at the start lies below the entries,
 // packed (listed-code.ts), and becomes an entry when a lookup hits it or a move takes it.
-import type { NativeCodeEvent, PackedListing } from '../native/binding';
+import type { NativeCodeEvent } from '../native/binding';
+import type { PackedListing } from '../native/code-events';
 import { ListedCode, listedEntry } from './listed-code';
 
 export const enum CodeType {
@@ -77,8 +78,8 @@ export class CodeMap {
       case 2:
         if (event.positions) this.attachPositions(event.start, event.positions);
         break;
-      // 3, listed: already known, from the adds of the code at start (existing-code.ts) or the events
-      // logged since; adding it again would drop the line positions its own add came with.
+      // 3, listed: already known, from the code at start (existing-code.ts, below the entries) or the
+      // events logged since; adding it again would drop the line positions its own add came with.
     }
     return undefined;
   }

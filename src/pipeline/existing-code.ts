@@ -4,7 +4,8 @@
 // moved and new code was added; undoing the events logged since the start, newest first, gives back
 // the layout the earliest samples saw. Code that was freed before the listing is in no listing: its
 // samples stay unresolved (as they would have with a listing at start only if it was never replaced).
-import type { NativeCodeEvent, PackedListing } from '../native/binding';
+import type { NativeCodeEvent } from '../native/binding';
+import type { PackedListing } from '../native/code-events';
 import { EVENT_TYPES } from '../native/binding';
 
 /**

@@ -3,7 +3,8 @@
 // object, a name and a slot in the map for each was most of what a profile kept at its end, and made
 // V8 grow its heap. An entry is made only for listed code a lookup hits or a move takes; the code map
 // then holds it like any other, and the slot here is dead. Later adds kill whatever they overlap.
-import type { NativeCodeEvent, PackedListing } from '../native/binding';
+import type { NativeCodeEvent } from '../native/binding';
+import type { PackedListing } from '../native/code-events';
 import { EVENT_TYPES } from '../native/binding';
 import type { CodeEntry } from './code-map';
 

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { EVENT_FIELDS, EVENT_TYPES, EVENT_WORDS, loadNative, unpackCodeEvents, unpackEvents } from '../../dist/native/binding.js';
+import { EVENT_FIELDS, EVENT_TYPES, EVENT_WORDS, loadNative } from '../../dist/native/binding.js';
+import { unpackCodeEvents, unpackEvents } from '../../dist/native/code-events.js';
 import { encodeGcRecords, encodeSamples, GC_FIELDS, GC_HEADER_WORDS, OTHER_THREAD_FIELDS, OTHER_THREAD_WORDS, SAMPLE_FIELDS, SAMPLE_HEADER_WORDS, SAMPLE_STALL_PROBE, SAMPLE_TRUNCATED } from '../../dist/native/records.js';
 
 const wire = loadNative().wireFormat;
