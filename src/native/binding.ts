@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { PACKAGE_ROOT } from '../common/package-root';
-import { smallInt } from './records';
+import type { PackedListing } from './code-events';
 
 export { PACKAGE_ROOT };
 
@@ -41,37 +41,6 @@ export interface PackedCodeEvents {
   positions: Uint32Array;
 }
 
-/** Unpacks the binding's code events into one object each. */
-export function unpackEvents(packed: PackedCodeEvents): NativeCodeEvent[] {
-  const { numbers, positions } = packed;
-  const names = packed.names.split('\u0000');
-  // Sized once: grown by push, the array of a listing's thousands of events was copied a dozen times.
-  const events: NativeCodeEvent[] = new Array(Math.floor(numbers.length / EVENT_WORDS));
-  let count = 0;
-  let name = 0;
-  let position = 0;
-  const F = EVENT_FIELDS;
-  for (let at = 0; at + EVENT_WORDS <= numbers.length; at += EVENT_WORDS) {
-    const type = smallInt(numbers[at + F.type]!);
-    const seq = smallInt(numbers[at + F.seq]!);
-    const codeType = smallInt(numbers[at + F.codeType]!);
-    const start = numbers[at + F.start]!;
-    const size = smallInt(numbers[at + F.size]!);
-    // One literal per type, each with all of its fields: properties added after creation would not
-    // fit in the object and cost each event a second allocation.
-    if (type === EVENT_TYPES.added || type === EVENT_TYPES.listed) {
-      events[count++] = { seq, type, codeType, start, size, name: names[name++] ?? '', scriptId: smallInt(numbers[at + F.scriptId]!) };
-    } else if (type === EVENT_TYPES.moved) {
-      events[count++] = { seq, type, codeType, start, size, newStart: numbers[at + F.newStart]! };
-    } else {
-      const end = position + numbers[at + F.positionCount]!;
-      events[count++] = { seq, type, codeType, start, size, positions: positions.subarray(position, end) };
-      position = end;
-    }
-  }
-  return events;
-}
-
 /** What one drain moved out for one sampled thread, as the binding hands it over. */
 export interface PackedThreadBatch extends Omit<NativeThreadBatch, 'events'> {
   events: PackedCodeEvents;
@@ -89,13 +58,15 @@ export interface NativeThreadBatch {
   samples: Float64Array;
   sampleCount: number;
   events: NativeCodeEvent[];
+  /** The listed events of `events`' drain, left packed (the main thread's existing code). */
+  listed?: PackedListing;
   /** GC begins and ends of this thread; see decodeGcRecords in records.ts. Absent from older addons. */
   gc?: Float64Array;
   /** GC begins the full log could not take since the last drain (their samples stay at the root). */
   gcDropped?: number;
 }
 
-export type NativeBatch = Pick<NativeThreadBatch, 'samples' | 'events' | 'gc' | 'gcDropped'>;
+export type NativeBatch = Pick<NativeThreadBatch, 'samples' | 'events' | 'listed' | 'gc' | 'gcDropped'>;
 
 export interface NativeDrain {
   threads: PackedThreadBatch[];

@@ -3,8 +3,11 @@
 // Entries never overlap: V8 sends no "code removed" events, so an add evicts whatever it overlaps
 // (that memory was freed and reused). Moves re-key an entry. V8 logs a code object's line positions
 // just before its add, so a table waits for the next add at its address (an entry still there is
-// the old code the add is about to evict).
+// the old code the add is about to evict). The code that existed at the start lies below the entries,
+// packed (listed-code.ts), and becomes an entry when a lookup hits it or a move takes it.
 import type { NativeCodeEvent } from '../native/binding';
+import type { PackedListing } from '../native/code-events';
+import { ListedCode, listedEntry } from './listed-code';
 
 export const enum CodeType {
   Bytecode = 0,
@@ -30,6 +33,7 @@ export class CodeMap {
   private readonly blocks: CodeEntry[][] = [];
   private count = 0;
   private readonly pendingPositions = new Map<number, Uint32Array>();
+  private listed: ListedCode | undefined;
   private aliasStarts: readonly number[] = [];
   private aliasSize = 0;
   private aliasTarget = 0;
@@ -74,8 +78,8 @@ export class CodeMap {
       case 2:
         if (event.positions) this.attachPositions(event.start, event.positions);
         break;
-      // 3, listed: already known, from the adds of the code at start (existing-code.ts) or the events
-      // logged since; adding it again would drop the line positions its own add came with.
+      // 3, listed: already known, from the code at start (existing-code.ts, below the entries) or the
+      // events logged since; adding it again would drop the line positions its own add came with.
     }
     return undefined;
   }
@@ -89,7 +93,24 @@ export class CodeMap {
     return { start: event.start, size: event.size, name: event.name ?? '', scriptId: event.scriptId ?? -1, codeType: event.codeType };
   }
 
+  /**
+   * The code at the session's start (existing-code.ts): `starts` sorted, `at` their slots in the
+   * listing. It comes before any event is applied; into a map that has entries already (a final
+   * ingest applied events without a listing), it is added as entries.
+   */
+  setListing(listing: PackedListing, starts: Float64Array, at: Uint32Array): void {
+    if (this.count > 0 || this.listed) {
+      for (let i = 0; i < starts.length; i++) this.add(listedEntry(listing, at[i]!, starts[i]!));
+      return;
+    }
+    const listed = new ListedCode(listing, starts, at);
+    this.listed = listed;
+    this.count += listed.liveCount;
+  }
+
   add(entry: CodeEntry): void {
+    // Listed code is in no block: what the new code overlaps there dies first.
+    if (this.listed) this.count -= this.listed.evict(entry.start, entry.start + Math.max(entry.size, 1));
     if (this.pendingPositions.size === 0 && this.blocks.length > 0) {
       // Past the end of the last entry: nothing to evict, appended without a search. The code at
       // start comes in address order, thousands of entries, and outside optimized code each address
@@ -127,6 +148,12 @@ export class CodeMap {
   move(from: number, to: number): boolean {
     const entry = this.locate(from) ? this.blocks[this.atBlock]![this.atIndex] : undefined;
     if (!entry || entry.start !== from) {
+      const slot = this.listed ? this.listed.startingAt(from) : -1;
+      if (slot >= 0) {
+        this.count--;
+        this.add(this.listed!.take(slot, to));
+        return true;
+      }
       this.movesUnmatched++;
       return false;
     }
@@ -150,9 +177,26 @@ export class CodeMap {
   }
 
   private find(address: number): CodeEntry | undefined {
-    if (!this.locate(address)) return undefined;
-    const entry = this.blocks[this.atBlock]![this.atIndex]!;
-    return address < entry.start + Math.max(entry.size, 1) ? entry : undefined;
+    if (this.locate(address)) {
+      const entry = this.blocks[this.atBlock]![this.atIndex]!;
+      if (address < entry.start + Math.max(entry.size, 1)) return entry;
+    }
+    return this.listed ? this.takeListed(address) : undefined;
+  }
+
+  /**
+   * The listed code containing `address`, made an entry: it overlaps no entry (an add would have
+   * killed it), so it goes in without evicting, and without line positions (a listed add has none).
+   */
+  private takeListed(address: number): CodeEntry | undefined {
+    const listed = this.listed!;
+    const slot = listed.containing(address);
+    if (slot < 0) return undefined;
+    const entry = listed.take(slot, listed.startOf(slot));
+    this.count--;
+    this.firstEndingAfter(entry.start);
+    this.insertAt(this.atBlock, this.atIndex, entry);
+    return entry;
   }
 
   /** Finds the last entry starting at or before `address` (atBlock, atIndex); false when none does. */

@@ -6,7 +6,8 @@ import { CodeMap, type CodeEntry } from './code-map';
 import type { NativeBatch, NativeCodeEvent } from '../native/binding';
 import { gcFrameName, Profile, SYNTHETIC, type Frame, type Labels } from '../model/profile';
 import { decodeGcRecords, decodeSamples, GC_BEGIN, gcTypeName, isIdle, SAMPLE_STALL_PROBE, SAMPLE_TRUNCATED, VmState, type GcRecord, type RawSample } from '../native/records';
-import { codeAtStart, lastListed } from './existing-code';
+import { codeAtStart } from './existing-code';
+import { listingOf } from './listed-code';
 import { GcCauses } from './gc-causes';
 import type { NativeSymbols } from './native-symbols';
 import { Symbolizer } from './symbolize';
@@ -160,11 +161,12 @@ export class SampleIngester {
     let gcRecords = batch.gc ? decodeGcRecords(batch.gc) : [];
     this.gcCauses.dropped += batch.gcDropped ?? 0;
     if (this.awaitingListing) {
-      const listedTo = lastListed(events);
-      if (listedTo >= 0) {
+      // Hand-built batches (offline tests) carry the listing as events.
+      const listing = batch.listed ?? listingOf(events);
+      if (listing) {
         // Nothing was applied yet (samples were held): the code at start goes first.
-        const atStart = codeAtStart(events.slice(0, listedTo + 1));
-        for (let i = 0; i < atStart.length; i++) this.addEntry(this.codeMap.entryOf(atStart[i]!));
+        const { starts, at } = codeAtStart(events, listing);
+        this.codeMap.setListing(listing, starts, at);
         this.awaitingListing = false;
       } else if (!final) {
         this.heldSamples = this.heldSamples.concat(samples);
@@ -210,11 +212,6 @@ export class SampleIngester {
   private apply(event: NativeCodeEvent): void {
     const added = this.codeMap.apply(event);
     if (added?.positions) this.symbolizer.learn(added);
-  }
-
-  private addEntry(entry: CodeEntry): void {
-    this.codeMap.add(entry);
-    if (entry.positions) this.symbolizer.learn(entry);
   }
 
   /** A GC's begin (its stack, symbolized now, at the code of that moment) or its end. */

@@ -11,7 +11,8 @@ import { OtherThreads } from './other-threads';
 import { completeProfile, spanOf, withoutDrops, type OtherThreadCounts } from './drops';
 import type { ResolvedOptions } from '../config/options';
 import { decodeOtherThreads } from '../native/records';
-import { unpackEvents, type NativeBinding, type NativeStats, type NativeThreadBatch, type PackedThreadBatch } from '../native/binding';
+import { unpackCodeEvents } from '../native/code-events';
+import type { NativeBinding, NativeStats, NativeThreadBatch, PackedThreadBatch } from '../native/binding';
 import { Profile, type Drops, type Labels } from '../model/profile';
 import { stderrLine } from '../common/stderr';
 import { StallCollector, type StallSink, type StallStats } from './stalls';
@@ -211,7 +212,8 @@ export class Session {
       // The last batch of a thread without samples: its code events would resolve nothing.
       const last = final || packed.finished;
       const unused = last && packed.samples.length === 0 && !ingester.holdsSamples;
-      const batch: NativeThreadBatch = { ...packed, events: unused ? [] : unpackEvents(packed.events) };
+      const unpacked = unused ? undefined : unpackCodeEvents(packed.events);
+      const batch: NativeThreadBatch = { ...packed, events: unpacked?.events ?? [], listed: unpacked?.listed };
       ingester.ingest(batch, final || batch.finished);
       if (batch.finished && batch.threadId !== 0) {
         // A worker that ended or was terminated: everything it sampled is in the profile now.

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { EVENT_FIELDS, EVENT_TYPES, EVENT_WORDS, loadNative, unpackEvents } from '../../dist/native/binding.js';
+import { EVENT_FIELDS, EVENT_TYPES, EVENT_WORDS, loadNative } from '../../dist/native/binding.js';
+import { unpackCodeEvents, unpackEvents } from '../../dist/native/code-events.js';
 import { encodeGcRecords, encodeSamples, GC_FIELDS, GC_HEADER_WORDS, OTHER_THREAD_FIELDS, OTHER_THREAD_WORDS, SAMPLE_FIELDS, SAMPLE_HEADER_WORDS, SAMPLE_STALL_PROBE, SAMPLE_TRUNCATED } from '../../dist/native/records.js';
 
 const wire = loadNative().wireFormat;
@@ -57,6 +58,25 @@ test('code events: native.ts unpacks the packing the addon writes', () => {
     { seq: 2, type: 1, codeType: 1, start: 0x1000, size: 64, newStart: 0x2000, positions: undefined },
     { seq: 3, type: 2, codeType: 0, start: 0x3000, size: 16, positions: [4, 40] },
   ]);
+});
+
+test('unpackCodeEvents leaves listed events packed, names read in order', () => {
+  const wire = loadNative().wireFormat;
+  const numbers = new Float64Array(3 * wire.eventWords);
+  const pack = (at, fields) => {
+    for (const [field, value] of Object.entries(fields)) numbers[at * wire.eventWords + wire.eventFields[field]] = value;
+  };
+  pack(0, { seq: 1, type: wire.eventTypes.listed, codeType: 0, start: 0x1000, size: 64, scriptId: 7 });
+  pack(1, { seq: 2, type: wire.eventTypes.added, codeType: 1, start: 0x2000, size: 32, scriptId: 8 });
+  pack(2, { seq: 3, type: wire.eventTypes.listed, codeType: 2, start: 0x3000, size: 16, scriptId: 9 });
+  const { events, listed } = unpackCodeEvents({ numbers, names: 'first\u0000second\u0000third', positions: new Uint32Array(0) });
+  assert.deepEqual(events, [{ seq: 2, type: 0, codeType: 1, start: 0x2000, size: 32, name: 'second', scriptId: 8 }]);
+  assert.equal(listed.count, 2);
+  assert.deepEqual([...listed.seq], [1, 3]);
+  assert.deepEqual([...listed.start], [0x1000, 0x3000]);
+  assert.deepEqual([...listed.codeType], [0, 2]);
+  assert.deepEqual([0, 1].map((i) => listed.names.substring(listed.nameFrom[i], listed.nameTo[i])), ['first', 'third']);
+  assert.equal(unpackCodeEvents({ numbers: numbers.subarray(wire.eventWords, 2 * wire.eventWords), names: 'x', positions: new Uint32Array(0) }).listed, undefined);
 });
 
 test('option bounds: options.ts validates with the bounds the addon defends', async () => {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { Profile } from '../../dist/model/profile.js';
 import { SampleIngester } from '../../dist/pipeline/ingest.js';
 import { codeAtStart } from '../../dist/pipeline/existing-code.js';
+import { listingOf } from '../../dist/pipeline/listed-code.js';
 import { encodeSamples } from '../../dist/native/records.js';
 import { EVENT_TYPES } from '../../dist/native/binding.js';
 
@@ -26,6 +27,13 @@ function makeIngester(listedLater) {
   return { profile, ingester: new SampleIngester(profile, { cwd: '/app', lines: false, listedLater }) };
 }
 
+// The code at start as [address, name] pairs, in the order codeAtStart gives them.
+function atStart(events) {
+  const listing = listingOf(events);
+  const { starts, at } = codeAtStart(events, listing);
+  return [...starts].map((start, i) => [start, listing.names.substring(listing.nameFrom[at[i]], listing.nameTo[at[i]])]);
+}
+
 function render(profile) {
   const out = {};
   for (const stack of profile.stacks.values()) {
@@ -42,23 +50,21 @@ test('codeAtStart undoes the moves and adds logged before the listing, newest fi
     move(3, 0x5000, 0x6000), // late code moved too: still not code of the start
     move(4, 0x9000, 0xa000), // a move of code no listing has: nothing to undo
   ];
-  // The listed events themselves come back, moved back to their start: a fresh listing for each call.
-  const listing = () => [listed(5, 0x2000, MAIN), listed(6, 0x3000, ALPHA), listed(7, 0x6000, LATE), listed(8, 0x7000, BETA)];
-  const start = codeAtStart([...logged, ...listing()]);
+  const listing = [listed(5, 0x2000, MAIN), listed(6, 0x3000, ALPHA), listed(7, 0x6000, LATE), listed(8, 0x7000, BETA)];
   assert.deepEqual(
-    start.map((e) => [e.start, e.name, e.type]),
+    atStart([...logged, ...listing]),
     [
-      [0x1000, ALPHA, EVENT_TYPES.listed],
-      [0x2000, MAIN, EVENT_TYPES.listed],
-      [0x7000, BETA, EVENT_TYPES.listed],
+      [0x1000, ALPHA],
+      [0x2000, MAIN],
+      [0x7000, BETA],
     ],
     'in address order',
   );
-  assert.deepEqual(codeAtStart(listing()).map((e) => e.start), [0x2000, 0x3000, 0x6000, 0x7000], 'nothing logged: the listing itself');
+  assert.deepEqual(atStart(listing).map((e) => e[0]), [0x2000, 0x3000, 0x6000, 0x7000], 'nothing logged: the listing itself');
   // A GC during the listing: beta listed at 0x7000, then moved to 0x8000; gamma moved from 0x9000
   // to 0xb000 and then listed there. At the start beta was at 0x7000 and gamma at 0x9000.
-  const during = codeAtStart([listed(1, 0x7000, BETA), move(2, 0x7000, 0x8000), move(3, 0x9000, 0xb000), listed(4, 0xb000, LATE)]);
-  assert.deepEqual(during.map((e) => [e.start, e.name]).sort((a, b) => a[0] - b[0]), [[0x7000, BETA], [0x9000, LATE]]);
+  const during = atStart([listed(1, 0x7000, BETA), move(2, 0x7000, 0x8000), move(3, 0x9000, 0xb000), listed(4, 0xb000, LATE)]);
+  assert.deepEqual(during, [[0x7000, BETA], [0x9000, LATE]]);
 });
 
 test('the first samples wait for the listing, then resolve against the code of their moment', () => {
