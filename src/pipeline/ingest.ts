@@ -65,6 +65,13 @@ export class SampleIngester {
    * sample. Ids are the profile's: a new profile (the next window or period) starts a new cache.
    */
   private frameIdCache = new WeakMap<CodeEntry, Map<number, number[]>>();
+  /**
+   * The frame ids of the sample being recorded, `depth` of them: one array for every sample, which
+   * the profile copies only for a stack it has not seen. A new array per sample, grown push by push,
+   * was most of what ingesting allocated at high sampling rates.
+   */
+  private scratch: number[] = [];
+  private depth = 0;
 
   get holdsSamples(): boolean {
     return this.heldSamples.length > 0;
@@ -259,9 +266,10 @@ export class SampleIngester {
       const cause = this.gcCauses.find(sample.timeNs);
       if (cause?.frames) {
         this.gcCauses.charged++;
-        const ids = [...this.rootFrames, ...cause.frames.map((frame) => profile.internFrame(frame))];
-        ids.push(profile.internFrame({ name: gcFrameName(cause.type), kind: 'gc' }));
-        this.addStack(sample, ids, timeNs, weightNs, labels);
+        this.startStack();
+        for (let i = 0; i < cause.frames.length; i++) this.push(profile.internFrame(cause.frames[i]!));
+        this.push(profile.internFrame({ name: gcFrameName(cause.type), kind: 'gc' }));
+        this.addStack(sample, timeNs, weightNs, labels);
         return;
       }
       this.gcCauses.atRoot++;
@@ -271,28 +279,42 @@ export class SampleIngester {
       const name =
         sample.vmState === VmState.GC ? SYNTHETIC.gc : isIdle(sample.vmState) ? SYNTHETIC.idle : SYNTHETIC.program;
       const kind = sample.vmState === VmState.GC ? 'gc' : 'synthetic';
-      this.addStack(sample, [...this.rootFrames, profile.internFrame({ name, kind })], timeNs, weightNs, labels);
+      this.startStack();
+      this.push(profile.internFrame({ name, kind }));
+      this.addStack(sample, timeNs, weightNs, labels);
       return;
     }
-    const ids: number[] = [...this.rootFrames];
-    if (sample.flags & SAMPLE_TRUNCATED) ids.push(profile.internFrame({ name: SYNTHETIC.truncated, kind: 'synthetic' }));
+    this.startStack();
+    if (sample.flags & SAMPLE_TRUNCATED) this.push(profile.internFrame({ name: SYNTHETIC.truncated, kind: 'synthetic' }));
     const addresses = sample.frames;
-    for (let i = addresses.length - 1; i >= 1; i--) this.pushFrameIds(ids, addresses[i]!);
+    for (let i = addresses.length - 1; i >= 1; i--) this.pushFrameIds(addresses[i]!);
     const pc = addresses[0]!;
     const entry = this.lookup(pc);
     if (entry) {
       const leaf = this.cachedIds(entry, pc, true);
-      for (let i = 0; i < leaf.length; i++) ids.push(leaf[i]!);
+      for (let i = 0; i < leaf.length; i++) this.push(leaf[i]!);
     } else {
-      ids.push(profile.internFrame(this.nativeSymbols?.frame(pc) ?? { name: SYNTHETIC.native, kind: 'native' }));
+      this.push(profile.internFrame(this.nativeSymbols?.frame(pc) ?? { name: SYNTHETIC.native, kind: 'native' }));
     }
-    if (sample.vmState === VmState.GC) ids.push(profile.internFrame({ name: SYNTHETIC.gc, kind: 'gc' }));
-    this.addStack(sample, ids, timeNs, weightNs, labels);
+    if (sample.vmState === VmState.GC) this.push(profile.internFrame({ name: SYNTHETIC.gc, kind: 'gc' }));
+    this.addStack(sample, timeNs, weightNs, labels);
   }
 
-  private addStack(sample: RawSample, ids: number[], timeNs: number, weightNs: number, labels: number): void {
-    this.profile.addStack(ids, 1, timeNs, weightNs, labels);
-    this.tap?.({ timeNs: sample.timeNs, probe: false, profile: this.profile, frameIds: ids, labels });
+  /** Empties the scratch stack and puts the thread's root frames in it. */
+  private startStack(): void {
+    const roots = this.rootFrames;
+    for (let i = 0; i < roots.length; i++) this.scratch[i] = roots[i]!;
+    this.depth = roots.length;
+  }
+
+  private push(id: number): void {
+    this.scratch[this.depth++] = id;
+  }
+
+  /** The scratch stack as one sample; the tap gets the profile's own copy, which never changes. */
+  private addStack(sample: RawSample, timeNs: number, weightNs: number, labels: number): void {
+    const stack = this.profile.addStack(this.scratch, 1, timeNs, weightNs, labels, this.depth)!;
+    this.tap?.({ timeNs: sample.timeNs, probe: false, profile: this.profile, frameIds: stack.frames, labels });
   }
 
   /** A stall probe's frames, root first, without touching the profile or the frame counters. */
@@ -313,19 +335,19 @@ export class SampleIngester {
   }
 
   /** One address of V8's walk as the profile's frame ids (walkFrames' frames, through the cache). */
-  private pushFrameIds(ids: number[], address: number): void {
+  private pushFrameIds(address: number): void {
     const entry = this.lookup(address);
     if (entry) {
       const cached = this.cachedIds(entry, address, false);
       this.framesTotal++;
-      for (let i = 0; i < cached.length; i++) ids.push(cached[i]!);
+      for (let i = 0; i < cached.length; i++) this.push(cached[i]!);
       return;
     }
     this.framesTotal++;
     const native = this.nativeSymbols?.frame(address);
     if (native) this.framesNative++;
     else this.framesUnresolved++;
-    ids.push(this.profile.internFrame(native ?? { name: SYNTHETIC.unknown, kind: 'synthetic' }));
+    this.push(this.profile.internFrame(native ?? { name: SYNTHETIC.unknown, kind: 'synthetic' }));
   }
 
   /** The frame ids for `address` in `entry`: as the walk's frame, or as the interrupted pc (leaf). */
@@ -335,7 +357,9 @@ export class SampleIngester {
       byPc = new Map();
       this.frameIdCache.set(entry, byPc);
     }
-    const key = address * 2 + (isLeaf ? 1 : 0);
+    // By the offset in the code object: a small integer, where the address (over 2^31) would be a
+    // heap number made at every lookup.
+    const key = (address - entry.start) * 2 + (isLeaf ? 1 : 0);
     let ids = byPc.get(key);
     if (!ids) {
       const frames = isLeaf ? this.leafFramesOf(entry, address) : this.symbolizer.frames(entry, address, false);
