@@ -5,7 +5,7 @@
 import { CodeMap, type CodeEntry } from './code-map';
 import type { NativeBatch, NativeCodeEvent } from '../native/binding';
 import { gcFrameName, Profile, SYNTHETIC, type Frame, type Labels } from '../model/profile';
-import { decodeGcRecords, decodeSamples, GC_BEGIN, gcTypeName, isIdle, SAMPLE_STALL_PROBE, SAMPLE_TRUNCATED, VmState, type GcRecord, type RawSample } from '../native/records';
+import { checkSamples, decodeGcRecords, decodeSamples, eachSample, GC_BEGIN, gcTypeName, isIdle, SAMPLE_STALL_PROBE, SAMPLE_TRUNCATED, VmState, type GcRecord, type RawSample, type SampleView } from '../native/records';
 import { codeAtStart } from './existing-code';
 import { listingOf } from './listed-code';
 import { GcCauses } from './gc-causes';
@@ -163,7 +163,10 @@ export class SampleIngester {
     let events = this.pendingEvents.length ? this.pendingEvents.concat(batch.events) : batch.events;
     // Events are kept even when the samples cannot be decoded: later samples need them.
     this.pendingEvents = events;
-    let samples = decodeSamples(batch.samples);
+    // Decoded into objects only when they wait for the listing or join samples that did: otherwise
+    // each record is read into one reused object as it is recorded (eachSample).
+    checkSamples(batch.samples);
+    let samples: RawSample[] | undefined;
     // GC records join the samples in time order: a GC's stack resolves against the code of its begin.
     let gcRecords = batch.gc ? decodeGcRecords(batch.gc) : [];
     this.gcCauses.dropped += batch.gcDropped ?? 0;
@@ -176,11 +179,11 @@ export class SampleIngester {
         this.codeMap.setListing(listing, starts, at);
         this.awaitingListing = false;
       } else if (!final) {
-        this.heldSamples = this.heldSamples.concat(samples);
+        this.heldSamples = this.heldSamples.concat(decodeSamples(batch.samples));
         this.heldGc = this.heldGc.concat(gcRecords);
         return;
       }
-      if (this.heldSamples.length) samples = this.heldSamples.concat(samples);
+      if (this.heldSamples.length) samples = this.heldSamples.concat(decodeSamples(batch.samples));
       if (this.heldGc.length) gcRecords = this.heldGc.concat(gcRecords);
       this.heldSamples = [];
       this.heldGc = [];
@@ -199,12 +202,13 @@ export class SampleIngester {
     };
     // Indexed loops on this path: for-of allocates an iterator and a result per step outside
     // optimized code, and a drain goes through thousands of samples and frames.
-    for (let i = 0; i < samples.length; i++) {
-      const sample = samples[i]!;
+    const step = (sample: RawSample | SampleView): void => {
       learnGcUpTo(sample.timeNs);
       applyUpTo(sample.codeSeq);
       this.record(sample);
-    }
+    };
+    if (samples) for (let i = 0; i < samples.length; i++) step(samples[i]!);
+    else eachSample(batch.samples, step);
     learnGcUpTo(Infinity);
     this.gcCauses.nextBatch();
     if (final) {
@@ -244,7 +248,8 @@ export class SampleIngester {
     return mapped;
   }
 
-  record(sample: RawSample): void {
+  /** Keeps nothing of `sample` past the call (eachSample reuses it). */
+  record(sample: RawSample | SampleView): void {
     if (sample.flags & SAMPLE_STALL_PROBE) {
       const labels = sample.labels && this.labelSetOf ? (this.labelSetOf(sample.labels) ?? {}) : {};
       this.tap?.({ timeNs: sample.timeNs, probe: true, frames: this.probeFrames(sample), labels });
@@ -312,13 +317,13 @@ export class SampleIngester {
   }
 
   /** The scratch stack as one sample; the tap gets the profile's own copy, which never changes. */
-  private addStack(sample: RawSample, timeNs: number, weightNs: number, labels: number): void {
+  private addStack(sample: RawSample | SampleView, timeNs: number, weightNs: number, labels: number): void {
     const stack = this.profile.addStack(this.scratch, 1, timeNs, weightNs, labels, this.depth)!;
     this.tap?.({ timeNs: sample.timeNs, probe: false, profile: this.profile, frameIds: stack.frames, labels });
   }
 
   /** A stall probe's frames, root first, without touching the profile or the frame counters. */
-  private probeFrames(sample: RawSample): Frame[] {
+  private probeFrames(sample: RawSample | SampleView): Frame[] {
     const roots = this.rootFrames.map((id) => this.profile.frames[id]!);
     if (sample.frames.length <= 1) {
       const name = sample.vmState === VmState.GC ? SYNTHETIC.gc : isIdle(sample.vmState) ? SYNTHETIC.idle : SYNTHETIC.program;
@@ -370,7 +375,7 @@ export class SampleIngester {
   }
 
   /** The frames of V8's walk (addresses 1.., leaf first), root first; address 0 is left out. */
-  private walkFrames(addresses: number[]): Frame[] {
+  private walkFrames(addresses: ArrayLike<number>): Frame[] {
     const frames: Frame[] = [];
     for (let i = addresses.length - 1; i >= 1; i--) {
       const address = addresses[i]!;
