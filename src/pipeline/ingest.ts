@@ -12,6 +12,9 @@ import { GcCauses } from './gc-causes';
 import type { NativeSymbols } from './native-symbols';
 import { Symbolizer } from './symbolize';
 
+/** Slots of an ingester's cache of walk addresses (pushFrameIds): a power of two, 20 bytes each. */
+const WALK_CACHE_SIZE = 2048;
+
 /** What an ingester counts, summed over threads for stats(). */
 export interface IngestCounts {
   total: number;
@@ -72,6 +75,15 @@ export class SampleIngester {
    */
   private scratch: number[] = [];
   private depth = 0;
+  /**
+   * The frame ids of walk addresses found in this thread's code map, direct-mapped by address, each
+   * stamped with the map's version when cached. A hit skips the lookup, whose call made a heap
+   * number of every address (over 2^31) of every sample; any change to the map (its version) or
+   * the profile (retarget) makes the entries stale.
+   */
+  private readonly walkCacheAddress = new Float64Array(WALK_CACHE_SIZE);
+  private readonly walkCacheVersion = new Uint32Array(WALK_CACHE_SIZE);
+  private readonly walkCacheIds: (number[] | undefined)[] = new Array<number[] | undefined>(WALK_CACHE_SIZE).fill(undefined);
 
   get holdsSamples(): boolean {
     return this.heldSamples.length > 0;
@@ -142,6 +154,8 @@ export class SampleIngester {
     const roots = this.rootFrames.map((id) => this.profile.frames[id]!);
     this.profile = profile;
     this.frameIdCache = new WeakMap();
+    this.walkCacheVersion.fill(0);
+    this.walkCacheIds.fill(undefined);
     this.profileLabelIds = new Map();
     this.rootFrames = roots.map((frame) => profile.internFrame({ ...frame }));
     this.timeOffsetNs = timeOffsetNs;
@@ -341,9 +355,24 @@ export class SampleIngester {
 
   /** One address of V8's walk as the profile's frame ids (walkFrames' frames, through the cache). */
   private pushFrameIds(address: number): void {
-    const entry = this.lookup(address);
+    const slot = address % WALK_CACHE_SIZE;
+    const version = this.codeMap.version;
+    if (this.walkCacheVersion[slot] === version && this.walkCacheAddress[slot] === address) {
+      const cached = this.walkCacheIds[slot]!;
+      this.framesTotal++;
+      for (let i = 0; i < cached.length; i++) this.push(cached[i]!);
+      return;
+    }
+    // The shared map (a worker's builtins) changes with another thread's events: not cached.
+    const own = this.codeMap.lookup(address);
+    const entry = own ?? this.lookup(address);
     if (entry) {
       const cached = this.cachedIds(entry, address, false);
+      if (own) {
+        this.walkCacheAddress[slot] = address;
+        this.walkCacheVersion[slot] = version;
+        this.walkCacheIds[slot] = cached;
+      }
       this.framesTotal++;
       for (let i = 0; i < cached.length; i++) this.push(cached[i]!);
       return;
