@@ -44,6 +44,8 @@ export class CodeMap {
   private atBlock = 0;
   private atIndex = 0;
   movesUnmatched = 0;
+  /** Changes whenever what a lookup returns may change: callers caching lookups compare it. */
+  version = 1;
 
   get size(): number {
     return this.count;
@@ -59,6 +61,7 @@ export class CodeMap {
   }
 
   setAliases(copyStarts: readonly number[], size: number, reported: number): void {
+    this.version++;
     this.aliasStarts = copyStarts;
     this.aliasSize = size;
     this.aliasTarget = reported;
@@ -66,6 +69,7 @@ export class CodeMap {
 
   /** Replays one event; returns the entry an add created. */
   apply(event: NativeCodeEvent): CodeEntry | undefined {
+    this.version++;
     switch (event.type) {
       case 0: {
         const entry = this.entryOf(event);
@@ -99,6 +103,7 @@ export class CodeMap {
    * ingest applied events without a listing), it is added as entries.
    */
   setListing(listing: PackedListing, starts: Float64Array, at: Uint32Array): void {
+    this.version++;
     if (this.count > 0 || this.listed) {
       for (let i = 0; i < starts.length; i++) this.add(listedEntry(listing, at[i]!, starts[i]!));
       return;
@@ -109,6 +114,7 @@ export class CodeMap {
   }
 
   add(entry: CodeEntry): void {
+    this.version++;
     // Listed code is in no block: what the new code overlaps there dies first.
     if (this.listed) this.count -= this.listed.evict(entry.start, entry.start + Math.max(entry.size, 1));
     if (this.pendingPositions.size === 0 && this.blocks.length > 0) {
@@ -146,6 +152,7 @@ export class CodeMap {
   }
 
   move(from: number, to: number): boolean {
+    this.version++;
     const entry = this.locate(from) ? this.blocks[this.atBlock]![this.atIndex] : undefined;
     if (!entry || entry.start !== from) {
       const slot = this.listed ? this.listed.startingAt(from) : -1;
@@ -163,6 +170,7 @@ export class CodeMap {
   }
 
   attachPositions(start: number, positions: Uint32Array): void {
+    this.version++;
     this.pendingPositions.set(start, positions);
   }
 

@@ -5,12 +5,15 @@
 import { CodeMap, type CodeEntry } from './code-map';
 import type { NativeBatch, NativeCodeEvent } from '../native/binding';
 import { gcFrameName, Profile, SYNTHETIC, type Frame, type Labels } from '../model/profile';
-import { decodeGcRecords, decodeSamples, GC_BEGIN, gcTypeName, isIdle, SAMPLE_STALL_PROBE, SAMPLE_TRUNCATED, VmState, type GcRecord, type RawSample } from '../native/records';
+import { checkSamples, decodeGcRecords, decodeSamples, eachSample, GC_BEGIN, gcTypeName, isIdle, SAMPLE_STALL_PROBE, SAMPLE_TRUNCATED, VmState, type GcRecord, type RawSample, type SampleView } from '../native/records';
 import { codeAtStart } from './existing-code';
 import { listingOf } from './listed-code';
 import { GcCauses } from './gc-causes';
 import type { NativeSymbols } from './native-symbols';
 import { Symbolizer } from './symbolize';
+
+/** Slots of an ingester's cache of walk addresses (pushFrameIds): a power of two, 20 bytes each. */
+const WALK_CACHE_SIZE = 2048;
 
 /** What an ingester counts, summed over threads for stats(). */
 export interface IngestCounts {
@@ -65,6 +68,22 @@ export class SampleIngester {
    * sample. Ids are the profile's: a new profile (the next window or period) starts a new cache.
    */
   private frameIdCache = new WeakMap<CodeEntry, Map<number, number[]>>();
+  /**
+   * The frame ids of the sample being recorded, `depth` of them: one array for every sample, which
+   * the profile copies only for a stack it has not seen. A new array per sample, grown push by push,
+   * was most of what ingesting allocated at high sampling rates.
+   */
+  private scratch: number[] = [];
+  private depth = 0;
+  /**
+   * The frame ids of walk addresses found in this thread's code map, direct-mapped by address, each
+   * stamped with the map's version when cached. A hit skips the lookup, whose call made a heap
+   * number of every address (over 2^31) of every sample; any change to the map (its version) or
+   * the profile (retarget) makes the entries stale.
+   */
+  private readonly walkCacheAddress = new Float64Array(WALK_CACHE_SIZE);
+  private readonly walkCacheVersion = new Uint32Array(WALK_CACHE_SIZE);
+  private readonly walkCacheIds: (number[] | undefined)[] = new Array<number[] | undefined>(WALK_CACHE_SIZE).fill(undefined);
 
   get holdsSamples(): boolean {
     return this.heldSamples.length > 0;
@@ -135,6 +154,8 @@ export class SampleIngester {
     const roots = this.rootFrames.map((id) => this.profile.frames[id]!);
     this.profile = profile;
     this.frameIdCache = new WeakMap();
+    this.walkCacheVersion.fill(0);
+    this.walkCacheIds.fill(undefined);
     this.profileLabelIds = new Map();
     this.rootFrames = roots.map((frame) => profile.internFrame({ ...frame }));
     this.timeOffsetNs = timeOffsetNs;
@@ -156,7 +177,10 @@ export class SampleIngester {
     let events = this.pendingEvents.length ? this.pendingEvents.concat(batch.events) : batch.events;
     // Events are kept even when the samples cannot be decoded: later samples need them.
     this.pendingEvents = events;
-    let samples = decodeSamples(batch.samples);
+    // Decoded into objects only when they wait for the listing or join samples that did: otherwise
+    // each record is read into one reused object as it is recorded (eachSample).
+    checkSamples(batch.samples);
+    let samples: RawSample[] | undefined;
     // GC records join the samples in time order: a GC's stack resolves against the code of its begin.
     let gcRecords = batch.gc ? decodeGcRecords(batch.gc) : [];
     this.gcCauses.dropped += batch.gcDropped ?? 0;
@@ -169,11 +193,11 @@ export class SampleIngester {
         this.codeMap.setListing(listing, starts, at);
         this.awaitingListing = false;
       } else if (!final) {
-        this.heldSamples = this.heldSamples.concat(samples);
+        this.heldSamples = this.heldSamples.concat(decodeSamples(batch.samples));
         this.heldGc = this.heldGc.concat(gcRecords);
         return;
       }
-      if (this.heldSamples.length) samples = this.heldSamples.concat(samples);
+      if (this.heldSamples.length) samples = this.heldSamples.concat(decodeSamples(batch.samples));
       if (this.heldGc.length) gcRecords = this.heldGc.concat(gcRecords);
       this.heldSamples = [];
       this.heldGc = [];
@@ -192,12 +216,13 @@ export class SampleIngester {
     };
     // Indexed loops on this path: for-of allocates an iterator and a result per step outside
     // optimized code, and a drain goes through thousands of samples and frames.
-    for (let i = 0; i < samples.length; i++) {
-      const sample = samples[i]!;
+    const step = (sample: RawSample | SampleView): void => {
       learnGcUpTo(sample.timeNs);
       applyUpTo(sample.codeSeq);
       this.record(sample);
-    }
+    };
+    if (samples) for (let i = 0; i < samples.length; i++) step(samples[i]!);
+    else eachSample(batch.samples, step);
     learnGcUpTo(Infinity);
     this.gcCauses.nextBatch();
     if (final) {
@@ -237,7 +262,8 @@ export class SampleIngester {
     return mapped;
   }
 
-  record(sample: RawSample): void {
+  /** Keeps nothing of `sample` past the call (eachSample reuses it). */
+  record(sample: RawSample | SampleView): void {
     if (sample.flags & SAMPLE_STALL_PROBE) {
       const labels = sample.labels && this.labelSetOf ? (this.labelSetOf(sample.labels) ?? {}) : {};
       this.tap?.({ timeNs: sample.timeNs, probe: true, frames: this.probeFrames(sample), labels });
@@ -259,9 +285,10 @@ export class SampleIngester {
       const cause = this.gcCauses.find(sample.timeNs);
       if (cause?.frames) {
         this.gcCauses.charged++;
-        const ids = [...this.rootFrames, ...cause.frames.map((frame) => profile.internFrame(frame))];
-        ids.push(profile.internFrame({ name: gcFrameName(cause.type), kind: 'gc' }));
-        this.addStack(sample, ids, timeNs, weightNs, labels);
+        this.startStack();
+        for (let i = 0; i < cause.frames.length; i++) this.push(profile.internFrame(cause.frames[i]!));
+        this.push(profile.internFrame({ name: gcFrameName(cause.type), kind: 'gc' }));
+        this.addStack(sample, timeNs, weightNs, labels);
         return;
       }
       this.gcCauses.atRoot++;
@@ -271,32 +298,46 @@ export class SampleIngester {
       const name =
         sample.vmState === VmState.GC ? SYNTHETIC.gc : isIdle(sample.vmState) ? SYNTHETIC.idle : SYNTHETIC.program;
       const kind = sample.vmState === VmState.GC ? 'gc' : 'synthetic';
-      this.addStack(sample, [...this.rootFrames, profile.internFrame({ name, kind })], timeNs, weightNs, labels);
+      this.startStack();
+      this.push(profile.internFrame({ name, kind }));
+      this.addStack(sample, timeNs, weightNs, labels);
       return;
     }
-    const ids: number[] = [...this.rootFrames];
-    if (sample.flags & SAMPLE_TRUNCATED) ids.push(profile.internFrame({ name: SYNTHETIC.truncated, kind: 'synthetic' }));
+    this.startStack();
+    if (sample.flags & SAMPLE_TRUNCATED) this.push(profile.internFrame({ name: SYNTHETIC.truncated, kind: 'synthetic' }));
     const addresses = sample.frames;
-    for (let i = addresses.length - 1; i >= 1; i--) this.pushFrameIds(ids, addresses[i]!);
+    for (let i = addresses.length - 1; i >= 1; i--) this.pushFrameIds(addresses[i]!);
     const pc = addresses[0]!;
     const entry = this.lookup(pc);
     if (entry) {
       const leaf = this.cachedIds(entry, pc, true);
-      for (let i = 0; i < leaf.length; i++) ids.push(leaf[i]!);
+      for (let i = 0; i < leaf.length; i++) this.push(leaf[i]!);
     } else {
-      ids.push(profile.internFrame(this.nativeSymbols?.frame(pc) ?? { name: SYNTHETIC.native, kind: 'native' }));
+      this.push(profile.internFrame(this.nativeSymbols?.frame(pc) ?? { name: SYNTHETIC.native, kind: 'native' }));
     }
-    if (sample.vmState === VmState.GC) ids.push(profile.internFrame({ name: SYNTHETIC.gc, kind: 'gc' }));
-    this.addStack(sample, ids, timeNs, weightNs, labels);
+    if (sample.vmState === VmState.GC) this.push(profile.internFrame({ name: SYNTHETIC.gc, kind: 'gc' }));
+    this.addStack(sample, timeNs, weightNs, labels);
   }
 
-  private addStack(sample: RawSample, ids: number[], timeNs: number, weightNs: number, labels: number): void {
-    this.profile.addStack(ids, 1, timeNs, weightNs, labels);
-    this.tap?.({ timeNs: sample.timeNs, probe: false, profile: this.profile, frameIds: ids, labels });
+  /** Empties the scratch stack and puts the thread's root frames in it. */
+  private startStack(): void {
+    const roots = this.rootFrames;
+    for (let i = 0; i < roots.length; i++) this.scratch[i] = roots[i]!;
+    this.depth = roots.length;
+  }
+
+  private push(id: number): void {
+    this.scratch[this.depth++] = id;
+  }
+
+  /** The scratch stack as one sample; the tap gets the profile's own copy, which never changes. */
+  private addStack(sample: RawSample | SampleView, timeNs: number, weightNs: number, labels: number): void {
+    const stack = this.profile.addStack(this.scratch, 1, timeNs, weightNs, labels, this.depth)!;
+    this.tap?.({ timeNs: sample.timeNs, probe: false, profile: this.profile, frameIds: stack.frames, labels });
   }
 
   /** A stall probe's frames, root first, without touching the profile or the frame counters. */
-  private probeFrames(sample: RawSample): Frame[] {
+  private probeFrames(sample: RawSample | SampleView): Frame[] {
     const roots = this.rootFrames.map((id) => this.profile.frames[id]!);
     if (sample.frames.length <= 1) {
       const name = sample.vmState === VmState.GC ? SYNTHETIC.gc : isIdle(sample.vmState) ? SYNTHETIC.idle : SYNTHETIC.program;
@@ -313,19 +354,34 @@ export class SampleIngester {
   }
 
   /** One address of V8's walk as the profile's frame ids (walkFrames' frames, through the cache). */
-  private pushFrameIds(ids: number[], address: number): void {
-    const entry = this.lookup(address);
+  private pushFrameIds(address: number): void {
+    const slot = address % WALK_CACHE_SIZE;
+    const version = this.codeMap.version;
+    if (this.walkCacheVersion[slot] === version && this.walkCacheAddress[slot] === address) {
+      const cached = this.walkCacheIds[slot]!;
+      this.framesTotal++;
+      for (let i = 0; i < cached.length; i++) this.push(cached[i]!);
+      return;
+    }
+    // The shared map (a worker's builtins) changes with another thread's events: not cached.
+    const own = this.codeMap.lookup(address);
+    const entry = own ?? this.lookup(address);
     if (entry) {
       const cached = this.cachedIds(entry, address, false);
+      if (own) {
+        this.walkCacheAddress[slot] = address;
+        this.walkCacheVersion[slot] = version;
+        this.walkCacheIds[slot] = cached;
+      }
       this.framesTotal++;
-      for (let i = 0; i < cached.length; i++) ids.push(cached[i]!);
+      for (let i = 0; i < cached.length; i++) this.push(cached[i]!);
       return;
     }
     this.framesTotal++;
     const native = this.nativeSymbols?.frame(address);
     if (native) this.framesNative++;
     else this.framesUnresolved++;
-    ids.push(this.profile.internFrame(native ?? { name: SYNTHETIC.unknown, kind: 'synthetic' }));
+    this.push(this.profile.internFrame(native ?? { name: SYNTHETIC.unknown, kind: 'synthetic' }));
   }
 
   /** The frame ids for `address` in `entry`: as the walk's frame, or as the interrupted pc (leaf). */
@@ -335,7 +391,9 @@ export class SampleIngester {
       byPc = new Map();
       this.frameIdCache.set(entry, byPc);
     }
-    const key = address * 2 + (isLeaf ? 1 : 0);
+    // By the offset in the code object: a small integer, where the address (over 2^31) would be a
+    // heap number made at every lookup.
+    const key = (address - entry.start) * 2 + (isLeaf ? 1 : 0);
     let ids = byPc.get(key);
     if (!ids) {
       const frames = isLeaf ? this.leafFramesOf(entry, address) : this.symbolizer.frames(entry, address, false);
@@ -346,7 +404,7 @@ export class SampleIngester {
   }
 
   /** The frames of V8's walk (addresses 1.., leaf first), root first; address 0 is left out. */
-  private walkFrames(addresses: number[]): Frame[] {
+  private walkFrames(addresses: ArrayLike<number>): Frame[] {
     const frames: Frame[] = [];
     for (let i = addresses.length - 1; i >= 1; i--) {
       const address = addresses[i]!;

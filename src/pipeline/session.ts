@@ -272,7 +272,14 @@ export class Session {
   }
 
   private nextSplit(afterNs: number): number | undefined {
-    let next = this.splits.find((at) => at > afterNs);
+    // A loop, not find(): a closure per call, and this runs for every sample (windowFor).
+    let next: number | undefined;
+    for (let i = 0; i < this.splits.length; i++) {
+      if (this.splits[i]! > afterNs) {
+        next = this.splits[i];
+        break;
+      }
+    }
     if (this.periodNs > 0) {
       const periodic = (Math.floor(afterNs / this.periodNs) + 1) * this.periodNs;
       if (next === undefined || periodic < next) next = periodic;

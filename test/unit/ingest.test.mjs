@@ -94,6 +94,17 @@ test('a sample resolves against the code layout of its moment: before and after 
   });
 });
 
+test('a walk address seen before a move resolves again after it (cached frame ids go stale)', () => {
+  const { profile, ingester } = makeIngester();
+  const events = [add(1, 0x1000, 0x100, ALPHA), add(2, 0x2000, 0x100, MAIN, 0), move(3, 0x1000, 0x3000), add(4, 0x1000, 0x100, BETA)];
+  // The same caller address twice before the move (the second from the cache), then after it.
+  ingester.ingest(batch([sample(2, [0x2010, 0x1010]), sample(2, [0x2010, 0x1010]), sample(4, [0x2010, 0x1010]), sample(4, [0x2010, 0x3010])], events));
+  assert.deepEqual(render(profile), {
+    'alpha (app.js:3);main (app.js:1)': 3,
+    'beta (app.js:5);main (app.js:1)': 1,
+  });
+});
+
 test('an event stamped with a sample’s own codeSeq is applied before that sample', () => {
   const { profile, ingester } = makeIngester();
   ingester.ingest(batch([sample(2, [0x1010, 0x2010])], [add(1, 0x2000, 0x100, MAIN, 0), add(2, 0x1000, 0x100, ALPHA)]));

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { decodeSamples, encodeSamples, RecordFormatError, SAMPLE_TRUNCATED } from '../../dist/native/records.js';
+import { decodeSamples, eachSample, encodeSamples, RecordFormatError, SAMPLE_TRUNCATED } from '../../dist/native/records.js';
 
 test('SAMPLE_TRUNCATED is bit 0', () => {
   assert.equal(SAMPLE_TRUNCATED, 1);
@@ -75,4 +75,28 @@ test('a negative or fractional frame count is an error', () => {
   assert.throws(() => decodeSamples(Float64Array.from([10, 1, 0, 0, 0, 0, -1])), /bad frame count -1 at word 0/);
   assert.throws(() => decodeSamples(Float64Array.from([10, 1, 0, 0, 0, 0, 1.5, 0, 0])), /bad frame count 1.5 at word 0/);
   assert.throws(() => decodeSamples(Float64Array.from([10, 1, 0, 0, 0, 0, NaN])), /bad frame count NaN/);
+});
+
+test('eachSample hands over what decodeSamples decodes, in one reused object', () => {
+  const samples = [
+    { timeNs: 0, codeSeq: 0, vmState: 0, flags: 0, weightUs: 0, labels: 0, frames: [] },
+    { timeNs: 123456789, codeSeq: 42, vmState: 6, flags: 1, weightUs: 4000, labels: 7, frames: [0x7f00_0000_1234, 0x55aa, 3] },
+    { timeNs: 2 ** 52, codeSeq: 2 ** 40, vmState: 8, flags: 0, weightUs: 2 ** 32 - 1, labels: 2 ** 32 - 1, frames: [0x1] },
+  ];
+  const seen = [];
+  const objects = new Set();
+  eachSample(encodeSamples(samples), (sample) => {
+    objects.add(sample);
+    seen.push({ ...sample, frames: [...sample.frames] });
+  });
+  assert.deepEqual(seen, samples);
+  assert.equal(objects.size, 1);
+});
+
+test('eachSample throws on a bad record before handing over any', () => {
+  const good = encodeSamples([{ timeNs: 1, codeSeq: 1, vmState: 0, flags: 0, frames: [5] }]);
+  const words = Float64Array.from([...good, 10, 1, 0, 0, 0, 0, 4, 1]);
+  let calls = 0;
+  assert.throws(() => eachSample(words, () => calls++), RecordFormatError);
+  assert.equal(calls, 0);
 });
