@@ -33,6 +33,13 @@ const tagOf = (file) => /sfprof-abi:(\d+);/.exec(fs.readFileSync(file).toString(
 // tests under that Node) is put back at the end: prebuilding must not change what the loader finds.
 // A build older than the sources is not put back: the fresh one replaces it.
 const saved = newerThanSources(local) ? fs.readFileSync(local) : undefined;
+// A binary is replaced by a rename, never rewritten in place: a process that has it loaded (a test,
+// an app run from the clone) keeps its pages; writing into the mapped file would end it with SIGBUS.
+const replaceWith = (file, bytes) => {
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, bytes, { mode: 0o755 });
+  fs.renameSync(temporary, file);
+};
 const made = [];
 // Node 20 on arm64 has this Node's ABI: the machine must match too (elfArch: ELF only, so macOS trusts the tag).
 let localIsCurrent = newerThanSources(local) && tagOf(local) === String(current.abi) && (elfArch(local) ?? process.arch) === process.arch;
@@ -44,7 +51,7 @@ for (const runtime of [...others, current]) {
     if (runtime !== current || !localIsCurrent) buildFor(runtime, { quiet: true });
     localIsCurrent = runtime === current;
     fs.mkdirSync(dir, { recursive: true });
-    fs.copyFileSync(local, file);
+    replaceWith(file, fs.readFileSync(local));
     if (process.platform === 'linux') execFileSync(`${toolchains.get(runtime.arch) ?? ''}strip`, ['--strip-unneeded', file]);
     else if (process.platform === 'darwin') execFileSync('strip', ['-x', file]);
   }
@@ -52,7 +59,7 @@ for (const runtime of [...others, current]) {
 }
 // Other ABIs' builds went through build/Release: put back what was there, or leave the running
 // Node's build when there was none (or only a stale one).
-if (saved) fs.writeFileSync(local, saved);
+if (saved) replaceWith(local, saved);
 else if (!localIsCurrent) buildFor(current, { quiet: true });
 // V8's code cache of the bundle for every Node that runs here (dist/bundle/load.js uses the one for
 // its V8; the running Node's was made with the bundle). The arm64 ones would run under emulation.
