@@ -81,7 +81,8 @@ function unpack(packed: PackedCodeEvents, packListed: boolean): { events: Native
   return { events, listed };
 }
 
-function newListing(count: number, names: string): PackedListing {
+/** An empty listing of `count` slots whose names are in `names`. */
+export function newListing(count: number, names: string): PackedListing {
   return {
     count,
     seq: new Float64Array(count),

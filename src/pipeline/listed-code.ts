@@ -4,7 +4,7 @@
 // V8 grow its heap. An entry is made only for listed code a lookup hits or a move takes; the code map
 // then holds it like any other, and the slot here is dead. Later adds kill whatever they overlap.
 import type { NativeCodeEvent } from '../native/binding';
-import type { PackedListing } from '../native/code-events';
+import { newListing, type PackedListing } from '../native/code-events';
 import { EVENT_TYPES } from '../native/binding';
 import type { CodeEntry } from './code-map';
 
@@ -122,17 +122,7 @@ export function listingOf(events: readonly NativeCodeEvent[]): PackedListing | u
   let count = 0;
   for (let i = 0; i < events.length; i++) if (events[i]!.type === EVENT_TYPES.listed) count++;
   if (count === 0) return undefined;
-  const listing: PackedListing = {
-    count,
-    seq: new Float64Array(count),
-    start: new Float64Array(count),
-    size: new Float64Array(count),
-    scriptId: new Float64Array(count),
-    codeType: new Uint8Array(count),
-    names: '',
-    nameFrom: new Uint32Array(count),
-    nameTo: new Uint32Array(count),
-  };
+  const listing = newListing(count, '');
   const names: string[] = [];
   let offset = 0;
   let slot = 0;
