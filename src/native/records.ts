@@ -115,6 +115,11 @@ export interface SampleView extends Omit<RawSample, 'frames'> {
  */
 export function eachSample(words: Float64Array, each: (sample: SampleView) => void): void {
   checkSamples(words);
+  eachCheckedSample(words, each);
+}
+
+/** eachSample for words checkSamples has already passed (the ingester checks a drain first). */
+export function eachCheckedSample(words: Float64Array, each: (sample: SampleView) => void): void {
   const sample: SampleView = { timeNs: 0, codeSeq: 0, vmState: 0, flags: 0, weightUs: 0, labels: 0, frames: words.subarray(0, 0) };
   for (let at = 0; at < words.length; ) {
     const frameCount = words[at + F.frameCount]!;

@@ -5,7 +5,7 @@
 import { CodeMap, type CodeEntry } from './code-map';
 import type { NativeBatch, NativeCodeEvent } from '../native/binding';
 import { gcFrameName, Profile, SYNTHETIC, type Frame, type Labels } from '../model/profile';
-import { checkSamples, decodeGcRecords, decodeSamples, eachSample, GC_BEGIN, gcTypeName, isIdle, SAMPLE_STALL_PROBE, SAMPLE_TRUNCATED, VmState, type GcRecord, type RawSample, type SampleView } from '../native/records';
+import { checkSamples, decodeGcRecords, decodeSamples, eachCheckedSample, GC_BEGIN, gcTypeName, isIdle, SAMPLE_STALL_PROBE, SAMPLE_TRUNCATED, VmState, type GcRecord, type RawSample, type SampleView } from '../native/records';
 import { codeAtStart } from './existing-code';
 import { listingOf } from './listed-code';
 import { GcCauses } from './gc-causes';
@@ -178,7 +178,7 @@ export class SampleIngester {
     // Events are kept even when the samples cannot be decoded: later samples need them.
     this.pendingEvents = events;
     // Decoded into objects only when they wait for the listing or join samples that did: otherwise
-    // each record is read into one reused object as it is recorded (eachSample).
+    // each record is read into one reused object as it is recorded (eachCheckedSample, after this check).
     checkSamples(batch.samples);
     let samples: RawSample[] | undefined;
     // GC records join the samples in time order: a GC's stack resolves against the code of its begin.
@@ -222,7 +222,7 @@ export class SampleIngester {
       this.record(sample);
     };
     if (samples) for (let i = 0; i < samples.length; i++) step(samples[i]!);
-    else eachSample(batch.samples, step);
+    else eachCheckedSample(batch.samples, step);
     learnGcUpTo(Infinity);
     this.gcCauses.nextBatch();
     if (final) {
