@@ -125,10 +125,7 @@ export function stop(): Profile {
   const labels = labelsInEffect();
   const reason = profile.metadata.engineReason ?? '';
   const stalls = current.stallStats();
-  lastStats = () => {
-    const stats = toStats(native, frames, reason, labels);
-    return stalls ? { ...stats, stalls } : stats;
-  };
+  lastStats = () => withStalls(toStats(native, frames, reason, labels), stalls);
   return withSourceMaps(profile, true);
 }
 
@@ -197,13 +194,12 @@ export function isRunning(): boolean {
 
 /** Live counters while running; the final ones after stop(). */
 export function stats(): SamplerStats | undefined {
-  if (session) return withStalls(toStats(session.native.stats(), session.frameCounts(), session.profile.metadata.engineReason ?? '', labelsInEffect()), session);
+  if (session) return withStalls(toStats(session.native.stats(), session.frameCounts(), session.profile.metadata.engineReason ?? '', labelsInEffect()), session.stallStats());
   if (typeof lastStats === 'function') lastStats = lastStats();
   return lastStats;
 }
 
 /** The stall catcher's counts, when it is on. */
-function withStalls(stats: SamplerStats, from: Session): SamplerStats {
-  const stalls = from.stallStats();
+function withStalls(stats: SamplerStats, stalls: SamplerStats['stalls']): SamplerStats {
   return stalls ? { ...stats, stalls } : stats;
 }
