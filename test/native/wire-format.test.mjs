@@ -10,6 +10,15 @@ import { encodeGcRecords, encodeSamples, GC_FIELDS, GC_HEADER_WORDS, OTHER_THREA
 
 const wire = loadNative().wireFormat;
 
+/** Code events packed by the addon's field indices, one object of fields each. */
+function packEvents(list) {
+  const numbers = new Float64Array(list.length * wire.eventWords);
+  for (const [at, fields] of list.entries()) {
+    for (const [field, value] of Object.entries(fields)) numbers[at * wire.eventWords + wire.eventFields[field]] = value;
+  }
+  return numbers;
+}
+
 test('sample records: records.ts reads the header the addon writes', () => {
   assert.equal(SAMPLE_HEADER_WORDS, wire.sampleHeaderWords);
   assert.deepEqual({ ...SAMPLE_FIELDS }, { ...wire.sampleFields });
@@ -45,13 +54,11 @@ test('code events: native.ts unpacks the packing the addon writes', () => {
   assert.deepEqual({ ...EVENT_FIELDS }, { ...wire.eventFields });
   assert.deepEqual({ ...EVENT_TYPES }, { ...wire.eventTypes });
   // One event of each type, packed by the addon's field indices.
-  const numbers = new Float64Array(3 * wire.eventWords);
-  const pack = (at, fields) => {
-    for (const [field, value] of Object.entries(fields)) numbers[at * wire.eventWords + wire.eventFields[field]] = value;
-  };
-  pack(0, { seq: 1, type: wire.eventTypes.added, codeType: 1, start: 0x1000, size: 64, scriptId: 7 });
-  pack(1, { seq: 2, type: wire.eventTypes.moved, codeType: 1, start: 0x1000, size: 64, newStart: 0x2000 });
-  pack(2, { seq: 3, type: wire.eventTypes.linePositions, codeType: 0, start: 0x3000, size: 16, positionCount: 2 });
+  const numbers = packEvents([
+    { seq: 1, type: wire.eventTypes.added, codeType: 1, start: 0x1000, size: 64, scriptId: 7 },
+    { seq: 2, type: wire.eventTypes.moved, codeType: 1, start: 0x1000, size: 64, newStart: 0x2000 },
+    { seq: 3, type: wire.eventTypes.linePositions, codeType: 0, start: 0x3000, size: 16, positionCount: 2 },
+  ]);
   const events = unpackEvents({ numbers, names: 'f\u0000', positions: Uint32Array.from([4, 40]) });
   assert.deepEqual(events.map((e) => ({ ...e, positions: e.positions && [...e.positions] })), [
     { seq: 1, type: 0, codeType: 1, start: 0x1000, size: 64, name: 'f', scriptId: 7, positions: undefined },
@@ -61,14 +68,11 @@ test('code events: native.ts unpacks the packing the addon writes', () => {
 });
 
 test('unpackCodeEvents leaves listed events packed, names read in order', () => {
-  const wire = loadNative().wireFormat;
-  const numbers = new Float64Array(3 * wire.eventWords);
-  const pack = (at, fields) => {
-    for (const [field, value] of Object.entries(fields)) numbers[at * wire.eventWords + wire.eventFields[field]] = value;
-  };
-  pack(0, { seq: 1, type: wire.eventTypes.listed, codeType: 0, start: 0x1000, size: 64, scriptId: 7 });
-  pack(1, { seq: 2, type: wire.eventTypes.added, codeType: 1, start: 0x2000, size: 32, scriptId: 8 });
-  pack(2, { seq: 3, type: wire.eventTypes.listed, codeType: 2, start: 0x3000, size: 16, scriptId: 9 });
+  const numbers = packEvents([
+    { seq: 1, type: wire.eventTypes.listed, codeType: 0, start: 0x1000, size: 64, scriptId: 7 },
+    { seq: 2, type: wire.eventTypes.added, codeType: 1, start: 0x2000, size: 32, scriptId: 8 },
+    { seq: 3, type: wire.eventTypes.listed, codeType: 2, start: 0x3000, size: 16, scriptId: 9 },
+  ]);
   const { events, listed } = unpackCodeEvents({ numbers, names: 'first\u0000second\u0000third', positions: new Uint32Array(0) });
   assert.deepEqual(events, [{ seq: 2, type: 0, codeType: 1, start: 0x2000, size: 32, name: 'second', scriptId: 8 }]);
   assert.equal(listed.count, 2);
