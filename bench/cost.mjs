@@ -139,7 +139,7 @@ function perSample(jobResult) {
     symbolizeAggregateUs: perUs(a.recordMs),
     wallAddedPerSampleUs: perUs(addedMs),
     drains: a.drains,
-    spillInterrupts: a.stats.spillInterrupts,
+    spills: a.stats.spills,
   };
 }
 
@@ -187,7 +187,7 @@ function markdown(r) {
     const q = r.perSample;
     lines.push(
       '',
-      `### Per sample (${q.engine} engine, ${q.samples} samples, ${q.signals} signals, ${q.drains} drains, ${q.spillInterrupts} spill interrupts)`,
+      `### Per sample (${q.engine} engine, ${q.samples} samples, ${q.signals} signals, ${q.drains} drains, ${q.spills} spills)`,
       '',
       '| stage | µs per sample |',
       '|---|---|',

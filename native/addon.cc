@@ -212,6 +212,12 @@ Napi::Value HoldHandlerCheckForTests(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Tests only: makes the watcher leave the rings alone, so they fill (test/e2e/api).
+Napi::Value HoldSpillsForTests(const Napi::CallbackInfo& info) {
+  Session::Get().HoldSpillsForTests(info.Length() >= 1 && info[0].ToBoolean().Value());
+  return info.Env().Undefined();
+}
+
 Napi::Object BuildStats(Napi::Env env) {
   Session& session = Session::Get();
   ProcessCounters& process = GetProcessCounters();
@@ -230,7 +236,7 @@ Napi::Object BuildStats(Napi::Env env) {
   set("handlerReinstalls", static_cast<double>(session.handler_reinstalls()));
   set("handlerDisplaced", static_cast<double>(session.handler_displaced()));
   set("forwardLoops", static_cast<double>(process.forward_loops.load()));
-  set("spillInterrupts", static_cast<double>(session.spill_interrupts()));
+  set("spills", static_cast<double>(session.spills()));
   ThreadTotals totals;
   if (session.Totals(&totals)) {
     set("samplesRecorded", static_cast<double>(totals.samples_recorded));
@@ -558,6 +564,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("labelSetAdd", Napi::Function::New(env, LabelSetAdd, "labelSetAdd"));
   exports.Set("labelSets", Napi::Function::New(env, LabelSets, "labelSets"));
   exports.Set("holdHandlerCheckForTests", Napi::Function::New(env, HoldHandlerCheckForTests, "holdHandlerCheckForTests"));
+  exports.Set("holdSpillsForTests", Napi::Function::New(env, HoldSpillsForTests, "holdSpillsForTests"));
   v8::Isolate* isolate = CurrentIsolate();
   bool first_load;
   {

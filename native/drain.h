@@ -1,6 +1,6 @@
 // Rings → records: moves the published samples out of each sampled thread's ring, encoded for JS,
-// with the code events logged so far. The reader side of ring_buffer.h: the owner's JS thread only
-// (the drain, or the spill interrupt, which also runs there), with the registry locked.
+// with the code events logged so far. The reader side of ring_buffer.h: the drain on the owner's JS
+// thread or the watcher thread's spill, always with the registry locked, which serializes them.
 #ifndef SFPROF_DRAIN_H_
 #define SFPROF_DRAIN_H_
 

@@ -6,7 +6,8 @@
 //   inside a GC. Not signal context, but inside a GC nothing may allocate on the JS heap or call
 //   into JS; they also avoid malloc and locks: everything is preallocated by Init(). They are held
 //   to the signal-context rule by scripts/check-signal-safety.mjs (gc_cause_callbacks.cc).
-// - One reader: the drain on the main JS thread, with the registry locked (drain.cc).
+// - One reader at a time, with the registry locked (drain.cc): the drain on the main JS thread, or
+//   the watcher thread's spill, which may read a begin whose GC is still running (its end comes later).
 // - The signal handler never touches a GcCauseLog. A timer signal may interrupt a callback: its
 //   sample then walks the same stack (the VM state there is EXTERNAL, so it gets the JS frames).
 // - A slot of the ring is a SampleHeader whose fields mean, for a GC cause:
@@ -58,7 +59,7 @@ struct GcCauseLog {
 
   // ---- written by the callbacks, read by the drain ----
   std::atomic<uint64_t> dropped{0};
-  // ---- the drain's (registry locked): records the spill interrupt moved out of the ring ----
+  // ---- the drain's (registry locked): records the watcher's spill moved out of the ring ----
   std::vector<double> spill;
   bool registered = false;  // owner thread only
 };
@@ -80,7 +81,7 @@ void StartGcCauses(ThreadEntry* entry, bool enabled, size_t max_frames);
 // as the entry).
 void StopGcCauses(ThreadEntry* entry);
 
-// Any thread, with the registry held: whether the spill interrupt should empty the log (a hint).
+// Any thread, with the registry held: whether the watcher should empty the log (a hint).
 inline bool GcCausesHalfFull(const GcCauseLog* log) {
   return log != nullptr && log->ring.Unread() * 2 >= log->ring.slots();
 }

@@ -10,10 +10,11 @@
 //   slot, then publishes it with a release store of the slot's `sequence` (position + 1). A writer
 //   never waits for the reader or for another writer: a failed CAS means another writer claimed that
 //   position, and it tries the next one.
-// - One reader: the owner's JS thread (the drain, or the spill interrupt that also runs there),
-//   outside signal context. It reads positions from `tail_` while each slot's `sequence` says it was
-//   published for that position (acquire), stops at the first claimed but unpublished one (its writer
-//   is between claim and publish, a few instructions), and publishes the new tail (release).
+// - One reader at a time, outside signal context: the drain on the owner's JS thread or the
+//   watcher thread's spill, serialized by the reader side's mutex (other_threads.cc). It reads
+//   positions from `tail_` while each slot's `sequence` says it was published for that position
+//   (acquire), stops at the first claimed but unpublished one (its writer is between claim and
+//   publish, a few instructions), and publishes the new tail (release).
 // - A writer claims position p only when p - tail < kSlots: the slot's previous record (p - kSlots)
 //   has been read. Nothing is ever overwritten; when every slot is taken the writer counts the record
 //   in `dropped_` and returns false.

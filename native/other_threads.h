@@ -1,6 +1,6 @@
 // The reader side of the other threads' ring (other_thread_ring.h): the timer signals that landed on
 // a thread without a sampler, as (thread id, pc) records for JS. The owner's JS thread only (the
-// drain, the spill interrupt, start); never signal context.
+// drain, start) and the watcher thread (its spill); never signal context.
 #ifndef SFPROF_OTHER_THREADS_H_
 #define SFPROF_OTHER_THREADS_H_
 
@@ -13,8 +13,8 @@ namespace sfprof {
 void ResetOtherThreads();
 // Any thread (the ring watcher): whether the ring is half full and should be spilled.
 bool OtherThreadsHalfFull();
-// The spill interrupt: moves the ring's records aside (bounded), so a long synchronous stretch of JS
-// does not fill it.
+// The watcher's spill: moves the ring's records aside (bounded), so a long synchronous stretch of JS
+// or a long call into C++ does not fill it.
 void SpillOtherThreads();
 // Hands over what was spilled, then what is in the ring, as wire_format.h's other-thread records.
 // With `settle` (after stop): first gives handlers that counted a signal but have not yet published

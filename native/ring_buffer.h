@@ -3,8 +3,9 @@
 // Contract (read this before touching the code):
 // - One writer: the signal handler running on the sampled JS thread. It may interrupt the reader at
 //   any instruction, so the writer never waits for, or relies on progress of, the reader.
-// - One reader: the drain on the main JS thread, outside signal context (the sampled thread may be
-//   the main thread or a worker). The writer publishes a slot with a release store of the head after
+// - One reader at a time, outside signal context, with the registry locked (which orders them): the
+//   drain on the main JS thread, or the watcher thread's spill (the sampled thread may be the main
+//   thread or a worker). The writer publishes a slot with a release store of the head after
 //   filling it, and the reader acquires the head before reading, so the reader sees each slot either
 //   not yet published or fully written, whether the writer interrupted it or runs on another thread;
 //   the writer sees a slot as free only after the reader published the new tail.

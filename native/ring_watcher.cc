@@ -69,8 +69,10 @@ void* RingWatcher::Main(void* data) {
     if (watcher->stop_.load()) break;
     if (stall.enabled()) stall.Poll();
     watcher->session_->EnsureHandler();
-    const bool wanted = watcher->session_->ListingWanted() || watcher->session_->AnyRingHalfFull();
-    if (wanted && !watcher->interrupt_pending_.exchange(true)) {
+    // Spilled here, not on the JS thread: no interrupt has to wait for the thread to reach JS.
+    if (watcher->session_->AnyRingHalfFull()) watcher->session_->SpillFromWatcher();
+    // Listing calls into V8, so it runs on the JS thread, at its next interrupt check.
+    if (watcher->session_->ListingWanted() && !watcher->interrupt_pending_.exchange(true)) {
       watcher->isolate_->RequestInterrupt(OnInterrupt, watcher);
     }
   }
@@ -90,7 +92,6 @@ void RingWatcher::OnInterrupt(v8::Isolate* isolate, void* data) {
   RingWatcher* watcher = static_cast<RingWatcher*>(data);
   watcher->interrupt_pending_.store(false);
   watcher->session_->ListFromInterrupt(isolate);
-  if (watcher->session_->AnyRingHalfFull()) watcher->session_->SpillFromInterrupt(isolate);
 }
 
 }  // namespace sfprof

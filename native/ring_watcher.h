@@ -1,11 +1,12 @@
 // The watcher thread: every 20 ms (or threshold / 4 with the stall watch on, which it polls: see
-// stall_watch.h) it puts our signal handler back if someone reset it, and asks V8
-// to interrupt the owner's JS thread when any ring is half full, or to list the existing code once
-// the first sample is in (Session::ListingWanted). It waits on a condition variable,
-// not a plain sleep, so Stop() wakes it at once: joining a sleeping watcher cost stop() (and every
-// profiled process's exit) up to a whole period. Rings have one reader, that thread;
-// a long synchronous stretch of JS there never lets the drain run, and the interrupt (on that thread,
-// outside signal context) spills the rings instead. The watcher never waits on the registry.
+// stall_watch.h) it puts our signal handler back if someone reset it, moves the samples of any
+// half-full ring into its spill (Session::SpillFromWatcher), and asks V8 to interrupt the owner's JS
+// thread to list the existing code once the first sample is in (Session::ListingWanted): listing
+// calls into V8, spilling does not. It waits on a condition variable, not a plain sleep, so Stop()
+// wakes it at once: joining a sleeping watcher cost stop() (and every profiled process's exit) up to
+// a whole period. A long synchronous stretch of JS, a long call into C++ or a GC never lets the drain
+// run; the spill needs none of them, so a ring only has to hold what comes in between two of the
+// watcher's checks. The watcher never waits on the registry: it skips a spill while a drain holds it.
 #ifndef SFPROF_RING_WATCHER_H_
 #define SFPROF_RING_WATCHER_H_
 

@@ -125,7 +125,7 @@ bool Session::Start(v8::Isolate* isolate, const SamplerOptions& options, Failure
   RegisterProcessHooks();
   chain_.ResetCounters();
   timer_paused_ = false;
-  spill_interrupts_ = 0;
+  spills_.store(0, std::memory_order_relaxed);
   spill_words_ = 0;
   code_listed_ = false;
   {
@@ -289,12 +289,15 @@ bool Session::AnyRingHalfFull() {
   return half_full || OtherThreadsHalfFull();
 }
 
-void Session::SpillFromInterrupt(v8::Isolate* isolate) {
-  if (!running_ || owner_ != isolate || forked_child_.load()) return;
-  spill_interrupts_++;
-  ThreadRegistry::Lock lock(&registry_);
+void Session::SpillFromWatcher() {
+  // The watcher runs only while the session does (Stop() joins it before the registry changes),
+  // and never in a forked child.
+  if (!running_.load() || forked_child_.load() || spills_held_.load()) return;
+  if (!registry_.TryLock()) return;
+  spills_.fetch_add(1, std::memory_order_relaxed);
   SpillRings(&registry_, Scope(), &spill_words_);
   SpillOtherThreads();
+  registry_.Unlock();
 }
 
 }  // namespace sfprof

@@ -96,12 +96,16 @@ class Session {
   void ResumeTimer();
   // Tests only: the watcher's handler check skips, as while it is inside it (see ResumeTimer).
   void HoldHandlerCheckForTests(bool hold) { chain_.HoldEnsureForTests(hold); }
+  // Tests only: the watcher does not spill, as when a drain holds the registry all along.
+  void HoldSpillsForTests(bool hold) { spills_held_.store(hold); }
 
   // ---- for the ring watcher ----
   // Without waiting on the registry: false when it is held.
   bool AnyRingHalfFull();
-  // The watcher's interrupt, on the owner's JS thread: spills the rings (a no-op once stopped).
-  void SpillFromInterrupt(v8::Isolate* isolate);
+  // On the watcher thread: moves what the rings hold into their spills, so a long synchronous
+  // stretch of JS (or a long call into C++ or a GC, which no interrupt would enter) never fills
+  // a ring. Skipped, without waiting, while the registry is held (a drain is reading the rings).
+  void SpillFromWatcher();
 
   // The stall watch (stall_watch.h): the watcher polls it, addon.cc takes its ended stalls.
   StallWatch& stall() { return stall_; }
@@ -123,7 +127,7 @@ class Session {
   double process_cpu_start_ns() const { return process_cpu_start_ns_; }
   uint64_t handler_reinstalls() const { return chain_.reinstalls(); }
   uint64_t handler_displaced() const { return chain_.displaced(); }
-  uint64_t spill_interrupts() const { return spill_interrupts_; }
+  uint64_t spills() const { return spills_.load(std::memory_order_relaxed); }
 
  private:
   // Picks the signal for `engine` into signal_ (a free real-time one for per-thread engines).
@@ -151,9 +155,10 @@ class Session {
   uint64_t start_ns_ = 0;
   double thread_cpu_start_ns_ = 0;
   double process_cpu_start_ns_ = 0;
-  uint64_t spill_interrupts_ = 0;
+  std::atomic<uint64_t> spills_{0};  // written by the watcher, read by stats()
+  std::atomic<bool> spills_held_{false};  // tests only
   std::atomic<bool> code_listed_{false};  // the main thread's existing code was listed
-  size_t spill_words_ = 0;  // across all spills since the last drain
+  size_t spill_words_ = 0;  // across all spills since the last drain; with the registry held
   // V8's embedded builtins: the same code at the same addresses in every isolate of the process.
   uint64_t embedded_start_ = 0;
   uint64_t embedded_size_ = 0;

@@ -38,7 +38,7 @@ bool Session::AttachThread(v8::Isolate* isolate, int thread_id, Failure* failure
     engine = engine_;
   }
   // The ring's allocation and V8's listing of the worker's existing code (14-30 ms for a new worker,
-  // more for a big one) run with the registry unlocked: the main thread's drain, spill interrupt and
+  // more for a big one) run with the registry unlocked: the main thread's drain, the watcher's spill and
   // stats() do not wait for them. The entry joins the registry only once its code is listed.
   std::unique_ptr<ThreadEntry> entry = NewThreadEntry(isolate, thread_id, session, ring_slots, max_frames);
   if (!entry) return Fail(failure, failure_code::kOutOfResources, "could not allocate the sample ring");

@@ -41,7 +41,7 @@ struct ThreadEntry {
   ThreadCpuClock cpu_clock;
   double cpu_start_ns = 0;
   double cpu_end_ns = -1;
-  // Samples the spill interrupt moved out of the ring; the drain hands them over first.
+  // Samples the watcher's spill moved out of the ring; the drain hands them over first.
   std::vector<double> spill;
   uint64_t spill_count = 0;
   bool timer_attached = false;  // a per-thread timer runs for it

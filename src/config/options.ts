@@ -25,8 +25,8 @@ export interface StartOptions {
    */
   gcCause?: boolean;
   /**
-   * Ring capacity in samples (power of two). Samples beyond it between drains are dropped and counted.
-   * Default: two seconds of samples at the interval (at least four drain periods), 64 to 4096.
+   * Ring capacity in samples (power of two). Samples beyond it between two of the watcher's spills
+   * are dropped and counted. Default: 200 ms of samples at the interval, 64 to 4096.
    */
   ringSlots?: number;
   /** Deepest stack kept per sample (1–255); deeper stacks are cut and counted as truncated. */
@@ -93,20 +93,19 @@ export interface ResolvedOptions {
 }
 
 /**
- * The default ring: what the thread samples in RING_WINDOW_MS (or four drain periods, if longer) at
- * the interval, as a power of two from RING_SLOTS_DEFAULT_MIN to RING_SLOTS_DEFAULT_MAX. A slot holds
- * the deepest stack (about 1 KB at 128 frames) and every slot is touched once the ring wraps: a fixed
- * 4,096 slots cost 4.4 MB of RSS per sampled thread even at 10 ms, where 256 slots hold 2.5 s.
- * The window covers a drain that comes late and a long synchronous stretch until the watcher's
- * interrupt spills the ring (it checks every 20 ms); what does not fit is dropped and counted.
+ * The default ring: what the thread samples in RING_WINDOW_MS at the interval, as a power of two
+ * from RING_SLOTS_DEFAULT_MIN to RING_SLOTS_DEFAULT_MAX. A slot holds the deepest stack (about 1 KB
+ * at 128 frames) and every slot is touched once the ring wraps: a fixed 4,096 slots cost 4.4 MB of
+ * RSS per sampled thread even at 10 ms. The watcher thread checks the rings every 20 ms and moves a
+ * half-full one's samples out itself, without waiting for the JS thread or a drain, so the window
+ * only has to cover that thread being scheduled late; what does not fit is dropped and counted.
  */
-export const RING_WINDOW_MS = 2000;
+export const RING_WINDOW_MS = 200;
 export const RING_SLOTS_DEFAULT_MIN = 64;
 export const RING_SLOTS_DEFAULT_MAX = 4096;
 
-export function ringSlotsFor(intervalUs: number, drainIntervalMs: number): number {
-  const windowUs = Math.max(RING_WINDOW_MS, 4 * drainIntervalMs) * 1000;
-  const wanted = Math.ceil(windowUs / intervalUs);
+export function ringSlotsFor(intervalUs: number): number {
+  const wanted = Math.ceil((RING_WINDOW_MS * 1000) / intervalUs);
   const slots = 2 ** Math.ceil(Math.log2(Math.max(1, wanted)));
   return Math.min(RING_SLOTS_DEFAULT_MAX, Math.max(RING_SLOTS_DEFAULT_MIN, slots));
 }
@@ -116,7 +115,7 @@ export const DEFAULTS: ResolvedOptions = {
   lines: false,
   inlines: true,
   gcCause: true,
-  ringSlots: ringSlotsFor(10_000, 100),
+  ringSlots: ringSlotsFor(10_000),
   maxFrames: 128,
   drainIntervalMs: 100,
   timelineSamples: DEFAULT_TIMELINE_CAPACITY,
@@ -265,7 +264,7 @@ export function resolveOptions(options: StartOptions = {}): ResolvedOptions {
   if (options.stall !== undefined) resolved.stallUs = parseStallUs(options.stall, 'option "stall"');
   if (options.stallOutput !== undefined) resolved.stallOutput = parseStallOutput(options.stallOutput, 'option "stallOutput"');
   if (options.stallMax !== undefined) resolved.stallMax = parseStallMax(options.stallMax, 'option "stallMax"');
-  if (options.ringSlots === undefined) resolved.ringSlots = ringSlotsFor(resolved.intervalUs, resolved.drainIntervalMs);
+  if (options.ringSlots === undefined) resolved.ringSlots = ringSlotsFor(resolved.intervalUs);
   return resolved;
 }
 

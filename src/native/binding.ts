@@ -87,7 +87,7 @@ export interface NativeStats {
   handlerReinstalls: number;
   handlerDisplaced: number;
   forwardLoops: number;
-  spillInterrupts: number;
+  spills: number;
   samplesRecorded?: number;
   /** Threads sampled in this session (the main thread and attached workers). */
   threads?: number;

@@ -55,8 +55,8 @@ export interface SamplerStats {
   handlerDisplaced: number;
   /** Foreign signals dropped because the previous handler forwarded them back to us. */
   forwardLoops: number;
-  /** Times a long synchronous stretch of JS was interrupted to move samples out of the ring. */
-  spillInterrupts: number;
+  /** Times the watcher thread moved samples out of a half-full ring before a drain could. */
+  spills: number;
   /** Timer signals per second of process CPU time. */
   achievedRateHz: number;
   /** Samples recorded per second of JS-thread CPU time. */
@@ -165,7 +165,7 @@ export function toStats(
     handlerReinstalls: native.handlerReinstalls,
     handlerDisplaced: native.handlerDisplaced,
     forwardLoops: native.forwardLoops,
-    spillInterrupts: native.spillInterrupts,
+    spills: native.spills,
     achievedRateHz: processCpuMs > 0 ? native.timerSignals / (processCpuMs / 1000) : 0,
     jsThreadRateHz: jsThreadCpuMs > 0 ? samplesRecorded / (jsThreadCpuMs / 1000) : 0,
     processCpuMs,

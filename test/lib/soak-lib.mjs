@@ -192,7 +192,7 @@ export function analyze(run) {
       drops: stats.drops,
       threads: stats.threads,
       engineRateHz: Math.round(stats.engineRateHz),
-      spillInterrupts: stats.spillInterrupts,
+      spills: stats.spills,
       framesTotal: stats.framesTotal,
       framesUnresolved: stats.framesUnresolved,
     };
@@ -286,7 +286,7 @@ export function formatFacts(facts) {
   if (facts.counts) lines.push(`activity: ${Object.entries(facts.counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (facts.stats) {
     const s = facts.stats;
-    lines.push(`samples: ${s.samplesRecorded} recorded, ${s.signalsReceived} signals, ${s.threads} threads, ${s.engineRateHz} samples/s of CPU, ${s.spillInterrupts} spills`);
+    lines.push(`samples: ${s.samplesRecorded} recorded, ${s.signalsReceived} signals, ${s.threads} threads, ${s.engineRateHz} samples/s of CPU, ${s.spills} spills`);
     lines.push(`drops: ring full ${s.drops.ringFull}, paused ${s.drops.busy}, other threads ${s.drops.nonJsThread}, truncated ${s.drops.truncated}; frames unresolved ${s.framesUnresolved} of ${s.framesTotal}`);
   }
   if (facts.profile) lines.push(`profile: ${facts.profile.samples} samples, ${facts.profile.bytes} bytes, ${facts.workersInProfile} workers`);

@@ -24,7 +24,7 @@ test('parseDurationUs returns undefined for anything else', () => {
 });
 
 test('resolveOptions fills in the defaults', () => {
-  const expected = { intervalUs: 10000, lines: false, inlines: true, gcCause: true, ringSlots: 256, maxFrames: 128, drainIntervalMs: 100, timelineSamples: 1048576, timer: 'auto', stallUs: 0, stallOutput: 'sfprof-stall-{pid}-{n}.html', stallMax: 10 };
+  const expected = { intervalUs: 10000, lines: false, inlines: true, gcCause: true, ringSlots: 64, maxFrames: 128, drainIntervalMs: 100, timelineSamples: 1048576, timer: 'auto', stallUs: 0, stallOutput: 'sfprof-stall-{pid}-{n}.html', stallMax: 10 };
   assert.deepEqual(resolveOptions(), expected);
   assert.deepEqual(resolveOptions({}), expected);
   assert.deepEqual(DEFAULTS, expected);
@@ -34,23 +34,25 @@ test('resolveOptions fills in the defaults', () => {
   assert.equal(DEFAULTS.intervalUs, 10000);
 });
 
-test('the default ring holds two seconds of samples at the interval, from 64 to 4096 slots', () => {
+test('the default ring holds 200 ms of samples at the interval, from 64 to 4096 slots', () => {
   // A slot is about 1 KB and every slot is touched once the ring wraps: the ring follows the interval.
+  // The watcher thread spills a half-full ring every 20 ms, so 200 ms leaves room for it to be late.
   const slots = (options) => resolveOptions(options).ringSlots;
-  assert.equal(slots({}), 256, '10 ms: 200 samples in 2 s');
-  assert.equal(slots({ interval: '4ms' }), 512);
-  assert.equal(slots({ interval: '1ms' }), 2048);
-  assert.equal(slots({ interval: '500us' }), 4096);
-  assert.equal(slots({ interval: '100us' }), 4096, 'capped');
+  assert.equal(slots({}), 64, '10 ms: 20 samples in 200 ms, so the minimum');
+  assert.equal(slots({ interval: '4ms' }), 64);
+  assert.equal(slots({ interval: '1ms' }), 256);
+  assert.equal(slots({ interval: '500us' }), 512);
+  assert.equal(slots({ interval: '100us' }), 2048);
+  assert.equal(ringSlotsFor(20), 4096, 'capped');
   assert.equal(slots({ interval: '1s' }), 64, 'at least 64');
   assert.equal(slots({ interval: '100ms' }), 64);
-  assert.equal(slots({ interval: '10ms', drainIntervalMs: 1000 }), 512, 'four drain periods when they are longer than 2 s');
+  assert.equal(slots({ interval: '10ms', drainIntervalMs: 1000 }), 64, 'the drain period does not size it: the watcher spills');
   assert.equal(slots({ interval: '1s', ringSlots: 16 }), 16, 'an explicit size wins');
   assert.equal(slots({ interval: '100us', ringSlots: 1 << 16 }), 65536);
   for (const us of [100, 150, 999, 1000, 2500, 10_000, 33_333, 1_000_000]) {
-    const n = ringSlotsFor(us, 100);
+    const n = ringSlotsFor(us);
     assert.equal(n & (n - 1), 0, `a power of two at ${us} us`);
-    assert.ok(n === RING_SLOTS_DEFAULT_MAX || n * us >= RING_WINDOW_MS * 1000, `${n} slots hold 2 s at ${us} us`);
+    assert.ok(n === RING_SLOTS_DEFAULT_MAX || n * us >= RING_WINDOW_MS * 1000, `${n} slots hold ${RING_WINDOW_MS} ms at ${us} us`);
   }
 });
 
