@@ -441,7 +441,14 @@ Napi::Value NativeSymbol(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   const uintptr_t address = static_cast<uintptr_t>(info[0].As<Napi::Number>().DoubleValue());
-  const SymbolAnswer found = LookupSymbol(address);
+  // Tests only: "scan" or "table" forces how the executable's table is searched (symbol_table.h).
+  SymbolSearch search = SymbolSearch::kAuto;
+  if (info.Length() >= 2 && info[1].IsString()) {
+    const std::string how = info[1].As<Napi::String>().Utf8Value();
+    if (how == "scan") search = SymbolSearch::kScanForTests;
+    if (how == "table") search = SymbolSearch::kTableForTests;
+  }
+  const SymbolAnswer found = LookupSymbol(address, search);
   if (!found.found_object) return env.Null();
   Napi::Object result = Napi::Object::New(env);
   result.Set("object", Napi::String::New(env, found.object));

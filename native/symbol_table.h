@@ -25,7 +25,14 @@ struct SymbolAnswer {
   uintptr_t size = 0;
 };
 
-SymbolAnswer LookupSymbol(uintptr_t address);
+// Node's own table is large (~67,000 functions): building its sorted copy costs ~6 ms and ~1.2 MB,
+// too much for a process that names a handful of C++ frames. So on Linux the executable's first
+// lookups scan its table in the file instead (well under a millisecond each, nothing kept), and only
+// a process that keeps asking gets the sorted table. Both give the same answer for every address;
+// tests force one way or the other (macOS has one way and ignores it).
+enum class SymbolSearch { kAuto, kScanForTests, kTableForTests };
+
+SymbolAnswer LookupSymbol(uintptr_t address, SymbolSearch search = SymbolSearch::kAuto);
 
 }  // namespace sfprof
 

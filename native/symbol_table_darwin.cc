@@ -9,7 +9,7 @@
 
 namespace sfprof {
 
-SymbolAnswer LookupSymbol(uintptr_t address) {
+SymbolAnswer LookupSymbol(uintptr_t address, SymbolSearch) {
   SymbolAnswer answer;
   Dl_info found;
   if (dladdr(reinterpret_cast<void*>(address), &found) == 0 || found.dli_fname == nullptr) return answer;

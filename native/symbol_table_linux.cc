@@ -4,7 +4,10 @@
 //
 // Memory: Node's own table has ~67,000 functions in 1.8 MB of symbols. Read through its mapping,
 // every page of it would join the process's RSS for good; the executable's table is read from the
-// file instead (the page cache is not ours), and each function is kept in 16 bytes, as offsets.
+// file instead (the page cache is not ours). Its first kScansBeforeTable lookups scan the file and
+// keep nothing; after them each function is kept in 16 bytes, as offsets, sorted. A scan and the
+// table agree on every address: both take, of the symbols that cover it, the one with the highest
+// (start, size, name offset), and both bound a gap by the same neighbours.
 #include "symbol_table.h"
 
 #include <dlfcn.h>
@@ -30,6 +33,9 @@ struct Symbol {
   uint32_t reach;  // the furthest end of this symbol and every one before it
 };
 
+// Lookups of the executable answered by scanning its file before its table is built.
+constexpr size_t kScansBeforeTable = 8;
+
 struct LoadedObject {
   std::string listed;  // the loader's name for it: empty for the executable
   std::string path;
@@ -39,8 +45,12 @@ struct LoadedObject {
   const ElfW(Dyn)* dynamic = nullptr;
   const char* strings = nullptr;  // the mapped string table the names are in
   size_t strings_size = 0;
-  bool read = false;
-  std::vector<Symbol> symbols;  // code symbols, by start
+  const ElfW(Sym)* mapped_symbols = nullptr;  // the loaded table, when the file is not read
+  size_t count = 0;                           // its entries, from the hash table
+  bool usable = false;  // a symbol table and names were found, and offsets fit in 32 bits
+  bool read = false;    // `symbols` is built
+  size_t scans = 0;
+  std::vector<Symbol> symbols;  // code symbols, by (start, size, name)
 };
 
 std::mutex g_mutex;
@@ -93,20 +103,34 @@ size_t SymbolCountFromGnuHash(const uint32_t* table) {
   return static_cast<size_t>(last) + 1;
 }
 
-// Keeps a function symbol of the table; false when the object is too large for offsets.
-bool Keep(LoadedObject* object, const ElfW(Sym)& symbol) {
+// A code symbol of the table as offsets into the object; false for anything else.
+bool CodeSymbol(const LoadedObject& object, const ElfW(Sym)& symbol, Symbol* out) {
   const int type = ELF64_ST_TYPE(symbol.st_info);
-  if (type != STT_FUNC && type != STT_GNU_IFUNC) return true;
-  if (symbol.st_shndx == SHN_UNDEF || symbol.st_value == 0 || symbol.st_name >= object->strings_size) return true;
-  const uintptr_t start = object->bias + symbol.st_value;
-  if (start < object->low || start - object->low > UINT32_MAX || symbol.st_size > UINT32_MAX) return true;
-  object->symbols.push_back({static_cast<uint32_t>(start - object->low), static_cast<uint32_t>(symbol.st_size), symbol.st_name, 0});
+  if (type != STT_FUNC && type != STT_GNU_IFUNC) return false;
+  if (symbol.st_shndx == SHN_UNDEF || symbol.st_value == 0 || symbol.st_name >= object.strings_size) return false;
+  const uintptr_t start = object.bias + symbol.st_value;
+  if (start < object.low || start - object.low > UINT32_MAX || symbol.st_size > UINT32_MAX) return false;
+  *out = {static_cast<uint32_t>(start - object.low), static_cast<uint32_t>(symbol.st_size), symbol.st_name, 0};
   return true;
 }
 
-// The executable's dynamic symbols, read from its file in chunks; false when that fails (the
-// caller then reads the mapped table).
-bool ReadSymbolsFromFile(LoadedObject* object, size_t count) {
+// Where a symbol's cover ends: one of unknown size (0) covers its first byte only, as for dladdr().
+uint32_t EndOf(const Symbol& symbol) {
+  const uint64_t end = static_cast<uint64_t>(symbol.start) + std::max<uint32_t>(symbol.size, 1);
+  return static_cast<uint32_t>(std::min<uint64_t>(end, UINT32_MAX));
+}
+
+// The order of the table; among the symbols that cover an address the last in it answers.
+bool Before(const Symbol& a, const Symbol& b) {
+  if (a.start != b.start) return a.start < b.start;
+  if (a.size != b.size) return a.size < b.size;
+  return a.name < b.name;
+}
+
+// Calls `visit` with each of the executable's dynamic symbols, read from its file in chunks; false
+// when that fails (the caller then reads the mapped table).
+template <typename Visit>
+bool VisitFileSymbols(size_t count, Visit visit) {
   const int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   bool done = false;
@@ -131,7 +155,7 @@ bool ReadSymbolsFromFile(LoadedObject* object, size_t count) {
             done = false;
             break;
           }
-          for (size_t i = 0; i < n; i++) Keep(object, chunk[i]);
+          for (size_t i = 0; i < n; i++) visit(chunk[i]);
           at += n;
         }
         break;
@@ -139,19 +163,16 @@ bool ReadSymbolsFromFile(LoadedObject* object, size_t count) {
     }
   }
   close(fd);
-  if (!done) object->symbols.clear();
   return done;
 }
 
-void ReadSymbols(LoadedObject* object) {
-  object->read = true;
+// Finds the object's symbol and string tables; the symbols themselves are read when asked for.
+void ReadDynamic(LoadedObject* object) {
   if (object->dynamic == nullptr || object->high - object->low > UINT32_MAX) return;
-  const ElfW(Sym)* symbols = nullptr;
-  size_t count = 0;
   for (const ElfW(Dyn)* entry = object->dynamic; entry->d_tag != DT_NULL; entry++) {
     switch (entry->d_tag) {
       case DT_SYMTAB:
-        symbols = reinterpret_cast<const ElfW(Sym)*>(DynamicAddress(*object, entry->d_un.d_ptr));
+        object->mapped_symbols = reinterpret_cast<const ElfW(Sym)*>(DynamicAddress(*object, entry->d_un.d_ptr));
         break;
       case DT_STRTAB:
         object->strings = reinterpret_cast<const char*>(DynamicAddress(*object, entry->d_un.d_ptr));
@@ -160,11 +181,11 @@ void ReadSymbols(LoadedObject* object) {
         object->strings_size = entry->d_un.d_val;
         break;
       case DT_HASH:
-        count = reinterpret_cast<const uint32_t*>(DynamicAddress(*object, entry->d_un.d_ptr))[1];
+        object->count = reinterpret_cast<const uint32_t*>(DynamicAddress(*object, entry->d_un.d_ptr))[1];
         break;
       case DT_GNU_HASH:
-        if (count == 0) {
-          count = SymbolCountFromGnuHash(
+        if (object->count == 0) {
+          object->count = SymbolCountFromGnuHash(
               reinterpret_cast<const uint32_t*>(DynamicAddress(*object, entry->d_un.d_ptr)));
         }
         break;
@@ -172,20 +193,65 @@ void ReadSymbols(LoadedObject* object) {
         break;
     }
   }
-  if (symbols == nullptr || object->strings == nullptr) return;
-  if (!(object->listed.empty() && ReadSymbolsFromFile(object, count))) {
-    for (size_t i = 0; i < count; i++) Keep(object, symbols[i]);
+  object->usable = object->mapped_symbols != nullptr && object->strings != nullptr;
+}
+
+// Builds the object's sorted table (once).
+void BuildTable(LoadedObject* object) {
+  object->read = true;
+  if (!object->usable) return;
+  const auto keep = [object](const ElfW(Sym)& entry) {
+    Symbol symbol;
+    if (CodeSymbol(*object, entry, &symbol)) object->symbols.push_back(symbol);
+  };
+  if (!(object->listed.empty() && VisitFileSymbols(object->count, keep))) {
+    object->symbols.clear();
+    for (size_t i = 0; i < object->count; i++) keep(object->mapped_symbols[i]);
   }
   object->symbols.shrink_to_fit();
-  std::sort(object->symbols.begin(), object->symbols.end(),
-            [](const Symbol& a, const Symbol& b) { return a.start < b.start; });
+  std::sort(object->symbols.begin(), object->symbols.end(), Before);
   uint32_t reach = 0;
   for (Symbol& symbol : object->symbols) {
-    // A symbol of unknown size (0) covers its first byte only, as for dladdr().
-    const uint64_t end = static_cast<uint64_t>(symbol.start) + std::max<uint32_t>(symbol.size, 1);
-    reach = static_cast<uint32_t>(std::max<uint64_t>(reach, std::min<uint64_t>(end, UINT32_MAX)));
+    reach = std::max(reach, EndOf(symbol));
     symbol.reach = reach;
   }
+}
+
+// Fills in the symbol or the gap at `offset`: the answer's object is already set.
+void Answer(const LoadedObject& object, const Symbol* found, uint64_t gap_from, uint64_t gap_to, SymbolAnswer* answer) {
+  if (found != nullptr) {
+    answer->symbol = object.strings + found->name;
+    answer->start = object.low + found->start;
+    answer->size = found->size;
+    return;
+  }
+  answer->start = object.low + gap_from;
+  answer->size = gap_to > gap_from ? gap_to - gap_from : 0;
+}
+
+// The executable's symbol at `offset` from one pass over its file, as the table would answer.
+bool ScanFile(const LoadedObject& object, uint64_t offset, SymbolAnswer* answer) {
+  if (!object.usable) return false;
+  Symbol best{};
+  bool covered = false;
+  uint64_t reach = 0;                                          // furthest end of a symbol starting at or before
+  uint64_t next = static_cast<uint64_t>(object.high - object.low);  // nearest start after
+  const bool done = VisitFileSymbols(object.count, [&](const ElfW(Sym)& entry) {
+    Symbol symbol;
+    if (!CodeSymbol(object, entry, &symbol)) return;
+    if (symbol.start > offset) {
+      next = std::min<uint64_t>(next, symbol.start);
+      return;
+    }
+    reach = std::max<uint64_t>(reach, EndOf(symbol));
+    if (offset < EndOf(symbol) && (!covered || Before(best, symbol))) {
+      best = symbol;
+      covered = true;
+    }
+  });
+  if (!done) return false;
+  Answer(object, covered ? &best : nullptr, reach, next, answer);
+  return true;
 }
 
 std::string ExecutablePath() {
@@ -216,7 +282,7 @@ LoadedObject* FindObject(uintptr_t address) {
     cached.push_back(std::make_unique<LoadedObject>(now));
     LoadedObject* object = cached.back().get();
     object->path = object->listed.empty() ? ExecutablePath() : object->listed;
-    ReadSymbols(object);
+    ReadDynamic(object);
     return object;
   }
   return nullptr;
@@ -224,34 +290,38 @@ LoadedObject* FindObject(uintptr_t address) {
 
 }  // namespace
 
-SymbolAnswer LookupSymbol(uintptr_t address) {
+SymbolAnswer LookupSymbol(uintptr_t address, SymbolSearch search) {
   SymbolAnswer answer;
   std::lock_guard<std::mutex> lock(g_mutex);
   LoadedObject* object = FindObject(address);
   if (object == nullptr) return answer;
   answer.found_object = true;
   answer.object = object->path;
-  const std::vector<Symbol>& symbols = object->symbols;
   // Offsets from the object's first byte, as the table keeps them.
   const uint64_t offset = address - object->low;
+  const bool scan = search == SymbolSearch::kScanForTests ||
+                    (search == SymbolSearch::kAuto && !object->read && object->scans < kScansBeforeTable);
+  if (scan && object->listed.empty()) {
+    object->scans++;
+    if (ScanFile(*object, offset, &answer)) return answer;
+  }
+  if (!object->read) BuildTable(object);
+  const std::vector<Symbol>& symbols = object->symbols;
   auto after = std::upper_bound(symbols.begin(), symbols.end(), offset,
                                 [](uint64_t value, const Symbol& symbol) { return value < symbol.start; });
   // Symbols starting at or before the address reach no further than `reach`: past it is a gap.
   if (after != symbols.begin() && offset < after[-1].reach) {
     for (auto it = after; it != symbols.begin();) {
       --it;
-      if (offset < static_cast<uint64_t>(it->start) + std::max<uint32_t>(it->size, 1)) {
-        answer.symbol = object->strings + it->name;
-        answer.start = object->low + it->start;
-        answer.size = it->size;
+      if (offset < EndOf(*it)) {
+        Answer(*object, &*it, 0, 0, &answer);
         return answer;
       }
     }
   }
-  const uintptr_t gap_start = after != symbols.begin() ? object->low + after[-1].reach : object->low;
-  const uintptr_t gap_end = after != symbols.end() ? object->low + after->start : object->high;
-  answer.start = gap_start;
-  answer.size = gap_end > gap_start ? gap_end - gap_start : 0;
+  const uint64_t gap_from = after != symbols.begin() ? after[-1].reach : 0;
+  const uint64_t gap_to = after != symbols.end() ? after->start : object->high - object->low;
+  Answer(*object, nullptr, gap_from, gap_to, &answer);
   return answer;
 }
 

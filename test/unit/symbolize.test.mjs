@@ -133,3 +133,38 @@ test('the binding names addresses in loaded objects from their symbol tables: ea
   assert.equal(binding.nativeSymbol(8), null, 'an address in no object');
 });
 
+
+// Linux: Node's own table is scanned in the file for the first lookups, and sorted into a table for
+// later ones (symbol_table.h); a frame must get the same name whichever way it was looked up.
+test("a scan of Node's symbol table and the sorted table give the same answer for every address", { skip: process.platform !== 'linux' && 'the Linux symbol tables' }, () => {
+  const binding = loadNative();
+  const text = fs
+    .readFileSync('/proc/self/maps', 'utf8')
+    .split('\n')
+    .filter((line) => / r-xp /.test(line) && line.endsWith(` ${process.execPath}`))
+    .map((line) => line.split(' ')[0].split('-').map((hex) => parseInt(hex, 16)))
+    // Only its loaded segments: Node also maps a copy of part of its code elsewhere.
+    .filter(([low]) => binding.nativeSymbol(low, 'table')?.object === fs.realpathSync(process.execPath));
+  assert.ok(text.length >= 1, 'the executable has code mapped');
+  let seed = 11;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const addresses = [];
+  for (let i = 0; i < 200; i++) {
+    const [low, high] = text[i % text.length];
+    addresses.push(low + Math.floor(random() * (high - low)));
+  }
+  let named = 0;
+  let gaps = 0;
+  for (const address of addresses) {
+    const table = binding.nativeSymbol(address, 'table');
+    assert.ok(table && table.object, `an object for 0x${address.toString(16)}`);
+    if (table.symbol) named++;
+    else gaps++;
+    // The address, and the edges of its symbol or gap: where a neighbour's answer begins.
+    const edges = table.size > 0 ? [table.start, table.start + table.size - 1, table.start + table.size] : [table.start];
+    for (const at of [address, ...edges]) {
+      assert.deepEqual(binding.nativeSymbol(at, 'scan'), binding.nativeSymbol(at, 'table'), `0x${at.toString(16)}`);
+    }
+  }
+  assert.ok(named > 20 && gaps > 0, `both kinds seen (named ${named}, gaps ${gaps})`);
+});
