@@ -9,7 +9,9 @@
 // results name it NAME (default "baseline"), never by its path.
 //
 // 1. Start and exit, whole process: `node -e 0`, `node -r sfprof/auto -e 0` and `node --cpu-prof -e 0`,
-//    --runs rounds in rotated order; wall time medians and the added milliseconds.
+//    --runs rounds in rotated order; wall time medians and the added milliseconds. The same for a
+//    process that is sampled (bench/workloads/short.js, ~100 ms of work): `-e 0` takes no sample, so
+//    it never pays for listing the existing code, symbolizing and writing a profile.
 // 2. Start and exit, by part (bench/cost-phases.cjs, --runs runs, medians): loading the binary,
 //    loading the preload's modules (and how many), start() (native: timer, ring, code listing; JS:
 //    session setup), stop() (native: disarm, last drain, code events; JS: decode, symbolize,
@@ -67,12 +69,13 @@ function run(args, env = {}) {
 
 const sfprofEnv = (name) => ({ SFPROF_OUTPUT: path.join(scratch, `${name}.folded`), SFPROF_TIMER: values.timer, SFPROF_INTERVAL: `${interval}us` });
 
-function startCost() {
+// `script`: the arguments after node's own, `-e 0` or a file.
+function startCost(script) {
   const configs = {
-    none: () => run(['-e', '0']),
-    sfprof: () => run(['-r', preload, '-e', '0'], sfprofEnv('start')),
-    ...(compareRoot ? { baseline: () => run(['-r', preloadOf('baseline'), '-e', '0'], sfprofEnv('start')) } : {}),
-    'cpu-prof': () => run(['--cpu-prof', '--cpu-prof-dir', path.join(scratch, 'cpuprof'), '-e', '0']),
+    none: () => run([...script]),
+    sfprof: () => run(['-r', preload, ...script], sfprofEnv('start')),
+    ...(compareRoot ? { baseline: () => run(['-r', preloadOf('baseline'), ...script], sfprofEnv('start')) } : {}),
+    'cpu-prof': () => run(['--cpu-prof', '--cpu-prof-dir', path.join(scratch, 'cpuprof'), ...script]),
   };
   const names = Object.keys(configs);
   const walls = Object.fromEntries(names.map((n) => [n, []]));
@@ -158,8 +161,12 @@ function markdown(r) {
     '| command | wall (ms) | added (ms) |',
     '|---|---|---|',
   ];
-  const label = { none: '`node -e 0`', sfprof: '`node -r sfprof/auto -e 0`', baseline: `\`node -r sfprof/auto -e 0\`, ${r.compareName}`, 'cpu-prof': '`node --cpu-prof -e 0`' };
-  for (const [name, m] of Object.entries(r.start)) lines.push(`| ${label[name]} | ${s(m.wallMs)} | ${name === 'none' ? '–' : f(m.addedMs)} |`);
+  const labelFor = (script) => ({ none: `\`node ${script}\``, sfprof: `\`node -r sfprof/auto ${script}\``, baseline: `\`node -r sfprof/auto ${script}\`, ${r.compareName}`, 'cpu-prof': `\`node --cpu-prof ${script}\`` });
+  for (const [name, m] of Object.entries(r.start)) lines.push(`| ${labelFor('-e 0')[name]} | ${s(m.wallMs)} | ${name === 'none' ? '–' : f(m.addedMs)} |`);
+  if (r.startShort) {
+    lines.push('', '## Start and exit, whole process, sampled (`short.js`: ~100 ms of work)', '', '| command | wall (ms) | added (ms) |', '|---|---|---|');
+    for (const [name, m] of Object.entries(r.startShort)) lines.push(`| ${labelFor('short.js')[name]} | ${s(m.wallMs)} | ${name === 'none' ? '–' : f(m.addedMs)} |`);
+  }
   const sets = [[r.phases, r.period], ...(r.comparePhases ? [[r.comparePhases, r.comparePeriod]] : [])];
   const row = (text, pick, digits = 2) => `| ${text} | ${sets.map((set) => s(pick(set), digits)).join(' | ')} |`;
   lines.push(
@@ -215,7 +222,8 @@ const results = {
   intervalUs: interval,
   timer: values.timer,
 };
-results.start = startCost();
+results.start = startCost(['-e', '0']);
+results.startShort = startCost([path.join(root, 'bench', 'workloads', 'short.js')]);
 results.phases = phases(false);
 results.period = phases(true);
 if (compareRoot) {
