@@ -8,8 +8,12 @@ const path = require('node:path');
 const loader = require(path.join(__dirname, '..', '..', 'dist', 'bundle', 'load.js'));
 const script = loader.compile(undefined);
 loader.run(script).exports.run();
+// Long enough to be sampled a few times at the default interval: the first sample's path (the code
+// listing, symbolizing, the profile's stacks) is what a sampled process runs at exit.
+const cpuMs = () => (process.cpuUsage().user + process.cpuUsage().system) / 1000;
+const end = cpuMs() + 60;
 let sink = 0;
-for (let i = 0; i < 2e6; i++) sink = (sink + Math.imul(i, 2654435761)) | 0;
+while (cpuMs() < end) for (let i = 0; i < 1e5; i++) sink = (sink + Math.imul(i, 2654435761)) | 0;
 process.on('exit', () => {
   fs.writeFileSync(loader.cacheFile, script.createCachedData());
   process.stdout.write(`${loader.cacheFile}\n`);
