@@ -108,6 +108,8 @@ export interface NativeStats {
   labelReadNs?: number;
   labelClockNs?: number;
   handlerTimeHistogram?: Float64Array;
+  /** The sum of handlerTimeHistogram. */
+  handlerTimeCount?: number;
   handlerBucketNs?: number;
   threadCpuNs?: number;
   processCpuNs?: number;

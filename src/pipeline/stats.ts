@@ -86,10 +86,11 @@ export function histogramQuantile(buckets: ArrayLike<number>, bucketWidth: numbe
   return histogramQuantiles(buckets, bucketWidth, [q])[0]!;
 }
 
-/** Several quantiles (ascending) of one histogram in one scan: stats() runs at every exit. */
-export function histogramQuantiles(buckets: ArrayLike<number>, bucketWidth: number, qs: number[]): number[] {
-  let total = 0;
-  for (let i = 0; i < buckets.length; i++) total += buckets[i]!;
+/**
+ * Several quantiles (ascending) of one histogram in one scan: stats() runs at every exit. `total`,
+ * the buckets' sum when the caller has it, spares reading every bucket (the handler's has 8,193).
+ */
+export function histogramQuantiles(buckets: ArrayLike<number>, bucketWidth: number, qs: number[], total = sumOf(buckets)): number[] {
   if (total === 0) return qs.map(() => 0);
   const last = buckets.length - 1;
   const found: number[] = [];
@@ -102,6 +103,12 @@ export function histogramQuantiles(buckets: ArrayLike<number>, bucketWidth: numb
   }
   while (found.length < qs.length) found.push(last * bucketWidth);
   return found;
+}
+
+function sumOf(values: ArrayLike<number>): number {
+  let total = 0;
+  for (let i = 0; i < values.length; i++) total += values[i]!;
+  return total;
 }
 
 /** The handler's mean label read in ns: the timed reads less the clock's own share. */
@@ -133,7 +140,7 @@ export function toStats(
   const samplesRecorded = native.samplesRecorded ?? 0;
   const histogram = native.handlerTimeHistogram ?? [];
   const bucketNs = native.handlerBucketNs ?? 1;
-  const [handlerMedianNs, handlerP99Ns] = histogramQuantiles(histogram, bucketNs, [0.5, 0.99]) as [number, number];
+  const [handlerMedianNs, handlerP99Ns] = histogramQuantiles(histogram, bucketNs, [0.5, 0.99], native.handlerTimeCount) as [number, number];
   const drops = dropsOf(native);
   // Each engine's rate over the CPU time it samples: the process's for itimer, the JS thread's
   // (user and system: perf counts only user time, so time in syscalls shows as a lower rate) else.

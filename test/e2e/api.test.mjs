@@ -90,6 +90,20 @@ test('a long call into C++ is spilled out of a small ring too: no JS has to run'
   assert.ok(stats.drops.ringFull <= stats.samplesRecorded / 10, `drops ${stats.drops.ringFull} of ${stats.samplesRecorded}`);
 });
 
+test("the binding's handler histogram comes with its sum, which stats() uses for the quantiles", () => {
+  sfprof.start({ interval: '1ms', timer: 'itimer' });
+  try {
+    burn(200);
+    const native = loadNative().stats();
+    const sum = native.handlerTimeHistogram.reduce((a, b) => a + b, 0);
+    assert.ok(sum > 0, 'the handler was timed');
+    assert.equal(native.handlerTimeCount, sum);
+  } finally {
+    sfprof.stop();
+  }
+  assert.ok(sfprof.stats().handlerTimeMedianUs > 0);
+});
+
 test('a full ring drops samples, counts them, and the profile shows them as (lost samples)', async () => {
   // The watcher is held from spilling and the drain never runs inside one long native call.
   const { pbkdf2Sync } = await import('node:crypto');

@@ -62,3 +62,11 @@ function histogramQuantileByScan(buckets, width, q) {
   }
   return (buckets.length - 1) * width;
 }
+
+test('a total given with the buckets gives the same quantiles as their sum', () => {
+  const buckets = Float64Array.from([0, 7, 900, 89, 10, 0, 1]);
+  for (const q of [0.01, 0.5, 0.9, 0.99, 1]) {
+    assert.deepEqual(histogramQuantiles(buckets, 250, [q], 1007), histogramQuantiles(buckets, 250, [q]));
+  }
+  assert.deepEqual(histogramQuantiles(buckets, 250, [0.5, 0.99], 0), [0, 0], 'a total of 0 is an empty histogram');
+});
