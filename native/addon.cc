@@ -121,7 +121,8 @@ Napi::Value DrainBatch(Napi::Env env, bool settle) {
     threads.Set(static_cast<uint32_t>(i), batch);
   }
   std::vector<double> other;
-  DrainOtherThreads(&other, settle);
+  // Not in a forked child: the watcher may have held the other threads' lock at fork.
+  if (!Session::Get().forked_child()) DrainOtherThreads(&other, settle);
   Napi::Float64Array other_records = Napi::Float64Array::New(env, other.size());
   if (!other.empty()) memcpy(other_records.Data(), other.data(), other.size() * sizeof(double));
   Napi::Object result = Napi::Object::New(env);

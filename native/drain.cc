@@ -61,17 +61,22 @@ void DropEmbeddedBuiltins(const DrainScope& scope, std::vector<CodeEvent>* event
 
 }  // namespace
 
-void SpillRings(ThreadRegistry* registry, const DrainScope& scope, size_t* spill_words) {
+size_t SpillRings(ThreadRegistry* registry, const DrainScope& scope, size_t* spill_words) {
+  size_t moved = 0;
   for (auto& entry : registry->entries()) {
     if (entry->session != scope.session) continue;
     const size_t before = entry->spill.size();
     const size_t room = kSpillLimitWords > *spill_words ? kSpillLimitWords - *spill_words : 0;
     ReadRing(entry->sampler->ring, scope.start_ns, &entry->spill, &entry->spill_count, before + room);
     *spill_words += entry->spill.size() - before;
+    moved += entry->spill.size() - before;
     if (entry->gc && entry->gc->spill.size() < kGcSpillLimitWords) {
+      const size_t gc_before = entry->gc->spill.size();
       ReadGcCauses(entry->gc.get(), scope.start_ns, &entry->gc->spill);
+      moved += entry->gc->spill.size() - gc_before;
     }
   }
+  return moved;
 }
 
 void DrainThreads(ThreadRegistry* registry, const DrainScope& scope, std::vector<DrainedThread>* out) {

@@ -36,10 +36,10 @@ struct DrainScope {
   uint64_t embedded_size = 0;
 };
 
-// Moves each ring's samples into its entry's spill, so a long synchronous stretch of JS cannot fill
-// the rings. All spills together stay under a limit (`spill_words` counts them); past it the rings
-// fill and count their drops.
-void SpillRings(ThreadRegistry* registry, const DrainScope& scope, size_t* spill_words);
+// Moves each ring's samples (and GC records) into its entry's spill, so a long synchronous stretch
+// of JS or a long call into C++ cannot fill the rings. All spills together stay under a limit
+// (`spill_words` counts them); past it the rings fill and count their drops. Returns the words moved.
+size_t SpillRings(ThreadRegistry* registry, const DrainScope& scope, size_t* spill_words);
 
 // Hands over every thread's spill, then what is in its ring, then its code events. Threads that
 // finished are retired from the registry afterwards.

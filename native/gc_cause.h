@@ -57,9 +57,9 @@ struct GcCauseLog {
   uint64_t open_begin_ns[kGcMaxOpen];  // their begin times
   bool open_recorded[kGcMaxOpen];      // whether their begin is in the ring
 
-  // ---- written by the callbacks, read by the drain ----
+  // ---- written by the callbacks, read by the drain or the watcher's spill (registry locked) ----
   std::atomic<uint64_t> dropped{0};
-  // ---- the drain's (registry locked): records the watcher's spill moved out of the ring ----
+  // ---- registry locked: records the watcher's spill moved out of the ring, for the drain ----
   std::vector<double> spill;
   bool registered = false;  // owner thread only
 };
@@ -86,7 +86,8 @@ inline bool GcCausesHalfFull(const GcCauseLog* log) {
   return log != nullptr && log->ring.Unread() * 2 >= log->ring.slots();
 }
 
-// The drain (registry locked): appends the published records as wire_format.h lays them out.
+// The drain or the watcher's spill (registry locked): appends the published records as wire_format.h
+// lays them out.
 void ReadGcCauses(GcCauseLog* log, uint64_t start_ns, std::vector<double>* records);
 
 }  // namespace sfprof

@@ -79,7 +79,8 @@ class OtherThreadRing {
     return true;
   }
 
-  // ---- reader side: the owner's JS thread, outside signal context. ----
+  // ---- reader side: the drain or the watcher's spill, under other_threads.cc's lock, outside
+  // signal context. ----
 
   // Calls `take(tid, pc)` for published records in order, at most `limit` of them; returns how many.
   template <typename Take>
@@ -116,7 +117,7 @@ class OtherThreadRing {
   std::atomic<uint64_t> head_{0};
   // Written by the reader, read by writers.
   std::atomic<uint64_t> tail_{0};
-  // Written by writers (records that found the ring full), read by the drain and stats.
+  // Written by writers (records that found the ring full), read by the reader and stats.
   std::atomic<uint64_t> dropped_{0};
   OtherThreadSlot slots_[kSlots];
 };

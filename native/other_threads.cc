@@ -16,7 +16,9 @@ constexpr size_t kSpillLimitRecords = 256u * 1024;
 constexpr long kSettlePollNs = 100 * 1000;
 constexpr int kSettlePolls = 200;
 
-// Only the owner's JS thread takes it; the lock keeps a misuse from another thread harmless.
+// The reader side's lock: the owner's JS thread (drain, start) and the watcher thread (its spill,
+// with the registry held: the order is always registry, then this). A forked child never takes it
+// (the watcher may have held it at fork): Session::forked_child().
 std::mutex g_mutex;
 std::vector<double>* g_spilled = new std::vector<double>();  // leaked: a late drain may run at teardown
 uint64_t g_claimed_at_reset = 0;
@@ -46,11 +48,12 @@ void ResetOtherThreads() {
 
 bool OtherThreadsHalfFull() { return GetOtherThreadRing().Unread() * 2 >= OtherThreadRing::kSlots; }
 
-void SpillOtherThreads() {
+size_t SpillOtherThreads() {
   std::lock_guard<std::mutex> lock(g_mutex);
   const size_t held = g_spilled->size() / wire::kOtherThreadWords;
-  if (held >= kSpillLimitRecords) return;
+  if (held >= kSpillLimitRecords) return 0;
   ReadInto(GetOtherThreadRing(), g_spilled, kSpillLimitRecords - held);
+  return g_spilled->size() / wire::kOtherThreadWords - held;
 }
 
 void DrainOtherThreads(std::vector<double>* records, bool settle) {

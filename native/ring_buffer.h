@@ -1,4 +1,5 @@
-// SampleRing: the lock-free hand-off between the SIGPROF handler and the drain.
+// SampleRing: the lock-free hand-off between the SIGPROF handler and its reader (the drain, or the
+// watcher thread's spill).
 //
 // Contract (read this before touching the code):
 // - One writer: the signal handler running on the sampled JS thread. It may interrupt the reader at
@@ -13,9 +14,9 @@
 //   The slot count is a power of two so an index is `position & mask`.
 // - A slot is a SampleHeader followed by `max_frames` frame addresses: the interrupted pc, then the
 //   frames v8::Isolate::GetStackSample returned, leaf first. Frames past `frame_count` are garbage.
-//   Memory: slots x (40 + 8 x max_frames) bytes per sampled thread, touched as the ring wraps: at the
-//   defaults (4,096 slots, 128 frames, so 130 addresses with the pc and the truncation probe) about
-//   4.4 MB of RSS per thread once it has wrapped.
+//   Memory: slots x (40 + 8 x max_frames) bytes per sampled thread, touched as the ring wraps: with
+//   128 frames (130 addresses with the pc and the truncation probe) about 1.1 KB a slot, so 70 KB at
+//   10 ms (64 slots), 280 KB at 1 ms (256) and 2.2 MB at 100 µs (2,048), once it has wrapped.
 // - When every slot is taken the writer drops the sample and returns false from BeginWrite(); the
 //   caller counts the drop. Nothing is ever overwritten.
 #ifndef SFPROF_RING_BUFFER_H_
@@ -81,7 +82,8 @@ class SampleRing {
     head_.store(head_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   }
 
-  // ---- reader side: the drain, outside signal context. ----
+  // ---- reader side: the drain or the watcher's spill, one at a time (registry locked), outside
+  // signal context. ----
 
   // Positions [tail, head) hold published samples; read them with SlotAt(), then Release().
   uint64_t ReadBegin() const { return tail_.load(std::memory_order_relaxed); }
@@ -110,9 +112,9 @@ class SampleRing {
   uint64_t mask_ = 0;
   size_t max_frames_ = 0;
 
-  // Written by the signal handler (writer), read by the drain.
+  // Written by the signal handler (writer), read by the reader.
   std::atomic<uint64_t> head_{0};
-  // Written by the drain (reader), read by the signal handler.
+  // Written by the reader, read by the signal handler.
   std::atomic<uint64_t> tail_{0};
 
   static_assert(std::atomic<uint64_t>::is_always_lock_free, "ring indices must be lock-free");

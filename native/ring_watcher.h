@@ -7,6 +7,7 @@
 // a whole period. A long synchronous stretch of JS, a long call into C++ or a GC never lets the drain
 // run; the spill needs none of them, so a ring only has to hold what comes in between two of the
 // watcher's checks. The watcher never waits on the registry: it skips a spill while a drain holds it.
+// Holding it, the spill takes the other threads' lock (other_threads.cc), never the reverse.
 #ifndef SFPROF_RING_WATCHER_H_
 #define SFPROF_RING_WATCHER_H_
 

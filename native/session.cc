@@ -184,6 +184,9 @@ void Session::QuietEntry(ThreadEntry* entry) {
 }
 
 void Session::Stop() {
+  // A forked child never locks the registry (another thread may have held it at fork); nothing of
+  // the session runs there (ForgetAfterFork).
+  if (forked_child_.load()) return;
   {
     // With the registry locked: a worker attaching now either finished arming (and is quieted
     // below) or sees the session gone and does not arm at all.
@@ -294,10 +297,9 @@ void Session::SpillFromWatcher() {
   // and never in a forked child.
   if (!running_.load() || forked_child_.load() || spills_held_.load()) return;
   if (!registry_.TryLock()) return;
-  spills_.fetch_add(1, std::memory_order_relaxed);
-  SpillRings(&registry_, Scope(), &spill_words_);
-  SpillOtherThreads();
+  const size_t moved = SpillRings(&registry_, Scope(), &spill_words_) + SpillOtherThreads();
   registry_.Unlock();
+  if (moved > 0) spills_.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace sfprof

@@ -117,6 +117,8 @@ class Session {
   // pthread_atfork child: a forked child has no timer and no watcher thread.
   static void ForgetAfterFork();
 
+  // In a process forked from the profiled one (nothing of the session runs there).
+  bool forked_child() const { return forked_child_.load(); }
   bool running() const { return running_.load(); }
   v8::Isolate* owner() const { return owner_; }
   const char* engine_name() const { return engine_ ? engine_->name() : "none"; }

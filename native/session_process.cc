@@ -23,20 +23,22 @@ void Session::DisarmAtExit() {
   // timers only go quiet: their threads may still be running their handler. The pacer's thread stops
   // whether or not the registry is free (QuietAll).
   Session& session = Get();
-  if (session.running_.exchange(false)) {
+  const bool was_running = session.running_.exchange(false);
+  if (was_running) {
     if (!session.engine_->per_thread()) {
       session.engine_->Disarm();
     } else if (!session.forked_child_.load()) {
       session.engine_->QuietAll();
     }
-    if (session.engine_->per_thread() && !session.forked_child_.load() && session.registry_.TryLock()) {
-      for (auto& entry : session.registry_.entries()) {
-        if (entry->timer_attached) entry->engine->QuietThread(entry->sampler.get());
-      }
-      session.registry_.Unlock();
-    }
   }
+  // Joined before the registry is tried: a spill holds it, and would leave the per-thread timers on.
   session.watcher_.Stop();
+  if (was_running && session.engine_->per_thread() && !session.forked_child_.load() && session.registry_.TryLock()) {
+    for (auto& entry : session.registry_.entries()) {
+      if (entry->timer_attached) entry->engine->QuietThread(entry->sampler.get());
+    }
+    session.registry_.Unlock();
+  }
 }
 
 void Session::ForgetAfterFork() {

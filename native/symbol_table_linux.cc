@@ -109,7 +109,8 @@ bool CodeSymbol(const LoadedObject& object, const ElfW(Sym)& symbol, Symbol* out
   if (type != STT_FUNC && type != STT_GNU_IFUNC) return false;
   if (symbol.st_shndx == SHN_UNDEF || symbol.st_value == 0 || symbol.st_name >= object.strings_size) return false;
   const uintptr_t start = object.bias + symbol.st_value;
-  if (start < object.low || start - object.low > UINT32_MAX || symbol.st_size > UINT32_MAX) return false;
+  // Past the loaded bytes nothing can be looked up: both searches leave such a symbol out.
+  if (start < object.low || start >= object.high || start - object.low > UINT32_MAX || symbol.st_size > UINT32_MAX) return false;
   *out = {static_cast<uint32_t>(start - object.low), static_cast<uint32_t>(symbol.st_size), symbol.st_name, 0};
   return true;
 }

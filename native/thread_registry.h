@@ -88,8 +88,9 @@ class ThreadRegistry {
    private:
     pthread_mutex_t* mutex_;
   };
-  // For the watcher and the exit path, which never wait on the registry (a fork taken while another
-  // thread held it must not leave the child's copy locked for long, and the JS thread has priority).
+  // For the watcher and the exit path, which never wait on the registry: the JS thread's drain has
+  // priority (the watcher skips a spill and comes back in 20 ms). A forked child never locks it: the
+  // watcher may have held it, for a whole spill, at the fork.
   bool TryLock() { return pthread_mutex_trylock(&mutex_) == 0; }
   void Unlock() { pthread_mutex_unlock(&mutex_); }
 

@@ -26,7 +26,8 @@ export interface StartOptions {
   gcCause?: boolean;
   /**
    * Ring capacity in samples (power of two). Samples beyond it between two of the watcher's spills
-   * are dropped and counted. Default: 200 ms of samples at the interval, 64 to 4096.
+   * are dropped and counted. Default: 200 ms of samples at the interval (64 at 10 ms, 256 at 1 ms,
+   * 2048 at 100 µs).
    */
   ringSlots?: number;
   /** Deepest stack kept per sample (1–255); deeper stacks are cut and counted as truncated. */

@@ -66,9 +66,9 @@ test('double start and stop without start are errors', () => {
 });
 
 test('a long synchronous stretch of JS is spilled out of a small ring instead of dropped', () => {
-  // 16 slots hold ~64 ms at the itimer's ~250 Hz and the drain timer never runs during burn():
-  // the watcher thread moves the samples out.
-  sfprof.start({ interval: '1ms', timer: 'itimer', ringSlots: 16, drainIntervalMs: 60_000 });
+  // 64 slots hold 64 ms even on a 1000 Hz tick (256 ms at 250 Hz) and the drain timer never runs
+  // during burn(): the watcher thread, every 20 ms, moves the samples out.
+  sfprof.start({ interval: '1ms', timer: 'itimer', ringSlots: 64, drainIntervalMs: 60_000 });
   burn(1000);
   const profile = sfprof.stop();
   const stats = sfprof.stats();
@@ -81,12 +81,12 @@ test('a long synchronous stretch of JS is spilled out of a small ring instead of
 test('a long call into C++ is spilled out of a small ring too: no JS has to run', async () => {
   // pbkdf2Sync is one call: no drain and no V8 interrupt runs inside it, the watcher's spill does.
   const { pbkdf2Sync } = await import('node:crypto');
-  sfprof.start({ interval: '1ms', timer: 'itimer', ringSlots: 16, drainIntervalMs: 60_000 });
-  pbkdf2Sync('secret', 'salt', 400_000, 64, 'sha512');
+  sfprof.start({ interval: '1ms', timer: 'itimer', ringSlots: 64, drainIntervalMs: 60_000 });
+  pbkdf2Sync('secret', 'salt', 1_200_000, 64, 'sha512');
   sfprof.stop();
   const stats = sfprof.stats();
   assert.ok(stats.spills > 0, 'the ring was spilled');
-  assert.ok(stats.samplesRecorded > 16, `samples ${stats.samplesRecorded}`);
+  assert.ok(stats.samplesRecorded > 64, `samples ${stats.samplesRecorded}`);
   assert.ok(stats.drops.ringFull <= stats.samplesRecorded / 10, `drops ${stats.drops.ringFull} of ${stats.samplesRecorded}`);
 });
 
