@@ -70,7 +70,7 @@ void* RingWatcher::Main(void* data) {
     if (stall.enabled()) stall.Poll();
     watcher->session_->EnsureHandler();
     // Spilled here, not on the JS thread: no interrupt has to wait for the thread to reach JS.
-    if (watcher->session_->AnyRingHalfFull()) watcher->session_->SpillFromWatcher();
+    watcher->session_->SpillFromWatcher();
     // Listing calls into V8, so it runs on the JS thread, at its next interrupt check.
     if (watcher->session_->ListingWanted() && !watcher->interrupt_pending_.exchange(true)) {
       watcher->isolate_->RequestInterrupt(OnInterrupt, watcher);

@@ -281,15 +281,12 @@ void Session::ResumeTimer() {
   engine_->Arm(options_.interval_us, &ignored);
 }
 
-bool Session::AnyRingHalfFull() {
-  if (!registry_.TryLock()) return false;
-  bool half_full = false;
+bool Session::AnyRingHalfFullLocked() {
   for (auto& entry : registry_.entries()) {
     const SampleRing& ring = entry->sampler->ring;
-    if (ring.Unread() * 2 >= ring.slots() || GcCausesHalfFull(entry->gc.get())) half_full = true;
+    if (ring.Unread() * 2 >= ring.slots() || GcCausesHalfFull(entry->gc.get())) return true;
   }
-  registry_.Unlock();
-  return half_full || OtherThreadsHalfFull();
+  return OtherThreadsHalfFull();
 }
 
 void Session::SpillFromWatcher() {
@@ -297,7 +294,8 @@ void Session::SpillFromWatcher() {
   // and never in a forked child.
   if (!running_.load() || forked_child_.load() || spills_held_.load()) return;
   if (!registry_.TryLock()) return;
-  const size_t moved = SpillRings(&registry_, Scope(), &spill_words_) + SpillOtherThreads();
+  // One look at the rings and, when one is half full, the spill, under the same lock.
+  const size_t moved = AnyRingHalfFullLocked() ? SpillRings(&registry_, Scope(), &spill_words_) + SpillOtherThreads() : 0;
   registry_.Unlock();
   if (moved > 0) spills_.fetch_add(1, std::memory_order_relaxed);
 }

@@ -100,11 +100,10 @@ class Session {
   void HoldSpillsForTests(bool hold) { spills_held_.store(hold); }
 
   // ---- for the ring watcher ----
-  // Without waiting on the registry: false when it is held.
-  bool AnyRingHalfFull();
-  // On the watcher thread: moves what the rings hold into their spills, so a long synchronous
-  // stretch of JS (or a long call into C++ or a GC, which no interrupt would enter) never fills
-  // a ring. Skipped, without waiting, while the registry is held (a drain is reading the rings).
+  // On the watcher thread: when a ring is half full, moves what the rings hold into their spills,
+  // so a long synchronous stretch of JS (or a long call into C++ or a GC, which no interrupt would
+  // enter) never fills a ring. Skipped, without waiting, while the registry is held (a drain is
+  // reading the rings).
   void SpillFromWatcher();
 
   // The stall watch (stall_watch.h): the watcher polls it, addon.cc takes its ended stalls.
@@ -132,6 +131,8 @@ class Session {
   uint64_t spills() const { return spills_.load(std::memory_order_relaxed); }
 
  private:
+  // With the registry locked: whether a sample or GC ring, or the other threads' ring, is half full.
+  bool AnyRingHalfFullLocked();
   // Picks the signal for `engine` into signal_ (a free real-time one for per-thread engines).
   bool PickSignal(const TimerEngine& engine, Failure* failure);
   // Arms `engine` for the calling thread: its own timer, or the process-wide one.
