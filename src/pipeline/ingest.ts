@@ -162,8 +162,12 @@ export class SampleIngester {
   }
 
   private lookup(address: number) {
-    const entry = this.codeMap.lookup(address);
-    if (entry || !this.shared) return entry;
+    return this.codeMap.lookup(address) ?? this.lookupShared(address);
+  }
+
+  /** The shared map's code (a worker's builtins) at `address`, for one this thread's map missed. */
+  private lookupShared(address: number) {
+    if (!this.shared) return undefined;
     for (const [start, end] of this.shared.ranges) if (address >= start && address < end) return this.shared.map.lookup(address);
     return undefined;
   }
@@ -262,7 +266,7 @@ export class SampleIngester {
     return mapped;
   }
 
-  /** Keeps nothing of `sample` past the call (eachSample reuses it). */
+  /** Keeps nothing of `sample` past the call (eachCheckedSample reuses it). */
   record(sample: RawSample | SampleView): void {
     if (sample.flags & SAMPLE_STALL_PROBE) {
       const labels = sample.labels && this.labelSetOf ? (this.labelSetOf(sample.labels) ?? {}) : {};
@@ -365,7 +369,7 @@ export class SampleIngester {
     }
     // The shared map (a worker's builtins) changes with another thread's events: not cached.
     const own = this.codeMap.lookup(address);
-    const entry = own ?? this.lookup(address);
+    const entry = own ?? this.lookupShared(address);
     if (entry) {
       const cached = this.cachedIds(entry, address, false);
       if (own) {
