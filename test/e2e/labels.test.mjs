@@ -165,8 +165,16 @@ test('GC stress at 100 µs: allocation, forced GCs and nested labels never crash
   const out = runCase('stress', { flags, labels: CPED_FLAGS === null ? 'hooks' : undefined, env: { STRESS_MS: '3000', INTERVAL: '100us', TIMER: 'perf' } });
   assert.equal(out.labels.capture, CPED_FLAGS === null ? 'hooks' : 'cped');
   assert.ok(out.samples >= 2000, `${out.samples} samples`);
-  // Outside the labelled loop there is only start-up, the event loop between rounds and stop().
-  assert.ok(out.labels.samplesLabelled >= out.samples * 0.7, `${out.labels.samplesLabelled} of ${out.samples} labelled`);
+  // churn runs only inside withLabels, so every sample in it carries a label. The share of the
+  // other samples is not asserted: the drains that profile 10,000 samples a second run outside any
+  // label, and cost several times more under a sanitizer.
+  const inChurn = Object.values(out.matching).reduce((a, b) => a + b, 0);
+  assert.equal(out.matching[key({})] ?? 0, 0, `samples in churn without a label: ${JSON.stringify(out.matching)}`);
+  assert.ok(inChurn >= out.samples * 0.25, `${inChurn} of ${out.samples} samples in churn`);
+  for (const job of ['odd', 'even']) {
+    for (const labels of [{ job }, { job, step: 'inner' }]) assert.ok((out.matching[key(labels)] ?? 0) > 0, `no sample in churn labelled ${key(labels)}: ${JSON.stringify(out.matching)}`);
+  }
+  assert.ok(out.labels.samplesLabelled >= inChurn, `${out.labels.samplesLabelled} labelled, ${inChurn} in churn`);
   for (const set of Object.keys(out.all)) {
     assert.ok([key({}), key({ job: 'odd' }), key({ job: 'even' }), key({ job: 'odd', step: 'inner' }), key({ job: 'even', step: 'inner' })].includes(set), set);
   }
