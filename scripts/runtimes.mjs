@@ -118,7 +118,9 @@ export function buildFor(runtime, { quiet = false } = {}) {
   const env = { ...process.env };
   if (runtime.nodedir) env.npm_config_nodedir = runtime.nodedir;
   else delete env.npm_config_nodedir;
-  const args = [gyp, 'rebuild', ...(runtime.nodedir ? [`--nodedir=${runtime.nodedir}`] : [])];
+  // Every core: the prebuilds (npm pack, and so npm test's package test) build the addon's 30 sources
+  // once per Node ABI and architecture.
+  const args = [gyp, 'rebuild', '--jobs=max', ...(runtime.nodedir ? [`--nodedir=${runtime.nodedir}`] : [])];
   if (runtime.arch !== process.arch) {
     const prefix = toolchainFor(runtime.arch);
     if (prefix === undefined) throw new Error(`no ${runtime.arch} cross compiler for Node ${runtime.version} (${CROSS_PREFIX[runtime.arch] ?? '?'}g++; Debian: apt-get install g++-aarch64-linux-gnu)`);
