@@ -20,6 +20,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "code_events.h"
@@ -54,12 +55,46 @@ uint64_t RequireUint(const Napi::Object& options, const char* key, uint64_t min,
   return static_cast<uint64_t>(number);
 }
 
-Napi::Value EncodeSamples(Napi::Env env, const DrainedThread& drained) {
-  Napi::Float64Array array = Napi::Float64Array::New(env, drained.records.size());
-  if (!drained.records.empty()) {
-    memcpy(array.Data(), drained.records.data(), drained.records.size() * sizeof(double));
+// The drain's float64 records as wire_format.h's JS layout: `samples` with each frame an index into
+// `addresses`, the drain's distinct addresses in the order first seen.
+void EncodeSamples(Napi::Env env, const DrainedThread& drained, Napi::Object batch) {
+  const std::vector<double>& records = drained.records;
+  size_t record_count = 0;
+  for (size_t at = 0; at + wire::kRecordHeaderWords <= records.size(); ++record_count) {
+    at += wire::kRecordHeaderWords + static_cast<size_t>(records[at + wire::kRecordFrameCount]);
   }
-  return array;
+  Napi::Uint32Array samples = Napi::Uint32Array::New(env, records.size() + 2 * record_count);
+  std::vector<double> table;
+  std::unordered_map<uint64_t, uint32_t> index;
+  uint32_t* out = samples.Data();
+  auto split = [&out](size_t low, size_t high, double value) {
+    const uint64_t word = static_cast<uint64_t>(value);
+    out[low] = static_cast<uint32_t>(word);
+    out[high] = static_cast<uint32_t>(word >> 32);
+  };
+  for (size_t at = 0; at + wire::kRecordHeaderWords <= records.size();) {
+    const double* record = records.data() + at;
+    const size_t frames = static_cast<size_t>(record[wire::kRecordFrameCount]);
+    split(wire::kSampleTimeLow, wire::kSampleTimeHigh, record[wire::kRecordTimeNs]);
+    split(wire::kSampleCodeSeqLow, wire::kSampleCodeSeqHigh, record[wire::kRecordCodeSeq]);
+    out[wire::kSampleVmState] = static_cast<uint32_t>(record[wire::kRecordVmState]);
+    out[wire::kSampleFlags] = static_cast<uint32_t>(record[wire::kRecordFlags]);
+    out[wire::kSampleWeightUs] = static_cast<uint32_t>(record[wire::kRecordWeightUs]);
+    out[wire::kSampleLabels] = static_cast<uint32_t>(record[wire::kRecordLabels]);
+    out[wire::kSampleFrameCount] = static_cast<uint32_t>(frames);
+    for (size_t i = 0; i < frames; ++i) {
+      const double address = record[wire::kRecordHeaderWords + i];
+      auto found = index.emplace(static_cast<uint64_t>(address), static_cast<uint32_t>(table.size()));
+      if (found.second) table.push_back(address);
+      out[wire::kSampleHeaderWords + i] = found.first->second;
+    }
+    out += wire::kSampleHeaderWords + frames;
+    at += wire::kRecordHeaderWords + frames;
+  }
+  Napi::Float64Array addresses = Napi::Float64Array::New(env, table.size());
+  if (!table.empty()) memcpy(addresses.Data(), table.data(), table.size() * sizeof(double));
+  batch.Set("samples", samples);
+  batch.Set("addresses", addresses);
 }
 
 // Events cross into JS packed as wire_format.h lays them out, not as one object each (setting
@@ -111,7 +146,7 @@ Napi::Value DrainBatch(Napi::Env env, bool settle) {
     batch.Set("threadId", Napi::Number::New(env, thread.thread_id));
     if (!thread.name.empty()) batch.Set("name", Napi::String::New(env, thread.name));
     batch.Set("finished", Napi::Boolean::New(env, thread.finished));
-    batch.Set("samples", EncodeSamples(env, thread));
+    EncodeSamples(env, thread, batch);
     batch.Set("sampleCount", Napi::Number::New(env, static_cast<double>(thread.count)));
     batch.Set("events", EncodeEvents(env, thread.events));
     Napi::Float64Array gc = Napi::Float64Array::New(env, thread.gc.size());
@@ -515,7 +550,8 @@ Napi::Object WireFormat(Napi::Env env) {
   };
   Napi::Object format = Napi::Object::New(env);
   format.Set("sampleHeaderWords", Napi::Number::New(env, wire::kSampleHeaderWords));
-  format.Set("sampleFields", object({{"timeNs", wire::kSampleTimeNs}, {"codeSeq", wire::kSampleCodeSeq},
+  format.Set("sampleFields", object({{"timeLow", wire::kSampleTimeLow}, {"timeHigh", wire::kSampleTimeHigh},
+                                     {"codeSeqLow", wire::kSampleCodeSeqLow}, {"codeSeqHigh", wire::kSampleCodeSeqHigh},
                                      {"vmState", wire::kSampleVmState}, {"flags", wire::kSampleFlags},
                                      {"weightUs", wire::kSampleWeightUs}, {"labels", wire::kSampleLabels},
                                      {"frameCount", wire::kSampleFrameCount}}));

@@ -22,21 +22,21 @@ void ReadRing(SampleRing& ring, uint64_t start_ns, std::vector<double>* records,
   for (; position < end; ++position) {
     const SampleHeader* slot = ring.SlotAt(position);
     const uint32_t frames = slot->frame_count;
-    if (records->size() + wire::kSampleHeaderWords + frames > limit_words) break;
+    if (records->size() + wire::kRecordHeaderWords + frames > limit_words) break;
     const size_t at = records->size();
-    records->resize(at + wire::kSampleHeaderWords + frames);
+    records->resize(at + wire::kRecordHeaderWords + frames);
     double* record = records->data() + at;
-    record[wire::kSampleTimeNs] =
+    record[wire::kRecordTimeNs] =
         slot->timestamp_ns >= start_ns ? static_cast<double>(slot->timestamp_ns - start_ns) : 0;
-    record[wire::kSampleCodeSeq] = static_cast<double>(slot->code_seq);
-    record[wire::kSampleVmState] = slot->vm_state;
-    record[wire::kSampleFlags] = slot->flags;
-    record[wire::kSampleWeightUs] = slot->weight_us;
-    record[wire::kSampleLabels] = slot->labels;
-    record[wire::kSampleFrameCount] = frames;
+    record[wire::kRecordCodeSeq] = static_cast<double>(slot->code_seq);
+    record[wire::kRecordVmState] = slot->vm_state;
+    record[wire::kRecordFlags] = slot->flags;
+    record[wire::kRecordWeightUs] = slot->weight_us;
+    record[wire::kRecordLabels] = slot->labels;
+    record[wire::kRecordFrameCount] = frames;
     void* const* addresses = reinterpret_cast<void* const*>(slot + 1);
     for (uint32_t i = 0; i < frames; ++i) {
-      record[wire::kSampleHeaderWords + i] = static_cast<double>(reinterpret_cast<uintptr_t>(addresses[i]));
+      record[wire::kRecordHeaderWords + i] = static_cast<double>(reinterpret_cast<uintptr_t>(addresses[i]));
     }
     (*count)++;
   }

@@ -19,7 +19,7 @@ struct DrainedThread {
   int thread_id = 0;
   std::string name;
   bool finished = false;
-  std::vector<double> records;  // sample records, as wire_format.h lays them out
+  std::vector<double> records;  // sample records, as wire_format.h lays out the drain's (kRecord*)
   uint64_t count = 0;
   std::vector<CodeEvent> events;
   std::vector<double> gc;   // GC causes, as wire_format.h lays them out

@@ -1,4 +1,5 @@
-// What crosses from the addon to JS: the sample records of a drain and the packed code events.
+// What crosses from the addon to JS: the sample records of a drain and the packed code events; and
+// the float64 sample records the drain and the spills keep before they cross.
 // Mirrored by src/native/records.ts (samples, other threads) and src/native/binding.ts (events); the addon reports these numbers
 // as its `wireFormat` and test/wire-format.test.mjs checks that the decoders agree with them.
 #ifndef SFPROF_WIRE_FORMAT_H_
@@ -14,23 +15,23 @@
 namespace sfprof {
 namespace wire {
 
-// ---- samples: one Float64Array per thread and drain, records back to back ----
+// ---- samples as the drain keeps them (DrainedThread::records, the spills): float64 records ----
 //   record := timeNs codeSeq vmState flags weightUs labels frameCount frame*
 // timeNs is CLOCK_MONOTONIC since start; codeSeq the code-event sequence visible at capture;
 // vmState a v8::StateTag; flags SampleFlags; weightUs the CPU time the sample stands for (0:
 // unknown); labels the thread's label-set id (0: none; the set itself is in the thread's label
 // table, labels.h); frames are code addresses, leaf first (frame 0 the interrupted pc).
-constexpr size_t kSampleTimeNs = 0;
-constexpr size_t kSampleCodeSeq = 1;
-constexpr size_t kSampleVmState = 2;
-constexpr size_t kSampleFlags = 3;
-constexpr size_t kSampleWeightUs = 4;
-constexpr size_t kSampleLabels = 5;
-constexpr size_t kSampleFrameCount = 6;
-constexpr size_t kSampleHeaderWords = 7;
+constexpr size_t kRecordTimeNs = 0;
+constexpr size_t kRecordCodeSeq = 1;
+constexpr size_t kRecordVmState = 2;
+constexpr size_t kRecordFlags = 3;
+constexpr size_t kRecordWeightUs = 4;
+constexpr size_t kRecordLabels = 5;
+constexpr size_t kRecordFrameCount = 6;
+constexpr size_t kRecordHeaderWords = 7;
 
 // The frame count comes last: a decoder reads it, then exactly that many frames.
-static_assert(kSampleFrameCount == kSampleHeaderWords - 1, "frames follow the frame count");
+static_assert(kRecordFrameCount == kRecordHeaderWords - 1, "frames follow the frame count");
 // Every integer a record holds must survive a double: addresses (48-bit user space), sequence
 // numbers and nanoseconds (2^53 ns is 104 days), 32-bit header fields.
 static_assert(std::numeric_limits<double>::digits >= 53, "records are IEEE doubles");
@@ -39,6 +40,27 @@ static_assert(sizeof(SampleHeader::vm_state) == 4 && sizeof(SampleHeader::flags)
                   sizeof(SampleHeader::weight_us) == 4 && sizeof(SampleHeader::frame_count) == 4 &&
                   sizeof(SampleHeader::labels) == 4,
               "32-bit header fields are exact in a double");
+
+// ---- samples as they cross to JS: per thread and drain, `samples` (Uint32Array) and `addresses`
+// (Float64Array) ----
+//   record := timeLow timeHigh codeSeqLow codeSeqHigh vmState flags weightUs labels frameCount frame*
+// The same fields as a drain record (64-bit ones split into their low and high 32 bits), but each
+// frame is an index into `addresses`, the drain's distinct code addresses. JS reads a uint32 that
+// fits a small integer without making a heap number of it, where every float64 it reads outside
+// optimized code is one: a drain's samples repeat the same few hundred addresses thousands of times.
+constexpr size_t kSampleTimeLow = 0;
+constexpr size_t kSampleTimeHigh = 1;
+constexpr size_t kSampleCodeSeqLow = 2;
+constexpr size_t kSampleCodeSeqHigh = 3;
+constexpr size_t kSampleVmState = 4;
+constexpr size_t kSampleFlags = 5;
+constexpr size_t kSampleWeightUs = 6;
+constexpr size_t kSampleLabels = 7;
+constexpr size_t kSampleFrameCount = 8;
+constexpr size_t kSampleHeaderWords = 9;
+static_assert(kSampleFrameCount == kSampleHeaderWords - 1, "frames follow the frame count");
+static_assert(kSampleHeaderWords == kRecordHeaderWords + 2, "two fields split in two");
+
 static_assert(kSampleTruncated == 1, "src/records.ts: SAMPLE_TRUNCATED");
 static_assert(kSampleStallProbe == 2, "src/records.ts: SAMPLE_STALL_PROBE");
 

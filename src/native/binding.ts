@@ -54,8 +54,10 @@ export interface NativeThreadBatch {
   name?: string;
   /** The thread stopped sampling; this is its last batch. */
   finished: boolean;
-  /** Encoded samples; see decodeSamples in records.ts. */
-  samples: Float64Array;
+  /** Encoded samples, each frame an index into `addresses`; see decodeSamples in records.ts. */
+  samples: Uint32Array;
+  /** The drain's distinct code addresses, which the samples' frames index. */
+  addresses: Float64Array;
   sampleCount: number;
   events: NativeCodeEvent[];
   /** The listed events of `events`' drain, left packed (the main thread's existing code). */
@@ -66,7 +68,7 @@ export interface NativeThreadBatch {
   gcDropped?: number;
 }
 
-export type NativeBatch = Pick<NativeThreadBatch, 'samples' | 'events' | 'listed' | 'gc' | 'gcDropped'>;
+export type NativeBatch = Pick<NativeThreadBatch, 'samples' | 'addresses' | 'events' | 'listed' | 'gc' | 'gcDropped'>;
 
 export interface NativeDrain {
   threads: PackedThreadBatch[];

@@ -1,13 +1,18 @@
-// Decoding of the sample records the native drain hands over, as one Float64Array:
+// Decoding of the sample records the native drain hands over, per thread and drain as two arrays:
+// `samples`, a Uint32Array of records back to back, and `addresses`, a Float64Array of the drain's
+// distinct code addresses:
 //
-//   record := timeNs codeSeq vmState flags weightUs labels frameCount frame*      (all float64)
+//   record := timeLow timeHigh codeSeqLow codeSeqHigh vmState flags weightUs labels frameCount frame*
 //
-// timeNs is CLOCK_MONOTONIC nanoseconds since start; codeSeq the code-event sequence number visible
-// when the sample was taken; vmState a v8::StateTag; weightUs the CPU time the sample stands for as
-// the per-thread engines measure it (0: unknown, as under itimer); labels the id of the thread's label
-// set the sample was taken under (0: none; the thread's label table says which set); frames are code addresses, leaf
-// first. The layout is native/wire_format.h's: the addon reports it as `wireFormat`, and
-// test/wire-format.test.mjs checks that these constants agree with it.
+// timeNs (timeHigh * 2^32 + timeLow) is CLOCK_MONOTONIC nanoseconds since start; codeSeq (likewise
+// in two words) the code-event sequence number visible when the sample was taken; vmState a
+// v8::StateTag; weightUs the CPU time the sample stands for as the per-thread engines measure it (0:
+// unknown, as under itimer); labels the id of the thread's label set the sample was taken under (0:
+// none; the thread's label table says which set); each frame is an index into `addresses`, leaf
+// first. Uint32 words because JS reads one that fits a small integer without allocating, where every
+// float64 read outside optimized code is a new heap number. The layout is native/wire_format.h's: the
+// addon reports it as `wireFormat`, and test/wire-format.test.mjs checks that these constants agree
+// with it.
 
 export const enum VmState {
   JS = 0,
@@ -34,10 +39,11 @@ export function isIdle(state: number): boolean {
 export const SAMPLE_TRUNCATED = 1;
 /** A stall probe (native/stall_watch.h): a wall-clock sample for stall reports, never CPU time. */
 export const SAMPLE_STALL_PROBE = 2;
-export const SAMPLE_HEADER_WORDS = 7;
-export const SAMPLE_FIELDS = { timeNs: 0, codeSeq: 1, vmState: 2, flags: 3, weightUs: 4, labels: 5, frameCount: 6 } as const;
+export const SAMPLE_HEADER_WORDS = 9;
+export const SAMPLE_FIELDS = { timeLow: 0, timeHigh: 1, codeSeqLow: 2, codeSeqHigh: 3, vmState: 4, flags: 5, weightUs: 6, labels: 7, frameCount: 8 } as const;
 const HEADER_WORDS = SAMPLE_HEADER_WORDS;
 const F = SAMPLE_FIELDS;
+const TWO_32 = 4294967296;
 
 export interface RawSample {
   timeNs: number;
@@ -52,44 +58,59 @@ export interface RawSample {
   frames: number[];
 }
 
+/** A drain's samples as the addon hands them over. */
+export interface SampleRecords {
+  samples: Uint32Array;
+  addresses: Float64Array;
+}
+
 export class RecordFormatError extends Error {}
 
 /**
  * `value` as a small integer when it is one. A number read from a Float64Array is a heap number
  * (outside optimized code), and so is every field an object keeps it in, each read of which copies
- * it again: small integers are neither. Decoding thousands of records at a drain, that was most of
- * what they allocated.
+ * it again: small integers are neither.
  */
 export function smallInt(value: number): number {
   return value === (value | 0) ? value | 0 : value;
 }
 
-/** The frame count of the record at word `at`, checked against the words there are. */
-function frameCountAt(words: Float64Array, at: number): number {
+/** The 64-bit value in words `at` (low) and `at + 1` (high). */
+function wide(words: Uint32Array, at: number): number {
+  const high = words[at + 1]!;
+  return high === 0 ? words[at]! : high * TWO_32 + words[at]!;
+}
+
+/** The frame count of the record at word `at`, checked against the words and addresses there are. */
+function frameCountAt(words: Uint32Array, addressCount: number, at: number): number {
   if (at + HEADER_WORDS > words.length) {
     throw new RecordFormatError(`truncated sample header at word ${at} of ${words.length}`);
   }
   const frameCount = words[at + F.frameCount]!;
-  if (!Number.isInteger(frameCount) || frameCount < 0 || at + HEADER_WORDS + frameCount > words.length) {
+  if (at + HEADER_WORDS + frameCount > words.length) {
     throw new RecordFormatError(`bad frame count ${frameCount} at word ${at}`);
+  }
+  for (let i = at + HEADER_WORDS; i < at + HEADER_WORDS + frameCount; i++) {
+    if (words[i]! >= addressCount) throw new RecordFormatError(`frame index ${words[i]} at word ${i}: the drain has ${addressCount} addresses`);
   }
   return frameCount;
 }
 
-export function decodeSamples(words: Float64Array): RawSample[] {
+export function decodeSamples(records: SampleRecords): RawSample[] {
+  const { samples: words, addresses } = records;
   const samples: RawSample[] = [];
   let at = 0;
   while (at < words.length) {
-    const frameCount = frameCountAt(words, at);
+    const frameCount = frameCountAt(words, addresses.length, at);
     const frames: number[] = [];
-    for (let i = 0; i < frameCount; i++) frames.push(words[at + HEADER_WORDS + i]!);
+    for (let i = 0; i < frameCount; i++) frames.push(addresses[words[at + HEADER_WORDS + i]!]!);
     samples.push({
-      timeNs: words[at + F.timeNs]!,
-      codeSeq: smallInt(words[at + F.codeSeq]!),
-      vmState: smallInt(words[at + F.vmState]!),
-      flags: smallInt(words[at + F.flags]!),
-      weightUs: smallInt(words[at + F.weightUs]!),
-      labels: smallInt(words[at + F.labels]!),
+      timeNs: wide(words, at + F.timeLow),
+      codeSeq: wide(words, at + F.codeSeqLow),
+      vmState: words[at + F.vmState]!,
+      flags: words[at + F.flags]!,
+      weightUs: words[at + F.weightUs]!,
+      labels: words[at + F.labels]!,
       frames,
     });
     at += HEADER_WORDS + frameCount;
@@ -98,13 +119,20 @@ export function decodeSamples(words: Float64Array): RawSample[] {
 }
 
 /** Throws what decodeSamples would for bad records, decoding nothing. */
-export function checkSamples(words: Float64Array): void {
-  for (let at = 0; at < words.length; ) at += HEADER_WORDS + frameCountAt(words, at);
+export function checkSamples(records: SampleRecords): void {
+  const { samples: words, addresses } = records;
+  for (let at = 0; at < words.length; ) at += HEADER_WORDS + frameCountAt(words, addresses.length, at);
 }
 
-/** A sample as `eachSample` hands it over: its frames are a view of the drain's words. */
+/**
+ * A sample as `eachSample` hands it over: its frames are `frameCount` indices into `addresses`,
+ * from word `framesAt` of `words`, leaf first.
+ */
 export interface SampleView extends Omit<RawSample, 'frames'> {
-  frames: Float64Array;
+  words: Uint32Array;
+  framesAt: number;
+  frameCount: number;
+  addresses: Float64Array;
 }
 
 /**
@@ -113,33 +141,63 @@ export interface SampleView extends Omit<RawSample, 'frames'> {
  * Decoding a drain into an object and an array per sample was most of what ingesting one allocated
  * at high sampling rates, for samples dropped right after.
  */
-export function eachSample(words: Float64Array, each: (sample: SampleView) => void): void {
-  checkSamples(words);
-  eachCheckedSample(words, each);
+export function eachSample(records: SampleRecords, each: (sample: SampleView) => void): void {
+  checkSamples(records);
+  eachCheckedSample(records, each);
 }
 
-/** eachSample for words checkSamples has already passed (the ingester checks a drain first). */
-export function eachCheckedSample(words: Float64Array, each: (sample: SampleView) => void): void {
-  const sample: SampleView = { timeNs: 0, codeSeq: 0, vmState: 0, flags: 0, weightUs: 0, labels: 0, frames: words.subarray(0, 0) };
+/** eachSample for records checkSamples has already passed (the ingester checks a drain first). */
+export function eachCheckedSample(records: SampleRecords, each: (sample: SampleView) => void): void {
+  const words = records.samples;
+  const sample: SampleView = { timeNs: 0, codeSeq: 0, vmState: 0, flags: 0, weightUs: 0, labels: 0, words, framesAt: 0, frameCount: 0, addresses: records.addresses };
   for (let at = 0; at < words.length; ) {
     const frameCount = words[at + F.frameCount]!;
-    sample.timeNs = words[at + F.timeNs]!;
-    sample.codeSeq = smallInt(words[at + F.codeSeq]!);
-    sample.vmState = smallInt(words[at + F.vmState]!);
-    sample.flags = smallInt(words[at + F.flags]!);
-    sample.weightUs = smallInt(words[at + F.weightUs]!);
-    sample.labels = smallInt(words[at + F.labels]!);
-    sample.frames = words.subarray(at + HEADER_WORDS, at + HEADER_WORDS + frameCount);
+    // wide(), written out: a call per field is most of a cold loop's cost.
+    const timeHigh = words[at + F.timeHigh]!;
+    const codeSeqHigh = words[at + F.codeSeqHigh]!;
+    sample.timeNs = timeHigh === 0 ? words[at + F.timeLow]! : timeHigh * TWO_32 + words[at + F.timeLow]!;
+    sample.codeSeq = codeSeqHigh === 0 ? words[at + F.codeSeqLow]! : codeSeqHigh * TWO_32 + words[at + F.codeSeqLow]!;
+    sample.vmState = words[at + F.vmState]!;
+    sample.flags = words[at + F.flags]!;
+    sample.weightUs = words[at + F.weightUs]!;
+    sample.labels = words[at + F.labels]!;
+    sample.framesAt = at + HEADER_WORDS;
+    sample.frameCount = frameCount;
     each(sample);
     at += HEADER_WORDS + frameCount;
   }
 }
 
-/** The inverse of decodeSamples, for tests and tools that build records by hand. */
-export function encodeSamples(samples: RawSample[]): Float64Array {
+/** The code addresses of a sample's frames, leaf first. */
+export function sampleAddresses(sample: SampleView): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < sample.frameCount; i++) out.push(sample.addresses[sample.words[sample.framesAt + i]!]!);
+  return out;
+}
+
+/** The inverse of decodeSamples, for tests, tools that build records by hand, and held samples. */
+export function encodeSamples(samples: RawSample[]): SampleRecords {
   const words: number[] = [];
-  for (const s of samples) words.push(s.timeNs, s.codeSeq, s.vmState, s.flags, s.weightUs ?? 0, s.labels ?? 0, s.frames.length, ...s.frames);
-  return Float64Array.from(words);
+  const table: number[] = [];
+  const index = new Map<number, number>();
+  const split = (value: number): void => {
+    words.push(value % TWO_32, Math.floor(value / TWO_32));
+  };
+  for (const s of samples) {
+    split(s.timeNs);
+    split(s.codeSeq);
+    words.push(s.vmState, s.flags, s.weightUs ?? 0, s.labels ?? 0, s.frames.length);
+    for (const address of s.frames) {
+      let at = index.get(address);
+      if (at === undefined) {
+        at = table.length;
+        index.set(address, at);
+        table.push(address);
+      }
+      words.push(at);
+    }
+  }
+  return { samples: Uint32Array.from(words), addresses: Float64Array.from(table) };
 }
 
 // Timer signals that landed on a thread without a sampler (native/other_thread_ring.h), one

@@ -5,7 +5,7 @@
 import { CodeMap, type CodeEntry } from './code-map';
 import type { NativeBatch, NativeCodeEvent } from '../native/binding';
 import { gcFrameName, Profile, SYNTHETIC, type Frame, type Labels } from '../model/profile';
-import { checkSamples, decodeGcRecords, decodeSamples, eachCheckedSample, GC_BEGIN, gcTypeName, isIdle, SAMPLE_STALL_PROBE, SAMPLE_TRUNCATED, VmState, type GcRecord, type RawSample, type SampleView } from '../native/records';
+import { checkSamples, decodeGcRecords, decodeSamples, eachCheckedSample, encodeSamples, GC_BEGIN, gcTypeName, isIdle, SAMPLE_STALL_PROBE, SAMPLE_TRUNCATED, sampleAddresses, VmState, type GcRecord, type RawSample, type SampleRecords, type SampleView } from '../native/records';
 import { codeAtStart } from './existing-code';
 import { listingOf } from './listed-code';
 import { GcCauses } from './gc-causes';
@@ -84,6 +84,18 @@ export class SampleIngester {
   private readonly walkCacheAddress = new Float64Array(WALK_CACHE_SIZE);
   private readonly walkCacheVersion = new Uint32Array(WALK_CACHE_SIZE);
   private readonly walkCacheIds: (number[] | undefined)[] = new Array<number[] | undefined>(WALK_CACHE_SIZE).fill(undefined);
+  /**
+   * The same for the drain being ingested, by the index of an address in its table (records.ts): a
+   * sample's frames are such indices, so a frame seen before in the drain is found without reading
+   * its address, which outside optimized code would be a new heap number. Walk frames and leaf pcs
+   * apart (a pc symbolizes as a leaf differently); each entry stamped with the code map's version.
+   * `drainWalkKinds` says whether a walk frame was resolved (0), named as C++ (1) or not at all (2).
+   */
+  private drainWalkVersion = new Uint32Array(0);
+  private drainWalkIds: (number[] | undefined)[] = [];
+  private drainWalkKinds = new Uint8Array(0);
+  private drainLeafVersion = new Uint32Array(0);
+  private drainLeafIds: (number[] | undefined)[] = [];
 
   get holdsSamples(): boolean {
     return this.heldSamples.length > 0;
@@ -156,6 +168,8 @@ export class SampleIngester {
     this.frameIdCache = new WeakMap();
     this.walkCacheVersion.fill(0);
     this.walkCacheIds.fill(undefined);
+    this.drainWalkVersion.fill(0);
+    this.drainLeafVersion.fill(0);
     this.profileLabelIds = new Map();
     this.rootFrames = roots.map((frame) => profile.internFrame({ ...frame }));
     this.timeOffsetNs = timeOffsetNs;
@@ -183,8 +197,8 @@ export class SampleIngester {
     this.pendingEvents = events;
     // Decoded into objects only when they wait for the listing or join samples that did: otherwise
     // each record is read into one reused object as it is recorded (eachCheckedSample, after this check).
-    checkSamples(batch.samples);
-    let samples: RawSample[] | undefined;
+    checkSamples(batch);
+    let records: SampleRecords = batch;
     // GC records join the samples in time order: a GC's stack resolves against the code of its begin.
     let gcRecords = batch.gc ? decodeGcRecords(batch.gc) : [];
     this.gcCauses.dropped += batch.gcDropped ?? 0;
@@ -197,11 +211,12 @@ export class SampleIngester {
         this.codeMap.setListing(listing, starts, at);
         this.awaitingListing = false;
       } else if (!final) {
-        this.heldSamples = this.heldSamples.concat(decodeSamples(batch.samples));
+        this.heldSamples = this.heldSamples.concat(decodeSamples(batch));
         this.heldGc = this.heldGc.concat(gcRecords);
         return;
       }
-      if (this.heldSamples.length) samples = this.heldSamples.concat(decodeSamples(batch.samples));
+      // Held samples and these, encoded again as one drain.
+      if (this.heldSamples.length) records = encodeSamples(this.heldSamples.concat(decodeSamples(batch)));
       if (this.heldGc.length) gcRecords = this.heldGc.concat(gcRecords);
       this.heldSamples = [];
       this.heldGc = [];
@@ -220,13 +235,13 @@ export class SampleIngester {
     };
     // Indexed loops on this path: for-of allocates an iterator and a result per step outside
     // optimized code, and a drain goes through thousands of samples and frames.
-    const step = (sample: RawSample | SampleView): void => {
+    const step = (sample: SampleView): void => {
       learnGcUpTo(sample.timeNs);
       applyUpTo(sample.codeSeq);
       this.record(sample);
     };
-    if (samples) for (let i = 0; i < samples.length; i++) step(samples[i]!);
-    else eachCheckedSample(batch.samples, step);
+    this.newDrain(records.addresses.length);
+    eachCheckedSample(records, step);
     learnGcUpTo(Infinity);
     this.gcCauses.nextBatch();
     if (final) {
@@ -267,7 +282,7 @@ export class SampleIngester {
   }
 
   /** Keeps nothing of `sample` past the call (eachCheckedSample reuses it). */
-  record(sample: RawSample | SampleView): void {
+  record(sample: SampleView): void {
     if (sample.flags & SAMPLE_STALL_PROBE) {
       const labels = sample.labels && this.labelSetOf ? (this.labelSetOf(sample.labels) ?? {}) : {};
       this.tap?.({ timeNs: sample.timeNs, probe: true, frames: this.probeFrames(sample), labels });
@@ -281,7 +296,7 @@ export class SampleIngester {
     // A GC sample carries the labels of the code whose allocation began the GC (the handler took
     // them from the GC's prologue), so its cause's stack and its labels agree.
     const labels = this.labelsOf(sample.labels);
-    const jsFrameCount = sample.frames.length - 1;
+    const jsFrameCount = sample.frameCount - 1;
     const timeNs = Math.max(0, sample.timeNs - this.timeOffsetNs);
     const weightNs = (sample.weightUs ?? 0) * 1000;
     if (sample.vmState === VmState.GC && jsFrameCount <= 0) {
@@ -309,16 +324,10 @@ export class SampleIngester {
     }
     this.startStack();
     if (sample.flags & SAMPLE_TRUNCATED) this.push(profile.internFrame({ name: SYNTHETIC.truncated, kind: 'synthetic' }));
-    const addresses = sample.frames;
-    for (let i = addresses.length - 1; i >= 1; i--) this.pushFrameIds(addresses[i]!);
-    const pc = addresses[0]!;
-    const entry = this.lookup(pc);
-    if (entry) {
-      const leaf = this.cachedIds(entry, pc, true);
-      for (let i = 0; i < leaf.length; i++) this.push(leaf[i]!);
-    } else {
-      this.push(profile.internFrame(this.nativeSymbols?.frame(pc) ?? { name: SYNTHETIC.native, kind: 'native' }));
-    }
+    const words = sample.words;
+    const first = sample.framesAt;
+    for (let i = first + jsFrameCount; i > first; i--) this.pushWalkFrame(words[i]!, sample.addresses);
+    this.pushLeaf(words[first]!, sample.addresses);
     if (sample.vmState === VmState.GC) this.push(profile.internFrame({ name: SYNTHETIC.gc, kind: 'gc' }));
     this.addStack(sample, timeNs, weightNs, labels);
   }
@@ -335,37 +344,101 @@ export class SampleIngester {
   }
 
   /** The scratch stack as one sample; the tap gets the profile's own copy, which never changes. */
-  private addStack(sample: RawSample | SampleView, timeNs: number, weightNs: number, labels: number): void {
+  private addStack(sample: SampleView, timeNs: number, weightNs: number, labels: number): void {
     const stack = this.profile.addStack(this.scratch, 1, timeNs, weightNs, labels, this.depth)!;
     this.tap?.({ timeNs: sample.timeNs, probe: false, profile: this.profile, frameIds: stack.frames, labels });
   }
 
   /** A stall probe's frames, root first, without touching the profile or the frame counters. */
-  private probeFrames(sample: RawSample | SampleView): Frame[] {
+  private probeFrames(sample: SampleView): Frame[] {
     const roots = this.rootFrames.map((id) => this.profile.frames[id]!);
-    if (sample.frames.length <= 1) {
+    const addresses = sampleAddresses(sample);
+    if (addresses.length <= 1) {
       const name = sample.vmState === VmState.GC ? SYNTHETIC.gc : isIdle(sample.vmState) ? SYNTHETIC.idle : SYNTHETIC.program;
       return [...roots, { name, kind: sample.vmState === VmState.GC ? 'gc' : 'synthetic' }];
     }
     const counted = [this.framesTotal, this.framesNative, this.framesUnresolved];
-    const frames = [...roots, ...this.walkFrames(sample.frames)];
+    const frames = [...roots, ...this.walkFrames(addresses)];
     [this.framesTotal, this.framesNative, this.framesUnresolved] = counted as [number, number, number];
-    const pc = sample.frames[0]!;
+    const pc = addresses[0]!;
     const entry = this.lookup(pc);
     if (entry) frames.push(...this.leafFramesOf(entry, pc));
     else frames.push(this.nativeSymbols?.frame(pc) ?? { name: SYNTHETIC.native, kind: 'native' });
     return frames;
   }
 
-  /** One address of V8's walk as the profile's frame ids (walkFrames' frames, through the cache). */
-  private pushFrameIds(address: number): void {
+  /** Empty drain caches for a drain of `addressCount` distinct addresses. */
+  private newDrain(addressCount: number): void {
+    if (this.drainWalkVersion.length < addressCount) {
+      const size = Math.max(addressCount, this.drainWalkVersion.length * 2);
+      this.drainWalkVersion = new Uint32Array(size);
+      this.drainWalkKinds = new Uint8Array(size);
+      this.drainLeafVersion = new Uint32Array(size);
+    } else {
+      this.drainWalkVersion.fill(0, 0, addressCount);
+      this.drainLeafVersion.fill(0, 0, addressCount);
+    }
+    // Entries past addressCount stay stale (their versions cleared when the arrays were made or filled).
+    this.drainWalkIds.length = 0;
+    this.drainLeafIds.length = 0;
+  }
+
+  /**
+   * Walk frame `index` of the drain's addresses, through the drain's cache. Addresses the shared map
+   * (a worker's builtins) resolves are not cached, as in pushFrameIds; nor is a miss on a thread
+   * that has a shared map (another thread's events may give it code later in the drain).
+   */
+  private pushWalkFrame(index: number, addresses: Float64Array): void {
+    const version = this.codeMap.version;
+    if (this.drainWalkVersion[index] === version) {
+      const ids = this.drainWalkIds[index]!;
+      this.framesTotal++;
+      const kind = this.drainWalkKinds[index];
+      if (kind === 1) this.framesNative++;
+      else if (kind === 2) this.framesUnresolved++;
+      for (let i = 0; i < ids.length; i++) this.push(ids[i]!);
+      return;
+    }
+    const before = this.depth;
+    const native = this.framesNative;
+    const unresolved = this.framesUnresolved;
+    const cacheable = this.pushFrameIds(addresses[index]!);
+    if (!cacheable) return;
+    this.drainWalkVersion[index] = version;
+    this.drainWalkKinds[index] = this.framesNative !== native ? 1 : this.framesUnresolved !== unresolved ? 2 : 0;
+    this.drainWalkIds[index] = this.scratch.slice(before, this.depth);
+  }
+
+  /** The interrupted pc, address `index` of the drain, as the leaf's frame ids (through the drain's cache). */
+  private pushLeaf(index: number, addresses: Float64Array): void {
+    const version = this.codeMap.version;
+    let ids = this.drainLeafVersion[index] === version ? this.drainLeafIds[index] : undefined;
+    if (!ids) {
+      const pc = addresses[index]!;
+      const own = this.codeMap.lookup(pc);
+      const entry = own ?? this.lookupShared(pc);
+      if (entry) ids = this.cachedIds(entry, pc, true);
+      else ids = [this.profile.internFrame(this.nativeSymbols?.frame(pc) ?? { name: SYNTHETIC.native, kind: 'native' })];
+      if (own || (!entry && !this.shared)) {
+        this.drainLeafVersion[index] = version;
+        this.drainLeafIds[index] = ids;
+      }
+    }
+    for (let i = 0; i < ids.length; i++) this.push(ids[i]!);
+  }
+
+  /**
+   * One address of V8's walk as the profile's frame ids (walkFrames' frames, through the cache).
+   * True when what it pushed may be cached for the code map's version: not from the shared map.
+   */
+  private pushFrameIds(address: number): boolean {
     const slot = address % WALK_CACHE_SIZE;
     const version = this.codeMap.version;
     if (this.walkCacheVersion[slot] === version && this.walkCacheAddress[slot] === address) {
       const cached = this.walkCacheIds[slot]!;
       this.framesTotal++;
       for (let i = 0; i < cached.length; i++) this.push(cached[i]!);
-      return;
+      return true;
     }
     // The shared map (a worker's builtins) changes with another thread's events: not cached.
     const own = this.codeMap.lookup(address);
@@ -379,13 +452,14 @@ export class SampleIngester {
       }
       this.framesTotal++;
       for (let i = 0; i < cached.length; i++) this.push(cached[i]!);
-      return;
+      return own !== undefined;
     }
     this.framesTotal++;
     const native = this.nativeSymbols?.frame(address);
     if (native) this.framesNative++;
     else this.framesUnresolved++;
     this.push(this.profile.internFrame(native ?? { name: SYNTHETIC.unknown, kind: 'synthetic' }));
+    return !this.shared;
   }
 
   /** The frame ids for `address` in `entry`: as the walk's frame, or as the interrupted pc (leaf). */

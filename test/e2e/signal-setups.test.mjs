@@ -215,7 +215,7 @@ test('a stack of exactly maxFrames frames is whole, not truncated', () => {
       sfprof.start({ interval: '1ms', timer: 'perf', maxFrames });
       const u = () => process.cpuUsage().user / 1000; const end = u() + 150;
       while (u() < end) chain(12, 20000);
-      const samples = native.drain().threads.flatMap((t) => decodeSamples(t.samples));
+      const samples = native.drain().threads.flatMap((t) => decodeSamples(t));
       sfprof.stop();
       return samples.filter((s) => s.frames.length > 1).map((s) => ({ depth: s.frames.length - 1, truncated: (s.flags & SAMPLE_TRUNCATED) !== 0 }));
     }

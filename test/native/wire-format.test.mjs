@@ -25,12 +25,12 @@ test('sample records: records.ts reads the header the addon writes', () => {
   assert.equal(SAMPLE_TRUNCATED, wire.sampleFlags.truncated);
   assert.equal(SAMPLE_STALL_PROBE, wire.sampleFlags.stallProbe);
   // encodeSamples (tests and tools build records with it) puts each field where the addon does.
-  const sample = { timeNs: 11, codeSeq: 22, vmState: 6, flags: 1, weightUs: 44, labels: 3, frames: [0x1000, 0x2000] };
-  const words = encodeSamples([sample]);
-  for (const [field, index] of Object.entries(wire.sampleFields)) {
-    assert.equal(words[index], field === 'frameCount' ? sample.frames.length : sample[field], field);
-  }
-  assert.deepEqual([...words.subarray(wire.sampleHeaderWords)], sample.frames);
+  const sample = { timeNs: 2 ** 32 * 3 + 11, codeSeq: 2 ** 32 + 22, vmState: 6, flags: 1, weightUs: 44, labels: 3, frames: [0x1000, 0x2000, 0x1000] };
+  const { samples: words, addresses } = encodeSamples([sample]);
+  const expected = { timeLow: 11, timeHigh: 3, codeSeqLow: 22, codeSeqHigh: 1, frameCount: sample.frames.length };
+  for (const [field, index] of Object.entries(wire.sampleFields)) assert.equal(words[index], expected[field] ?? sample[field], field);
+  assert.deepEqual([...words.subarray(wire.sampleHeaderWords)].map((i) => addresses[i]), sample.frames);
+  assert.equal(addresses.length, 2, 'each distinct address once');
 });
 
 test('GC records: records.ts reads the header the addon writes', () => {

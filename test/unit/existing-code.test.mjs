@@ -15,7 +15,7 @@ const add = (seq, start, name) => ({ seq, type: EVENT_TYPES.added, codeType: 1, 
 const listed = (seq, start, name) => ({ ...add(seq, start, name), type: EVENT_TYPES.listed });
 const move = (seq, start, newStart) => ({ seq, type: EVENT_TYPES.moved, codeType: 1, start, size: 0, newStart });
 const sample = (codeSeq, frames) => ({ timeNs: codeSeq * 1000, codeSeq, vmState: 0, flags: 0, frames });
-const batch = (samples, events = []) => ({ samples: encodeSamples(samples), events });
+const batch = (samples, events = []) => ({ ...encodeSamples(samples), events });
 
 const MAIN = 'JS:~main /app/app.js:1:1';
 const ALPHA = 'JS:*alpha /app/app.js:3:1';

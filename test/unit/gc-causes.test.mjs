@@ -44,7 +44,7 @@ const jsSample = (timeNs) => ({ timeNs, codeSeq: 2, vmState: 0, flags: 0, frames
 const begin = (timeNs, gcType = SCAVENGE, frames = [0x7777, 0x2010, 0x1010], codeSeq = 2) =>
   ({ kind: GC_BEGIN, gcType, timeNs, beginNs: timeNs, codeSeq, flags: 0, frames });
 const end = (beginNs, timeNs, gcType = SCAVENGE) => ({ kind: GC_END, gcType, timeNs, beginNs, codeSeq: 0, flags: 0, frames: [] });
-const batch = (samples, gc, events = []) => ({ samples: encodeSamples(samples), gc: encodeGcRecords(gc), events });
+const batch = (samples, gc, events = []) => ({ ...encodeSamples(samples), gc: encodeGcRecords(gc), events });
 
 function render(profile) {
   const out = {};
@@ -119,7 +119,7 @@ test('a GC whose stack was cut at maxFrames keeps its samples at the root, not u
 
 test('without GC records (gcCause off, or an older addon) GC samples stay at the root', () => {
   const { profile, ingester } = makeIngester();
-  ingester.ingest({ samples: encodeSamples([gcSample(12)]), events: EVENTS }, true);
+  ingester.ingest({ ...encodeSamples([gcSample(12)]), events: EVENTS }, true);
   assert.deepEqual(render(profile), { '(garbage collector)': 1 });
 });
 

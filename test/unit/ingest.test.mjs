@@ -39,7 +39,7 @@ const positions = (seq, start, pairs, codeType = 1) => ({
   positions: Uint32Array.from(pairs),
 });
 const sample = (codeSeq, frames, vmState = 0, flags = 0) => ({ timeNs: codeSeq * 1000, codeSeq, vmState, flags, frames });
-const batch = (samples, events = []) => ({ samples: encodeSamples(samples), events });
+const batch = (samples, events = []) => ({ ...encodeSamples(samples), events });
 
 function label(frame) {
   return frame.file ? `${frame.name} (${frame.file}:${frame.line})` : frame.name;
@@ -244,7 +244,7 @@ test('a JIT pc in the same code as the walk\'s first frame is a recursive activa
 
 test('a batch whose samples cannot be decoded keeps its code events for later samples', () => {
   const { profile, ingester } = makeIngester();
-  assert.throws(() => ingester.ingest({ samples: Float64Array.from([1, 1, 0, 0, 5]), events: [add(1, 0x1000, 0x100, ALPHA)] }));
+  assert.throws(() => ingester.ingest({ samples: Uint32Array.from([1, 0, 1, 0, 0, 0, 0, 0, 5]), addresses: new Float64Array(0), events: [add(1, 0x1000, 0x100, ALPHA)] }));
   ingester.ingest(batch([sample(1, [0x1010, 0x1010])], []), true);
   assert.deepEqual(render(profile), { 'alpha (app.js:3);alpha (app.js:3)': 1 });
 });
@@ -358,6 +358,22 @@ test('identical stacks aggregate; framesTotal and framesUnresolved count JS fram
   assert.equal(profile.totalSamples, 6);
   assert.equal(ingester.framesTotal, 7);
   assert.equal(ingester.framesUnresolved, 2);
+});
+
+test('a drain\'s repeated addresses: every occurrence counted, a pc as leaf and as walk frame resolved apart', () => {
+  const { profile, ingester } = makeIngester();
+  const events = [add(1, 0x2000, 0x100, MAIN, 0), add(2, 0x1000, 0x100, ALPHA)];
+  // One table of four addresses for five samples: the later ones come from the drain's cache.
+  const drain = batch([...Array(3).fill(sample(2, [0x1010, 0x2010, 0xbad0])), sample(2, [0x1010, 0x1010, 0x2010]), sample(2, [0x1010, 0x2010])], events);
+  assert.equal(drain.addresses.length, 3);
+  ingester.ingest(drain);
+  assert.deepEqual(render(profile), {
+    '(unknown);main (app.js:1);alpha (app.js:3)': 3,
+    'main (app.js:1);alpha (app.js:3);alpha (app.js:3)': 1,
+    'main (app.js:1);alpha (app.js:3)': 1,
+  });
+  assert.equal(ingester.framesTotal, 9);
+  assert.equal(ingester.framesUnresolved, 3);
 });
 
 test('addDropStacks adds lost-sample and unrecorded other-thread stacks, nothing for zero counts', () => {

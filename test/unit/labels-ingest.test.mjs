@@ -47,7 +47,7 @@ function render(profile) {
 test('label ids become the profile\'s label sets; GC samples under their cause keep their labels', () => {
   const { profile, ingester, asked } = makeIngester([{ route: '/a' }, { route: '/b', tenant: 't' }]);
   const samples = [js(5, 1), js(6, 2), js(7, 1), js(8, 0), gc(12, 2), gc(30, 1), js(40, 9)];
-  ingester.ingest({ samples: encodeSamples(samples), gc: encodeGcRecords([begin(10), end(10, 20)]), events: EVENTS }, true);
+  ingester.ingest({ ...encodeSamples(samples), gc: encodeGcRecords([begin(10), end(10, 20)]), events: EVENTS }, true);
   assert.deepEqual(render(profile), {
     'main;churn|{"route":"/a"}': 2,
     'main;churn|{"route":"/b","tenant":"t"}': 1,
@@ -62,9 +62,9 @@ test('label ids become the profile\'s label sets; GC samples under their cause k
 test('a new profile (the next window) interns the sets again', () => {
   const { ingester } = makeIngester([{ job: 'x' }]);
   const next = new Profile({ startTime: 0, durationNs: 0, intervalUs: 1000, engine: 'test', lines: false, pid: 1, drops: { ringFull: 0, nonJsThread: 0, truncated: 0, busy: 0 } });
-  ingester.ingest({ samples: encodeSamples([js(5, 1)]), events: EVENTS });
+  ingester.ingest({ ...encodeSamples([js(5, 1)]), events: EVENTS });
   ingester.retarget(next, 0);
-  ingester.ingest({ samples: encodeSamples([js(6, 1)]), events: [] }, true);
+  ingester.ingest({ ...encodeSamples([js(6, 1)]), events: [] }, true);
   assert.deepEqual(next.labelSets, [{}, { job: 'x' }]);
   assert.equal(next.stackList[0].labels, 1);
 });
