@@ -75,12 +75,6 @@ export function smallInt(value: number): number {
   return value === (value | 0) ? value | 0 : value;
 }
 
-/** The 64-bit value in words `at` (low) and `at + 1` (high). */
-function wide(words: Uint32Array, at: number): number {
-  const high = words[at + 1]!;
-  return high === 0 ? words[at]! : high * TWO_32 + words[at]!;
-}
-
 /** The frame count of the record at word `at`, checked against the words and addresses there are. */
 function frameCountAt(words: Uint32Array, addressCount: number, at: number): number {
   if (at + HEADER_WORDS > words.length) {
@@ -96,25 +90,12 @@ function frameCountAt(words: Uint32Array, addressCount: number, at: number): num
   return frameCount;
 }
 
+/** Every record as an object of its own, frames as addresses (eachSample's, kept). */
 export function decodeSamples(records: SampleRecords): RawSample[] {
-  const { samples: words, addresses } = records;
   const samples: RawSample[] = [];
-  let at = 0;
-  while (at < words.length) {
-    const frameCount = frameCountAt(words, addresses.length, at);
-    const frames: number[] = [];
-    for (let i = 0; i < frameCount; i++) frames.push(addresses[words[at + HEADER_WORDS + i]!]!);
-    samples.push({
-      timeNs: wide(words, at + F.timeLow),
-      codeSeq: wide(words, at + F.codeSeqLow),
-      vmState: words[at + F.vmState]!,
-      flags: words[at + F.flags]!,
-      weightUs: words[at + F.weightUs]!,
-      labels: words[at + F.labels]!,
-      frames,
-    });
-    at += HEADER_WORDS + frameCount;
-  }
+  eachSample(records, (s) => {
+    samples.push({ timeNs: s.timeNs, codeSeq: s.codeSeq, vmState: s.vmState, flags: s.flags, weightUs: s.weightUs, labels: s.labels, frames: sampleAddresses(s) });
+  });
   return samples;
 }
 
@@ -152,7 +133,7 @@ export function eachCheckedSample(records: SampleRecords, each: (sample: SampleV
   const sample: SampleView = { timeNs: 0, codeSeq: 0, vmState: 0, flags: 0, weightUs: 0, labels: 0, words, framesAt: 0, frameCount: 0, addresses: records.addresses };
   for (let at = 0; at < words.length; ) {
     const frameCount = words[at + F.frameCount]!;
-    // wide(), written out: a call per field is most of a cold loop's cost.
+    // The 64-bit fields written out here: a call per field is most of a cold loop's cost.
     const timeHigh = words[at + F.timeHigh]!;
     const codeSeqHigh = words[at + F.codeSeqHigh]!;
     sample.timeNs = timeHigh === 0 ? words[at + F.timeLow]! : timeHigh * TWO_32 + words[at + F.timeLow]!;
